@@ -1,0 +1,133 @@
+"""Graph utilities: edge lists to CSR "pull" structures, and standard graphs."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validation import check_edges
+
+__all__ = ["csr_from_edges", "edges_from_dense", "watts_strogatz_edges", "ring_edges", "complete_edges"]
+
+
+def csr_from_edges(n, edges, *values):
+    """Symmetric CSR adjacency from an undirected edge list.
+
+    Each undirected edge (i, j) becomes two directed entries, i <- j in row i and
+    j <- i in row j, so kernels *pull* from neighbours row by row without atomics.
+
+    Parameters
+    ----------
+    n : int
+        Number of nodes.
+    edges : ndarray, shape (E, 2), int
+        Validated undirected edges, each pair once.
+    *values : ndarray, shape (E,)
+        Per-edge values; each is returned permuted into CSR entry order.
+
+    Returns
+    -------
+    indptr : ndarray, shape (n + 1,), int64
+    indices : ndarray, shape (2E,), int64
+        Column (source) node of each entry; sorted within each row.
+    edge_of_entry : ndarray, shape (2E,), int64
+        Which input edge each entry came from.
+    *vals : ndarray, shape (2E,)
+        The per-edge values in entry order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> indptr, indices, eid = csr_from_edges(3, np.array([[0, 1], [1, 2]]))
+    >>> indptr.tolist(), indices.tolist(), eid.tolist()
+    ([0, 1, 3, 4], [1, 0, 2, 1], [0, 0, 1, 1])
+    """
+    edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+    e = edges.shape[0]
+    rows = np.concatenate([edges[:, 0], edges[:, 1]])
+    cols = np.concatenate([edges[:, 1], edges[:, 0]])
+    eid = np.concatenate([np.arange(e), np.arange(e)])
+    order = np.lexsort((cols, rows))
+    rows, cols, eid = rows[order], cols[order], eid[order]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(indptr, rows + 1, 1)
+    np.cumsum(indptr, out=indptr)
+    vals = tuple(np.ascontiguousarray(np.asarray(v)[eid]) for v in values)
+    return (indptr, np.ascontiguousarray(cols), np.ascontiguousarray(eid)) + vals
+
+
+def edges_from_dense(mat, tol=0.0):
+    """Upper-triangle edges (i < j) where ``|mat[i, j]| > tol``, and their values."""
+    mat = np.asarray(mat)
+    iu, ju = np.nonzero(np.triu(np.abs(mat) > tol, k=1))
+    edges = np.stack([iu, ju], axis=1).astype(np.int64)
+    return edges, mat[iu, ju]
+
+
+def complete_edges(n):
+    """All unordered pairs i < j of ``n`` nodes, shape (n (n - 1) / 2, 2)."""
+    iu, ju = np.triu_indices(n, k=1)
+    return np.stack([iu, ju], axis=1).astype(np.int64)
+
+
+def ring_edges(n, k=1):
+    """Ring lattice: each node linked to its ``k`` nearest neighbours on each side."""
+    if not (1 <= k < n / 2 or (k == 1 and n >= 3)):
+        raise ValueError(f"`k` must satisfy 1 <= k < n/2 for a ring of n = {n} nodes; got k = {k}.")
+    i = np.repeat(np.arange(n), k)
+    j = (i + np.tile(np.arange(1, k + 1), n)) % n
+    return check_edges(np.stack([i, j], axis=1), n)
+
+
+def watts_strogatz_edges(n, k, p, seed=None):
+    """Watts-Strogatz small-world graph as an edge list.
+
+    Starts from a ring where each node links to ``k // 2`` neighbours on each side,
+    then rewires each edge's far end with probability ``p`` to a uniformly chosen
+    node, avoiding self-loops and duplicates (networkx's convention).
+
+    Parameters
+    ----------
+    n : int
+        Number of nodes.
+    k : int
+        Even mean degree, ``2 <= k < n``.
+    p : float
+        Rewiring probability in [0, 1].
+    seed : int or numpy.random.Generator, optional
+
+    Returns
+    -------
+    ndarray, shape (n k / 2, 2), int64
+
+    Examples
+    --------
+    >>> watts_strogatz_edges(10, 4, 0.0).shape
+    (20, 2)
+    """
+    if not (isinstance(k, (int, np.integer)) and 2 <= k < n and k % 2 == 0):
+        raise ValueError(f"`k` must be an even integer with 2 <= k < n = {n}; got {k!r}.")
+    if not (0.0 <= float(p) <= 1.0):
+        raise ValueError(f"`p` must lie in [0, 1]; got {p!r}.")
+    rng = np.random.default_rng(seed)
+    half = k // 2
+    adj = [set() for _ in range(n)]
+    for i in range(n):
+        for d in range(1, half + 1):
+            j = (i + d) % n
+            adj[i].add(j)
+            adj[j].add(i)
+    for d in range(1, half + 1):
+        for i in range(n):
+            j = (i + d) % n
+            if rng.random() < p and j in adj[i]:
+                if len(adj[i]) >= n - 1:
+                    continue
+                new = int(rng.integers(n))
+                while new == i or new in adj[i]:
+                    new = int(rng.integers(n))
+                adj[i].discard(j)
+                adj[j].discard(i)
+                adj[i].add(new)
+                adj[new].add(i)
+    edges = np.array([(i, j) for i in range(n) for j in adj[i] if i < j], dtype=np.int64)
+    return edges.reshape(-1, 2)

@@ -1,0 +1,119 @@
+"""Activations g = dL/dh, their Lagrangians L and Hessian-vector products."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..config import serial_jit
+from .params import ACT_RELU, ACT_SIGMOID, ACT_SIGN, ACT_SOFTMAX, ACT_TANH
+
+_LOG2 = np.log(2.0)
+
+
+@serial_jit
+def logcosh(z):
+    """Overflow-free log(cosh(z))."""
+    a = abs(z)
+    return a + np.log1p(np.exp(-2.0 * a)) - _LOG2
+
+
+@serial_jit
+def softplus(z):
+    """Overflow-free log(1 + exp(z))."""
+    return max(z, 0.0) + np.log1p(np.exp(-abs(z)))
+
+
+@serial_jit
+def sigmoid(z):
+    """Overflow-free 1 / (1 + exp(-z))."""
+    if z >= 0:
+        return 1.0 / (1.0 + np.exp(-z))
+    e = np.exp(z)
+    return e / (1.0 + e)
+
+
+@serial_jit
+def activate(code, beta, h, g):
+    """g[:] = g(h) for the activation ``code`` with gain ``beta``."""
+    n = h.shape[0]
+    if code == ACT_TANH:
+        for i in range(n):
+            g[i] = np.tanh(beta * h[i])
+    elif code == ACT_SIGMOID:
+        for i in range(n):
+            g[i] = sigmoid(beta * h[i])
+    elif code == ACT_RELU:
+        for i in range(n):
+            g[i] = h[i] if h[i] > 0 else 0.0
+    elif code == ACT_SOFTMAX:
+        m = -np.inf
+        for i in range(n):
+            m = max(m, beta * h[i])
+        s = 0.0
+        for i in range(n):
+            e = np.exp(beta * h[i] - m)
+            g[i] = e
+            s += e
+        for i in range(n):
+            g[i] = g[i] / s
+    else:  # ACT_SIGN
+        for i in range(n):
+            g[i] = 1.0 if h[i] > 0 else (-1.0 if h[i] < 0 else 0.0)
+
+
+@serial_jit
+def lagrangian(code, beta, h):
+    """L(h), whose gradient is g(h) (SPEC 2)."""
+    n = h.shape[0]
+    total = 0.0
+    if code == ACT_TANH:
+        for i in range(n):
+            total += logcosh(beta * h[i])
+        return total / beta
+    if code == ACT_SIGMOID:
+        for i in range(n):
+            total += softplus(beta * h[i])
+        return total / beta
+    if code == ACT_RELU:
+        for i in range(n):
+            if h[i] > 0:
+                total += 0.5 * h[i] * h[i]
+        return total
+    if code == ACT_SOFTMAX:
+        m = -np.inf
+        for i in range(n):
+            m = max(m, beta * h[i])
+        for i in range(n):
+            total += np.exp(beta * h[i] - m)
+        return (m + np.log(total)) / beta
+    return 0.0
+
+
+@serial_jit
+def hessian_apply(code, beta, h, g, v, out):
+    """out[:] = (d g / d h) v, the Hessian of L applied to ``v``; ``g`` = g(h)."""
+    n = h.shape[0]
+    if code == ACT_TANH:
+        for i in range(n):
+            out[i] = beta * (1.0 - g[i] * g[i]) * v[i]
+    elif code == ACT_SIGMOID:
+        for i in range(n):
+            out[i] = beta * g[i] * (1.0 - g[i]) * v[i]
+    elif code == ACT_RELU:
+        for i in range(n):
+            out[i] = v[i] if h[i] > 0 else 0.0
+    elif code == ACT_SOFTMAX:
+        gv = 0.0
+        for i in range(n):
+            gv += g[i] * v[i]
+        for i in range(n):
+            out[i] = beta * g[i] * (v[i] - gv)
+    else:
+        for i in range(n):
+            out[i] = 0.0
+
+
+#: Lipschitz constant of g divided by beta (softmax: largest eigenvalue of diag(p) - p p^T <= 1/2).
+LIPSCHITZ_PER_BETA = {ACT_TANH: 1.0, ACT_SIGMOID: 0.25, ACT_SOFTMAX: 0.5}
+#: Sup |g| over the real line (None: unbounded).
+G_SUP = {ACT_TANH: 1.0, ACT_SIGMOID: 1.0, ACT_SOFTMAX: 1.0, ACT_RELU: None, ACT_SIGN: 1.0}

@@ -1,0 +1,99 @@
+"""The parameter bundle every compiled kernel reads.
+
+All three models (Hopfield, Kuramoto, Hopfield-Kuramoto) compile down to one
+:class:`SystemParams` with fixed field types, so each kernel and each solver loop is
+compiled once per float dtype, whatever the activation, interaction or coupling
+representation (these are integer codes with branches outside the inner loops).
+Unused parts hold empty arrays.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+# activation codes
+ACT_TANH, ACT_SIGMOID, ACT_RELU, ACT_SOFTMAX, ACT_SIGN = 0, 1, 2, 3, 4
+ACTIVATIONS = {"tanh": ACT_TANH, "sigmoid": ACT_SIGMOID, "relu": ACT_RELU, "softmax": ACT_SOFTMAX, "sign": ACT_SIGN}
+
+# Hopfield weight representations
+W_NONE, W_DENSE, W_CSR, W_LOWRANK = 0, 1, 2, 3
+
+# Kuramoto coupling representations
+K_NONE, K_DENSE, K_CSR, K_LOWRANK, K_MEANFIELD = 0, 1, 2, 3, 4
+
+# pair interactions phi
+INT_LINEAR, INT_RELU, INT_TANH, INT_SIGMOID = 0, 1, 2, 3
+INTERACTIONS = {"linear": INT_LINEAR, "relu": INT_RELU, "tanh": INT_TANH, "sigmoid": INT_SIGMOID}
+
+# natural rotation Omega
+OMEGA_NONE, OMEGA_GLOBAL, OMEGA_PER_UNIT = 0, 1, 2
+
+# Hopfield-Kuramoto coupling
+HK_NONE, HK_CSR, HK_ALL = 0, 1, 2
+
+#: The bundle every kernel takes: ``fp`` (float array: scalars then arrays) and ``ip``
+#: (int64 array: a header of codes, sizes and offsets, then index arrays).  Two flat
+#: arrays keep the compiled signatures small, so kernels compile quickly.
+SystemParams = namedtuple("SystemParams", ["fp", "ip"])
+
+# ---- int header slots (ip[slot])
+_INT_SLOTS = [
+    "nh", "act", "w_kind", "w_rank", "nk", "dim", "k_kind", "inter", "k_rank", "has_stim",
+    "omega_kind", "hk_kind", "work_size",
+    # offsets into fp
+    "o_bias", "o_w_dense", "o_w_data", "o_w_factor", "o_w_scale", "o_w_diag", "o_j_dense", "o_k_j",
+    "o_k_b", "o_k_factor", "o_k_scale", "o_k_diag", "o_stim", "o_omega", "o_hk_a",
+    # offsets into ip
+    "o_w_indptr", "o_w_indices", "o_k_indptr", "o_k_indices", "o_hk_indptr", "o_hk_indices",
+]
+for _k, _name in enumerate(_INT_SLOTS):
+    globals()["I_" + _name.upper()] = _k
+INT_HEADER = len(_INT_SLOTS)
+
+# ---- float scalar slots (fp[slot])
+F_BETA, F_K_STRENGTH, F_HK_ALPHA, F_KAPPA_H, F_KAPPA_K = range(5)
+FLOAT_HEADER = 5
+
+_FLOAT_ARRAYS = ["bias", "w_dense", "w_data", "w_factor", "w_scale", "w_diag", "j_dense", "k_j", "k_b",
+                 "k_factor", "k_scale", "k_diag", "stim", "omega", "hk_a"]
+_INT_ARRAYS = ["w_indptr", "w_indices", "k_indptr", "k_indices", "hk_indptr", "hk_indices"]
+_FLOAT_SCALARS = {"beta": F_BETA, "k_strength": F_K_STRENGTH, "hk_alpha": F_HK_ALPHA,
+                  "kappa_h": F_KAPPA_H, "kappa_k": F_KAPPA_K}
+_DEFAULT_SCALARS = {"beta": 1.0, "k_strength": 0.0, "hk_alpha": 0.0, "kappa_h": 1.0, "kappa_k": 1.0}
+_DEFAULT_INTS = {"nh": 0, "act": ACT_TANH, "w_kind": W_NONE, "nk": 0, "dim": 1, "k_kind": K_NONE,
+                 "inter": INT_LINEAR, "omega_kind": OMEGA_NONE, "hk_kind": HK_NONE}
+
+
+def pack_params(dtype, fields, work_size):
+    """Lay named model fields out in the two flat arrays of a :class:`SystemParams`.
+
+    ``fields`` maps the names above (``nh``, ``bias``, ``w_dense``, ...) to ints,
+    floats or arrays; absent arrays are empty and absent codes mean "no such part".
+    """
+    import numpy as np
+
+    ints = dict(_DEFAULT_INTS)
+    ints.update({k: int(v) for k, v in fields.items() if k in _DEFAULT_INTS})
+    ints["w_rank"] = int(np.shape(fields.get("w_factor", np.zeros((0, 0))))[0])
+    ints["k_rank"] = int(np.shape(fields.get("k_factor", np.zeros((0, 0))))[0])
+    ints["has_stim"] = int(np.size(fields.get("stim", ())) > 0)
+    ints["work_size"] = int(work_size)
+    fchunks = [np.array([fields.get(k, _DEFAULT_SCALARS[k]) for k in sorted(_FLOAT_SCALARS, key=_FLOAT_SCALARS.get)],
+                        dtype=np.float64)]
+    pos = FLOAT_HEADER
+    for name in _FLOAT_ARRAYS:
+        arr = np.ascontiguousarray(fields.get(name, np.zeros(0)), dtype=np.float64).ravel()
+        ints["o_" + name] = pos
+        fchunks.append(arr)
+        pos += arr.size
+    ichunks = []
+    ipos = INT_HEADER
+    for name in _INT_ARRAYS:
+        arr = np.ascontiguousarray(fields.get(name, np.zeros(1, dtype=np.int64)), dtype=np.int64).ravel()
+        ints["o_" + name] = ipos
+        ichunks.append(arr)
+        ipos += arr.size
+    header = np.array([ints[name] for name in _INT_SLOTS], dtype=np.int64)
+    ip = np.concatenate([header] + ichunks)
+    fp = np.concatenate(fchunks).astype(dtype)
+    return SystemParams(fp, ip)

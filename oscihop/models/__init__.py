@@ -1,0 +1,6 @@
+"""Models: parameters, validation, and the compiled parameter bundle they produce."""
+
+from .base import Model, State  # noqa: F401
+from .hopfield import Hopfield  # noqa: F401
+from .kuramoto import Kuramoto  # noqa: F401
+from .coupled import HopfieldKuramoto  # noqa: F401

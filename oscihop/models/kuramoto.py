@@ -1,0 +1,333 @@
+"""Generalized Kuramoto oscillators on spheres S^{D-1} (SPEC section 3)."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._validation import (
+    as_float_array,
+    check_antisymmetric,
+    check_choice,
+    check_edges,
+    check_finite,
+    check_shape,
+    check_symmetric,
+)
+from ..couplings import LowRank
+from ..graph import csr_from_edges, edges_from_dense
+from ..kernels import params as P
+from .base import Model
+
+#: sup over s in [-1, 1] of phi'(s), and of the curvature terms (|phi'| + 2|phi''|), per interaction.
+_DPHI_SUP = {P.INT_LINEAR: 0.0, P.INT_RELU: 1.0, P.INT_TANH: 1.0, P.INT_SIGMOID: 1.0}
+_CURV = {P.INT_LINEAR: 0.0, P.INT_RELU: 3.0, P.INT_TANH: 3.0, P.INT_SIGMOID: 3.0}
+
+
+class Kuramoto(Model):
+    r"""Generalized Kuramoto model: N oscillators on the sphere S^{D-1}.
+
+    Parameters
+    ----------
+    dim : int
+        Oscillator dimension D >= 2 (D = 2: phase oscillators).
+    edges : array_like, shape (E, 2), optional
+        Undirected edges, each pair once, no self-loops.
+    coupling : float, array_like (E,), array_like (N, N), scipy.sparse, LowRank or "mean-field"
+        ``J``: per edge (with ``edges``), dense symmetric (N, N) (diagonal ignored),
+        sparse symmetric, a :class:`~oscihop.LowRank` factor ``U^T diag(d) U``
+        (diagonal ignored), or ``"mean-field"`` (``J_ij = strength / n``, O(N D)).
+    interaction : {"linear", "relu", "tanh", "sigmoid"}
+        Pair interaction ``phi``; nonlinear ones need an edge list (dense and sparse
+        couplings are turned into one).
+    interaction_weights : float or array_like, optional
+        ``B`` per edge (or (N, N) with a dense coupling); default 1 for a nonlinear
+        interaction.
+    stimulus : array_like, shape (N, D), optional
+        External field ``c``.
+    omega : array_like, optional
+        Natural rotations: (D, D) antisymmetric shared by all units, (N, D, D) per unit,
+        or (N,) natural frequencies when D = 2 (``Omega_i = omega_i [[0, -1], [1, 0]]``).
+    n : int, optional
+        Number of oscillators (inferred from edges or coupling when omitted).
+    strength : float, optional
+        ``K`` for ``coupling="mean-field"``.
+
+    Notes
+    -----
+    .. math::
+
+        E_K = \sum_{e=(i,j)} -(J_e s_e + B_e \phi(s_e)) - \sum_i \langle c_i, x_i\rangle,\qquad
+        \dot x_i = \Omega_i x_i + P_{x_i}\Big(c_i + \sum_j (J_{ij} + B_{ij}\phi'(s_{ij})) x_j\Big)
+
+    with ``P_x(v) = v - <v, x> x``.  The energy is non-increasing when Omega is zero,
+    or global with ``Omega c_i = 0``; per-unit Omega (natural frequencies) is not a
+    gradient flow.
+
+    Examples
+    --------
+    >>> import oscihop as oh
+    >>> kur = oh.Kuramoto(2, coupling="mean-field", strength=2.0, n=50)
+    >>> y0 = kur.random_state(seed=0)
+    >>> sol = oh.solve(kur, (0, 20), y0, t_eval=[0, 20])
+    >>> bool(sol.energy[-1] < sol.energy[0]), kur.is_lyapunov
+    (True, True)
+    """
+
+    def __init__(self, dim, edges=None, coupling=1.0, interaction="linear", interaction_weights=None,
+                 stimulus=None, omega=None, n=None, strength=None):
+        if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (numbers.Integral, np.integer)) or dim < 2:
+            raise ValueError(f"`dim` must be an integer >= 2 (oscillators live on S^(dim-1)); got {dim!r}.")
+        self._dim = int(dim)
+        check_choice(interaction, P.INTERACTIONS, "interaction")
+        self.interaction = interaction
+        if n is not None and (isinstance(n, bool) or not isinstance(n, (numbers.Integral, np.integer)) or n < 1):
+            raise ValueError(f"`n` must be a positive integer; got {n!r}.")
+        self._build_coupling(edges, coupling, interaction_weights, n, strength)
+        nn = self._nk
+        self.stimulus = None
+        if stimulus is not None:
+            c = as_float_array(stimulus, "stimulus")
+            check_shape(c, (nn, self._dim), "stimulus", "Give one D-vector per oscillator.")
+            self.stimulus = check_finite(c, "stimulus").copy()
+        self._set_omega(omega)
+
+    # ------------------------------------------------------------ couplings
+    def _build_coupling(self, edges, coupling, b_weights, n, strength):
+        nonlinear = self.interaction != "linear"
+        self.strength = None
+        if isinstance(coupling, str):
+            check_choice(coupling, ("mean-field",), "coupling")
+            if edges is not None:
+                raise ValueError("`edges` must be None with coupling='mean-field' (all-to-all coupling).")
+            if n is None:
+                raise ValueError("`n` is required with coupling='mean-field': pass n=number of oscillators.")
+            if strength is None or not np.isfinite(strength):
+                raise ValueError(f"`strength` (K, with J_ij = K/N) must be a finite number for coupling='mean-field'; got {strength!r}.")
+            if nonlinear:
+                raise ValueError(
+                    f"`interaction` must be 'linear' with coupling='mean-field' (O(N D) needs a linear pair "
+                    f"potential); got {self.interaction!r}. Use an edge list for nonlinear interactions."
+                )
+            self._nk = int(n)
+            self.strength = float(strength)
+            self._k_kind = P.K_MEANFIELD
+            return
+        if strength is not None:
+            raise ValueError("`strength` is only used with coupling='mean-field'; pass the coupling itself instead.")
+        if edges is not None:
+            e = check_edges(edges, n, "edges")
+            nn = int(n) if n is not None else (int(e.max()) + 1 if e.size else 0)
+            if nn < 1:
+                raise ValueError("`n` is required when `edges` is empty.")
+            self._set_edges(nn, e, coupling, b_weights, "coupling", "interaction_weights")
+            return
+        if isinstance(coupling, LowRank):
+            if nonlinear:
+                raise ValueError(f"`interaction` must be 'linear' with a LowRank coupling; got {self.interaction!r}.")
+            self._check_n(n, coupling.n)
+            self._nk = coupling.n
+            self._lowrank = coupling
+            self._k_kind = P.K_LOWRANK
+            return
+        if sp.issparse(coupling):
+            m = sp.csr_matrix(coupling, dtype=np.float64)
+            if m.shape[0] != m.shape[1]:
+                raise ValueError(f"`coupling` must be square (N, N); got {m.shape}.")
+            check_finite(m.data, "coupling")
+            check_symmetric(m, "coupling")
+            self._check_n(n, m.shape[0])
+            up = sp.triu(m, k=1).tocoo()
+            e = np.stack([up.row, up.col], axis=1).astype(np.int64)
+            bw = b_weights
+            if bw is not None and np.ndim(bw) == 2:
+                bw = np.asarray(bw, dtype=float)[up.row, up.col]
+            self._set_edges(m.shape[0], e, up.data, bw, "coupling", "interaction_weights")
+            return
+        jarr = as_float_array(coupling, "coupling")
+        if jarr.ndim == 2:
+            if jarr.shape[0] != jarr.shape[1]:
+                raise ValueError(f"`coupling` must be a square (N, N) matrix; got {jarr.shape}.")
+            check_finite(jarr, "coupling")
+            jarr = check_symmetric(jarr.copy(), "coupling")
+            np.fill_diagonal(jarr, 0.0)
+            self._check_n(n, jarr.shape[0])
+            if nonlinear:
+                bw = 1.0 if b_weights is None else b_weights
+                bmat = as_float_array(bw, "interaction_weights")
+                if bmat.ndim == 2:
+                    check_shape(bmat, jarr.shape, "interaction_weights")
+                    check_finite(bmat, "interaction_weights")
+                    bmat = check_symmetric(bmat, "interaction_weights")
+                    mask = (jarr != 0) | (bmat != 0)
+                else:
+                    mask = jarr != 0
+                    bmat = np.full(jarr.shape, float(bmat))
+                np.fill_diagonal(mask, False)
+                e, _ = edges_from_dense(mask.astype(float))
+                self._set_edges(jarr.shape[0], e, jarr[e[:, 0], e[:, 1]], bmat[e[:, 0], e[:, 1]], "coupling", "interaction_weights")
+                return
+            if b_weights is not None:
+                raise ValueError("`interaction_weights` has no effect with interaction='linear'; leave it None.")
+            self._nk = jarr.shape[0]
+            self._jd = np.ascontiguousarray(jarr)
+            self._k_kind = P.K_DENSE
+            return
+        raise ValueError(
+            "`coupling` without `edges` must be a dense (N, N) matrix, a scipy.sparse matrix, an oh.LowRank, "
+            f"or 'mean-field' (with strength and n); got {type(coupling).__name__} of shape {jarr.shape}. "
+            "Pass `edges=` to use per-edge or scalar couplings."
+        )
+
+    @staticmethod
+    def _check_n(n, got):
+        if n is not None and int(n) != got:
+            raise ValueError(f"`n` = {n} does not match the coupling's size {got}.")
+
+    def _set_edges(self, nn, e, jvals, bvals, jname, bname):
+        ne = e.shape[0]
+        jv = self._per_edge(jvals, ne, jname)
+        if self.interaction == "linear":
+            if bvals is not None:
+                raise ValueError(f"`{bname}` has no effect with interaction='linear'; leave it None.")
+            bv = np.zeros(ne)
+        else:
+            bv = self._per_edge(1.0 if bvals is None else bvals, ne, bname)
+        self._nk = nn
+        self.edges = e
+        self.edge_coupling = jv
+        self.edge_interaction_weights = bv
+        self._csr = csr_from_edges(nn, e, jv, bv)
+        self._k_kind = P.K_CSR
+
+    @staticmethod
+    def _per_edge(vals, ne, name):
+        v = as_float_array(vals, name)
+        if v.ndim == 0:
+            v = np.full(ne, float(v))
+        check_shape(v, (ne,), name, "Give a scalar or one value per edge.")
+        return check_finite(v, name).copy()
+
+    def _set_omega(self, omega):
+        d, nn = self._dim, self._nk
+        self.omega = None
+        self._omega_kind = P.OMEGA_NONE
+        if omega is None:
+            return
+        om = as_float_array(omega, "omega")
+        check_finite(om, "omega")
+        if om.ndim == 1:
+            if d != 2:
+                raise ValueError(f"`omega` as natural frequencies (N,) needs dim == 2; got dim = {d}. Pass (N, D, D) matrices.")
+            check_shape(om, (nn,), "omega")
+            rot = np.array([[0.0, -1.0], [1.0, 0.0]])
+            om = om[:, None, None] * rot
+        if om.shape == (d, d):
+            om = om[None]
+        elif om.ndim != 3 or om.shape != (nn, d, d):
+            raise ValueError(f"`omega` must have shape ({d}, {d}), ({nn}, {d}, {d}) or ({nn},) for D = 2; got {om.shape}.")
+        check_antisymmetric(om, "omega")
+        if not np.any(om):
+            return
+        if om.shape[0] > 1 and np.all(om == om[0]):
+            om = om[:1]
+        self.omega = om.copy()
+        self._omega_kind = P.OMEGA_GLOBAL if om.shape[0] == 1 else P.OMEGA_PER_UNIT
+
+    # -------------------------------------------------------------- kernels
+    def _kuramoto_fields(self, dtype):
+        f = dict(nk=self._nk, dim=self._dim, k_kind=self._k_kind, inter=P.INTERACTIONS[self.interaction],
+                 omega_kind=self._omega_kind)
+        if self._k_kind == P.K_CSR:
+            indptr, indices, _, jv, bv = self._csr
+            f.update(k_indptr=indptr, k_indices=indices, k_j=jv, k_b=bv)
+        elif self._k_kind == P.K_DENSE:
+            f["j_dense"] = self._jd
+        elif self._k_kind == P.K_LOWRANK:
+            lr = self._lowrank
+            f.update(k_factor=lr.factor, k_scale=lr.scale,
+                     k_diag=np.einsum("r,ri,ri->i", lr.scale, lr.factor, lr.factor))
+        else:
+            f["k_strength"] = self.strength / self._nk
+        if self.stimulus is not None:
+            f["stim"] = self.stimulus
+        if self.omega is not None:
+            f["omega"] = self.omega
+        return f
+
+    def _fields(self, dtype):
+        return self._kuramoto_fields(dtype)
+
+    def coupling_dense(self):
+        """J as an (N, N) ndarray with zero diagonal (O(N^2) memory)."""
+        nn = self._nk
+        if self._k_kind == P.K_DENSE:
+            return self._jd.copy()
+        if self._k_kind == P.K_MEANFIELD:
+            j = np.full((nn, nn), self.strength / nn)
+        elif self._k_kind == P.K_LOWRANK:
+            j = self._lowrank.factor.T @ (self._lowrank.scale[:, None] * self._lowrank.factor)
+        else:
+            j = np.zeros((nn, nn))
+            j[self.edges[:, 0], self.edges[:, 1]] = self.edge_coupling
+            j[self.edges[:, 1], self.edges[:, 0]] = self.edge_coupling
+        np.fill_diagonal(j, 0.0)
+        return j
+
+    def _omega_lyapunov(self):
+        if self._omega_kind == P.OMEGA_PER_UNIT:
+            return False, (
+                "per-unit omega (natural frequencies) makes the dynamics non-gradient: the energy is "
+                "reported but is not a Lyapunov function"
+            )
+        if self._omega_kind == P.OMEGA_GLOBAL and self.stimulus is not None:
+            oc = np.einsum("ab,nb->na", self.omega[0], self.stimulus)
+            if np.max(np.abs(oc)) > 1e-12 * max(1.0, np.max(np.abs(self.stimulus))):
+                return False, (
+                    "a global omega with a stimulus needs Omega c_i = 0 for every unit; "
+                    f"max |Omega c_i| = {np.max(np.abs(oc)):.3g}"
+                )
+        return True, ""
+
+    def _lyapunov(self):
+        return self._omega_lyapunov()
+
+    def _row_bounds(self):
+        """(Lambda_K, F_K): curvature bound of E_K on the unit ball and max force norm."""
+        nn = self._nk
+        inter = P.INTERACTIONS[self.interaction]
+        if self._k_kind == P.K_CSR:
+            indptr, _, _, jv, bv = self._csr
+            rows = np.repeat(np.arange(nn), np.diff(indptr))
+            jrow = np.bincount(rows, np.abs(jv), minlength=nn)
+            brow = np.bincount(rows, np.abs(bv), minlength=nn)
+            curv = jrow + _CURV[inter] * brow
+            force = jrow + _DPHI_SUP[inter] * brow
+        elif self._k_kind == P.K_DENSE:
+            curv = force = np.sum(np.abs(self._jd), axis=1)
+        elif self._k_kind == P.K_LOWRANK:
+            u, d = self._lowrank.factor, self._lowrank.scale
+            curv = force = np.abs(u).T @ (np.abs(d) * np.sum(np.abs(u), axis=1))
+        else:
+            curv = force = np.full(nn, abs(self.strength) * (nn - 1) / nn)
+        if self.stimulus is not None:
+            force = force + np.linalg.norm(self.stimulus, axis=1)
+        return float(np.max(curv, initial=0.0)), float(np.max(force, initial=0.0))
+
+    def _descent_terms(self, y):
+        if self._omega_kind != P.OMEGA_NONE:
+            return None
+        lam_k, f_k = self._row_bounds()
+        return 0.0, 1.0, lam_k, f_k, 0.0, 0.0
+
+    def order_parameter(self, y):
+        """Kuramoto order parameter r = |mean_i x_i| for state(s) y: float or (B,)."""
+        x = self.unpack(np.asarray(y)).x
+        r = np.linalg.norm(x.mean(axis=-2), axis=-1)
+        return float(r) if r.ndim == 0 else r
+
+    def __repr__(self):
+        kind = {P.K_CSR: "edges", P.K_DENSE: "dense", P.K_LOWRANK: "low-rank", P.K_MEANFIELD: "mean-field"}[self._k_kind]
+        return f"Kuramoto(n={self._nk}, dim={self._dim}, coupling={kind}, interaction={self.interaction!r})"

@@ -1,0 +1,524 @@
+"""Compiled time loops.  The whole solve runs here: no Python call per step or stage.
+
+Each ``*_member`` integrates one trajectory; ``*_batch`` runs members in parallel
+(``prange``), each with its own step size.  Outputs go into preallocated arrays
+``out_y`` (n_out, size); ``stats`` receives ``[nfev, nsteps, nrejected, status, t_final]``.
+Status codes: 0 reached the end, 1 stopped early (steady state or async fixed
+point), -1 ran out of ``max_steps``, -2 step size underflow, -3 non-finite state.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from ..config import parallel_jit, serial_jit
+from ..kernels.params import (
+    I_DIM,
+    I_NH,
+    I_NK,
+    I_O_BIAS,
+    I_O_W_DATA,
+    I_O_W_DENSE,
+    I_O_W_DIAG,
+    I_O_W_FACTOR,
+    I_O_W_INDICES,
+    I_O_W_INDPTR,
+    I_O_W_SCALE,
+    I_W_KIND,
+    I_W_RANK,
+    I_WORK_SIZE,
+    W_CSR,
+    W_DENSE,
+    W_LOWRANK,
+)
+from ..kernels.system import csr_arrays, fseg, system_rhs
+
+SAFETY = 0.9
+MIN_FACTOR = 0.2
+MAX_FACTOR = 10.0
+
+SCHEME_EULER, SCHEME_RK4, SCHEME_GEOMETRIC = 0, 1, 2
+
+STATUS_DONE, STATUS_STEADY, STATUS_MAX_STEPS, STATUS_STEP_UNDERFLOW, STATUS_NONFINITE = 0, 1, -1, -2, -3
+
+
+@serial_jit
+def retract(p, y):
+    """Scale every oscillator block of ``y`` to unit length (the documented retraction)."""
+    nh, dim = p.ip[I_NH], p.ip[I_DIM]
+    for i in range(p.ip[I_NK]):
+        o = nh + i * dim
+        s = 0.0
+        for d in range(dim):
+            s += y[o + d] * y[o + d]
+        if s > 0:
+            inv = 1.0 / np.sqrt(s)
+            for d in range(dim):
+                y[o + d] *= inv
+
+
+@serial_jit
+def _max_abs(v):
+    m = 0.0
+    for i in range(v.shape[0]):
+        a = abs(v[i])
+        if not a <= m:  # also catches NaN
+            m = a
+    return m
+
+
+@serial_jit
+def _fill(out_y, start, value_row, nan):
+    for k in range(start, out_y.shape[0]):
+        for i in range(out_y.shape[1]):
+            out_y[k, i] = np.nan if nan else value_row[i]
+
+
+@serial_jit
+def _scaled_rms(v, y_a, y_b, rtol, atol, use_b):
+    """sqrt(mean((v / (atol + max(|y_a|, |y_b|) rtol))^2)) (scipy's error norm)."""
+    s = 0.0
+    n = v.shape[0]
+    for i in range(n):
+        mag = abs(y_a[i])
+        if use_b:
+            mag = max(mag, abs(y_b[i]))
+        sc = atol[i] + mag * rtol
+        q = v[i] / sc
+        s += q * q
+    return np.sqrt(s / n) if n > 0 else 0.0
+
+
+@serial_jit
+def select_initial_step(p, y0, f0, t0, t1, max_step, order, rtol, atol, work, ytmp, ftmp):
+    """scipy's ``select_initial_step`` (Hairer, Norsett & Wanner, II.4); one rhs call."""
+    interval = abs(t1 - t0)
+    if interval == 0.0:
+        return 0.0
+    d0 = _scaled_rms(y0, y0, y0, rtol, atol, False)
+    d1 = _scaled_rms(f0, y0, y0, rtol, atol, False)
+    if d0 < 1e-5 or d1 < 1e-5:
+        h0 = 1e-6
+    else:
+        h0 = 0.01 * d0 / d1
+    h0 = min(h0, interval)
+    for i in range(y0.shape[0]):
+        ytmp[i] = y0[i] + h0 * f0[i]
+    system_rhs(p, ytmp, ftmp, work)
+    for i in range(y0.shape[0]):
+        ytmp[i] = ftmp[i] - f0[i]
+    d2 = _scaled_rms(ytmp, y0, y0, rtol, atol, False) / h0
+    if d1 <= 1e-15 and d2 <= 1e-15:
+        h1 = max(1e-6, h0 * 1e-3)
+    else:
+        h1 = (0.01 / max(d1, d2)) ** (1.0 / (order + 1))
+    return min(100 * h0, h1, interval, max_step)
+
+
+@serial_jit
+def erk_member(p, y0, t0, t1, t_eval, rtol, atol, max_step, first_step, max_steps, steady_tol,
+               A, B, E, Pd, err_order, out_t, out_y, stats, record_all):
+    """Adaptive embedded Runge-Kutta (scipy's controller) for one trajectory.
+
+    Returns ``(out_t, out_y, n_out)``; the arrays are reallocated (doubled) when
+    ``record_all`` and they fill up, otherwise written in place at ``t_eval``.
+    """
+    size = y0.shape[0]
+    dt = y0.dtype
+    work = np.empty(p.ip[I_WORK_SIZE], dtype=dt)
+    ns = B.shape[0]
+    K = np.empty((ns + 1, size), dtype=dt)
+    y = y0.copy()
+    y_new = np.empty(size, dtype=dt)
+    ytmp = np.empty(size, dtype=dt)
+    f = np.empty(size, dtype=dt)
+    errv = np.empty(size, dtype=dt)
+    err_exp = -1.0 / (err_order + 1)
+    n_eval = t_eval.shape[0]
+    k = 0
+    if record_all:
+        out_t[0] = t0
+        out_y[0, :] = y
+        k = 1
+    else:
+        while k < n_eval and t_eval[k] <= t0:
+            out_y[k, :] = y
+            k += 1
+    system_rhs(p, y, f, work)
+    nfev = 1
+    if first_step > 0:
+        h_abs = first_step
+    else:
+        h_abs = select_initial_step(p, y, f, t0, t1, max_step, err_order, rtol, atol, work, ytmp, K[0])
+        nfev += 1
+    t = t0
+    status = STATUS_DONE
+    nsteps = 0
+    nrej = 0
+    while t < t1:
+        if nsteps >= max_steps:
+            status = STATUS_MAX_STEPS
+            break
+        min_step = 10.0 * abs(np.nextafter(t, np.inf) - t)
+        if h_abs > max_step:
+            h_abs = max_step
+        elif h_abs < min_step:
+            h_abs = min_step
+        accepted = False
+        rejected = False
+        h = h_abs
+        t_new = t
+        while not accepted:
+            if h_abs < min_step:
+                status = STATUS_STEP_UNDERFLOW
+                break
+            t_new = t + h_abs
+            if t_new > t1:
+                t_new = t1
+            h = t_new - t
+            h_abs = abs(h)
+            K[0, :] = f
+            for s in range(1, ns):
+                for i in range(size):
+                    acc = 0.0
+                    for j in range(s):
+                        acc += A[s, j] * K[j, i]
+                    ytmp[i] = y[i] + h * acc
+                system_rhs(p, ytmp, K[s], work)
+            for i in range(size):
+                acc = 0.0
+                for j in range(ns):
+                    acc += B[j] * K[j, i]
+                y_new[i] = y[i] + h * acc
+            system_rhs(p, y_new, K[ns], work)
+            nfev += ns
+            for i in range(size):
+                acc = 0.0
+                for j in range(ns + 1):
+                    acc += E[j] * K[j, i]
+                errv[i] = acc * h
+            err_norm = _scaled_rms(errv, y, y_new, rtol, atol, True)
+            if err_norm < 1.0:
+                if err_norm == 0.0:
+                    factor = MAX_FACTOR
+                else:
+                    factor = min(MAX_FACTOR, SAFETY * err_norm**err_exp)
+                if rejected:
+                    factor = min(1.0, factor)
+                h_abs *= factor
+                accepted = True
+            else:
+                if np.isfinite(err_norm):
+                    h_abs *= max(MIN_FACTOR, SAFETY * err_norm**err_exp)
+                else:
+                    h_abs *= MIN_FACTOR
+                rejected = True
+                nrej += 1
+        if not accepted:
+            break
+        nsteps += 1
+        # outputs in (t, t_new] by dense output from the step's stages
+        if record_all:
+            if k >= out_y.shape[0]:
+                cap = 2 * out_y.shape[0]
+                grown_y = np.empty((cap, size), dtype=dt)
+                grown_y[:k] = out_y[:k]
+                out_y = grown_y
+                grown_t = np.empty(cap)
+                grown_t[:k] = out_t[:k]
+                out_t = grown_t
+            out_t[k] = t_new
+            out_y[k, :] = y_new
+            retract(p, out_y[k])
+            k += 1
+        else:
+            while k < n_eval and t_eval[k] <= t_new:
+                theta = (t_eval[k] - t) / h
+                for i in range(size):
+                    acc = 0.0
+                    for s in range(ns + 1):
+                        q = 0.0
+                        pw = 1.0
+                        for j in range(Pd.shape[1]):
+                            pw *= theta
+                            q += Pd[s, j] * pw
+                        acc += K[s, i] * q
+                    out_y[k, i] = y[i] + h * acc
+                retract(p, out_y[k])
+                k += 1
+        retract(p, y_new)
+        y[:] = y_new
+        f[:] = K[ns]
+        t = t_new
+        fmax = _max_abs(f)
+        if not np.isfinite(fmax):
+            status = STATUS_NONFINITE
+            break
+        if steady_tol > 0 and fmax < steady_tol:
+            status = STATUS_STEADY
+            break
+    if not record_all:
+        _fill(out_y, k, y, status != STATUS_STEADY)
+    stats[0] = nfev
+    stats[1] = nsteps
+    stats[2] = nrej
+    stats[3] = status
+    stats[4] = t
+    return out_t, out_y, k
+
+
+@serial_jit
+def _rotate_block(x, ox, v, ov, w, ow, tau, dim, out, oo):
+    """out = exp(tau (v w^T - w v^T)) x for D-blocks at offsets (exact rotation).
+
+    The generator is a rank-2 skew matrix A; A^3 = -theta^2 A with
+    theta^2 = |v|^2 |w|^2 - <v, w>^2, so exp(tau A) = I + sin(tau theta)/theta A
+    + (1 - cos(tau theta))/theta^2 A^2.
+    """
+    vw = 0.0
+    vv = 0.0
+    ww = 0.0
+    vx = 0.0
+    wx = 0.0
+    for d in range(dim):
+        vw += v[ov + d] * w[ow + d]
+        vv += v[ov + d] * v[ov + d]
+        ww += w[ow + d] * w[ow + d]
+        vx += v[ov + d] * x[ox + d]
+        wx += w[ow + d] * x[ox + d]
+    th2 = max(vv * ww - vw * vw, 0.0)
+    th = np.sqrt(th2)
+    z = tau * th
+    if z < 1e-4:
+        c1 = tau * (1.0 - z * z / 6.0)
+        c2 = 0.5 * tau * tau * (1.0 - z * z / 12.0)
+    else:
+        c1 = np.sin(z) / th
+        c2 = (1.0 - np.cos(z)) / th2
+    # A x = v <w,x> - w <v,x>;  A^2 x = v <w, Ax> - w <v, Ax>
+    wa = vw * wx - ww * vx
+    va = vv * wx - vw * vx
+    for d in range(dim):
+        ax = v[ov + d] * wx - w[ow + d] * vx
+        a2x = v[ov + d] * wa - w[ow + d] * va
+        out[oo + d] = x[ox + d] + c1 * ax + c2 * a2x
+
+
+@serial_jit
+def _lie_move(p, y, v, base, tau, out):
+    """h part: out_h = y_h + tau v_h.  x part: rotate x_i by the generator v_i base_i^T - base_i v_i^T."""
+    nh, dim = p.ip[I_NH], p.ip[I_DIM]
+    for i in range(nh):
+        out[i] = y[i] + tau * v[i]
+    for i in range(p.ip[I_NK]):
+        o = nh + i * dim
+        _rotate_block(y, o, v, o, base, o, tau, dim, out, o)
+
+
+@serial_jit
+def fixed_member(p, y0, t0, t_eval, dt_max, scheme, max_steps, steady_tol, out_y, stats):
+    """Fixed-step Euler / RK4 / geometric (Lie midpoint) for one trajectory.
+
+    Steps never pass an output time: between outputs the interval is cut into the
+    fewest equal steps no longer than ``dt_max``.
+    """
+    size = y0.shape[0]
+    dt = y0.dtype
+    work = np.empty(p.ip[I_WORK_SIZE], dtype=dt)
+    y = y0.copy()
+    k1 = np.empty(size, dtype=dt)
+    k2 = np.empty(size, dtype=dt)
+    k3 = np.empty(size, dtype=dt)
+    k4 = np.empty(size, dtype=dt)
+    ytmp = np.empty(size, dtype=dt)
+    n_eval = t_eval.shape[0]
+    k = 0
+    while k < n_eval and t_eval[k] <= t0:
+        out_y[k, :] = y
+        k += 1
+    t = t0
+    nfev = 0
+    nsteps = 0
+    status = STATUS_DONE
+    while k < n_eval:
+        span = t_eval[k] - t
+        nsub = max(1, int(np.ceil(span / dt_max * (1.0 - 1e-12))))
+        h = span / nsub
+        for _ in range(nsub):
+            if nsteps >= max_steps:
+                status = STATUS_MAX_STEPS
+                break
+            system_rhs(p, y, k1, work)
+            nfev += 1
+            fmax = _max_abs(k1)
+            if not np.isfinite(fmax):
+                status = STATUS_NONFINITE
+                break
+            if steady_tol > 0 and fmax < steady_tol:
+                status = STATUS_STEADY
+                break
+            if scheme == SCHEME_EULER:
+                for i in range(size):
+                    y[i] += h * k1[i]
+                retract(p, y)
+            elif scheme == SCHEME_RK4:
+                for i in range(size):
+                    ytmp[i] = y[i] + 0.5 * h * k1[i]
+                system_rhs(p, ytmp, k2, work)
+                for i in range(size):
+                    ytmp[i] = y[i] + 0.5 * h * k2[i]
+                system_rhs(p, ytmp, k3, work)
+                for i in range(size):
+                    ytmp[i] = y[i] + h * k3[i]
+                system_rhs(p, ytmp, k4, work)
+                nfev += 3
+                for i in range(size):
+                    y[i] += h / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
+                retract(p, y)
+            else:
+                # Lie-group midpoint (RKMK order 2): x_mid = exp(h/2 A(x, k1)) x,
+                # x_new = exp(h A(x_mid, k2)) x; threshold units use explicit midpoint.
+                _lie_move(p, y, k1, y, 0.5 * h, ytmp)
+                system_rhs(p, ytmp, k2, work)
+                nfev += 1
+                _lie_move(p, y, k2, ytmp, h, k3)
+                y[:] = k3
+            t += h
+            nsteps += 1
+        if status != STATUS_DONE:
+            break
+        t = t_eval[k]
+        out_y[k, :] = y
+        k += 1
+    _fill(out_y, k, y, status != STATUS_STEADY)
+    stats[0] = nfev
+    stats[1] = nsteps
+    stats[2] = 0
+    stats[3] = status
+    stats[4] = t
+    return out_y
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+@serial_jit
+def splitmix64(state):
+    """One step of the splitmix64 generator: returns (new_state, 64 random bits)."""
+    state = state + _GOLDEN
+    z = state
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    return state, z ^ (z >> np.uint64(31))
+
+
+@serial_jit
+def _local_field(kind, i, s, bias, wd, indptr, indices, data, u, scale, wdiag, m):
+    """(W s)_i + b_i; ``m`` holds ``u @ s`` for low-rank weights."""
+    acc = bias[i]
+    if kind == W_DENSE:
+        for j in range(s.shape[0]):
+            acc += wd[i, j] * s[j]
+    elif kind == W_CSR:
+        for e in range(indptr[i], indptr[i + 1]):
+            acc += data[e] * s[indices[e]]
+    elif kind == W_LOWRANK:
+        for r in range(u.shape[0]):
+            acc += scale[r] * u[r, i] * m[r]
+        acc -= wdiag[i] * s[i]
+    return acc
+
+
+@serial_jit
+def async_member(p, s0, out_sweeps, max_sweeps, seed, out_y, stats):
+    """Binary Hopfield asynchronous updates: sweeps of N single-unit updates in a
+    random order (Fisher-Yates with splitmix64 from ``seed``); stops at a fixed point."""
+    n = p.ip[I_NH]
+    kind = p.ip[I_W_KIND]
+    bias = fseg(p, I_O_BIAS, n)
+    nd = n if kind == W_DENSE else 0
+    wd = fseg(p, I_O_W_DENSE, nd * nd).reshape((nd, nd))
+    indptr, indices = csr_arrays(p, I_O_W_INDPTR, I_O_W_INDICES, n if kind == W_CSR else 0)
+    data = fseg(p, I_O_W_DATA, indices.shape[0])
+    rank = p.ip[I_W_RANK] if kind == W_LOWRANK else 0
+    u = fseg(p, I_O_W_FACTOR, rank * n).reshape((rank, n))
+    scale = fseg(p, I_O_W_SCALE, rank)
+    wdiag = fseg(p, I_O_W_DIAG, n if rank > 0 else 0)
+    s = s0.copy()
+    perm = np.arange(n)
+    m = np.zeros(max(rank, 1), dtype=s0.dtype)
+    for r in range(rank):
+        acc = 0.0
+        for j in range(n):
+            acc += u[r, j] * s[j]
+        m[r] = acc
+    state = np.uint64(seed)
+    n_eval = out_sweeps.shape[0]
+    k = 0
+    while k < n_eval and out_sweeps[k] <= 0:
+        out_y[k, :] = s
+        k += 1
+    sweep = 0
+    status = STATUS_DONE
+    while sweep < max_sweeps:
+        for i in range(n - 1, 0, -1):
+            state, bits = splitmix64(state)
+            j = np.int64(bits % np.uint64(i + 1))
+            tmp = perm[i]
+            perm[i] = perm[j]
+            perm[j] = tmp
+        changes = 0
+        for idx in range(n):
+            i = perm[idx]
+            fld = _local_field(kind, i, s, bias, wd, indptr, indices, data, u, scale, wdiag, m)
+            new = s[i]
+            if fld > 0:
+                new = 1.0
+            elif fld < 0:
+                new = -1.0
+            if new != s[i]:
+                delta = new - s[i]
+                for r in range(rank):
+                    m[r] += u[r, i] * delta
+                s[i] = new
+                changes += 1
+        sweep += 1
+        while k < n_eval and out_sweeps[k] <= sweep:
+            out_y[k, :] = s
+            k += 1
+        if changes == 0:
+            status = STATUS_STEADY
+            break
+    _fill(out_y, k, s, False)
+    stats[0] = sweep * n
+    stats[1] = sweep
+    stats[2] = 0
+    stats[3] = status
+    stats[4] = sweep
+    return out_y
+
+
+@parallel_jit
+def erk_batch(p, y0s, t0, t1, t_eval, rtol, atol, max_step, first_step, max_steps, steady_tol,
+              A, B, E, Pd, err_order, out, stats):
+    """:func:`erk_member` over a batch (B, size), members in parallel."""
+    for b in prange(y0s.shape[0]):
+        erk_member(p, y0s[b], t0, t1, t_eval, rtol, atol, max_step, first_step[b], max_steps, steady_tol,
+                   A, B, E, Pd, err_order, t_eval, out[b], stats[b], False)
+
+
+@parallel_jit
+def fixed_batch(p, y0s, t0, t_eval, dt_max, scheme, max_steps, steady_tol, out, stats):
+    """:func:`fixed_member` over a batch, members in parallel."""
+    for b in prange(y0s.shape[0]):
+        fixed_member(p, y0s[b], t0, t_eval, dt_max, scheme, max_steps, steady_tol, out[b], stats[b])
+
+
+@parallel_jit
+def async_batch(p, s0s, out_sweeps, max_sweeps, seeds, out, stats):
+    """:func:`async_member` over a batch, members in parallel, one seed each."""
+    for b in prange(s0s.shape[0]):
+        async_member(p, s0s[b], out_sweeps, max_sweeps, seeds[b], out[b], stats[b])

@@ -1,0 +1,100 @@
+"""The result of :func:`oscihop.solve`."""
+
+from __future__ import annotations
+
+import numpy as np
+
+STATUS_MESSAGES = {
+    0: "The solver successfully reached the end of the integration interval.",
+    1: "Stopped early: steady state reached.",
+    -1: "Failed: the maximum number of steps (max_steps) was reached before the end of the interval.",
+    -2: "Failed: the required step size fell below the spacing of floating point numbers.",
+    -3: "Failed: the state became non-finite (NaN or inf); reduce the step or check the parameters.",
+}
+
+
+class Solution:
+    """Trajectory (or batch of trajectories) returned by :func:`oscihop.solve`.
+
+    Attributes
+    ----------
+    t : ndarray, shape (T,)
+        Output times (sweeps for ``method="async"``).
+    y : ndarray, shape (size, T) or (B, size, T)
+        States at ``t``, scipy's layout (a view of :attr:`states`).
+    states : ndarray, shape (T, size) or (B, T, size)
+        The same states, time-major.
+    energy : ndarray, shape (T,) or (B, T)
+        Model energy at every output.
+    status : int or ndarray (B,)
+        0: reached ``t_span[1]``; 1: stopped early (steady state / fixed point);
+        -1: ``max_steps`` exhausted; -2: step size underflow; -3: non-finite state.
+    message : str
+    success : bool
+        ``status >= 0`` (for every member of a batch).
+    nfev, nsteps, nrejected : int or ndarray (B,)
+        Right-hand side evaluations (unit updates for ``async``), accepted steps
+        (sweeps for ``async``) and rejected steps.
+    t_final : float or ndarray (B,)
+        Time at which integration ended (earlier than ``t_span[1]`` when stopped early;
+        later outputs then hold the stopped state, or NaN after a failure).
+    method : str
+    options : dict
+        Every option the solve used, defaults included.
+    model : Model
+    """
+
+    def __init__(self, model, t, states, energy, stats, method, options, batched):
+        self.model = model
+        self.t = t
+        self.states = states
+        self.energy = energy
+        self.method = method
+        self.options = options
+        self.batched = batched
+        st = np.asarray(stats)
+        status = st[:, 3].astype(int)
+        nfev = st[:, 0].astype(np.int64)
+        nsteps = st[:, 1].astype(np.int64)
+        nrej = st[:, 2].astype(np.int64)
+        t_final = st[:, 4].astype(float)
+        if batched:
+            self.status, self.nfev, self.nsteps, self.nrejected, self.t_final = status, nfev, nsteps, nrej, t_final
+        else:
+            self.status, self.nfev, self.nsteps = int(status[0]), int(nfev[0]), int(nsteps[0])
+            self.nrejected, self.t_final = int(nrej[0]), float(t_final[0])
+        self.success = bool(np.all(status >= 0))
+        self.message = self._message(status, t_final)
+
+    def _message(self, status, t_final):
+        if not self.batched:
+            msg = STATUS_MESSAGES[int(status[0])]
+            if status[0] == 1:
+                unit = "sweep" if self.method == "async" else "t"
+                what = "fixed point" if self.method == "async" else "steady state (max |dy/dt| < steady_state)"
+                msg = f"Stopped early: {what} reached at {unit} = {t_final[0]:.6g}."
+            return msg
+        parts = []
+        for code in sorted(set(status.tolist()), reverse=True):
+            count = int(np.sum(status == code))
+            parts.append(f"{count} member(s): {STATUS_MESSAGES[code]}")
+        return " ".join(parts)
+
+    @property
+    def y(self):
+        return np.moveaxis(self.states, -2, -1)
+
+    @property
+    def h(self):
+        """Threshold-unit states, time-major: (T, N) or (B, T, N); None without threshold units."""
+        return self.model.unpack(self.states).h
+
+    @property
+    def x(self):
+        """Oscillators, time-major: (T, N, D) or (B, T, N, D); None without oscillators."""
+        return self.model.unpack(self.states).x
+
+    def __repr__(self):
+        shape = "x".join(str(s) for s in self.states.shape)
+        return (f"Solution(method={self.method!r}, states={shape}, status={self.status!r}, "
+                f"success={self.success}, nfev={self.nfev!r})")

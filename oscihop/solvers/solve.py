@@ -1,0 +1,299 @@
+"""``oh.solve``: a scipy-style driver over the compiled loops."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .._validation import check_finite, resolve_dtype, warn_unknown_options
+from ..kernels.system import batch_energy
+from ..models.base import Model
+from . import loops
+from .methods import METHODS
+from .result import Solution
+
+BACKENDS = ("cpu", "cuda", "auto")
+DEFAULT_RTOL = 1e-3
+DEFAULT_ATOL = 1e-6
+DEFAULT_MAX_STEPS_ADAPTIVE = 1_000_000
+_NO_LIMIT = 2**62
+
+
+def _scalar(value, name, positive=False, allow_inf=False):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        raise ValueError(f"`{name}` must be a real number; got {value!r}.")
+    v = float(value)
+    if np.isnan(v) or (np.isinf(v) and not allow_inf):
+        raise ValueError(f"`{name}` must be finite; got {value!r}.")
+    if positive and v <= 0:
+        raise ValueError(f"`{name}` must be > 0; got {value!r}.")
+    return v
+
+
+def _check_backend(backend):
+    if backend not in BACKENDS:
+        raise ValueError(f"`backend` must be one of {list(BACKENDS)}; got {backend!r}.")
+    if backend == "cuda":
+        raise ValueError(
+            "`backend`='cuda' is not available in this version of oscihop: only the CPU backend is built. "
+            "Use backend='cpu' (or 'auto', which picks the CPU)."
+        )
+    return "cpu"
+
+
+def _tolerances(rtol, atol, size, dtype):
+    eps = float(np.finfo(dtype).eps)
+    rtol = _scalar(DEFAULT_RTOL if rtol is None else rtol, "rtol", positive=True)
+    if rtol < 100 * eps:
+        rtol = 100 * eps
+    atol = DEFAULT_ATOL if atol is None else atol
+    a = np.asarray(atol, dtype=np.float64)
+    if a.ndim == 0:
+        a = np.full(size, float(a))
+    if a.shape != (size,):
+        raise ValueError(f"`atol` must be a scalar or have shape ({size},) (one per state entry); got {a.shape}.")
+    if not np.all(np.isfinite(a)) or np.any(a < 0):
+        raise ValueError(f"`atol` must be finite and >= 0; got min {a.min()!r}.")
+    return rtol, a.astype(dtype)
+
+
+def _time_grid(t_eval, t0, t1, name="t_eval"):
+    te = np.asarray(t_eval, dtype=np.float64)
+    if te.ndim != 1 or te.size == 0:
+        raise ValueError(f"`{name}` must be a non-empty 1-D array of times; got shape {te.shape}.")
+    check_finite(te, name)
+    if np.any(np.diff(te) < 0):
+        raise ValueError(f"`{name}` must be sorted in increasing order.")
+    span = max(abs(t0), abs(t1), 1.0) * 1e-12
+    if te[0] < t0 - span or te[-1] > t1 + span:
+        raise ValueError(f"`{name}` must lie within t_span = ({t0}, {t1}); got values in [{te[0]}, {te[-1]}].")
+    return np.clip(te, t0, t1)
+
+
+def solve(model, t_span, y0, method="RK45", t_eval=None, rtol=None, atol=None, max_step=np.inf,
+          first_step=None, dt=None, max_steps=None, steady_state=None, backend="cpu", dtype=None,
+          seed=None, **options):
+    """Integrate a model over ``t_span`` from ``y0`` (one state or a batch).
+
+    Parameters
+    ----------
+    model : Hopfield, Kuramoto or HopfieldKuramoto
+    t_span : (float, float)
+        ``(t0, t1)`` with ``t1 >= t0``.  For ``method="async"``: sweeps ``(0, S)``.
+    y0 : array_like, shape (size,) or (B, size)
+        Initial state(s); oscillators must have unit length (see ``model.normalize``).
+        A batch integrates every member with its own step size, in parallel.
+    method : str, default "RK45"
+        ``"RK45"``, ``"RK23"``, ``"Tsit5"`` (adaptive), ``"Euler"``, ``"RK4"``,
+        ``"Geometric"``, ``"AKOrN"`` (fixed step ``dt``), ``"async"`` (binary Hopfield).
+    t_eval : array_like, optional
+        Output times.  Default: every accepted step (one adaptive trajectory), the
+        ends of ``t_span`` (an adaptive batch), every step (fixed-step methods), every
+        sweep (``async``).
+    rtol, atol : float (atol also (size,)), default 1e-3, 1e-6
+        Tolerances of the adaptive methods (scipy's error norm).
+    max_step : float, default inf
+    first_step : float, optional
+        Initial step; default chosen by scipy's algorithm.
+    dt : float
+        Step of the fixed-step methods (required there); steps never cross an
+        output time.  ``gamma`` is an alias for ``method="AKOrN"``.
+    max_steps : int, optional
+        Limit on accepted steps (default 10^6 for adaptive methods, none for
+        fixed-step ones); reaching it returns ``success=False``, not an exception.
+    steady_state : float, optional
+        Stop once ``max |dy/dt| < steady_state``; later outputs hold that state.
+    backend : {"cpu", "auto"}
+        ``"cuda"`` is not available in this version.
+    dtype : {"float64", "float32"}, optional
+        Precision of the whole solve; default float64 (float32 when ``y0`` is float32).
+    seed : int, optional
+        Random unit order of ``method="async"`` (one stream per batch member).
+
+    Returns
+    -------
+    Solution
+        ``t``, ``y`` ((size, T) or (B, size, T)), ``energy``, ``status``, ``message``,
+        ``success``, ``nfev``, ``nsteps``, ``method``, ``options``.
+
+    Notes
+    -----
+    The whole loop over steps and stages is compiled.  RK23 and RK45 reproduce
+    scipy's step-size control (initial step, error norm, safety factors), so they take
+    the steps ``scipy.integrate.solve_ivp(model.rhs, ...)`` takes.  Non-geometric
+    methods keep oscillators on the sphere by the retraction ``x_i <- x_i / |x_i|``
+    after every accepted step and at every output; ``"Geometric"`` moves them by exact
+    rotations instead.
+
+    Examples
+    --------
+    >>> import numpy as np, oscihop as oh
+    >>> kur = oh.Kuramoto(3, edges=[[0, 1], [1, 2]], coupling=1.0)
+    >>> y0 = kur.random_state(seed=1, batch=4)
+    >>> sol = oh.solve(kur, (0.0, 5.0), y0, t_eval=np.linspace(0, 5, 6))
+    >>> sol.y.shape, sol.energy.shape, sol.success
+    ((4, 9, 6), (4, 6), True)
+    """
+    if not isinstance(model, Model):
+        raise ValueError(f"`model` must be an oscihop model (Hopfield, Kuramoto, HopfieldKuramoto); got {type(model).__name__}.")
+    if method not in METHODS:
+        raise ValueError(f"`method` must be one of {list(METHODS)}; got {method!r}.")
+    meth = METHODS[method]
+    used_backend = _check_backend(backend)
+
+    # ---- options that apply to this method only
+    extraneous = dict(options)
+    if "gamma" in extraneous and method == "AKOrN":
+        gamma = extraneous.pop("gamma")
+        if dt is not None and dt != gamma:
+            raise ValueError(f"`gamma` and `dt` are the same step for method='AKOrN'; got gamma={gamma!r}, dt={dt!r}.")
+        dt = gamma
+    given = dict(rtol=rtol, atol=atol, first_step=first_step, dt=dt, seed=seed)
+    if not (isinstance(max_step, (numbers.Real, np.floating)) and np.isinf(max_step)):
+        given["max_step"] = max_step
+    for name, value in given.items():
+        if value is not None and name not in meth.options:
+            extraneous[name] = value
+    warn_unknown_options(extraneous, f"method={method!r}")
+
+    # ---- time span
+    try:
+        t0, t1 = (float(v) for v in t_span)
+    except (TypeError, ValueError):
+        raise ValueError(f"`t_span` must be a pair of numbers (t0, t1); got {t_span!r}.") from None
+    if not (np.isfinite(t0) and np.isfinite(t1)) or t1 < t0:
+        raise ValueError(
+            f"`t_span` must be finite with t_span[1] >= t_span[0] (oscihop integrates forward); got ({t0}, {t1})."
+        )
+
+    # ---- state and precision
+    ys, single = model._coerce(y0, "y0")
+    dt_type = resolve_dtype(dtype if dtype is not None else (np.float32 if ys.dtype == np.float32 else None))
+    ys = np.ascontiguousarray(ys, dtype=dt_type)
+    model.check_unit(ys, "y0")
+    p = model.params(dt_type)
+    nb, size = ys.shape
+
+    steady = 0.0 if steady_state is None else _scalar(steady_state, "steady_state", positive=True)
+    if max_steps is not None:
+        if isinstance(max_steps, bool) or not isinstance(max_steps, (numbers.Integral, np.integer)) or max_steps < 0:
+            raise ValueError(f"`max_steps` must be a non-negative integer; got {max_steps!r}.")
+    opts = dict(t_span=(t0, t1), dtype=dt_type.name, backend=used_backend, steady_state=steady_state)
+
+    is_sign = getattr(model, "activation", None) == "sign"
+    if meth.kind == "async":
+        if not is_sign:
+            raise ValueError(
+                "`method`='async' integrates the binary Hopfield network only; build it with activation='sign'."
+            )
+        states, stats, t_out = _solve_async(p, ys, t0, t1, t_eval, max_steps, seed, opts)
+    else:
+        if is_sign:
+            raise ValueError(
+                f"`method`={method!r} needs a smooth activation; the binary model (activation='sign') "
+                "is integrated with method='async'."
+            )
+        if meth.kind == "fixed":
+            states, stats, t_out = _solve_fixed(p, ys, t0, t1, t_eval, dt, meth, max_steps, steady, opts)
+        else:
+            states, stats, t_out = _solve_adaptive(p, ys, t0, t1, t_eval, rtol, atol, max_step, first_step,
+                                                   max_steps, steady, meth, single, opts)
+
+    flat = np.ascontiguousarray(states.reshape(-1, size))
+    energy = np.empty(flat.shape[0], dtype=dt_type)
+    batch_energy(p, flat, energy)
+    energy = energy.reshape(states.shape[:2])
+    if single:
+        states, energy = states[0], energy[0]
+    return Solution(model, t_out, states, energy, stats, method, opts, batched=not single)
+
+
+def _solve_adaptive(p, ys, t0, t1, t_eval, rtol, atol, max_step, first_step, max_steps, steady, meth, single, opts):
+    nb, size = ys.shape
+    dt_type = ys.dtype
+    rtol, atol = _tolerances(rtol, atol, size, dt_type)
+    max_step = _scalar(max_step, "max_step", positive=True, allow_inf=True)
+    h0 = 0.0
+    if first_step is not None:
+        h0 = _scalar(first_step, "first_step", positive=True)
+        if h0 > max(t1 - t0, 0.0) and t1 > t0:
+            raise ValueError(f"`first_step` must not exceed the interval length {t1 - t0}; got {first_step!r}.")
+    limit = DEFAULT_MAX_STEPS_ADAPTIVE if max_steps is None else int(max_steps)
+    tab = meth.tableau
+    opts.update(rtol=rtol, atol=float(atol[0]) if np.all(atol == atol[0]) else atol, max_step=max_step,
+                first_step=first_step, max_steps=limit)
+    stats = np.zeros((nb, 5))
+    if t_eval is None and single:
+        cap = 256
+        out_t, out_y, n_out = loops.erk_member(
+            p, ys[0], t0, t1, np.empty(0), rtol, atol, max_step, h0, limit, steady,
+            tab.A, tab.B, tab.E, tab.P, tab.error_estimator_order,
+            np.empty(cap), np.empty((cap, size), dtype=dt_type), stats[0], True)
+        return out_y[:n_out][None].copy(), stats, out_t[:n_out].copy()
+    te = np.array([t0, t1]) if t_eval is None else _time_grid(t_eval, t0, t1)
+    out = np.empty((nb, te.shape[0], size), dtype=dt_type)
+    if single:
+        loops.erk_member(p, ys[0], t0, t1, te, rtol, atol, max_step, h0, limit, steady,
+                         tab.A, tab.B, tab.E, tab.P, tab.error_estimator_order, te, out[0], stats[0], False)
+    else:
+        loops.erk_batch(p, ys, t0, t1, te, rtol, atol, max_step, np.full(nb, h0), limit, steady,
+                        tab.A, tab.B, tab.E, tab.P, tab.error_estimator_order, out, stats)
+    return out, stats, te
+
+
+def _solve_fixed(p, ys, t0, t1, t_eval, dt, meth, max_steps, steady, opts):
+    nb, size = ys.shape
+    if dt is None:
+        alias = " (or `gamma`)" if meth.name == "AKOrN" else ""
+        raise ValueError(f"`dt`{alias} is required for the fixed-step method {meth.name!r}; pass dt=<step>, e.g. dt=0.01.")
+    dt = _scalar(dt, "dt", positive=True)
+    if t_eval is None:
+        nstep = int(np.ceil((t1 - t0) / dt * (1.0 - 1e-12))) if t1 > t0 else 0
+        te = t0 + dt * np.arange(nstep + 1)
+        te[-1] = t1
+    else:
+        te = _time_grid(t_eval, t0, t1)
+    limit = _NO_LIMIT if max_steps is None else int(max_steps)
+    opts.update(dt=dt, max_steps=max_steps)
+    out = np.empty((nb, te.shape[0], size), dtype=ys.dtype)
+    stats = np.zeros((nb, 5))
+    if nb == 1:
+        loops.fixed_member(p, ys[0], t0, te, dt, meth.scheme, limit, steady, out[0], stats[0])
+    else:
+        loops.fixed_batch(p, ys, t0, te, dt, meth.scheme, limit, steady, out, stats)
+    return out, stats, te
+
+
+def _solve_async(p, ys, t0, t1, t_eval, max_steps, seed, opts):
+    nb, size = ys.shape
+    if t0 != 0 or t1 != int(t1):
+        raise ValueError(f"`t_span` counts sweeps for method='async': it must be (0, S) with integer S; got ({t0}, {t1}).")
+    if np.any(np.abs(np.abs(ys) - 1) > 0):
+        b, i = np.argwhere(np.abs(np.abs(ys) - 1) > 0)[0]
+        raise ValueError(
+            f"`y0` must hold +-1 spins for method='async'; unit {i} is {ys[b, i]!r}. Use np.where(h > 0, 1.0, -1.0)."
+        )
+    sweeps = int(t1)
+    if max_steps is not None:
+        sweeps = min(sweeps, int(max_steps))
+    if t_eval is None:
+        te = np.arange(int(t1) + 1, dtype=np.float64)
+    else:
+        te = _time_grid(t_eval, t0, t1)
+        if np.any(te != np.round(te)):
+            raise ValueError("`t_eval` must hold whole sweeps (integers) for method='async'.")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (numbers.Integral, np.integer, np.random.SeedSequence))):
+        raise ValueError(f"`seed` must be an integer or a numpy SeedSequence; got {seed!r}.")
+    seeds = np.random.default_rng(seed).integers(0, 2**63 - 1, size=nb, dtype=np.int64)
+    opts.update(seed=seed, max_steps=max_steps, member_seeds=seeds)
+    out = np.empty((nb, te.shape[0], size), dtype=ys.dtype)
+    stats = np.zeros((nb, 5))
+    out_sweeps = te.astype(np.int64)
+    if nb == 1:
+        loops.async_member(p, ys[0], out_sweeps, sweeps, seeds[0], out[0], stats[0])
+    else:
+        loops.async_batch(p, ys, out_sweeps, sweeps, seeds, out, stats)
+    if max_steps is not None and int(max_steps) < int(t1):
+        stats[stats[:, 3] == 0, 3] = -1
+    return out, stats, te
