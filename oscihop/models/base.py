@@ -201,7 +201,7 @@ class Model:
 
     # ------------------------------------------------------------ evaluation
     def _check_continuous(self):
-        pass
+        """Raise if the model has no continuous-time right-hand side (binary units)."""
 
     def rhs(self, t, y):
         """Right-hand side dy/dt at state(s) ``y``; usable as ``solve_ivp(fun=model.rhs)``.
@@ -300,7 +300,11 @@ class Model:
         return float(bound)
 
     def _descent_terms(self, y):
-        raise NotImplementedError
+        """Terms of the step bound (see :meth:`step_bound`); None means no guarantee.
+
+        Subclasses return ``(lambda_minus_W, ell, Lambda_K, F_K, A_max, g_max)``.
+        """
+        return None
 
 
 def activation_constants(act, beta):

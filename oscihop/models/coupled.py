@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import as_float_array, check_choice, check_edges, check_finite, check_positive, check_shape
+from ..couplings import LowRank
 from ..graph import complete_edges, csr_from_edges
 from ..kernels import params as P
 from .base import Model, activation_constants
@@ -148,6 +149,34 @@ class HopfieldKuramoto(Model):
         x = self.unpack(np.asarray(y, dtype=np.float64)).x
         gram = np.einsum("...id,...jd->...ij", x, x)
         return self.coupling_matrix() * gram / self.kappa_h
+
+    def correction_factor(self, y):
+        """The all-to-all additive correction as a rank-<= D factor.
+
+        For ``hk_edges="all"`` and ``mode="additive"`` the correction
+        ``(alpha/kappa_h) (x x^T)`` with self-pairs removed is exactly
+        ``LowRank(x.T, alpha/kappa_h, zero_diagonal=True)``: a rank <= D (LoRA-like)
+        update of W, applied in O(N D).
+
+        Parameters
+        ----------
+        y : array_like, shape (size,)
+
+        Returns
+        -------
+        LowRank
+            Factor (D, N) = x.T, scale alpha / kappa_h.
+        """
+        if not (self._csr is None):
+            raise ValueError(
+                "`correction_factor` needs hk_edges='all' with mode='additive' (a masked or weighted "
+                "correction is not low rank); use hk_correction(y) for the dense matrix."
+            )
+        ys, single = self._coerce(y)
+        if not single:
+            raise ValueError(f"`y` must be a single state of shape ({self.size},); got a batch of {ys.shape[0]}.")
+        x = self.unpack(ys[0].astype(np.float64)).x
+        return LowRank(x.T, self.alpha / self.kappa_h, zero_diagonal=True)
 
     def effective_weights(self, y):
         """Weights the threshold units feel at state y: ``W + (1/kappa_h) M o (a x x^T)``.
