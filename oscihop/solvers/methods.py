@@ -36,7 +36,7 @@ METHODS = {
                    tableau=TABLEAUS["RK23"], options=_ADAPTIVE_OPTS),
     "RK45": Method("RK45", "adaptive", "Dormand-Prince 5(4), scipy's coefficients and controller",
                    tableau=TABLEAUS["RK45"], options=_ADAPTIVE_OPTS),
-    "Tsit5": Method("Tsit5", "adaptive", "Tsitouras 5(4) with scipy's controller, Hermite dense output",
+    "Tsit5": Method("Tsit5", "adaptive", "Tsitouras 5(4) with scipy's controller and its 4th-order dense output",
                     tableau=TABLEAUS["Tsit5"], options=_ADAPTIVE_OPTS),
     "async": Method("async", "async", "binary Hopfield asynchronous updates in random order (time in sweeps)",
                     options=("seed",)),

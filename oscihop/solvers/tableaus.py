@@ -33,17 +33,6 @@ class Tableau:
         return self.B.shape[0]
 
 
-def _hermite_p(b):
-    """Dense-output matrix of cubic Hermite interpolation for an FSAL tableau."""
-    s = b.shape[0]
-    bb = np.append(b, 0.0)
-    e0 = np.zeros(s + 1)
-    e0[0] = 1.0
-    el = np.zeros(s + 1)
-    el[s] = 1.0
-    return np.stack([e0, 3 * bb - 2 * e0 - el, -2 * bb + e0 + el], axis=1)
-
-
 RK23 = Tableau(
     "RK23", 3, 2,
     A=np.array([[0.0, 0.0, 0.0], [1 / 2, 0.0, 0.0], [0.0, 3 / 4, 0.0]]),
@@ -79,7 +68,8 @@ RK45 = Tableau(
 
 # Tsitouras (2011), "Runge-Kutta pairs of order 5(4) satisfying only the first column
 # simplifying assumption", Comput. Math. Appl. 62, 770-775 (the coefficients used by
-# OrdinaryDiffEq.jl and diffrax).  Dense output: cubic Hermite.
+# OrdinaryDiffEq.jl and diffrax).  Dense output: Tsitouras' 4th-order continuous extension
+# b_i(theta) = sum_j P[i, j] theta^(j+1).
 _TS_A = np.array([
     [0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
     [0.161, 0.0, 0.0, 0.0, 0.0, 0.0],
@@ -97,7 +87,15 @@ Tsit5 = Tableau(
     C=np.array([0.0, 0.161, 0.327, 0.9, 0.9800255409045097, 1.0]),
     E=-np.array([-0.00178001105222577714, -0.0008164344596567469, 0.007880878010261995, -0.1447110071732629,
                  0.5823571654525552, -0.45808210592918697, 1.0 / 66.0]),
-    P=_hermite_p(_TS_B),
+    P=np.array([
+        [1.0, -2.763706197274826, 2.9132554618219126, -1.0530884977290216],
+        [0.0, 0.13169999999999998, -0.2234, 0.1017],
+        [0.0, 3.9302962368947516, -5.941033872131505, 2.490627285651253],
+        [0.0, -12.411077166933676, 30.33818863028232, -16.548102889244902],
+        [0.0, 37.50931341651104, -88.1789048947664, 47.37952196281928],
+        [0.0, -27.896526289197286, 65.09189467479366, -34.87065786149660],
+        [0.0, 1.5, -4.0, 2.5],
+    ]),
 )
 
 TABLEAUS = {t.name: t for t in (RK23, RK45, Tsit5)}
