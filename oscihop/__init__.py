@@ -6,6 +6,7 @@ energy-based coupling (the Hopfield-Kuramoto model), compiled with Numba.
 ['AKOrN', 'Euler', 'Geometric', 'RK23', 'RK4', 'RK45', 'Tsit5', 'async']
 """
 
+from . import config
 from .couplings import LowRank
 from .graph import complete_edges, csr_from_edges, ring_edges, watts_strogatz_edges
 from .models import Hopfield, HopfieldKuramoto, Kuramoto, Model, State

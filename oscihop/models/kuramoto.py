@@ -134,6 +134,8 @@ class Kuramoto(Model):
             return
         if sp.issparse(coupling):
             m = sp.csr_matrix(coupling, dtype=np.float64)
+            m.sum_duplicates()
+            m.eliminate_zeros()  # explicitly stored zeros are not edges
             if m.shape[0] != m.shape[1]:
                 raise ValueError(f"`coupling` must be square (N, N); got {m.shape}.")
             check_finite(m.data, "coupling")

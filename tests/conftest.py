@@ -1,0 +1,81 @@
+"""Shared test configuration for oscihop.
+
+``NUMBA_ENABLE_CUDASIM`` must be set before anything imports numba, so it is set here, first:
+CUDA kernels then run on every machine through numba's simulator (a real GPU run sets
+``NUMBA_ENABLE_CUDASIM=0`` in the environment explicitly).
+"""
+import os
+
+os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
+
+import zlib  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile(
+    "ci", deadline=None, max_examples=30, derandomize=True, print_blob=True
+)
+settings.register_profile("dev", deadline=None, max_examples=100)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture
+def rng(request):
+    """A ``np.random.default_rng`` seeded from the test's id: reproducible, and different
+    for every parametrized case."""
+    return np.random.default_rng(zlib.crc32(request.node.nodeid.encode()))
+
+
+def _unit_vectors(rng, n, d, batch=None):
+    shape = (n, d) if batch is None else (batch, n, d)
+    x = rng.standard_normal(shape)
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+@pytest.fixture
+def unit_vectors(rng):
+    """``unit_vectors(n, d, batch=None)`` -> (n, d) or (batch, n, d) rows on the unit sphere."""
+    return lambda n, d, batch=None: _unit_vectors(rng, n, d, batch)
+
+
+def _random_edges(rng, n, p=0.5, min_edges=1):
+    pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
+    while True:
+        keep = rng.random(len(pairs)) < p
+        if keep.sum() >= min_edges:
+            break
+    edges = np.array([pr for pr, k in zip(pairs, keep) if k], dtype=np.int64)
+    flip = rng.random(len(edges)) < 0.5  # either orientation of an undirected edge
+    edges[flip] = edges[flip][:, ::-1]
+    return edges[rng.permutation(len(edges))]
+
+
+@pytest.fixture
+def random_edges(rng):
+    """``random_edges(n, p=0.5)`` -> (E, 2) int64 undirected edges: each pair at most once, no
+    self loops, random orientation and order."""
+    return lambda n, p=0.5, min_edges=1: _random_edges(rng, n, p, min_edges)
+
+
+@pytest.fixture
+def random_symmetric(rng):
+    """``random_symmetric(n, density=1.0, scale=1.0)`` -> dense symmetric (n, n) with a random
+    (nonzero) diagonal; off-diagonal entries zeroed with probability 1 - density."""
+    def make(n, density=1.0, scale=1.0):
+        M = rng.standard_normal((n, n)) * scale
+        mask = rng.random((n, n)) < density
+        M = np.where(mask, M, 0.0)
+        return (M + M.T) / 2.0
+    return make
+
+
+@pytest.fixture
+def random_antisymmetric(rng):
+    """``random_antisymmetric(d, n=None)`` -> (d, d) or (n, d, d) antisymmetric matrices."""
+    def make(d, n=None):
+        shape = (d, d) if n is None else (n, d, d)
+        M = rng.standard_normal(shape)
+        return M - np.swapaxes(M, -1, -2)
+    return make
