@@ -9,7 +9,7 @@ import numpy as np
 from .._validation import check_finite, resolve_dtype
 from ..kernels import params as P
 from ..kernels import system as S
-from ..kernels.activations import G_SUP, LIPSCHITZ_PER_BETA
+from ..kernels.activations import G_SUP, LIPSCHITZ_PER_BETA, activate
 
 #: A state split into its parts: ``h`` (..., N) or None, ``x`` (..., N, D) or None.
 State = namedtuple("State", ["h", "x"])
@@ -250,6 +250,52 @@ class Model:
         grad = self.energy_gradient(y)
         f = self.rhs(0.0, y)
         return np.sum(np.asarray(grad, dtype=np.float64) * f, axis=-1)
+
+    # ------------------------------------------------------------ observables
+    def order_parameter(self, y):
+        """Kuramoto order parameter ``r = |mean_i x_i|`` of state(s) ``y`` (..., size).
+
+        Returns a float for one state, else an array of the leading shape.  1 means
+        all oscillators aligned; about ``1/sqrt(N)`` for random ones.
+        """
+        if not self._nk:
+            raise ValueError("`order_parameter` needs oscillators; this model has none.")
+        x = self.unpack(np.asarray(y)).x
+        r = np.linalg.norm(x.mean(axis=-2), axis=-1)
+        return float(r) if r.ndim == 0 else r
+
+    def overlaps(self, y, patterns=None):
+        """Overlaps ``m_mu = xi_mu . g(h) / N`` of state(s) with stored patterns.
+
+        Parameters
+        ----------
+        y : array_like, shape (..., size)
+        patterns : array_like (P, N), optional
+            Default: the patterns the Hopfield part was built from.
+
+        Returns
+        -------
+        ndarray, shape (..., P)
+        """
+        hop = getattr(self, "hopfield", self)
+        if not self._nh:
+            raise ValueError("`overlaps` needs threshold units; this model has none.")
+        xi = getattr(hop, "patterns", None) if patterns is None else np.asarray(patterns, dtype=float)
+        if xi is None:
+            raise ValueError("`patterns` is required: this model was not built with Hopfield.from_patterns.")
+        if xi.ndim != 2 or xi.shape[1] != self._nh:
+            raise ValueError(f"`patterns` must have shape (P, {self._nh}); got {xi.shape}.")
+        h = self.unpack(np.asarray(y, dtype=np.float64)).h
+        if hop.activation == "sign":
+            g = np.sign(h)
+        else:
+            lead = h.shape[:-1]
+            flat = np.ascontiguousarray(h.reshape(-1, self._nh))
+            g = np.empty_like(flat)
+            for row, out in zip(flat, g):
+                activate(P.ACTIVATIONS[hop.activation], hop.beta, row, out)
+            g = g.reshape(lead + (self._nh,))
+        return g @ xi.T / self._nh
 
     # ---------------------------------------------------------- step bound
     def step_bound(self, y=None):

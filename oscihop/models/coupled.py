@@ -46,7 +46,9 @@ class HopfieldKuramoto(Model):
         - \sum_j a_{ij} g_i g_j x_j\Big)
 
     With kappa_h, kappa_k > 0 and no (or a global) Omega,
-    ``dE/dt = -kappa_h sum_i g'(h_i) hdot_i^2 - kappa_k sum_i |P_i grad|^2 <= 0``.
+    ``dE/dt = -kappa_h hdot^T (Hessian of L) hdot - kappa_k sum_i |P_i F_i|^2 <= 0`` where
+    ``F_i = -(1/kappa_k) dE/dx_i`` (for elementwise activations the first term is
+    ``-kappa_h sum_i g'(h_i) hdot_i^2``; with Omega = 0, ``P_i F_i = dx_i/dt``).
     The threshold units feel ``W_eff = W + (1/kappa_h) M o (a x x^T)``: with all-to-all
     coupling a rank <= D (LoRA-like) correction, evaluated in O(N D).
 

@@ -194,9 +194,13 @@ class Hopfield(Model):
         if self._n <= 2000:
             lam = float(np.linalg.eigvalsh(self.weights_dense())[0])
             return max(0.0, -lam)
-        w = self._w if self._w_kind == P.W_DENSE else self._w.toarray()
-        diag = np.diag(w)
-        off = np.sum(np.abs(w), axis=1) - np.abs(diag)
+        # Gershgorin: lambda_min >= min_i (W_ii - sum_{j != i} |W_ij|)
+        if self._w_kind == P.W_DENSE:
+            diag = np.diag(self._w)
+            off = np.sum(np.abs(self._w), axis=1) - np.abs(diag)
+        else:
+            diag = self._w.diagonal()
+            off = np.asarray(abs(self._w).sum(axis=1)).ravel() - np.abs(diag)
         return float(max(0.0, np.max(off - diag)))
 
     # ------------------------------------------------------------ kernels

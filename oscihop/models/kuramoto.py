@@ -324,12 +324,6 @@ class Kuramoto(Model):
         lam_k, f_k = self._row_bounds()
         return 0.0, 1.0, lam_k, f_k, 0.0, 0.0
 
-    def order_parameter(self, y):
-        """Kuramoto order parameter r = |mean_i x_i| for state(s) y: float or (B,)."""
-        x = self.unpack(np.asarray(y)).x
-        r = np.linalg.norm(x.mean(axis=-2), axis=-1)
-        return float(r) if r.ndim == 0 else r
-
     def __repr__(self):
         kind = {P.K_CSR: "edges", P.K_DENSE: "dense", P.K_LOWRANK: "low-rank", P.K_MEANFIELD: "mean-field"}[self._k_kind]
         return f"Kuramoto(n={self._nk}, dim={self._dim}, coupling={kind}, interaction={self.interaction!r})"

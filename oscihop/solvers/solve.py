@@ -120,8 +120,10 @@ def solve(model, t_span, y0, method="RK45", t_eval=None, rtol=None, atol=None, m
     Notes
     -----
     The whole loop over steps and stages is compiled.  RK23 and RK45 reproduce
-    scipy's step-size control (initial step, error norm, safety factors), so they take
-    the steps ``scipy.integrate.solve_ivp(model.rhs, ...)`` takes.  Non-geometric
+    scipy's step-size control (initial step, error norm, safety factors), so on models
+    without oscillators they take the steps ``scipy.integrate.solve_ivp(model.rhs, ...)``
+    takes; with oscillators the renormalisation below makes the steps differ by the
+    order of the local error.  Non-geometric
     methods keep oscillators on the sphere by the retraction ``x_i <- x_i / |x_i|``
     after every accepted step and at every output; ``"Geometric"`` moves them by exact
     rotations instead.
