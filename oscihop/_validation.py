@@ -62,8 +62,8 @@ def check_finite(arr, name):
         bad = np.argwhere(~np.isfinite(arr))[0]
         where = tuple(int(i) for i in bad)
         raise ValueError(
-            f"`{name}` must be finite; found {arr[tuple(bad)]!r} at index {where}. "
-            "Remove NaN/inf values before building the model."
+            f"`{name}` must be finite; found {float(arr[tuple(bad)])} at index {where}. "
+            f"Replace the NaN/inf entries of `{name}`."
         )
     return arr
 
@@ -147,19 +147,19 @@ def check_edges(edges, n, name="edges"):
         if bad.any():
             k = int(np.argwhere(bad.any(axis=1))[0, 0])
             raise ValueError(
-                f"`{name}` indices must lie in [0, {n - 1}] (n = {n}); edge {k} is {tuple(arr[k])}."
+                f"`{name}` indices must lie in [0, {n - 1}] (n = {n}); edge {k} is {tuple(int(a) for a in arr[k])}."
             )
     elif (arr < 0).any():
         k = int(np.argwhere((arr < 0).any(axis=1))[0, 0])
-        raise ValueError(f"`{name}` indices must be >= 0; edge {k} is {tuple(arr[k])}.")
+        raise ValueError(f"`{name}` indices must be >= 0; edge {k} is {tuple(int(a) for a in arr[k])}.")
     loops = arr[:, 0] == arr[:, 1]
     if loops.any():
         k = int(np.argmax(loops))
-        raise ValueError(f"`{name}` must not contain self-loops (i == j); edge {k} is {tuple(arr[k])}.")
+        raise ValueError(f"`{name}` must not contain self-loops (i == j); edge {k} is {tuple(int(a) for a in arr[k])}.")
     key = np.sort(arr, axis=1)
     _, first, counts = np.unique(key, axis=0, return_index=True, return_counts=True)
     if (counts > 1).any():
-        pair = tuple(key[first[np.argmax(counts > 1)]])
+        pair = tuple(int(a) for a in key[first[np.argmax(counts > 1)]])
         raise ValueError(
             f"`{name}` must list each undirected pair once; {pair} appears {int(counts.max())} times "
             "(as (i, j) and/or (j, i)). Remove the duplicates (or sum their weights)."

@@ -417,18 +417,34 @@ def splitmix64(state):
 
 @serial_jit
 def _local_field(kind, i, s, bias, wd, indptr, indices, data, u, scale, wdiag, m):
-    """(W s)_i + b_i; ``m`` holds ``u @ s`` for low-rank weights."""
+    """(W s)_i + b_i, set to exactly 0 when it is zero up to rounding.
+
+    ``m`` holds ``u @ s`` for low-rank weights.  A field within 64 eps of the sum of
+    the magnitudes of its terms counts as zero (the unit keeps its state), so the
+    rounding of a true zero can never flip a unit back and forth forever.
+    """
     acc = bias[i]
+    mag = abs(bias[i])
     if kind == W_DENSE:
         for j in range(s.shape[0]):
-            acc += wd[i, j] * s[j]
+            t = wd[i, j] * s[j]
+            acc += t
+            mag += abs(t)
     elif kind == W_CSR:
         for e in range(indptr[i], indptr[i + 1]):
-            acc += data[e] * s[indices[e]]
+            t = data[e] * s[indices[e]]
+            acc += t
+            mag += abs(t)
     elif kind == W_LOWRANK:
         for r in range(u.shape[0]):
-            acc += scale[r] * u[r, i] * m[r]
-        acc -= wdiag[i] * s[i]
+            t = scale[r] * u[r, i] * m[r]
+            acc += t
+            mag += abs(t)
+        t = wdiag[i] * s[i]
+        acc -= t
+        mag += abs(t)
+    if abs(acc) <= 64.0 * np.finfo(s.dtype).eps * mag:
+        return 0.0
     return acc
 
 
