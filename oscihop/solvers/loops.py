@@ -147,16 +147,17 @@ def erk_member(p, y0, t0, t1, t_eval, rtol, atol, max_step, first_step, max_step
             k += 1
     system_rhs(p, y, f, work)
     nfev = 1
+    at_rest = steady_tol > 0 and _max_abs(f) < steady_tol  # y0 is already steady: take no step
     if first_step > 0:
         h_abs = first_step
     else:
         h_abs = select_initial_step(p, y, f, t0, t1, max_step, err_order, rtol, atol, work, ytmp, K[0])
         nfev += 1
     t = t0
-    status = STATUS_DONE
+    status = STATUS_STEADY if at_rest else STATUS_DONE
     nsteps = 0
     nrej = 0
-    while t < t1:
+    while t < t1 and not at_rest:
         if nsteps >= max_steps:
             status = STATUS_MAX_STEPS
             break
@@ -449,9 +450,12 @@ def _local_field(kind, i, s, bias, wd, indptr, indices, data, u, scale, wdiag, m
 
 
 @serial_jit
-def async_member(p, s0, out_sweeps, max_sweeps, seed, out_y, stats):
+def async_member(p, s0, out_sweeps, max_sweeps, target_sweeps, seed, out_y, stats):
     """Binary Hopfield asynchronous updates: sweeps of N single-unit updates in a
-    random order (Fisher-Yates with splitmix64 from ``seed``); stops at a fixed point."""
+    random order (Fisher-Yates with splitmix64 from ``seed``); stops at a fixed point.
+
+    Runs at most ``max_sweeps``; if that is fewer than ``target_sweeps`` and no fixed
+    point was reached, the run failed (status -1) and later outputs are NaN."""
     n = p.ip[I_NH]
     kind = p.ip[I_W_KIND]
     bias = fseg(p, I_O_BIAS, n)
@@ -508,7 +512,9 @@ def async_member(p, s0, out_sweeps, max_sweeps, seed, out_y, stats):
         if changes == 0:
             status = STATUS_STEADY
             break
-    _fill(out_y, k, s, False)
+    if status == STATUS_DONE and sweep < target_sweeps:
+        status = STATUS_MAX_STEPS
+    _fill(out_y, k, s, status == STATUS_MAX_STEPS)
     stats[0] = sweep * n
     stats[1] = sweep
     stats[2] = 0
@@ -534,7 +540,7 @@ def fixed_batch(p, y0s, t0, t_eval, dt_max, scheme, max_steps, steady_tol, out, 
 
 
 @parallel_jit
-def async_batch(p, s0s, out_sweeps, max_sweeps, seeds, out, stats):
+def async_batch(p, s0s, out_sweeps, max_sweeps, target_sweeps, seeds, out, stats):
     """:func:`async_member` over a batch, members in parallel, one seed each."""
     for b in prange(s0s.shape[0]):
-        async_member(p, s0s[b], out_sweeps, max_sweeps, seeds[b], out[b], stats[b])
+        async_member(p, s0s[b], out_sweeps, max_sweeps, target_sweeps, seeds[b], out[b], stats[b])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 
@@ -46,6 +47,8 @@ def _tolerances(rtol, atol, size, dtype):
     eps = float(np.finfo(dtype).eps)
     rtol = _scalar(DEFAULT_RTOL if rtol is None else rtol, "rtol", positive=True)
     if rtol < 100 * eps:
+        warnings.warn(f"`rtol` = {rtol:g} is too small for {np.dtype(dtype).name}; using 100 eps = {100 * eps:.3g}.",
+                      UserWarning, stacklevel=4)
         rtol = 100 * eps
     atol = DEFAULT_ATOL if atol is None else atol
     a = np.asarray(atol, dtype=np.float64)
@@ -293,9 +296,7 @@ def _solve_async(p, ys, t0, t1, t_eval, max_steps, seed, opts):
     stats = np.zeros((nb, 5))
     out_sweeps = te.astype(np.int64)
     if nb == 1:
-        loops.async_member(p, ys[0], out_sweeps, sweeps, seeds[0], out[0], stats[0])
+        loops.async_member(p, ys[0], out_sweeps, sweeps, int(t1), seeds[0], out[0], stats[0])
     else:
-        loops.async_batch(p, ys, out_sweeps, sweeps, seeds, out, stats)
-    if max_steps is not None and int(max_steps) < int(t1):
-        stats[stats[:, 3] == 0, 3] = -1
+        loops.async_batch(p, ys, out_sweeps, sweeps, int(t1), seeds, out, stats)
     return out, stats, te
