@@ -354,3 +354,26 @@ def energy_gradient(energy_fn, y, eps=1e-6):
         e[k] = eps
         grad[k] = (energy_fn(y + e) - energy_fn(y - e)) / (2.0 * eps)
     return grad
+
+
+# ---------------------------------------------------------------------------------------------
+# Random ingredients for small test models
+# ---------------------------------------------------------------------------------------------
+def random_symmetric(rng, n, scale):
+    """Symmetric (n, n) matrix with zero diagonal and entries of size scale/sqrt(n)."""
+    w = rng.normal(size=(n, n))
+    w = (w + w.T) / 2.0 * scale / np.sqrt(n)
+    np.fill_diagonal(w, 0.0)
+    return w
+
+
+def random_unit_rows(rng, n, d):
+    """(n, d) array of random unit vectors."""
+    x = rng.normal(size=(n, d))
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def random_antisymmetric(rng, d, scale):
+    """Random antisymmetric (d, d) matrix."""
+    a = rng.normal(size=(d, d))
+    return scale * (a - a.T) / 2.0

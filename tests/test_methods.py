@@ -7,6 +7,8 @@ from scipy.integrate import solve_ivp
 
 import oscihop as oh
 
+import naive
+
 # --------------------------------------------------------------------------------------------
 # Butcher tableaux: rooted-tree order conditions
 # --------------------------------------------------------------------------------------------
@@ -165,21 +167,9 @@ def test_rk23_rk45_tableaux_are_scipys():
 # --------------------------------------------------------------------------------------------
 # Small oscillator models
 # --------------------------------------------------------------------------------------------
-def _sym(rng, n, scale):
-    w = rng.normal(size=(n, n))
-    w = (w + w.T) / 2.0 * scale / np.sqrt(n)
-    np.fill_diagonal(w, 0.0)
-    return w
-
-
-def _unit_rows(rng, n, d):
-    x = rng.normal(size=(n, d))
-    return x / np.linalg.norm(x, axis=1, keepdims=True)
-
-
-def _antisym(rng, d, scale):
-    a = rng.normal(size=(d, d))
-    return scale * (a - a.T) / 2.0
+_sym = naive.random_symmetric
+_unit_rows = naive.random_unit_rows
+_antisym = naive.random_antisymmetric
 
 
 _MODELS = {}

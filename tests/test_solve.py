@@ -15,6 +15,8 @@ from scipy.integrate import solve_ivp
 
 import oscihop as oh
 
+import naive
+
 # scipy's function-evaluation cost per step attempt (FSAL: stages - 1 plus the new f)
 STAGES = {"RK23": 3, "RK45": 6}
 HOPFIELD_KINDS = [
@@ -32,21 +34,9 @@ def _seed(name):
     return sum(ord(c) for c in name)  # stable across processes (str hash is salted)
 
 
-def _sym(rng, n, scale):
-    w = rng.normal(size=(n, n))
-    w = (w + w.T) / 2.0 * scale / np.sqrt(n)
-    np.fill_diagonal(w, 0.0)
-    return w
-
-
-def _unit_rows(rng, n, d):
-    x = rng.normal(size=(n, d))
-    return x / np.linalg.norm(x, axis=1, keepdims=True)
-
-
-def _antisym(rng, d, scale):
-    a = rng.normal(size=(d, d))
-    return scale * (a - a.T) / 2.0
+_sym = naive.random_symmetric
+_unit_rows = naive.random_unit_rows
+_antisym = naive.random_antisymmetric
 
 
 def hopfield(kind):

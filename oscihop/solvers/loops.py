@@ -69,6 +69,17 @@ def _max_abs(v):
 
 
 @serial_jit
+def _rest_status(f, steady_tol):
+    """Status after evaluating f = dy/dt: non-finite, steady state, or keep going (0)."""
+    fmax = _max_abs(f)
+    if not np.isfinite(fmax):
+        return STATUS_NONFINITE
+    if steady_tol > 0 and fmax < steady_tol:
+        return STATUS_STEADY
+    return STATUS_DONE
+
+
+@serial_jit
 def _fill(out_y, start, value_row, nan):
     for k in range(start, out_y.shape[0]):
         for i in range(out_y.shape[1]):
@@ -252,12 +263,8 @@ def erk_member(p, y0, t0, t1, t_eval, rtol, atol, max_step, first_step, max_step
         y[:] = y_new
         f[:] = K[ns]
         t = t_new
-        fmax = _max_abs(f)
-        if not np.isfinite(fmax):
-            status = STATUS_NONFINITE
-            break
-        if steady_tol > 0 and fmax < steady_tol:
-            status = STATUS_STEADY
+        status = _rest_status(f, steady_tol)
+        if status != STATUS_DONE:
             break
     if not record_all:
         _fill(out_y, k, y, status != STATUS_STEADY)
@@ -352,12 +359,8 @@ def fixed_member(p, y0, t0, t_eval, dt_max, scheme, max_steps, steady_tol, out_y
                 break
             system_rhs(p, y, k1, work)
             nfev += 1
-            fmax = _max_abs(k1)
-            if not np.isfinite(fmax):
-                status = STATUS_NONFINITE
-                break
-            if steady_tol > 0 and fmax < steady_tol:
-                status = STATUS_STEADY
+            status = _rest_status(k1, steady_tol)
+            if status != STATUS_DONE:
                 break
             if scheme == SCHEME_EULER:
                 for i in range(size):
