@@ -14,6 +14,30 @@ from .solvers import METHODS, Solution, available_methods, solve
 
 __version__ = "0.1.0"
 
+# Storage, sweeps and plots pull in xarray, zarr, dask and matplotlib: import them lazily.
+_LAZY = {
+    "open_trajectory": "oscihop.io.trajectory",
+    "load_model": "oscihop.io.trajectory",
+    "solve_to_zarr": "oscihop.io.trajectory",
+    "model_to_dict": "oscihop.io.serialize",
+    "model_from_dict": "oscihop.io.serialize",
+    "sweep": "oscihop.sweep",
+    "open_sweep": "oscihop.sweep",
+    "build_from_spec": "oscihop.spec",
+    "load_config": "oscihop.spec",
+    "plots": "oscihop.plots",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        module = importlib.import_module(_LAZY[name])
+        return module if name == "plots" else getattr(module, name)
+    raise AttributeError(f"module 'oscihop' has no attribute {name!r}")
+
+
 __all__ = [
     "Hopfield",
     "HopfieldKuramoto",
@@ -30,4 +54,5 @@ __all__ = [
     "solve",
     "watts_strogatz_edges",
     "__version__",
+    *_LAZY,
 ]

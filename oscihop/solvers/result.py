@@ -94,6 +94,54 @@ class Solution:
         """Oscillators, time-major: (T, N, D) or (B, T, N, D); None without oscillators."""
         return self.model.unpack(self.states).x
 
+    def to_xarray(self):
+        """The trajectory as an :class:`xarray.Dataset` (see :func:`oscihop.io.trajectory.solution_to_xarray`).
+
+        Returns
+        -------
+        xarray.Dataset
+            Dimensions ``time``, ``neuron``, ``component`` (oscillators), ``pattern``
+            (stored patterns) and, first, ``batch`` for a batch; variables ``h``,
+            ``x``, ``energy``, ``order_parameter``, ``overlap`` as the model has them;
+            attributes recording the model, its parameters, the method, its options,
+            the solve's statistics and the oscihop and numba versions.
+
+        Examples
+        --------
+        >>> import numpy as np, oscihop as oh
+        >>> hop = oh.Hopfield(np.array([[0., 1.], [1., 0.]]))
+        >>> ds = oh.solve(hop, (0, 1), [0.5, -0.2], t_eval=[0, 1]).to_xarray()
+        >>> ds.h.dims, ds.attrs["model"]
+        (('time', 'neuron'), 'Hopfield')
+        """
+        from ..io.trajectory import solution_to_xarray
+
+        return solution_to_xarray(self)
+
+    def to_zarr(self, path, mode="w-"):
+        """Write the trajectory and its model to a zarr store (see :func:`oscihop.open_trajectory`).
+
+        Parameters
+        ----------
+        path : str, os.PathLike or zarr Store
+            A directory, or a store such as ``zarr.storage.MemoryStore()``.
+        mode : {"w-", "w"}, default "w-"
+            ``"w-"`` refuses an existing store (``FileExistsError``); ``"w"`` replaces it.
+
+        Examples
+        --------
+        >>> import numpy as np, oscihop as oh, zarr
+        >>> hop = oh.Hopfield(np.array([[0., 1.], [1., 0.]]))
+        >>> sol = oh.solve(hop, (0, 1), [0.5, -0.2], t_eval=[0, 1])
+        >>> store = zarr.storage.MemoryStore()
+        >>> sol.to_zarr(store)
+        >>> bool(np.array_equal(oh.open_trajectory(store).h.values, sol.h))
+        True
+        """
+        from ..io.trajectory import solution_to_zarr
+
+        solution_to_zarr(self, path, mode=mode)
+
     def __repr__(self):
         shape = "x".join(str(s) for s in self.states.shape)
         return (f"Solution(method={self.method!r}, states={shape}, status={self.status!r}, "

@@ -1,0 +1,628 @@
+"""Trajectories as xarray Datasets and zarr (v3) stores, written whole or streamed in blocks.
+
+Store layout (zarr format 3, one group)::
+
+    <root>                   attrs: the Dataset's attributes, plus
+                               oscihop_store = "trajectory", oscihop_format_version,
+                               oscihop_complete, oscihop_variables
+      time, neuron, ...      coordinates
+      h, x, energy, ...      data variables (chunked along time)
+      model/                 group: attrs kind, params (JSON), arrays, format_version
+        weights, edges, ...  the model's arrays, one zarr array each
+
+The root marker is written last, so a store whose writing was interrupted is not
+mistaken for a finished trajectory (a streamed store is marked at its first block,
+with ``oscihop_complete = False`` until the last one).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import numbers
+import os
+import warnings
+
+import numpy as np
+import xarray as xr
+import zarr
+import zarr.errors
+from zarr.abc.store import Store
+
+from .serialize import MODEL_FORMAT_VERSION, _describe, model_from_dict
+
+__all__ = ["solution_to_xarray", "solution_to_zarr", "open_trajectory", "load_model", "solve_to_zarr"]
+
+#: Value of the root attribute ``oscihop_store`` in a trajectory store.
+STORE_KIND = "trajectory"
+#: Version of the trajectory store layout this module writes and reads.
+FORMAT_VERSION = 1
+MODEL_GROUP = "model"
+#: Target size of one chunk of a data variable written by :func:`solution_to_zarr`.
+CHUNK_BYTES = 4 * 2**20
+_MARKERS = ("oscihop_store", "oscihop_format_version", "oscihop_complete", "oscihop_variables")
+
+_VAR_ATTRS = {
+    "h": {"long_name": "threshold-unit state h", "units": "1"},
+    "x": {"long_name": "oscillator state x_i (unit vector on the sphere S^(D-1))", "units": "1"},
+    "energy": {"long_name": "energy E (Lyapunov function candidate)", "units": "1"},
+    "order_parameter": {"long_name": "Kuramoto order parameter r = |mean_i x_i|", "units": "1"},
+    "overlap": {"long_name": "overlap m_mu = xi_mu . g(h) / N with stored pattern mu", "units": "1"},
+}
+_COORD_ATTRS = {
+    "time": {"long_name": "time", "units": "1"},
+    "neuron": {"long_name": "unit index i"},
+    "component": {"long_name": "oscillator component (axis of R^D)"},
+    "batch": {"long_name": "batch member (initial state) index"},
+    "pattern": {"long_name": "stored pattern index mu"},
+}
+
+
+# ----------------------------------------------------------------------- Dataset
+def _jsonable(obj):
+    """``obj`` with numpy scalars/arrays and tuples turned into JSON types."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.dtype):
+        return obj.name
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    return str(obj)
+
+
+def _versions():
+    import numba
+
+    from .. import __version__
+
+    return {"oscihop_version": __version__, "numba_version": numba.__version__}
+
+
+def _model_attrs(model):
+    kind, params, _ = _describe(model, copy=False)
+    return {"model": kind, "model_params": json.dumps(_jsonable(params)), "model_group": MODEL_GROUP}
+
+
+def _solution_attrs(sol):
+    """The Dataset attributes recording how ``sol`` was computed."""
+    opts = sol.options
+    attrs = {"title": f"oscihop {type(sol.model).__name__} trajectory"}
+    attrs.update(_model_attrs(sol.model))
+    attrs["method"] = sol.method
+    attrs["options"] = json.dumps(_jsonable(opts))
+    for name in ("rtol", "atol", "dt"):
+        if opts.get(name) is not None:
+            attrs[name] = _jsonable(opts[name])
+    attrs["dtype"] = str(opts.get("dtype", sol.states.dtype.name))
+    attrs["seed"] = _jsonable(opts.get("seed"))
+    for name in ("status", "message", "success", "nfev", "nsteps", "nrejected", "t_final"):
+        attrs[name] = _jsonable(getattr(sol, name))
+    attrs.update(_versions())
+    attrs["created"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return attrs
+
+
+def _build_dataset(model, t, states, energy, batched, sweeps=False):
+    """Dataset of states (T, size) or (B, T, size) at times ``t``; no solution attributes."""
+    lead = ("batch", "time") if batched else ("time",)
+    parts = model.unpack(states)
+    data = {}
+    if parts.h is not None:
+        data["h"] = (lead + ("neuron",), np.ascontiguousarray(parts.h))
+    if parts.x is not None:
+        data["x"] = (lead + ("neuron", "component"), np.ascontiguousarray(parts.x))
+    data["energy"] = (lead, np.asarray(energy))
+    if parts.x is not None:
+        data["order_parameter"] = (lead, np.asarray(model.order_parameter(states)).reshape(states.shape[:-1]))
+    patterns = getattr(getattr(model, "hopfield", model), "patterns", None)
+    if parts.h is not None and patterns is not None:
+        data["overlap"] = (lead + ("pattern",), model.overlaps(states))
+    coords = {"time": np.asarray(t, dtype=np.float64), "neuron": np.arange(model.n, dtype=np.int64)}
+    if parts.x is not None:
+        coords["component"] = np.arange(model.dim, dtype=np.int64)
+    if batched:
+        coords["batch"] = np.arange(states.shape[0], dtype=np.int64)
+    if "overlap" in data:
+        coords["pattern"] = np.arange(patterns.shape[0], dtype=np.int64)
+    ds = xr.Dataset({k: xr.Variable(d, v, attrs=dict(_VAR_ATTRS[k])) for k, (d, v) in data.items()}, coords=coords)
+    for name in coords:
+        ds[name].attrs.update(_COORD_ATTRS[name])
+    if sweeps:
+        ds["time"].attrs.update(long_name="sweep (N single-unit updates)", units="sweeps")
+    return ds
+
+
+def solution_to_xarray(sol):
+    """The trajectory of a :class:`~oscihop.Solution` as an :class:`xarray.Dataset`.
+
+    Parameters
+    ----------
+    sol : Solution
+
+    Returns
+    -------
+    xarray.Dataset
+        Dimensions ``time``, ``neuron``, ``component`` (models with oscillators),
+        ``pattern`` (models with stored patterns) and, first, ``batch`` for a batch.
+        Variables: ``h`` (time, neuron) for threshold units; ``x`` (time, neuron,
+        component) for oscillators; ``energy`` (time); ``order_parameter`` (time) for
+        oscillators; ``overlap`` (time, pattern) when the model has stored patterns
+        (``Hopfield.from_patterns``).  Every variable has ``long_name`` and ``units``.
+        Attributes: ``model`` (kind), ``model_params`` (JSON), ``model_group`` (where
+        a zarr store keeps the model's arrays), ``method``, ``options`` (JSON: every
+        option of the solve), ``rtol``/``atol``/``dt`` where used, ``dtype``, ``seed``,
+        ``status``, ``message``, ``success``, ``nfev``, ``nsteps``, ``nrejected``,
+        ``t_final`` (lists for a batch), ``oscihop_version``, ``numba_version`` and
+        ``created`` (ISO 8601, UTC).
+
+    Examples
+    --------
+    >>> import numpy as np, oscihop as oh
+    >>> kur = oh.Kuramoto(2, edges=[[0, 1], [1, 2]], coupling=1.0)
+    >>> sol = oh.solve(kur, (0, 1), kur.random_state(seed=0), t_eval=[0, 0.5, 1])
+    >>> ds = sol.to_xarray()
+    >>> dict(ds.sizes), sorted(ds.data_vars)
+    ({'time': 3, 'neuron': 3, 'component': 2}, ['energy', 'order_parameter', 'x'])
+    >>> ds.attrs["model"], ds.attrs["method"], ds.attrs["success"]
+    ('Kuramoto', 'RK45', True)
+    """
+    ds = _build_dataset(sol.model, sol.t, sol.states, sol.energy, sol.batched, sweeps=sol.method == "async")
+    ds.attrs.update(_solution_attrs(sol))
+    return ds
+
+
+# ----------------------------------------------------------------------- stores
+def _describe_path(path):
+    return repr(os.fspath(path)) if isinstance(path, (str, os.PathLike)) else f"<{type(path).__name__}>"
+
+
+def _as_store(path):
+    """A path string or a zarr Store; anything else is a ValueError naming `path`."""
+    if isinstance(path, (str, os.PathLike)):
+        return os.fspath(path)
+    if isinstance(path, Store):
+        return path
+    raise ValueError(
+        f"`path` must be a directory path (str or os.PathLike) or a zarr Store such as "
+        f"zarr.storage.MemoryStore(); got {type(path).__name__}."
+    )
+
+
+def _is_local(store):
+    return isinstance(store, str) and "://" not in store
+
+
+def _check_mode(mode):
+    if mode not in ("w-", "w"):
+        raise ValueError(f"`mode` must be 'w-' (fail if `path` exists) or 'w' (overwrite); got {mode!r}.")
+
+
+def _time_chunks(ds, time_chunk=None):
+    """Encoding: chunk each variable along time (``time_chunk``, or about CHUNK_BYTES)."""
+    enc = {}
+    for name, var in ds.variables.items():
+        if "time" not in var.dims:
+            continue
+        nt = var.sizes["time"]
+        if time_chunk is None:
+            row = max(1, var.nbytes // max(nt, 1))
+            chunk = int(min(nt, max(1, CHUNK_BYTES // row)))
+        else:
+            chunk = int(time_chunk)
+        enc[name] = {"chunks": tuple(chunk if d == "time" else var.sizes[d] for d in var.dims)}
+    return enc
+
+
+def _write_dataset(ds, model, store, path, mode, time_chunk=None):
+    """Create the store from ``ds`` and write the model group; no marker yet."""
+    _check_mode(mode)
+    try:
+        ds.to_zarr(store, mode=mode, zarr_format=3, consolidated=False, encoding=_time_chunks(ds, time_chunk))
+    except (FileExistsError, zarr.errors.ContainsGroupError, zarr.errors.ContainsArrayError) as exc:
+        raise FileExistsError(
+            f"`path` {_describe_path(path)} already holds data; pass mode='w' to overwrite it, or choose another path."
+        ) from exc
+    group = zarr.open_group(store, mode="r+", zarr_format=3)
+    kind, params, arrays = _describe(model, copy=False)
+    mgroup = group.create_group(MODEL_GROUP, overwrite=True)
+    for name, arr in arrays.items():
+        mgroup.create_array(name, data=np.ascontiguousarray(arr))
+    mgroup.attrs.update({"kind": kind, "params": _jsonable(params), "arrays": sorted(arrays),
+                         "format_version": MODEL_FORMAT_VERSION})
+    return group
+
+
+def _mark(group, var_names, complete, extra=None):
+    attrs = dict(extra or {})
+    attrs.update({"oscihop_store": STORE_KIND, "oscihop_format_version": FORMAT_VERSION,
+                  "oscihop_complete": bool(complete), "oscihop_variables": sorted(var_names)})
+    group.attrs.update(attrs)
+
+
+def solution_to_zarr(sol, path, mode="w-"):
+    """Write a solution and its model to a zarr (format 3) store.
+
+    Parameters
+    ----------
+    sol : Solution
+    path : str, os.PathLike or zarr Store
+        A directory (created) or a store such as ``zarr.storage.MemoryStore()``.
+    mode : {"w-", "w"}, default "w-"
+        ``"w-"`` refuses to touch an existing store (``FileExistsError``); ``"w"``
+        replaces it.
+
+    Notes
+    -----
+    The store holds :func:`solution_to_xarray`'s Dataset (data variables chunked
+    along ``time``, about 4 MiB per chunk) and a ``model`` group with the model's
+    arrays as zarr arrays and its parameters in the group's attributes, which
+    :func:`load_model` rebuilds the model from.  Read it back with
+    :func:`open_trajectory`.
+
+    Examples
+    --------
+    >>> import os, tempfile, numpy as np, oscihop as oh
+    >>> kur = oh.Kuramoto(2, edges=[[0, 1], [1, 2]], coupling=1.0)
+    >>> sol = oh.solve(kur, (0, 1), kur.random_state(seed=0), t_eval=[0, 0.5, 1])
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "run.zarr")
+    ...     sol.to_zarr(path)
+    ...     ds = oh.open_trajectory(path).load()
+    ...     model = oh.load_model(path)
+    >>> bool(np.array_equal(ds.x.values, sol.x)), model
+    (True, Kuramoto(n=3, dim=2, coupling=edges, interaction='linear'))
+    """
+    store = _as_store(path)
+    ds = solution_to_xarray(sol)
+    group = _write_dataset(ds, sol.model, store, path, mode)
+    _mark(group, list(ds.data_vars), complete=True)
+
+
+def _open_group(path):
+    """Open ``path`` read-only and check it is an oscihop trajectory store."""
+    store = _as_store(path)
+    where = _describe_path(path)
+    if _is_local(store) and not os.path.exists(store):
+        raise ValueError(
+            f"`path` {where} does not exist; write a trajectory with sol.to_zarr(path) or oh.solve_to_zarr."
+        )
+    try:
+        group = zarr.open_group(store, mode="r")
+        attrs = group.attrs.asdict()
+    except Exception as exc:  # zarr raises many types for missing or malformed metadata
+        raise ValueError(
+            f"`path` {where} is not a readable zarr group (missing or unreadable metadata: "
+            f"{type(exc).__name__}: {exc}); it is not an oscihop trajectory store, or it is corrupted."
+        ) from exc
+    kind = attrs.get("oscihop_store")
+    if kind is None and "oscihop_sweep" in attrs:
+        kind = "sweep"
+    if kind is None:
+        raise ValueError(
+            f"`path` {where} is a zarr store but not an oscihop trajectory: its root lacks the "
+            "'oscihop_store' attribute (a foreign store, or one whose writing was interrupted). "
+            "Trajectory stores are written by sol.to_zarr(path) and oh.solve_to_zarr."
+        )
+    if kind != STORE_KIND:
+        hint = " Open it with oh.open_sweep." if kind == "sweep" else ""
+        raise ValueError(f"`path` {where} is an oscihop {kind!r} store, not a trajectory.{hint}")
+    version = attrs.get("oscihop_format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version > FORMAT_VERSION:
+        raise ValueError(
+            f"`path` {where} has trajectory format version {version!r}; this oscihop reads versions "
+            f"<= {FORMAT_VERSION}. Upgrade oscihop."
+        )
+    return store, group, attrs, where
+
+
+def _check_model_group(group, where):
+    try:
+        mgroup = group[MODEL_GROUP]
+        mattrs = mgroup.attrs.asdict()
+        names = set(mgroup.array_keys())
+    except Exception as exc:
+        raise ValueError(
+            f"`path` {where} is a corrupted trajectory store: its '{MODEL_GROUP}' group is missing or "
+            f"unreadable ({type(exc).__name__}: {exc})."
+        ) from exc
+    if not isinstance(mgroup, zarr.Group) or "kind" not in mattrs or "params" not in mattrs:
+        raise ValueError(
+            f"`path` {where} is a corrupted trajectory store: '{MODEL_GROUP}' lacks its kind/params attributes."
+        )
+    missing = sorted(set(mattrs.get("arrays", [])) - names)
+    if missing:
+        raise ValueError(f"`path` {where} is a corrupted trajectory store: model arrays {missing} are missing.")
+    return mgroup, mattrs
+
+
+def open_trajectory(path, chunks=None):
+    """Open a trajectory store written by ``sol.to_zarr`` or :func:`solve_to_zarr`.
+
+    Parameters
+    ----------
+    path : str, os.PathLike or zarr Store
+    chunks : optional
+        Passed to :func:`xarray.open_zarr`: ``None`` (default) gives lazily loaded
+        NumPy-backed variables; ``{}`` gives dask arrays with the store's chunks.
+
+    Returns
+    -------
+    xarray.Dataset
+        As :func:`solution_to_xarray` made it: the same numbers, dimensions and
+        attributes (plus the store's ``oscihop_*`` markers).  ``time``, ``energy`` and
+        ``order_parameter`` are loaded; ``h``, ``x`` and ``overlap`` on access.
+
+    Raises
+    ------
+    ValueError
+        Naming ``path``: when it does not exist, is not a zarr store, is a zarr store
+        that oscihop did not write (a foreign store), or is corrupted (unreadable
+        metadata, missing variables, missing model arrays, unreadable chunks of the
+        loaded variables).
+
+    Warns
+    -----
+    UserWarning
+        When a streamed store is incomplete (its run stopped before the last block);
+        the blocks written so far are returned.
+
+    Examples
+    --------
+    >>> import oscihop as oh, zarr
+    >>> hop = oh.Hopfield.from_patterns([[1, -1, 1, -1], [1, 1, -1, -1]], beta=2.0)
+    >>> sol = oh.solve(hop, (0, 2), hop.random_state(seed=0, batch=3), t_eval=[0, 1, 2])
+    >>> store = zarr.storage.MemoryStore()
+    >>> sol.to_zarr(store)
+    >>> ds = oh.open_trajectory(store)
+    >>> dict(ds.h.sizes), dict(ds.overlap.sizes)
+    ({'batch': 3, 'time': 3, 'neuron': 4}, {'batch': 3, 'time': 3, 'pattern': 2})
+    """
+    store, group, attrs, where = _open_group(path)
+    try:
+        ds = xr.open_zarr(store, consolidated=False, chunks=chunks, zarr_format=3)
+    except Exception as exc:
+        raise ValueError(
+            f"`path` {where} is a corrupted trajectory store: xarray cannot open it ({type(exc).__name__}: {exc})."
+        ) from exc
+    expected = attrs.get("oscihop_variables") or []
+    missing = sorted(set(expected) - set(ds.data_vars))
+    if missing or "time" not in ds.coords:
+        raise ValueError(
+            f"`path` {where} is a corrupted trajectory store: variables {missing or ['time']} are missing."
+        )
+    _check_model_group(group, where)
+    try:
+        for name in ("time", "energy", "order_parameter"):
+            if name in ds.variables:
+                ds[name].load()
+    except Exception as exc:
+        raise ValueError(
+            f"`path` {where} is a corrupted trajectory store: reading {name!r} failed ({type(exc).__name__}: {exc})."
+        ) from exc
+    if not attrs.get("oscihop_complete", False):
+        warnings.warn(
+            f"`path` {where} is incomplete: the run that streamed it stopped after {ds.sizes['time']} output "
+            "times; returning what was written.", UserWarning, stacklevel=2)
+    return ds
+
+
+def load_model(path):
+    """Rebuild the model stored in a trajectory store.
+
+    Parameters
+    ----------
+    path : str, os.PathLike or zarr Store
+        A store written by ``sol.to_zarr`` or :func:`solve_to_zarr`.
+
+    Returns
+    -------
+    Hopfield, Kuramoto or HopfieldKuramoto
+        With ``rhs`` and ``energy`` equal bit for bit to the model that was saved.
+
+    Raises
+    ------
+    ValueError
+        Naming ``path`` when the store is missing, foreign or corrupted.
+
+    Examples
+    --------
+    >>> import numpy as np, oscihop as oh, zarr
+    >>> kur = oh.Kuramoto(3, coupling="mean-field", strength=2.0, n=4)
+    >>> y0 = kur.random_state(seed=0)
+    >>> store = zarr.storage.MemoryStore()
+    >>> oh.solve(kur, (0, 1), y0, t_eval=[1]).to_zarr(store)
+    >>> bool(oh.load_model(store).energy(y0) == kur.energy(y0))
+    True
+    """
+    _, group, _, where = _open_group(path)
+    mgroup, mattrs = _check_model_group(group, where)
+    version = mattrs.get("format_version", 1)
+    if not isinstance(version, int) or version > MODEL_FORMAT_VERSION:
+        raise ValueError(
+            f"`path` {where} has model format version {version!r}; this oscihop reads <= {MODEL_FORMAT_VERSION}. "
+            "Upgrade oscihop."
+        )
+    try:
+        arrays = {name: mgroup[name][...] for name in mattrs.get("arrays", [])}
+    except Exception as exc:
+        raise ValueError(
+            f"`path` {where} is a corrupted trajectory store: reading the model arrays failed "
+            f"({type(exc).__name__}: {exc})."
+        ) from exc
+    try:
+        return model_from_dict({"kind": mattrs["kind"], "params": mattrs["params"], "arrays": arrays})
+    except ValueError as exc:
+        raise ValueError(f"`path` {where} holds a model that cannot be rebuilt: {exc}") from exc
+
+
+# -------------------------------------------------------------------- streaming
+def _append_block(group, ds, start):
+    """Grow every time-dependent array of the store and write ``ds`` at ``start``."""
+    names = [n for n, v in ds.variables.items() if "time" in v.dims and n != "time"] + ["time"]
+    for name in names:
+        var = ds.variables[name]
+        arr = group[name]
+        ax = var.dims.index("time")
+        shape = list(arr.shape)
+        shape[ax] = start + var.shape[ax]
+        arr.resize(tuple(shape))
+        index = [slice(None)] * var.ndim
+        index[ax] = slice(start, start + var.shape[ax])
+        arr[tuple(index)] = np.asarray(var.values, dtype=arr.dtype)
+
+
+def solve_to_zarr(model, t_span, y0, path, t_eval, block=256, mode="w-", **solve_kwargs):
+    """Integrate and stream the trajectory to a zarr store, one block of outputs at a time.
+
+    Parameters
+    ----------
+    model : Hopfield, Kuramoto or HopfieldKuramoto
+    t_span : (float, float)
+    y0 : array_like, shape (size,) or (B, size)
+    path : str, os.PathLike or zarr Store
+    t_eval : array_like, shape (T,)
+        Output times (required: they define the blocks).
+    block : int, default 256
+        Output times per block.  Memory holds one block of the trajectory.
+    mode : {"w-", "w"}, default "w-"
+        As in ``Solution.to_zarr``.
+    **solve_kwargs
+        Passed to :func:`oscihop.solve` (``method``, ``rtol``, ``atol``, ``dt``,
+        ``dtype``, ...).  ``method="async"`` is not supported.
+
+    Returns
+    -------
+    xarray.Dataset
+        The finished store, opened with :func:`open_trajectory`: the same
+        variables, dimensions and attributes as ``oh.solve(...).to_zarr(path)``, plus
+        ``block``.  ``nfev``, ``nsteps`` and ``nrejected`` add up over blocks.
+
+    Notes
+    -----
+    Block ``k`` covers ``t_eval[k*block:(k+1)*block]``; it is one :func:`oscihop.solve`
+    (the whole time loop compiled) from the previous block's last output state, and
+    is appended along ``time`` to the store (chunked by ``block``).  Block ends are
+    output times, so fixed-step methods (``Euler``, ``RK4``, ``Geometric``, ``AKOrN``)
+    give exactly the one-shot trajectory; adaptive methods restart their step-size
+    control at each block and agree to within the tolerances.  ``max_steps`` applies
+    per block.  A batch member that fails keeps NaN outputs after its failure, as in
+    one solve.
+
+    Examples
+    --------
+    >>> import numpy as np, oscihop as oh, zarr
+    >>> kur = oh.Kuramoto(2, edges=[[0, 1], [1, 2]], coupling=1.0)
+    >>> y0 = kur.random_state(seed=0)
+    >>> t = np.linspace(0, 1, 11)
+    >>> ds = oh.solve_to_zarr(kur, (0, 1), y0, zarr.storage.MemoryStore(), t, block=4,
+    ...                       method="Euler", dt=0.05)
+    >>> one = oh.solve(kur, (0, 1), y0, t_eval=t, method="Euler", dt=0.05)
+    >>> ds.sizes["time"], ds.attrs["block"], bool(np.array_equal(ds.x.values, one.x))
+    (11, 4, True)
+    """
+    from ..models.base import Model
+    from ..solvers.result import Solution
+    from ..solvers.solve import _time_grid, solve
+
+    if not isinstance(model, Model):
+        raise ValueError(
+            f"`model` must be an oscihop model (Hopfield, Kuramoto, HopfieldKuramoto); got {type(model).__name__}."
+        )
+    if isinstance(block, (bool, np.bool_)) or not isinstance(block, (numbers.Integral, np.integer)) or block < 1:
+        raise ValueError(f"`block` must be a positive integer (output times per block); got {block!r}.")
+    block = int(block)
+    _check_mode(mode)
+    if solve_kwargs.get("method") == "async":
+        raise ValueError(
+            "`method`='async' is not supported by solve_to_zarr (sweeps restart their random order at each "
+            "block); use oh.solve(model, ..., method='async').to_zarr(path)."
+        )
+    if t_eval is None:
+        raise ValueError("`t_eval` is required: solve_to_zarr streams block by block of output times.")
+    try:
+        t0, t1 = (float(v) for v in t_span)
+    except (TypeError, ValueError):
+        raise ValueError(f"`t_span` must be a pair of numbers (t0, t1); got {t_span!r}.") from None
+    if not (np.isfinite(t0) and np.isfinite(t1)) or t1 < t0:
+        raise ValueError(f"`t_span` must be finite with t_span[1] >= t_span[0]; got ({t0}, {t1}).")
+    te = _time_grid(t_eval, t0, t1)
+    store = _as_store(path)
+    if mode == "w-" and _is_local(store) and os.path.exists(store):
+        raise FileExistsError(
+            f"`path` {_describe_path(path)} already exists; pass mode='w' to overwrite it, or choose another path."
+        )
+
+    nt = te.shape[0]
+    y = y0
+    first_y0 = None
+    group = None
+    stats = first_opts = failed = None
+    final_states = final_energy = None
+    method = var_names = None
+    for start in range(0, nt, block):
+        stop = min(start + block, nt)
+        tb0 = t0 if start == 0 else te[start - 1]
+        tb1 = t1 if stop == nt else te[stop - 1]
+        if failed is not None and failed.all():
+            states = np.full(states.shape[:-2] + (stop - start, states.shape[-1]), np.nan, dtype=states.dtype)
+            energy = np.full(states.shape[:-1], np.nan, dtype=states.dtype)
+        else:
+            sol = solve(model, (tb0, tb1), y, t_eval=te[start:stop], **solve_kwargs)
+            states, energy = sol.states, sol.energy
+            batched = sol.batched
+            block_stats = np.column_stack([np.atleast_1d(v).astype(float) for v in
+                                           (sol.nfev, sol.nsteps, sol.nrejected, sol.status, sol.t_final)])
+            if stats is None:
+                stats = np.zeros_like(block_stats)
+                stats[:, 4] = t0
+                first_opts = dict(sol.options)
+                method = sol.method
+                failed = np.zeros(stats.shape[0], dtype=bool)
+                # a valid state to run members that failed from (their outputs are then set to NaN)
+                first_y0 = np.array(y0, dtype=states.dtype).reshape(-1, states.shape[-1])
+            else:
+                # members that failed in an earlier block ran from a placeholder state
+                states = states.copy()
+                energy = energy.copy()
+                states.reshape(-1, stop - start, states.shape[-1])[failed] = np.nan
+                energy.reshape(-1, stop - start)[failed] = np.nan
+            live = ~failed
+            stats[live, :3] += block_stats[live, :3]
+            code = block_stats[:, 3]
+            newly_failed = live & (code < 0)
+            first_stop = live & (code == 1) & (stats[:, 3] == 0)
+            running = live & (code == 0) & (stats[:, 3] == 0)
+            stats[newly_failed, 3] = code[newly_failed]
+            stats[first_stop, 3] = 1
+            take = newly_failed | first_stop | running
+            stats[take, 4] = block_stats[take, 4]
+            failed = failed | newly_failed
+            last = states[..., -1, :].reshape(-1, states.shape[-1])
+            y = np.where(failed[:, None], first_y0, last)
+            if not batched:
+                y = y[0]
+        ds = _build_dataset(model, te[start:stop], states, energy, batched)
+        if group is None:
+            group = _write_dataset(ds, model, store, path, mode, time_chunk=block)
+            var_names = list(ds.data_vars)
+            opts = dict(first_opts, t_span=(t0, t1))
+            early = dict(_model_attrs(model), method=method, options=json.dumps(_jsonable(opts)), block=block)
+            _mark(group, var_names, complete=False, extra=early)
+        else:
+            _append_block(group, ds, start)
+        final_states, final_energy = states, energy
+        del ds
+
+    summary = Solution(model, te[-1:], final_states[..., -1:, :], final_energy[..., -1:], stats,
+                       method, opts, batched)
+    attrs = _solution_attrs(summary)
+    attrs["block"] = block
+    group.attrs.update(attrs)
+    _mark(group, var_names, complete=True)
+    return open_trajectory(path)
