@@ -11,6 +11,7 @@ from .couplings import LowRank
 from .graph import complete_edges, csr_from_edges, ring_edges, watts_strogatz_edges
 from .models import Hopfield, HopfieldKuramoto, Kuramoto, Model, State
 from .solvers import METHODS, Solution, available_methods, solve
+from .sweep import open_sweep, sweep  # light: zarr/xarray/dask load inside the functions
 
 __version__ = "0.1.0"
 
@@ -21,8 +22,6 @@ _LAZY = {
     "solve_to_zarr": "oscihop.io.trajectory",
     "model_to_dict": "oscihop.io.serialize",
     "model_from_dict": "oscihop.io.serialize",
-    "sweep": "oscihop.sweep",
-    "open_sweep": "oscihop.sweep",
     "build_from_spec": "oscihop.spec",
     "load_config": "oscihop.spec",
     "plots": "oscihop.plots",
@@ -53,6 +52,8 @@ __all__ = [
     "ring_edges",
     "solve",
     "watts_strogatz_edges",
+    "sweep",
+    "open_sweep",
     "__version__",
     *_LAZY,
 ]

@@ -1,11 +1,31 @@
-"""The ``oscihop`` command line."""
+"""The ``oscihop`` command line.
+
+::
+
+    oscihop demo [--out DIR]                      # the memory demo; writes a zarr store and PNGs
+    oscihop run CONFIG.toml [--out STORE]         # one simulation -> a trajectory store
+    oscihop sweep CONFIG.toml --store STORE [--scheduler ADDRESS] [--no-progress]
+    oscihop info STORE                            # what a trajectory or sweep store holds
+    oscihop plot STORE [--out DIR]                # PNGs of what a store holds
+
+Bad arguments, configs and stores end with a one-line message on stderr and exit
+status 2 (no traceback).  Configs are described in :mod:`oscihop.spec`.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import time
+import warnings
+from pathlib import Path
 
 from .solvers import METHODS
+
+
+class CLIError(Exception):
+    """An error the user can fix: printed as one line, exit status 2."""
 
 
 def _positive_int(text):
@@ -22,31 +42,396 @@ def _fraction(text):
     return value
 
 
+def _override(text):
+    """``KEY=VALUE`` with VALUE read as a TOML value (a bare word is a string)."""
+    import tomllib
+
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"must look like section.key=value (e.g. kuramoto.coupling=0.5); got {text!r}")
+    try:
+        parsed = tomllib.loads(f"v = {value.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        parsed = value.strip()
+    return key.strip(), parsed
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(prog="oscihop", description="Hopfield, Kuramoto and Hopfield-Kuramoto simulations.")
+    """The argument parser of the ``oscihop`` command (sub-commands demo, run, sweep, info, plot)."""
+    parser = argparse.ArgumentParser(prog="oscihop",
+                                     description="Hopfield, Kuramoto and Hopfield-Kuramoto simulations.")
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="run the Hopfield-Kuramoto memory demo on local defaults")
+
+    demo = sub.add_parser("demo", help="run the Hopfield-Kuramoto memory demo on local defaults",
+                          description="Recall a stored pattern with and without oscillators; write the coupled "
+                                      "run as a zarr store and PNG figures.")
     demo.add_argument("--n", type=_positive_int, default=200, help="number of units (default 200)")
     demo.add_argument("--patterns", type=_positive_int, default=5, help="stored patterns (default 5)")
     demo.add_argument("--dim", type=_positive_int, default=3, help="oscillator dimension D >= 2 (default 3)")
     demo.add_argument("--noise", type=_fraction, default=0.25, help="fraction of flipped cue units (default 0.25)")
     demo.add_argument("--method", choices=[m for m in METHODS if METHODS[m].kind == "adaptive"], default="Tsit5")
     demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--out", default="oscihop-demo", metavar="DIR",
+                      help="directory for the zarr store and figures (default ./oscihop-demo)")
+
+    run = sub.add_parser("run", help="integrate the model a TOML config describes; write a trajectory store",
+                         description="Build the model and initial state of CONFIG, solve as [solve] says and "
+                                     "write the trajectory (and the model) to a zarr store.")
+    run.add_argument("config", metavar="CONFIG.toml")
+    run.add_argument("--out", metavar="STORE", help="zarr store to write (default ./<config name>.zarr)")
+    run.add_argument("--overwrite", action="store_true", help="replace STORE if it exists")
+    run.add_argument("--set", dest="overrides", type=_override, action="append", default=[], metavar="KEY=VALUE",
+                     help="override a config value, e.g. --set kuramoto.coupling=0.5 (repeatable)")
+
+    sweep = sub.add_parser("sweep", help="run the parameter sweep of a TOML config into one zarr store",
+                           description="Run every point of CONFIG's [sweep] (a grid or a list of points) into STORE. "
+                                       "Interrupted sweeps resume: run the same command again.")
+    sweep.add_argument("config", metavar="CONFIG.toml")
+    sweep.add_argument("--store", required=True, metavar="STORE", help="zarr store of the sweep (created or resumed)")
+    sweep.add_argument("--scheduler", metavar="ADDRESS",
+                       help="dask.distributed scheduler address (default: all local cores)")
+    sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sweep.add_argument("--overwrite", action="store_true", help="discard an existing STORE and start again")
+    sweep.add_argument("--set", dest="overrides", type=_override, action="append", default=[], metavar="KEY=VALUE",
+                       help="override a config value for every point (repeatable)")
+
+    info = sub.add_parser("info", help="describe a trajectory or sweep store")
+    info.add_argument("store", metavar="STORE")
+
+    plot = sub.add_parser("plot", help="write PNG figures of a trajectory or sweep store")
+    plot.add_argument("store", metavar="STORE")
+    plot.add_argument("--out", metavar="DIR", help="directory for the PNGs (default: <STORE without .zarr>-plots)")
     return parser
 
 
-def main(argv=None):
-    args = build_parser().parse_args(argv)
-    if args.command == "demo":
-        from .demo import run_demo
+# ----------------------------------------------------------------------------- helpers
+def _load_spec(path, overrides):
+    from .spec import apply_overrides, load_config
 
-        if args.dim < 2:
-            print("oscihop demo: --dim must be >= 2", file=sys.stderr)
-            return 2
-        res = run_demo(n=args.n, patterns=args.patterns, dim=args.dim, noise=args.noise, method=args.method,
-                       seed=args.seed)
-        return 0 if res["energy_monotone"] else 1
-    return 2
+    spec = load_config(path)
+    if overrides:
+        spec = apply_overrides(spec, dict(overrides))
+    return spec
+
+
+def _store_kind(path):
+    """``"trajectory"`` or ``"sweep"`` from the root marker of an oscihop store."""
+    import zarr
+
+    p = Path(path)
+    if not p.exists():
+        raise CLIError(f"store {str(path)!r} does not exist.")
+    try:
+        attrs = zarr.open_group(str(p), mode="r").attrs.asdict()
+    except Exception as exc:  # zarr raises many types for missing or malformed metadata
+        raise CLIError(f"{str(path)!r} is not a readable zarr store ({type(exc).__name__}: {exc}).") from None
+    if "oscihop_sweep" in attrs:
+        return "sweep"
+    if attrs.get("oscihop_store") == "trajectory":
+        return "trajectory"
+    raise CLIError(f"{str(path)!r} is a zarr store but not an oscihop trajectory or sweep store "
+                   "(its root has neither the oscihop_store nor the oscihop_sweep attribute).")
+
+
+def _open_store(path):
+    """Open a trajectory or sweep store: (kind, Dataset, notes)."""
+    import oscihop as oh
+
+    kind = _store_kind(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds = oh.open_sweep(str(path)) if kind == "sweep" else oh.open_trajectory(str(path))
+    notes = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    return kind, ds, notes
+
+
+def _fmt(v):
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return str(v)
+
+
+def _values_text(values, limit=8):
+    vals = [v.item() if hasattr(v, "item") else v for v in values]
+    text = ", ".join(_fmt(v) for v in vals[:limit])
+    return text + (f", ... ({len(vals)} values)" if len(vals) > limit else "")
+
+
+def _print_dataset(ds, skip_attrs=()):
+    dims = ", ".join(f"{d}={n}" for d, n in ds.sizes.items())
+    print(f"  dimensions: {dims}")
+    print("  variables:")
+    for name, var in ds.data_vars.items():
+        long_name = var.attrs.get("long_name", "")
+        print(f"    {name:<18} ({', '.join(map(str, var.dims))}) {var.dtype}  {long_name}".rstrip())
+
+
+def _json_attr(value):
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _completion(ds):
+    """(done, total) points of a sweep, from the completion record open_sweep puts in its attributes."""
+    attrs = ds.attrs
+    done = total = None
+    if isinstance(attrs.get("n_done"), int):
+        done = attrs["n_done"]
+    if isinstance(attrs.get("n_points"), int):
+        total = attrs["n_points"]
+    return done, total
+
+
+def _sweep_params(ds):
+    from .plots import sweep_parameters
+
+    return sweep_parameters(ds)
+
+
+# ----------------------------------------------------------------------------- commands
+def _cmd_demo(args):
+    from .demo import run_demo
+
+    if args.dim < 2:
+        raise CLIError("--dim must be >= 2")
+    res = run_demo(n=args.n, patterns=args.patterns, dim=args.dim, noise=args.noise, method=args.method,
+                   seed=args.seed, out_dir=args.out)
+    return 0 if res["energy_monotone"] else 1
+
+
+def _summarize_trajectory(ds, model=None):
+    import numpy as np
+
+    t = np.asarray(ds["time"].values)
+    print(f"  {t.size} outputs, t in [{t[0]:.6g}, {t[-1]:.6g}]")
+    if "energy" in ds:
+        e = np.asarray(ds["energy"].values, dtype=float).reshape(-1, t.size)
+        rise = float(np.nanmax(np.diff(e, axis=-1), initial=-np.inf)) if t.size > 1 else float("nan")
+        lyap = "" if model is None else f" (model.is_lyapunov = {model.is_lyapunov})"
+        print(f"  energy: {e[0, 0]:.6g} -> {e[0, -1]:.6g}; largest increase between outputs {rise:.3g}{lyap}")
+    if "order_parameter" in ds:
+        r = np.asarray(ds["order_parameter"].values, dtype=float).reshape(-1, t.size)
+        print(f"  order parameter R: {r[0, 0]:.4f} -> {r[0, -1]:.4f}")
+    if "overlap" in ds:
+        m = np.asarray(ds["overlap"].transpose(..., "time", "pattern").values, dtype=float)
+        m = m.reshape(-1, t.size, m.shape[-1])[0]
+        k = int(np.argmax(np.abs(m[-1])))
+        print(f"  overlaps at the end: {_values_text([round(float(v), 4) for v in m[-1]])} "
+              f"(largest: pattern {k}, {m[-1, k]:+.4f})")
+
+
+def _cmd_run(args):
+    import oscihop as oh
+
+    from .spec import build_from_spec, solve_kwargs
+
+    spec = _load_spec(args.config, args.overrides)
+    out = Path(args.out) if args.out else Path(Path(args.config).stem + ".zarr")
+    if out.exists() and not args.overwrite:
+        raise CLIError(f"{str(out)!r} already exists; pass --overwrite to replace it, or choose another --out.")
+    model, y0 = build_from_spec(spec)
+    kw = solve_kwargs(spec)
+    mode = "w" if args.overwrite else "w-"
+    block = spec["solve"].get("block")
+    print(f"oscihop run: {args.config}")
+    print(f"  model: {model!r}")
+    streamed = f", streamed in blocks of {block}" if block else ""
+    print(f"  solve: method {kw['method']}, t_span {kw['t_span']}{streamed}")
+    start = time.perf_counter()
+    if block:
+        kw = dict(kw)
+        ds = oh.solve_to_zarr(model, kw.pop("t_span"), y0, str(out), kw.pop("t_eval"), block=block, mode=mode, **kw)
+        message, nfev = ds.attrs.get("message"), ds.attrs.get("nfev")
+    else:
+        sol = oh.solve(model, y0=y0, **kw)
+        sol.to_zarr(str(out), mode=mode)
+        message, nfev = sol.message, sol.nfev
+        ds = oh.open_trajectory(str(out))
+    seconds = time.perf_counter() - start
+    _record_config(out, spec)
+    print(f"  {message}")
+    print(f"  {nfev} right-hand side evaluations in {seconds:.2f} s (compilation and writing included)")
+    _summarize_trajectory(ds, model)
+    print(f"  wrote trajectory store: {out}")
+    return 0
+
+
+def _record_config(store, spec):
+    """Keep the validated config in the store's root attributes (``oscihop_config``, JSON)."""
+    import zarr
+
+    group = zarr.open_group(str(store), mode="r+")
+    group.attrs["oscihop_config"] = json.dumps(spec)
+
+
+def _sweep_keys(kw):
+    """``{dimension name: dotted config key}`` of a sweep built by :func:`oscihop.spec.sweep_kwargs`."""
+    build = kw["build"]
+    return dict(build.args[1]) if getattr(build, "args", None) and len(build.args) > 1 else {}
+
+
+def _cmd_sweep(args):
+    import oscihop as oh
+
+    from .spec import sweep_kwargs
+
+    spec = _load_spec(args.config, args.overrides)
+    kw = sweep_kwargs(spec)
+    keys = _sweep_keys(kw)
+    grid, points = kw.get("grid"), kw.get("points")
+    if grid:
+        total = 1
+        for values in grid.values():
+            total *= len(values)
+    else:
+        total = len(points)
+    where = args.scheduler or "all local cores"
+    print(f"oscihop sweep: {args.config} -> {args.store}")
+    if grid:
+        for name, values in grid.items():
+            print(f"  {name} ({keys.get(name, name)}): {_values_text(values)}")
+    else:
+        print(f"  {len(points)} explicit points over " + ", ".join(f"{n} ({keys.get(n, n)})" for n in points[0]))
+    print(f"  {total} points, reduce={kw['reduce']}, method {kw['method']}, on {where}")
+    start = time.perf_counter()
+    try:
+        ds = oh.sweep(store=args.store, scheduler=args.scheduler, progress=False if args.no_progress else None,
+                      overwrite=args.overwrite, **kw)
+    except KeyboardInterrupt:
+        print(f"oscihop sweep: interrupted; run the same command again to finish {args.store} "
+              "(finished points are kept).", file=sys.stderr)
+        return 130
+    except (ValueError, RuntimeError) as exc:
+        # the store holds another sweep or is locked by a running one, or a point failed to build/solve
+        raise CLIError(str(exc).replace("pass overwrite=True", "pass --overwrite")
+                       .replace("even with overwrite=True", "even with --overwrite")) from None
+    seconds = time.perf_counter() - start
+    run = ds.attrs.get("sweep_run", {})
+    computed = run.get("computed")
+    done, total = _completion(ds)
+    rate = f", {computed / max(seconds, 1e-9):.1f} points/s" if computed else ""
+    print(f"  {computed if computed is not None else '?'} points computed in this run in {seconds:.2f} s{rate}; "
+          f"{done} of {total} points done")
+    if run.get("failed"):
+        print(f"  WARNING: {run['failed']} point(s) failed to integrate; see the 'status' variable")
+    _print_dataset(ds)
+    print(f"  wrote sweep store: {args.store}")
+    return 0
+
+
+def _cmd_info(args):
+    kind, ds, notes = _open_store(args.store)
+    attrs = ds.attrs
+    fmt = attrs.get("oscihop_format_version") or attrs.get("oscihop_sweep", {}).get("format", "?")
+    print(f"{args.store}: oscihop {kind} store (format {fmt})")
+    for note in notes:
+        print(f"  note: {note}")
+    model = attrs.get("model") or attrs.get("model_kind")
+    if model:
+        params = _json_attr(attrs.get("model_params", {}))
+        scalars = {}
+        if isinstance(params, dict):
+            scalars = {k: v for k, v in params.items() if isinstance(v, (int, float, str, bool)) or v is None}
+        extra = ", ".join(f"{k}={_fmt(v)}" for k, v in list(scalars.items())[:12])
+        print(f"  model: {model}" + (f" ({extra})" if extra else ""))
+    if kind == "trajectory":
+        opts = [f"{k}={_fmt(attrs[k])}" for k in ("rtol", "atol", "dt") if k in attrs]
+        print(f"  method: {attrs.get('method', '?')}" + (f" ({', '.join(opts)})" if opts else ""))
+        print(f"  status: {attrs.get('status', '?')} ({attrs.get('message', '')}), "
+              f"success={attrs.get('success', '?')}, nfev={attrs.get('nfev', '?')}")
+        if "oscihop_complete" in attrs and not attrs["oscihop_complete"]:
+            print("  INCOMPLETE: the run that streamed this store stopped early")
+    else:
+        meta = attrs.get("oscihop_sweep", {})
+        definition = meta.get("definition", {})
+        build = definition.get("build", {})
+        args_ = build.get("args") or []
+        keys = args_[1] if len(args_) > 1 and isinstance(args_[1], dict) else {}
+        if meta.get("model"):
+            m = meta["model"]
+            print(f"  model: {m.get('kind')} (n={m.get('n')}, dim={m.get('dim')}, state size {m.get('size')})")
+        if "spec" in build or keys:
+            print("  built from a config spec" + (f" ({build['callable']})" if "callable" in build else ""))
+        elif "callable" in build:
+            print(f"  built by {build['callable']}")
+        names = definition.get("params") or [p for p in _sweep_params(ds) if p != "point"]
+        values = definition.get("values", {})
+        for name in names:
+            vals = values.get(name, ds[name].values if name in ds.coords else [])
+            label = f"{name} ({keys[name]})" if name in keys else name
+            print(f"  parameter {label}: {_values_text(list(vals))}")
+        if definition:
+            opts = definition.get("solve_options") or {}
+            extra = ", ".join(f"{k}={_fmt(v)}" for k, v in opts.items())
+            print(f"  method: {definition.get('method')}, t_span {tuple(definition.get('t_span', ()))}"
+                  + (f" ({extra})" if extra else "") + f", reduce {definition.get('reduce')}")
+        done, total = _completion(ds)
+        if done is not None:
+            state = "complete" if done >= total else "resume with the same oscihop sweep command"
+            print(f"  completion: {done} of {total} points done ({state})")
+        if "status" in ds:
+            import numpy as np
+
+            status = np.asarray(ds["status"].values)
+            failed = int(np.sum((status < 0) & (status != -128)))
+            if failed:
+                print(f"  WARNING: {failed} point(s) failed to integrate (status < 0)")
+        attrs = {**attrs, **{k: meta[k] for k in ("oscihop_version", "numba_version", "created") if k in meta}}
+    versions = [f"{k}={attrs[k]}" for k in ("oscihop_version", "numba_version", "created") if k in attrs]
+    if versions:
+        print("  " + ", ".join(versions))
+    _print_dataset(ds)
+    if kind == "trajectory" and "time" in ds.dims:
+        _summarize_trajectory(ds)
+    return 0
+
+
+def _cmd_plot(args):
+    from .plots import save_figures
+
+    kind, ds, notes = _open_store(args.store)
+    store = Path(args.store)
+    out = Path(args.out) if args.out else store.with_name(store.name.removesuffix(".zarr") + "-plots")
+    for note in notes:
+        print(f"note: {note}")
+    files = save_figures(ds, out)
+    print(f"oscihop plot: {args.store} ({kind}) -> {len(files)} figures in {out}")
+    for f in files:
+        print(f"  {f}")
+    return 0
+
+
+_COMMANDS = {"demo": _cmd_demo, "run": _cmd_run, "sweep": _cmd_sweep, "info": _cmd_info, "plot": _cmd_plot}
+
+
+def main(argv=None):
+    """Run the ``oscihop`` command line; returns the exit status.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 on success; 1 when the demo's energy check fails; 2 for a bad argument,
+        config or store (a one-line message on stderr).
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        return _COMMANDS[args.command](args)
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
+    except (CLIError, ValueError, FileExistsError, FileNotFoundError, NotADirectoryError, PermissionError) as exc:
+        message = " ".join(str(exc).split())
+        print(f"oscihop {args.command}: error: {message}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

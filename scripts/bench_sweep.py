@@ -1,0 +1,149 @@
+"""Throughput of ``oh.sweep``: many small simulations into one zarr store, and the share of I/O.
+
+Usage::
+
+    python scripts/bench_sweep.py [--points 10000] [--n 8] [--model kuramoto|hk] \\
+        [--reduce final|energy|order_parameter|full] [--method RK45] [--store DIR] [--dask]
+
+A grid ``coupling x seed`` of about ``--points`` points, each a model of ``--n`` units
+integrated with ``--method`` over t in [0, 1] from a random state drawn from ``seed``, swept
+on all local cores (or, with ``--dask``, on a dask LocalCluster with one single-threaded worker
+per core).  Reported:
+
+- points/s over the whole call (store creation, worker start-up and the final check included);
+- the serial cost of one point (build + solve in this process, no store) and the parallel
+  efficiency that implies;
+- zarr I/O measured inside the tasks (opening arrays, reading back a partly done chunk,
+  writing the chunks and the completion record) as a share of the tasks' time, and the
+  driver's own I/O (creating the store, reading the completion record) as a share of wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+import oscihop as oh
+from oscihop.sweep import kuramoto_ring_build
+
+
+def hk_build(coupling, seed, n=8):
+    """A Hopfield-Kuramoto model of ``n`` units (2 patterns, D = 3), alpha = ``coupling``."""
+    rng = np.random.default_rng(1234)
+    patterns = np.where(rng.random((2, n)) < 0.5, -1.0, 1.0)
+    hop = oh.Hopfield.from_patterns(patterns, activation="tanh", beta=2.0)
+    kur = oh.Kuramoto(3, edges=oh.ring_edges(n), coupling=1.0)
+    hk = oh.HopfieldKuramoto(hop, kur, "all", alpha=float(coupling), mode="additive")
+    return hk, hk.random_state(seed=int(seed), h_scale=0.3)
+
+
+def serial_cost(build, grid, method, n_sample=300):
+    """Mean seconds per point for build + solve in this process (no store), after warm-up."""
+    coupling, seeds = grid["coupling"], grid["seed"]
+    model, y0 = build(coupling=coupling[0], seed=seeds[0])
+    oh.solve(model, (0.0, 1.0), y0, method=method, t_eval=np.linspace(0, 1, 11))
+    t = time.perf_counter()
+    for k in range(n_sample):
+        model, y0 = build(coupling=coupling[k % len(coupling)], seed=seeds[k % len(seeds)])
+        oh.solve(model, (0.0, 1.0), y0, method=method, t_eval=np.linspace(0, 1, 11))
+    return (time.perf_counter() - t) / n_sample
+
+
+def du(path):
+    total = files = 0
+    for root, _dirs, names in os.walk(path):
+        for name in names:
+            total += os.path.getsize(os.path.join(root, name))
+            files += 1
+    return total, files
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--points", type=int, default=10_000)
+    ap.add_argument("--n", type=int, default=8, help="units per model (default 8)")
+    ap.add_argument("--model", choices=["kuramoto", "hk"], default="kuramoto")
+    ap.add_argument("--reduce", default="final", help="comma-separated reductions (default final)")
+    ap.add_argument("--method", default="RK45")
+    ap.add_argument("--points-per-task", type=int, default=None)
+    ap.add_argument("--store", default=None, help="store directory (default: a temporary one, deleted after)")
+    ap.add_argument("--dask", action="store_true", help="run on a dask LocalCluster instead of local processes")
+    args = ap.parse_args(argv)
+
+    n_coupling = max(1, int(math.sqrt(args.points)))
+    n_seed = math.ceil(args.points / n_coupling)
+    grid = {"coupling": np.round(np.linspace(0.1, 3.0, n_coupling), 6).tolist(), "seed": list(range(n_seed))}
+    n_points = n_coupling * n_seed
+    base = kuramoto_ring_build if args.model == "kuramoto" else hk_build
+    import functools
+
+    build = functools.partial(base, n=args.n)
+    reduce = args.reduce.split(",")
+    tmp = None
+    store = args.store
+    if store is None:
+        tmp = tempfile.mkdtemp(prefix="oscihop-bench-")
+        store = os.path.join(tmp, "sweep.zarr")
+
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    per_point = serial_cost(build, grid, args.method)
+    client = cluster = None
+    if args.dask:
+        from distributed import Client, LocalCluster
+
+        cluster = LocalCluster(n_workers=len(os.sched_getaffinity(0)), threads_per_worker=1, processes=True,
+                               dashboard_address=":0")
+        client = Client(cluster)
+    try:
+        t = time.perf_counter()
+        ds = oh.sweep(build, grid=grid, store=store, t_span=(0.0, 1.0), method=args.method, reduce=reduce,
+                      client=client, points_per_task=args.points_per_task, overwrite=True)
+        wall = time.perf_counter() - t
+    finally:
+        if client is not None:
+            client.close()
+            cluster.close()
+    run = ds.attrs["sweep_run"]
+    assert ds.attrs["complete"] and run["computed"] == n_points, run
+    size, files = du(store)
+    workers = run["workers"]
+    rows = [
+        ("points", f"{n_points}  ({n_coupling} couplings x {n_seed} seeds)"),
+        ("model", f"{args.model}, N={args.n}, size={ds.attrs['oscihop_sweep']['model']['size']}, {args.method}, "
+                  f"t in [0, 1], reduce={reduce}"),
+        ("executor", f"{run['executor']}, {workers} workers, {run['tasks']} tasks x {run['points_per_task']} points"),
+        ("wall time", f"{wall:.2f} s"),
+        ("throughput", f"{n_points / wall:,.0f} points/s"),
+        ("serial cost/point", f"{per_point * 1e3:.3f} ms (build + solve, no store) -> ideal "
+                              f"{workers / per_point:,.0f} points/s on {workers} workers"),
+        ("parallel efficiency", f"{(n_points / wall) / (workers / per_point):.0%} of ideal"),
+        ("steady-state rate", f"{n_points / (run['task_s'] / workers):,.0f} points/s inside the tasks; fixed cost "
+                              f"{wall - run['task_s'] / workers:.2f} s (probe, store creation, pool start-up, "
+                              "final check and open)"),
+        ("task time (sum)", f"{run['task_s']:.2f} s wall, {run['task_cpu_s']:.2f} s CPU "
+                            f"(CPU/wall {run['task_cpu_s'] / run['task_s']:.0%}; < 100%: waiting for a core or disk)"),
+        ("zarr I/O in tasks", f"{run['task_io_s']:.2f} s = {run['task_io_s'] / run['task_s']:.1%} of task time"),
+        ("driver I/O", f"{run['driver_io_s']:.2f} s = {run['driver_io_s'] / wall:.1%} of wall time"),
+        ("I/O share of wall", f"{(run['task_io_s'] / max(workers, 1) + run['driver_io_s']) / wall:.1%} "
+                              "(task I/O spread over the workers + driver I/O)"),
+        ("store", f"{size / 2**20:.2f} MiB in {files} files"),
+        ("load average", f"{load_before:.2f} before the run (other processes competing for the cores)"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    print(f"oh.sweep benchmark  (python {sys.version.split()[0]}, oscihop {oh.__version__}, "
+          f"{len(os.sched_getaffinity(0))} cores)")
+    for key, value in rows:
+        print(f"  {key:<{width}}  {value}")
+    if tmp is not None:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
