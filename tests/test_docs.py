@@ -1,0 +1,174 @@
+"""The documentation site: its pages exist, and the how-to examples run as written.
+
+``docs/howto.md``'s ```python blocks run in order in one namespace, in an empty working
+directory.  A block whose first line is ``# file: NAME.py`` is a script: it is written to
+``NAME.py`` and run with ``python NAME.py`` in a subprocess, the way the page tells the reader to
+run it (the sweep example needs this: its worker processes import the script as a module, which
+is why it calls ``oh.sweep`` under ``if __name__ == "__main__":``).  The ```bash blocks' ``oscihop``
+commands are checked against the CLI's parser and the example configs (not run: ``oscihop demo``
+and the example sweep are run by tests/test_readme.py and tests/test_cli.py).
+"""
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+HOWTO = (DOCS / "howto.md").read_text()
+FILE_MARK = re.compile(r"\A# file: (\w+\.py)\n")
+
+
+def _nav_pages(nav):
+    """Every page path named in mkdocs.yml's ``nav`` (nested sections included)."""
+    if isinstance(nav, str):
+        yield nav
+    elif isinstance(nav, list):
+        for item in nav:
+            yield from _nav_pages(item)
+    elif isinstance(nav, dict):
+        for value in nav.values():
+            yield from _nav_pages(value)
+
+
+def _mkdocs_nav():
+    yaml = pytest.importorskip("yaml")  # PyYAML: a dependency of dask and of mkdocs
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    # mkdocs.yml may use mkdocs' !ENV / !relative tags; their values do not matter here.
+    Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+    config = yaml.load((ROOT / "mkdocs.yml").read_text(), Loader=Loader)
+    return config["nav"], config.get("docs_dir", "docs")
+
+
+def test_every_nav_page_exists_and_every_page_is_in_nav():
+    nav, docs_dir = _mkdocs_nav()
+    pages = list(_nav_pages(nav))
+    assert pages and docs_dir == "docs"
+    missing = [p for p in pages if not (ROOT / docs_dir / p).is_file()]
+    assert not missing, f"pages in mkdocs.yml nav that do not exist under docs/: {missing}"
+    assert len(pages) == len(set(pages)), f"a page is listed twice in nav: {pages}"
+    orphans = sorted(p.name for p in DOCS.glob("*.md") if p.name not in pages)
+    assert not orphans, f"pages under docs/ that mkdocs.yml nav does not list: {orphans}"
+    expected = ("index.md", "theory.md", "guide.md", "howto.md", "validation.md",
+                "benchmarks.md", "api.md")
+    assert set(expected) <= set(pages)
+
+
+def test_api_page_names_objects_that_exist():
+    """Every ``::: dotted.path`` of docs/api.md imports (mkdocstrings would fail the build)."""
+    import importlib
+
+    targets = re.findall(r"^::: ([\w.]+)\s*$", (DOCS / "api.md").read_text(), re.M)
+    assert len(targets) >= 20
+    for target in targets:
+        parts = target.split(".")
+        for cut in range(len(parts), 0, -1):
+            try:
+                obj = importlib.import_module(".".join(parts[:cut]))
+            except ImportError:
+                continue
+            for attr in parts[cut:]:
+                obj = getattr(obj, attr)
+            break
+        else:
+            pytest.fail(f"docs/api.md: cannot import {target}")
+        if parts[-1] != "plots":
+            defined_in = obj.__module__
+            assert defined_in == ".".join(parts[:-1]), f"{target} is defined in {defined_in}"
+
+
+def test_howto_python_blocks_run_in_order(tmp_path, monkeypatch, capsys):
+    blocks = re.findall(r"```python\n(.*?)```", HOWTO, re.S)
+    assert len(blocks) >= 6
+    assert any(FILE_MARK.match(b) for b in blocks)
+    monkeypatch.chdir(tmp_path)
+    pytest.importorskip("matplotlib")
+    # the scripts import this checkout's oscihop, whatever the working directory
+    pythonpath = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = dict(os.environ, PYTHONPATH=pythonpath)
+    ns = {"__name__": "howto"}
+    scripts = {}
+    for k, block in enumerate(blocks):
+        mark = FILE_MARK.match(block)
+        if mark:
+            name = mark.group(1)
+            (tmp_path / name).write_text(block)
+            proc = subprocess.run([sys.executable, name], cwd=tmp_path, env=env,
+                                  capture_output=True, text=True, timeout=600)
+            assert proc.returncode == 0, f"docs/howto.md block {k} ({name}) failed:\n{proc.stderr}"
+            scripts[name] = proc.stdout
+        else:
+            exec(compile(block, f"docs/howto.md block {k}", "exec"), ns)
+    out = capsys.readouterr().out
+
+    np, oh = ns["np"], ns["oh"]
+    # storage: what the comments on the page claim
+    assert dict(ns["ds"].x.sizes) == {"time": 11, "neuron": 32, "component": 3}
+    assert np.allclose(ns["ds"].order_parameter.values, ns["kur"].order_parameter(ns["sol"].y.T))
+    assert ns["model"].energy(ns["y0"]) == ns["kur"].energy(ns["y0"])
+    assert dict(ns["long"].sizes) == {"time": 1001, "neuron": 32, "component": 3}
+    assert ns["long"].attrs["status"] == 0
+    assert round(float(ns["long"].order_parameter[-1]), 3) == 1.0
+    assert (tmp_path / "order_parameter.png").stat().st_size > 1000
+    # sweep: the script computed every point, and the store reads back complete
+    assert "6 points computed" in scripts["ring_sweep.py"]
+    sw = ns["sw"]
+    assert dict(sw["y_final"].sizes) == {"coupling": 2, "seed": 3, "state": 32}
+    assert sw.attrs["complete"] and int(sw["done"].sum()) == 6 and np.all(sw["status"].values == 0)
+    # a second run of the script resumes a finished store: nothing to compute
+    again = subprocess.run([sys.executable, "ring_sweep.py"], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0 and "0 points computed" in again.stdout, again.stderr
+    # GPU: the page shows the error, it does not invent a backend
+    assert "'cuda' is not available in this version of oscihop" in out
+    with pytest.raises(ValueError, match="not available"):
+        oh.solve(ns["hop"], (0.0, 1.0), ns["hop"].random_state(seed=0), backend="cuda")
+
+
+def test_howto_cli_commands_parse_and_their_configs_load():
+    from oscihop.cli import build_parser
+    from oscihop.spec import apply_overrides, build_from_spec, load_config
+
+    commands = []
+    for block in re.findall(r"```bash\n(.*?)```", HOWTO, re.S):
+        for line in block.splitlines():
+            argv = shlex.split(line, comments=True)
+            if argv and argv[0] == "oscihop":
+                commands.append(argv)
+    assert {argv[1] for argv in commands} == {"demo", "run", "sweep", "info", "plot"}
+    parser = build_parser()
+    for argv in commands:
+        args = parser.parse_args(argv[1:])  # SystemExit (a failure) on a bad command line
+        configs = [a for a in argv if a.endswith(".toml")]
+        for config in configs:
+            path = ROOT / config
+            assert path.is_file(), f"docs/howto.md names {config}, which does not exist"
+            spec = load_config(path)
+            overrides = dict(getattr(args, "overrides", None) or [])
+            if overrides:
+                spec = apply_overrides(spec, overrides)
+            model, y0 = build_from_spec(spec)
+            assert y0.shape == (model.size,)
+
+
+def test_site_builds_without_warnings(tmp_path):
+    """``mkdocs build --strict``, as scripts/build_docs.sh runs it (needs the docs extra)."""
+    pytest.importorskip("mkdocs")
+    pytest.importorskip("mkdocstrings_handlers.python")
+    pytest.importorskip("material")
+    site = tmp_path / "site"
+    command = [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)]
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600,
+                          env=dict(os.environ, NO_MKDOCS_2_WARNING="1"))
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    for page in ("index.html", "howto/index.html", "benchmarks/index.html", "api/index.html"):
+        assert (tmp_path / "site" / page).is_file()
+    assert 'id="oscihop.sweep.sweep"' in (tmp_path / "site" / "api" / "index.html").read_text()
