@@ -1,7 +1,8 @@
 """Compiled time loops.  The whole solve runs here: no Python call per step or stage.
 
-Each ``*_member`` integrates one trajectory; ``*_batch`` runs members in parallel
-(``prange``), each with its own step size.  Outputs go into preallocated arrays
+Each ``*_member`` integrates one trajectory; ``*_block`` integrates a block of batch
+members one after another, each with its own step size.  All kernels are serial, cached
+on disk and release the GIL, so the driver runs blocks in parallel on threads.  Outputs go into preallocated arrays
 ``out_y`` (n_out, size); ``stats`` receives ``[nfev, nsteps, nrejected, status, t_final]``.
 Status codes: 0 reached the end, 1 stopped early (steady state or async fixed
 point), -1 ran out of ``max_steps``, -2 step size underflow, -3 non-finite state.
@@ -10,9 +11,8 @@ point), -1 ran out of ``max_steps``, -2 step size underflow, -3 non-finite state
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
-from ..config import parallel_jit, serial_jit
+from ..config import serial_jit
 from ..kernels.params import (
     I_DIM,
     I_NH,
@@ -526,24 +526,28 @@ def async_member(p, s0, out_sweeps, max_sweeps, target_sweeps, seed, out_y, stat
     return out_y
 
 
-@parallel_jit
-def erk_batch(p, y0s, t0, t1, t_eval, rtol, atol, max_step, first_step, max_steps, steady_tol,
+@serial_jit
+def erk_block(p, y0s, t0, t1, t_eval, rtol, atol, max_step, first_step, max_steps, steady_tol,
               A, B, E, Pd, err_order, out, stats):
-    """:func:`erk_member` over a batch (B, size), members in parallel."""
-    for b in prange(y0s.shape[0]):
+    """:func:`erk_member` over a block of batch members (B, size), one after another.
+
+    Blocks run concurrently on threads (the kernels release the GIL); see
+    :func:`oscihop.solvers.solve.run_in_blocks`.
+    """
+    for b in range(y0s.shape[0]):
         erk_member(p, y0s[b], t0, t1, t_eval, rtol, atol, max_step, first_step[b], max_steps, steady_tol,
                    A, B, E, Pd, err_order, t_eval, out[b], stats[b], False)
 
 
-@parallel_jit
-def fixed_batch(p, y0s, t0, t_eval, dt_max, scheme, max_steps, steady_tol, out, stats):
-    """:func:`fixed_member` over a batch, members in parallel."""
-    for b in prange(y0s.shape[0]):
+@serial_jit
+def fixed_block(p, y0s, t0, t_eval, dt_max, scheme, max_steps, steady_tol, out, stats):
+    """:func:`fixed_member` over a block of batch members."""
+    for b in range(y0s.shape[0]):
         fixed_member(p, y0s[b], t0, t_eval, dt_max, scheme, max_steps, steady_tol, out[b], stats[b])
 
 
-@parallel_jit
-def async_batch(p, s0s, out_sweeps, max_sweeps, target_sweeps, seeds, out, stats):
-    """:func:`async_member` over a batch, members in parallel, one seed each."""
-    for b in prange(s0s.shape[0]):
+@serial_jit
+def async_block(p, s0s, out_sweeps, max_sweeps, target_sweeps, seeds, out, stats):
+    """:func:`async_member` over a block of batch members, one seed each."""
+    for b in range(s0s.shape[0]):
         async_member(p, s0s[b], out_sweeps, max_sweeps, target_sweeps, seeds[b], out[b], stats[b])

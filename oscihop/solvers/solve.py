@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from .. import config
 from .._validation import check_finite, resolve_dtype, warn_unknown_options
 from ..kernels.system import batch_energy
 from ..models.base import Model
@@ -30,6 +32,26 @@ def _scalar(value, name, positive=False, allow_inf=False):
     if positive and v <= 0:
         raise ValueError(f"`{name}` must be > 0; got {value!r}.")
     return v
+
+
+def run_in_blocks(n_members, run_block):
+    """Call ``run_block(lo, hi)`` over contiguous blocks of batch members on a thread pool.
+
+    The compiled ``*_block`` kernels release the GIL, so threads run them in parallel;
+    the thread count is Numba's (``NUMBA_NUM_THREADS``).  More blocks than threads
+    balance members of uneven cost.  Serial kernels are cached on disk, so a batch costs
+    no extra compilation in a new process.
+    """
+    threads = min(config.num_threads(), n_members)
+    nblocks = 1 if threads <= 1 else min(n_members, 4 * threads)
+    bounds = np.linspace(0, n_members, nblocks + 1).astype(np.int64)
+    if nblocks == 1:
+        run_block(0, n_members)
+        return
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        futures = [pool.submit(run_block, bounds[k], bounds[k + 1]) for k in range(nblocks)]
+        for future in futures:
+            future.result()
 
 
 def _check_backend(backend):
@@ -242,8 +264,10 @@ def _solve_adaptive(p, ys, t0, t1, t_eval, rtol, atol, max_step, first_step, max
         loops.erk_member(p, ys[0], t0, t1, te, rtol, atol, max_step, h0, limit, steady,
                          tab.A, tab.B, tab.E, tab.P, tab.error_estimator_order, te, out[0], stats[0], False)
     else:
-        loops.erk_batch(p, ys, t0, t1, te, rtol, atol, max_step, np.full(nb, h0), limit, steady,
-                        tab.A, tab.B, tab.E, tab.P, tab.error_estimator_order, out, stats)
+        h0s = np.full(nb, h0)
+        run_in_blocks(nb, lambda lo, hi: loops.erk_block(
+            p, ys[lo:hi], t0, t1, te, rtol, atol, max_step, h0s[lo:hi], limit, steady,
+            tab.A, tab.B, tab.E, tab.P, tab.error_estimator_order, out[lo:hi], stats[lo:hi]))
     return out, stats, te
 
 
@@ -266,7 +290,8 @@ def _solve_fixed(p, ys, t0, t1, t_eval, dt, meth, max_steps, steady, opts):
     if nb == 1:
         loops.fixed_member(p, ys[0], t0, te, dt, meth.scheme, limit, steady, out[0], stats[0])
     else:
-        loops.fixed_batch(p, ys, t0, te, dt, meth.scheme, limit, steady, out, stats)
+        run_in_blocks(nb, lambda lo, hi: loops.fixed_block(
+            p, ys[lo:hi], t0, te, dt, meth.scheme, limit, steady, out[lo:hi], stats[lo:hi]))
     return out, stats, te
 
 
@@ -298,5 +323,6 @@ def _solve_async(p, ys, t0, t1, t_eval, max_steps, seed, opts):
     if nb == 1:
         loops.async_member(p, ys[0], out_sweeps, sweeps, int(t1), seeds[0], out[0], stats[0])
     else:
-        loops.async_batch(p, ys, out_sweeps, sweeps, int(t1), seeds, out, stats)
+        run_in_blocks(nb, lambda lo, hi: loops.async_block(
+            p, ys[lo:hi], out_sweeps, sweeps, int(t1), seeds[lo:hi], out[lo:hi], stats[lo:hi]))
     return out, stats, te
