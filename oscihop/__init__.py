@@ -7,6 +7,7 @@ energy-based coupling (the Hopfield-Kuramoto model), compiled with Numba.
 """
 
 from . import config
+from .adjoint import gradient, value_and_grad
 from .couplings import LowRank
 from .graph import complete_edges, csr_from_edges, ring_edges, watts_strogatz_edges
 from .models import Hopfield, HopfieldKuramoto, Kuramoto, Model, State
@@ -25,7 +26,18 @@ _LAZY = {
     "build_from_spec": "oscihop.spec",
     "load_config": "oscihop.spec",
     "plots": "oscihop.plots",
+    # training through the solve (issue 7): the modules, and the names users call most
+    "losses": "oscihop.losses",
+    "datasets": "oscihop.datasets",
+    "training": "oscihop.training",
+    "train": "oscihop.training",
+    "evaluate": "oscihop.training",
+    "Adam": "oscihop.training",
+    "Lion": "oscihop.training",
+    "SGD": "oscihop.training",
+    "load_digits": "oscihop.datasets",
 }
+_LAZY_MODULES = ("plots", "losses", "datasets", "training")
 
 
 def __getattr__(name):
@@ -33,7 +45,7 @@ def __getattr__(name):
         import importlib
 
         module = importlib.import_module(_LAZY[name])
-        return module if name == "plots" else getattr(module, name)
+        return module if name in _LAZY_MODULES else getattr(module, name)
     raise AttributeError(f"module 'oscihop' has no attribute {name!r}")
 
 
@@ -47,6 +59,8 @@ __all__ = [
     "Solution",
     "State",
     "available_methods",
+    "gradient",
+    "value_and_grad",
     "complete_edges",
     "csr_from_edges",
     "ring_edges",

@@ -297,6 +297,85 @@ class Model:
             g = g.reshape(lead + (self._nh,))
         return g @ xi.T / self._nh
 
+    # ------------------------------------------------------------ parameters
+    def parameters(self):
+        """The trainable parameters: a dict name -> ndarray (copies).
+
+        The names and shapes are the ones :func:`oscihop.value_and_grad` returns gradients
+        for and :meth:`replace` accepts.  ``beta``, ``kappa_h`` and ``kappa_k`` are
+        structural constants, not trainable.
+
+        Returns
+        -------
+        dict
+            Hopfield: ``"weights"`` (dense (N, N), the CSR ``data`` (nnz,) of sparse weights,
+            or the factor (R, N) of a LowRank), ``"bias"`` (N,).  Kuramoto: ``"coupling"``
+            (per edge (E,), dense (N, N) or low-rank factor (R, N)) or ``"strength"`` (a
+            0-d array, mean field), ``"interaction_weights"`` (E,) (nonlinear
+            interactions), ``"omega"`` ((D, D) global or (N, D, D) per unit, when set),
+            ``"stimulus"`` (N, D) (when set).  HopfieldKuramoto: ``"hopfield.<name>"``,
+            ``"kuramoto.<name>"``, ``"hk_weights"`` (E,) (mode "network") or ``"alpha"``.
+
+        Examples
+        --------
+        >>> import numpy as np, oscihop as oh
+        >>> hop = oh.Hopfield(np.eye(3) * 0.5, bias=[0.1, 0.2, 0.3])
+        >>> {k: v.shape for k, v in hop.parameters().items()}
+        {'weights': (3, 3), 'bias': (3,)}
+        """
+        return {k: np.array(v, dtype=np.float64) for k, v in self._parameters().items()}
+
+    def replace(self, **params):
+        """A new model of the same type and structure with some parameters replaced.
+
+        Parameters
+        ----------
+        **params : array_like
+            Names from :meth:`parameters` (use ``**{"hopfield.bias": b}`` for the dotted
+            names of the coupled model), each with the shape ``parameters()[name]`` has.
+            The new values are validated like the constructor's (e.g. symmetric weights).
+
+        Returns
+        -------
+        Model
+
+        Examples
+        --------
+        >>> import numpy as np, oscihop as oh
+        >>> hop = oh.Hopfield(np.zeros((2, 2)))
+        >>> hop.replace(bias=[1.0, -1.0]).bias.tolist()
+        [1.0, -1.0]
+        """
+        current = self._parameters()
+        new = {}
+        for name, value in params.items():
+            if name not in current:
+                raise ValueError(
+                    f"`{name}` is not a parameter of this {type(self).__name__}; valid names: {sorted(current)}."
+                )
+            try:
+                arr = np.asarray(value, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise ValueError(f"`{name}` must be a real numeric array; got {type(value).__name__}.") from None
+            want = np.shape(current[name])
+            if arr.shape != want:
+                raise ValueError(f"`{name}` must have shape {want} (as model.parameters()[{name!r}]); got {arr.shape}.")
+            check_finite(arr, name)
+            new[name] = arr
+        return self._replace(new)
+
+    def _parameters(self):
+        """Name -> current value (not copied); subclasses override."""
+        return {}
+
+    def _replace(self, new):
+        """Rebuild with the validated, correctly shaped values in ``new``."""
+        raise NotImplementedError
+
+    def _grads_from_fp(self, fp_bar, ip):
+        """Map a gradient over the flat float array ``fp`` to named parameter gradients."""
+        raise NotImplementedError
+
     # ---------------------------------------------------------- step bound
     def step_bound(self, y=None):
         """Largest Euler / AKOrN step with a guaranteed non-increasing energy.

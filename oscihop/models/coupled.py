@@ -220,6 +220,59 @@ class HopfieldKuramoto(Model):
         lam_k, f_k = self.kuramoto._row_bounds()
         return hop.lambda_minus(), ell, lam_k, f_k, a_row, g_sup
 
+    # ------------------------------------------------------------ parameters
+    def _parameters(self):
+        out = {"hopfield." + k: v for k, v in self.hopfield._parameters().items()}
+        out.update({"kuramoto." + k: v for k, v in self.kuramoto._parameters().items()})
+        if self.mode == "network":
+            out["hk_weights"] = self.edge_weights
+        else:
+            out["alpha"] = np.array(self.alpha)
+        return out
+
+    def _replace(self, new):
+        hop_new = {k.split(".", 1)[1]: v for k, v in new.items() if k.startswith("hopfield.")}
+        kur_new = {k.split(".", 1)[1]: v for k, v in new.items() if k.startswith("kuramoto.")}
+        hop = self.hopfield._replace(hop_new) if hop_new else self.hopfield
+        kur = self.kuramoto._replace(kur_new) if kur_new else self.kuramoto
+        kw = dict(mode=self.mode, kappa_h=self.kappa_h, kappa_k=self.kappa_k)
+        if self.mode == "network":
+            edges = self.hk_edges  # explicit pairs (also for hk_edges="all": per-edge weights)
+            return type(self)(hop, kur, edges, weights=new.get("hk_weights", self.edge_weights), **kw)
+        edges = "all" if self.all_to_all else self.hk_edges
+        return type(self)(hop, kur, edges, alpha=float(new.get("alpha", self.alpha)), **kw)
+
+    def _grads_from_fp(self, fp_bar, ip):
+        out = {}
+        w_extra = None
+        hk = {}
+        if self._csr is None:
+            hk["alpha"] = np.array(fp_bar[P.F_HK_ALPHA])
+        else:
+            indptr, indices, eid, _ = self._csr
+            m = indices.shape[0]
+            o = int(ip[P.I_O_HK_A])
+            abar = fp_bar[o : o + m]
+            if self.mode == "network":
+                hk["hk_weights"] = np.bincount(eid, abar, minlength=self.hk_edges.shape[0])
+            elif self.mode == "additive":
+                hk["alpha"] = np.array(abar.sum())
+            else:
+                import scipy.sparse as sp
+
+                n = self._nh
+                # a_e = alpha W_{e0 e1}, the same value for both directions of edge e
+                e = self.hk_edges[eid]
+                w_e = self.hopfield.weight_entries(e[:, 0], e[:, 1])
+                hk["alpha"] = np.array(float(abar @ w_e))
+                w_extra = sp.csr_matrix((self.alpha * abar, (e[:, 0], e[:, 1])), shape=(n, n))
+        for k, v in self.hopfield._hopfield_grads(fp_bar, ip, w_extra).items():
+            out["hopfield." + k] = v
+        for k, v in self.kuramoto._kuramoto_grads(fp_bar, ip).items():
+            out["kuramoto." + k] = v
+        out.update(hk)
+        return out
+
     def __repr__(self):
         e = "all" if self.all_to_all else self.hk_edges.shape[0]
         return (f"HopfieldKuramoto(n={self._nh}, dim={self._dim}, mode={self.mode!r}, hk_edges={e}, "

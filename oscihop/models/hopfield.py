@@ -242,6 +242,82 @@ class Hopfield(Model):
         ell, _ = activation_constants(P.ACTIVATIONS[self.activation], self.beta)
         return self.lambda_minus(), ell, 0.0, 0.0, 0.0, 0.0
 
+    # ------------------------------------------------------------ parameters
+    def _parameters(self):
+        if self._w_kind == P.W_DENSE:
+            w = self._w
+        elif self._w_kind == P.W_CSR:
+            w = self._w.data
+        else:
+            w = self._w.factor
+        return {"weights": w, "bias": self.bias}
+
+    def _replace(self, new):
+        w = self._w
+        if "weights" in new:
+            val = new["weights"]
+            if self._w_kind == P.W_CSR:
+                w = sp.csr_matrix((val, self._w.indices.copy(), self._w.indptr.copy()), shape=self._w.shape)
+            elif self._w_kind == P.W_LOWRANK:
+                w = LowRank(val, self._w.scale, zero_diagonal=self._w.zero_diagonal)
+            else:
+                w = val
+        bias = new.get("bias", self.bias)
+        hop = type(self)(w, bias=bias, activation=self.activation, beta=self.beta)
+        hop.patterns = None if self.patterns is None else self.patterns.copy()
+        return hop
+
+    def _csr_transpose_entries(self):
+        """For each stored entry (i, j) of the sparse W, the index of the entry (j, i)."""
+        cache = self.__dict__.setdefault("_grad_cache", {})
+        if "rev" not in cache:
+            w = self._w
+            nnz = w.data.shape[0]
+            m = sp.csr_matrix((np.arange(1, nnz + 1, dtype=np.float64), w.indices, w.indptr), shape=w.shape)
+            mt = sp.csr_matrix(m.T)
+            mt.sort_indices()
+            cache["rev"] = mt.data.astype(np.int64) - 1
+        return cache["rev"]
+
+    def _hopfield_grads(self, fp_bar, ip, w_extra=None):
+        """Named gradients from ``fp_bar``; ``w_extra`` (sparse (N, N), optional) adds
+        dloss/dW_ij from elsewhere (the multiplicative HK mode) before symmetrisation."""
+        n = self._n
+        o = int(ip[P.I_O_BIAS])
+        grads = {"bias": fp_bar[o : o + n].copy()}
+        if self._w_kind == P.W_DENSE:
+            o = int(ip[P.I_O_W_DENSE])
+            g = fp_bar[o : o + n * n].reshape(n, n).copy()
+            if w_extra is not None:
+                g += w_extra.toarray()
+            grads["weights"] = 0.5 * (g + g.T)
+        elif self._w_kind == P.W_CSR:
+            w = self._w
+            nnz = w.data.shape[0]
+            o = int(ip[P.I_O_W_DATA])
+            g = fp_bar[o : o + nnz].copy()
+            if w_extra is not None:
+                rows = np.repeat(np.arange(n), np.diff(w.indptr))
+                g += np.asarray(sp.csr_matrix(w_extra)[rows, w.indices]).ravel()
+            grads["weights"] = 0.5 * (g + g[self._csr_transpose_entries()])
+        else:
+            lr = self._w
+            rank = lr.rank
+            o = int(ip[P.I_O_W_FACTOR])
+            g = fp_bar[o : o + rank * n].reshape(rank, n).copy()
+            if lr.zero_diagonal:
+                o = int(ip[P.I_O_W_DIAG])
+                diag_bar = fp_bar[o : o + n]
+                g += 2.0 * lr.scale[:, None] * lr.factor * diag_bar[None, :]
+            if w_extra is not None:
+                a = sp.csr_matrix(w_extra)
+                g += lr.scale[:, None] * ((a + a.T) @ lr.factor.T).T
+            grads["weights"] = g
+        return {"weights": grads["weights"], "bias": grads["bias"]}
+
+    def _grads_from_fp(self, fp_bar, ip):
+        return self._hopfield_grads(fp_bar, ip)
+
     def __repr__(self):
         kind = {P.W_DENSE: "dense", P.W_CSR: "sparse", P.W_LOWRANK: "low-rank"}[self._w_kind]
         return f"Hopfield(n={self._n}, weights={kind}, activation={self.activation!r}, beta={self.beta})"

@@ -324,6 +324,83 @@ class Kuramoto(Model):
         lam_k, f_k = self._row_bounds()
         return 0.0, 1.0, lam_k, f_k, 0.0, 0.0
 
+    # ------------------------------------------------------------ parameters
+    def _parameters(self):
+        out = {}
+        if self._k_kind == P.K_CSR:
+            out["coupling"] = self.edge_coupling
+            if self.interaction != "linear":
+                out["interaction_weights"] = self.edge_interaction_weights
+        elif self._k_kind == P.K_DENSE:
+            out["coupling"] = self._jd
+        elif self._k_kind == P.K_LOWRANK:
+            out["coupling"] = self._lowrank.factor
+        else:
+            out["strength"] = np.array(self.strength)
+        if self.omega is not None:
+            out["omega"] = self.omega[0] if self._omega_kind == P.OMEGA_GLOBAL else self.omega
+        if self.stimulus is not None:
+            out["stimulus"] = self.stimulus
+        return out
+
+    def _replace(self, new):
+        cur = self._parameters()
+        kw = dict(interaction=self.interaction, stimulus=new.get("stimulus", self.stimulus),
+                  omega=new.get("omega", cur.get("omega")), n=self._nk)
+        if self._k_kind == P.K_CSR:
+            bw = new.get("interaction_weights", cur.get("interaction_weights"))
+            return type(self)(self._dim, edges=self.edges, coupling=new.get("coupling", self.edge_coupling),
+                              interaction_weights=bw, **kw)
+        if self._k_kind == P.K_DENSE:
+            return type(self)(self._dim, coupling=new.get("coupling", self._jd), **kw)
+        if self._k_kind == P.K_LOWRANK:
+            lr = self._lowrank
+            factor = new.get("coupling", lr.factor)
+            return type(self)(self._dim, coupling=LowRank(factor, lr.scale, zero_diagonal=lr.zero_diagonal), **kw)
+        return type(self)(self._dim, coupling="mean-field", strength=float(new.get("strength", self.strength)), **kw)
+
+    def _kuramoto_grads(self, fp_bar, ip):
+        """Named gradients from a gradient over the flat float array ``fp``."""
+        nn, d = self._nk, self._dim
+        out = {}
+        if self._k_kind == P.K_CSR:
+            indptr, indices, eid, _, _ = self._csr
+            ne = self.edges.shape[0]
+            m = indices.shape[0]
+            o = int(ip[P.I_O_K_J])
+            out["coupling"] = np.bincount(eid, fp_bar[o : o + m], minlength=ne)
+            if self.interaction != "linear":
+                o = int(ip[P.I_O_K_B])
+                out["interaction_weights"] = np.bincount(eid, fp_bar[o : o + m], minlength=ne)
+        elif self._k_kind == P.K_DENSE:
+            o = int(ip[P.I_O_J_DENSE])
+            g = fp_bar[o : o + nn * nn].reshape(nn, nn)
+            g = 0.5 * (g + g.T)
+            np.fill_diagonal(g, 0.0)
+            out["coupling"] = g
+        elif self._k_kind == P.K_LOWRANK:
+            lr = self._lowrank
+            o = int(ip[P.I_O_K_FACTOR])
+            g = fp_bar[o : o + lr.rank * nn].reshape(lr.rank, nn).copy()
+            o = int(ip[P.I_O_K_DIAG])
+            g += 2.0 * lr.scale[:, None] * lr.factor * fp_bar[o : o + nn][None, :]
+            out["coupling"] = g
+        else:
+            out["strength"] = np.array(fp_bar[P.F_K_STRENGTH] / nn)
+        if self.omega is not None:
+            o = int(ip[P.I_O_OMEGA])
+            k = self.omega.shape[0]
+            g = fp_bar[o : o + k * d * d].reshape(k, d, d)
+            g = 0.5 * (g - np.swapaxes(g, -1, -2))
+            out["omega"] = g[0] if self._omega_kind == P.OMEGA_GLOBAL else g
+        if self.stimulus is not None:
+            o = int(ip[P.I_O_STIM])
+            out["stimulus"] = fp_bar[o : o + nn * d].reshape(nn, d).copy()
+        return out
+
+    def _grads_from_fp(self, fp_bar, ip):
+        return self._kuramoto_grads(fp_bar, ip)
+
     def __repr__(self):
         kind = {P.K_CSR: "edges", P.K_DENSE: "dense", P.K_LOWRANK: "low-rank", P.K_MEANFIELD: "mean-field"}[self._k_kind]
         return f"Kuramoto(n={self._nk}, dim={self._dim}, coupling={kind}, interaction={self.interaction!r})"

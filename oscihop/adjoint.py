@@ -1,0 +1,899 @@
+"""Gradients through the dynamics: a discrete adjoint of the solver's accepted steps.
+
+``oh.value_and_grad(model, loss, y0, ...)`` integrates the model forward (recording the
+accepted step sizes and checkpoints of the state), calls ``loss`` on the states it
+produced, and runs the adjoint of every step backwards with hand-written vector-Jacobian
+products (:mod:`oscihop.kernels.vjp`).  The whole forward and backward loops are compiled;
+batch members run on threads like :func:`oscihop.solve`.
+
+The gradient is the exact derivative of the *discrete* map the solver computes (Runge-Kutta
+stages, the retraction of oscillators to the sphere after every step, and the dense
+output at ``t_eval``), with the accepted step sizes held fixed (the standard discrete
+adjoint: the step-size controller is not differentiated).  See ``docs/gradients.md``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import config
+from ._validation import resolve_dtype
+from .config import serial_jit
+from .kernels.params import I_WORK_SIZE
+from .kernels.system import system_rhs
+from .kernels.vjp import retract_inplace, retract_vjp, system_rhs_vjp, vjp_work_size
+from .models.base import Model
+from .solvers.methods import METHODS
+from .solvers.solve import DEFAULT_ATOL, DEFAULT_RTOL, _time_grid, _tolerances, run_in_blocks
+
+__all__ = ["value_and_grad", "gradient", "GradientResult", "SUPPORTED_METHODS"]
+
+#: Methods whose steps the adjoint differentiates.
+SUPPORTED_METHODS = ("Tsit5", "RK45", "RK23", "Euler", "RK4", "AKOrN")
+
+_SAFETY, _MIN_FACTOR, _MAX_FACTOR = 0.9, 0.2, 10.0
+_FIXED_TABLEAUS = {
+    "Euler": (np.zeros((1, 1)), np.array([1.0])),
+    "AKOrN": (np.zeros((1, 1)), np.array([1.0])),
+    "RK4": (np.array([[0.0, 0, 0, 0], [0.5, 0, 0, 0], [0.0, 0.5, 0, 0], [0.0, 0, 1.0, 0]]),
+            np.array([1 / 6, 1 / 3, 1 / 3, 1 / 6])),
+}
+
+
+# =============================================================================================
+# compiled kernels
+# =============================================================================================
+@serial_jit
+def _scaled_rms(v, y_a, y_b, rtol, atol, use_b):
+    """scipy's error norm (mirrors oscihop.solvers.loops)."""
+    s = 0.0
+    n = v.shape[0]
+    for i in range(n):
+        mag = abs(y_a[i])
+        if use_b:
+            mag = max(mag, abs(y_b[i]))
+        q = v[i] / (atol[i] + mag * rtol)
+        s += q * q
+    return math.sqrt(s / n) if n > 0 else 0.0
+
+
+@serial_jit
+def _initial_step(p, y0, f0, t0, t1, max_step, order, rtol, atol, work, ytmp, ftmp):
+    """scipy's initial step (mirrors oscihop.solvers.loops.select_initial_step)."""
+    interval = abs(t1 - t0)
+    if interval == 0.0:
+        return 0.0
+    d0 = _scaled_rms(y0, y0, y0, rtol, atol, False)
+    d1 = _scaled_rms(f0, y0, y0, rtol, atol, False)
+    if d0 < 1e-5 or d1 < 1e-5:
+        h0 = 1e-6
+    else:
+        h0 = 0.01 * d0 / d1
+    h0 = min(h0, interval)
+    for i in range(y0.shape[0]):
+        ytmp[i] = y0[i] + h0 * f0[i]
+    system_rhs(p, ytmp, ftmp, work)
+    for i in range(y0.shape[0]):
+        ytmp[i] = ftmp[i] - f0[i]
+    d2 = _scaled_rms(ytmp, y0, y0, rtol, atol, False) / h0
+    if d1 <= 1e-15 and d2 <= 1e-15:
+        h1 = max(1e-6, h0 * 1e-3)
+    else:
+        h1 = (0.01 / max(d1, d2)) ** (1.0 / (order + 1))
+    return min(100 * h0, h1, interval, max_step)
+
+
+@serial_jit
+def _all_finite(v):
+    for i in range(v.shape[0]):
+        if not math.isfinite(v[i]):
+            return False
+    return True
+
+
+@serial_jit
+def _stages(p, w, first, fsal, h, A, B, y, Y, K, z, work):
+    """One explicit RK step from the carried vector ``w``.
+
+    ``y`` <- y_n (``w``, retracted when ``fsal`` and not the first step); ``K[0]`` <- f(w);
+    ``Y[s]``, ``K[s]`` the stages s = 1..ns-1; ``z`` <- y_n + h sum_s B_s K_s (before the
+    retraction).
+    """
+    size = w.shape[0]
+    ns = B.shape[0]
+    for i in range(size):
+        y[i] = w[i]
+    if fsal and not first:
+        retract_inplace(p, y)
+    system_rhs(p, w, K[0], work)
+    for s in range(1, ns):
+        for i in range(size):
+            acc = 0.0
+            for j in range(s):
+                acc += A[s, j] * K[j, i]
+            Y[s, i] = y[i] + h * acc
+        system_rhs(p, Y[s], K[s], work)
+    for i in range(size):
+        acc = 0.0
+        for j in range(ns):
+            acc += B[j] * K[j, i]
+        z[i] = y[i] + h * acc
+
+
+@serial_jit
+def _dense_point(y, K, Pd, h, theta, out):
+    """out = y + h sum_s K_s q_s(theta), q_s(theta) = sum_j P[s, j] theta^(j+1)."""
+    for i in range(y.shape[0]):
+        acc = 0.0
+        for s in range(Pd.shape[0]):
+            q = 0.0
+            pw = 1.0
+            for j in range(Pd.shape[1]):
+                pw *= theta
+                q += Pd[s, j] * pw
+            acc += K[s, i] * q
+        out[i] = y[i] + h * acc
+
+
+@serial_jit
+def _grow(a, n):
+    out = np.empty((2 * a.shape[0],) + a.shape[1:], dtype=a.dtype)
+    out[:n] = a[:n]
+    return out
+
+
+@serial_jit
+def erk_forward_member(p, y0, t0, t1, t_eval, rtol, atol, max_step, max_steps, A, B, E, Pd, err_order,
+                       ck_every, out_y, ev_step, ev_theta, y_final, stats):
+    """Adaptive forward solve (scipy's controller, as ``loops.erk_member``) recording the tape.
+
+    Returns ``(hs, ck)``: the accepted step sizes (first ``stats[1]`` entries) and the
+    checkpoints ``w_n`` (n a multiple of ``ck_every``; ``w_0 = y0``, ``w_n`` = the state
+    before the retraction of step n - 1, whose rhs is the FSAL stage 0 of step n).
+    ``ck_every <= 0`` records no checkpoint.  Outputs at ``t_eval`` go to ``out_y`` with
+    the step (``ev_step``, -1 for y0) and dense-output ``ev_theta`` that produced them.
+    ``stats``: [nfev, nsteps, nrejected, status, t_final].
+    """
+    size = y0.shape[0]
+    dt = y0.dtype
+    work = np.empty(p.ip[I_WORK_SIZE], dtype=dt)
+    ns = B.shape[0]
+    K = np.empty((ns + 1, size), dtype=dt)
+    y = y0.copy()
+    y_new = np.empty(size, dtype=dt)
+    ytmp = np.empty(size, dtype=dt)
+    f = np.empty(size, dtype=dt)
+    errv = np.empty(size, dtype=dt)
+    hs = np.empty(64)
+    ck = np.empty((4 if ck_every > 0 else 1, size), dtype=dt)
+    n_ck = 0
+    err_exp = -1.0 / (err_order + 1)
+    n_eval = t_eval.shape[0]
+    k = 0
+    while k < n_eval and t_eval[k] <= t0:
+        out_y[k, :] = y
+        ev_step[k] = -1
+        ev_theta[k] = -1.0
+        k += 1
+    system_rhs(p, y, f, work)
+    nfev = 1
+    h_abs = _initial_step(p, y, f, t0, t1, max_step, err_order, rtol, atol, work, ytmp, K[0])
+    nfev += 1
+    t = t0
+    status = 0
+    nsteps = 0
+    nrej = 0
+    if ck_every > 0:
+        ck[0, :] = y
+        n_ck = 1
+    while t < t1:
+        if nsteps >= max_steps:
+            status = -1
+            break
+        min_step = 10.0 * abs(np.nextafter(t, np.inf) - t)
+        if h_abs > max_step:
+            h_abs = max_step
+        elif h_abs < min_step:
+            h_abs = min_step
+        accepted = False
+        rejected = False
+        h = h_abs
+        t_new = t
+        while not accepted:
+            if h_abs < min_step:
+                status = -2
+                break
+            t_new = t + h_abs
+            if t_new > t1:
+                t_new = t1
+            h = t_new - t
+            h_abs = abs(h)
+            K[0, :] = f
+            for s in range(1, ns):
+                for i in range(size):
+                    acc = 0.0
+                    for j in range(s):
+                        acc += A[s, j] * K[j, i]
+                    ytmp[i] = y[i] + h * acc
+                system_rhs(p, ytmp, K[s], work)
+            for i in range(size):
+                acc = 0.0
+                for j in range(ns):
+                    acc += B[j] * K[j, i]
+                y_new[i] = y[i] + h * acc
+            system_rhs(p, y_new, K[ns], work)
+            nfev += ns
+            for i in range(size):
+                acc = 0.0
+                for j in range(ns + 1):
+                    acc += E[j] * K[j, i]
+                errv[i] = acc * h
+            err_norm = _scaled_rms(errv, y, y_new, rtol, atol, True)
+            if err_norm < 1.0:
+                if err_norm == 0.0:
+                    factor = _MAX_FACTOR
+                else:
+                    factor = min(_MAX_FACTOR, _SAFETY * err_norm**err_exp)
+                if rejected:
+                    factor = min(1.0, factor)
+                h_abs *= factor
+                accepted = True
+            else:
+                if math.isfinite(err_norm):
+                    h_abs *= max(_MIN_FACTOR, _SAFETY * err_norm**err_exp)
+                else:
+                    h_abs *= _MIN_FACTOR
+                rejected = True
+                nrej += 1
+        if not accepted:
+            break
+        if nsteps >= hs.shape[0]:
+            hs = _grow(hs, nsteps)
+        hs[nsteps] = h
+        while k < n_eval and t_eval[k] <= t_new:
+            _dense_point(y, K, Pd, h, (t_eval[k] - t) / h, out_y[k])
+            retract_inplace(p, out_y[k])
+            ev_step[k] = nsteps
+            ev_theta[k] = (t_eval[k] - t) / h
+            k += 1
+        nsteps += 1
+        if ck_every > 0 and nsteps % ck_every == 0:
+            if n_ck >= ck.shape[0]:
+                ck = _grow(ck, n_ck)
+            ck[n_ck, :] = y_new
+            n_ck += 1
+        retract_inplace(p, y_new)
+        y[:] = y_new
+        f[:] = K[ns]
+        t = t_new
+        if not _all_finite(f):
+            status = -3
+            break
+    y_final[:] = y
+    stats[0] = nfev
+    stats[1] = nsteps
+    stats[2] = nrej
+    stats[3] = status
+    stats[4] = t
+    return hs, ck
+
+
+@serial_jit
+def grid_forward_member(p, y0, hs, n_steps, fsal, A, B, Pd, ck_every, ev_step, ev_theta, out_y, y_final, ck,
+                        stats):
+    """Forward solve on a given step grid ``hs[:n_steps]``, filling checkpoints ``ck``.
+
+    ``fsal``: the adaptive methods' convention (stage 0 of step n is f of the state before
+    the previous retraction); otherwise (Euler, RK4) stage 0 is f(y_n).  Outputs with
+    ``ev_theta < 0`` are the state after step ``ev_step`` (-1: y0); others are dense output
+    within that step.  ``stats``: [nfev, status].
+    """
+    size = y0.shape[0]
+    dt = y0.dtype
+    ns = B.shape[0]
+    work = np.empty(p.ip[I_WORK_SIZE], dtype=dt)
+    y = np.empty(size, dtype=dt)
+    z = np.empty(size, dtype=dt)
+    w = y0.copy()
+    Y = np.empty((ns, size), dtype=dt)
+    K = np.empty((ns + 1, size), dtype=dt)
+    n_eval = ev_step.shape[0]
+    k = 0
+    while k < n_eval and ev_step[k] < 0:
+        out_y[k, :] = y0
+        k += 1
+    nfev = 0
+    status = 0
+    for n in range(n_steps):
+        if ck_every > 0 and n % ck_every == 0:
+            ck[n // ck_every, :] = w
+        h = hs[n]
+        _stages(p, w, n == 0, fsal, h, A, B, y, Y, K, z, work)
+        nfev += ns
+        have_last = False
+        while k < n_eval and ev_step[k] == n:
+            if ev_theta[k] < 0:
+                out_y[k, :] = z
+            else:
+                if not have_last:
+                    system_rhs(p, z, K[ns], work)
+                    nfev += 1
+                    have_last = True
+                _dense_point(y, K, Pd, h, ev_theta[k], out_y[k])
+            retract_inplace(p, out_y[k])
+            k += 1
+        w[:] = z
+        if not fsal:
+            retract_inplace(p, w)
+        if not _all_finite(z):
+            status = -3
+            break
+    y_final[:] = w
+    if fsal and n_steps > 0:
+        retract_inplace(p, y_final)
+    stats[0] = nfev
+    stats[1] = status
+
+
+@serial_jit
+def backward_member(p, y0, hs, n_steps, fsal, A, B, Pd, ck, ck_every, ev_step, ev_theta, out_bar, final_bar,
+                    fp_bar, y0_bar, stats):
+    """Discrete adjoint of the steps ``hs[:n_steps]`` from the checkpoints ``ck``.
+
+    ``out_bar`` (n_eval, size): dloss/d(outputs); ``final_bar`` (size,): dloss/d(final
+    state).  Accumulates the parameter gradient into ``fp_bar`` (float64, len(p.fp), or
+    empty to skip it) and writes dloss/dy0 into ``y0_bar``.  Between checkpoints the
+    states are recomputed into a segment buffer of ``ck_every`` states; the stages of each
+    step are recomputed from its state.  ``stats``: [rhs evaluations, vjp evaluations].
+    """
+    size = y0.shape[0]
+    dt = y0.dtype
+    ns = B.shape[0]
+    work = np.empty(p.ip[I_WORK_SIZE], dtype=dt)
+    vwork = np.empty(vjp_work_size(p.ip), dtype=np.float64)
+    seg = np.empty((max(min(ck_every, n_steps), 1), size), dtype=dt)
+    y = np.empty(size, dtype=dt)
+    z = np.empty(size, dtype=dt)
+    u = np.empty(size, dtype=dt)
+    Y = np.empty((ns, size), dtype=dt)
+    K = np.empty((ns + 1, size), dtype=dt)
+    kbar = np.empty((ns + 1, size))
+    a_y = np.zeros(size)
+    a_z = np.zeros(size)
+    zbar = np.empty(size)
+    ybar = np.empty(size)
+    tmp = np.empty(size)
+    tmp2 = np.empty(size)
+    for i in range(size):
+        a_y[i] = final_bar[i]
+    kk = ev_step.shape[0] - 1
+    nfev = 0
+    nvjp = 0
+    n_seg = (n_steps + ck_every - 1) // ck_every
+    for c in range(n_seg - 1, -1, -1):
+        n_lo = c * ck_every
+        n_hi = min(n_lo + ck_every, n_steps)
+        seg[0, :] = ck[c]
+        for n in range(n_lo, n_hi - 1):
+            _stages(p, seg[n - n_lo], n == 0, fsal, hs[n], A, B, y, Y, K, z, work)
+            nfev += ns
+            seg[n - n_lo + 1, :] = z
+            if not fsal:
+                retract_inplace(p, seg[n - n_lo + 1])
+        for n in range(n_hi - 1, n_lo - 1, -1):
+            w = seg[n - n_lo]
+            h = hs[n]
+            _stages(p, w, n == 0, fsal, h, A, B, y, Y, K, z, work)
+            nfev += ns
+            for s in range(ns + 1):
+                for i in range(size):
+                    kbar[s, i] = 0.0
+            for i in range(size):
+                ybar[i] = 0.0
+            dense = False
+            while kk >= 0 and ev_step[kk] == n:
+                th = ev_theta[kk]
+                if th < 0:
+                    for i in range(size):
+                        a_y[i] += out_bar[kk, i]
+                else:
+                    if not dense:
+                        system_rhs(p, z, K[ns], work)
+                        nfev += 1
+                        dense = True
+                    _dense_point(y, K, Pd, h, th, u)
+                    retract_vjp(p, u, out_bar[kk], tmp)
+                    for i in range(size):
+                        ybar[i] += tmp[i]
+                    for s in range(Pd.shape[0]):
+                        q = 0.0
+                        pw = 1.0
+                        for j in range(Pd.shape[1]):
+                            pw *= th
+                            q += Pd[s, j] * pw
+                        c2 = h * q
+                        for i in range(size):
+                            kbar[s, i] += c2 * tmp[i]
+                kk -= 1
+            # z_n: feeds y_{n+1} = R(z_n), and (FSAL) stage 0 of step n+1 and K[ns] here
+            retract_vjp(p, z, a_y, zbar)
+            for i in range(size):
+                zbar[i] += a_z[i]
+            if dense:
+                system_rhs_vjp(p, z, kbar[ns], zbar, fp_bar, vwork)
+                nvjp += 1
+            # z_n = y_n + h sum_s B_s K_s
+            for i in range(size):
+                ybar[i] += zbar[i]
+            for s in range(ns):
+                c2 = h * B[s]
+                for i in range(size):
+                    kbar[s, i] += c2 * zbar[i]
+            # stages s >= 1: K_s = f(Y_s), Y_s = y_n + h sum_{j<s} A_sj K_j
+            for s in range(ns - 1, 0, -1):
+                for i in range(size):
+                    tmp[i] = 0.0
+                system_rhs_vjp(p, Y[s], kbar[s], tmp, fp_bar, vwork)
+                nvjp += 1
+                for i in range(size):
+                    ybar[i] += tmp[i]
+                for j in range(s):
+                    c2 = h * A[s, j]
+                    if c2 != 0.0:
+                        for i in range(size):
+                            kbar[j, i] += c2 * tmp[i]
+            # stage 0: K_0 = f(w_n)
+            for i in range(size):
+                tmp2[i] = 0.0
+            system_rhs_vjp(p, w, kbar[0], tmp2, fp_bar, vwork)
+            nvjp += 1
+            if n == 0:
+                for i in range(size):
+                    y0_bar[i] += ybar[i] + tmp2[i]
+            elif fsal:
+                # w_n = z_{n-1}; y_n = R(w_n)
+                for i in range(size):
+                    a_y[i] = ybar[i]
+                    a_z[i] = tmp2[i]
+            else:
+                # w_n = y_n
+                for i in range(size):
+                    a_y[i] = ybar[i] + tmp2[i]
+                    a_z[i] = 0.0
+    if n_steps == 0:
+        for i in range(size):
+            y0_bar[i] += a_y[i]
+    while kk >= 0:
+        for i in range(size):
+            y0_bar[i] += out_bar[kk, i]
+        kk -= 1
+    stats[0] = nfev
+    stats[1] = nvjp
+
+
+# =============================================================================================
+# Python driver
+# =============================================================================================
+@dataclass
+class GradientResult:
+    """What :func:`value_and_grad` returns.
+
+    Attributes
+    ----------
+    value : float
+        The loss value.
+    grads : dict
+        Parameter name -> gradient, shaped like ``model.parameters()[name]``.
+    y0 : ndarray
+        Gradient with respect to the initial state(s), shaped like ``y0``.
+    y : ndarray
+        The forward states the loss saw.
+    stats : dict
+        ``nfev`` (forward right-hand-side evaluations, all members), ``nfev_backward``
+        (recomputations in the backward pass), ``nvjp`` (vector-Jacobian products),
+        ``nsteps`` (accepted steps per member, an int array), ``nrejected``,
+        ``step_sizes`` (the accepted steps, an array per member),
+        ``checkpoint_every``, ``memory_bytes`` (tape: checkpoints and step sizes of all
+        members, plus the backward pass's per-thread buffers), ``time_forward``,
+        ``time_loss``, ``time_backward`` (seconds).
+    """
+
+    value: float
+    grads: dict
+    y0: np.ndarray
+    y: np.ndarray
+    stats: dict = field(default_factory=dict)
+
+    def __repr__(self):
+        shapes = ", ".join(f"{k}: {np.shape(v)}" for k, v in self.grads.items())
+        return (f"GradientResult(value={self.value:.6g}, grads={{{shapes}}}, y0: {self.y0.shape}, "
+                f"nsteps={int(np.sum(self.stats.get('nsteps', 0)))}, memory_bytes={self.stats.get('memory_bytes')})")
+
+
+def _check_method(method):
+    if method not in SUPPORTED_METHODS:
+        why = ""
+        if method == "Geometric":
+            why = " (its exact rotations are not differentiated in this version)"
+        elif method == "async":
+            why = " (binary updates have no derivative)"
+        elif method not in METHODS:
+            why = " (not a method name)"
+        raise ValueError(
+            f"`method` must be one of {list(SUPPORTED_METHODS)} for gradients; got {method!r}{why}. "
+            "Use method='Tsit5' (adaptive) or 'RK4' (fixed step)."
+        )
+
+
+def _check_wrt(wrt, names):
+    if wrt is None:
+        return list(names)
+    items = [wrt] if isinstance(wrt, str) else list(wrt)
+    for name in items:
+        if not isinstance(name, str) or name not in names:
+            raise ValueError(
+                f"`wrt` names parameters of this model; {name!r} is not one of them. "
+                f"Valid names: {sorted(names)} (see model.parameters())."
+            )
+    return items
+
+
+def _checkpoint_every(checkpoint, n_steps):
+    """Steps between stored states for a run of ``n_steps`` (known) steps."""
+    if checkpoint == "all":
+        return 1
+    if checkpoint == "sqrt":
+        return max(1, int(math.ceil(math.sqrt(max(n_steps, 1)))))
+    return int(checkpoint)
+
+
+def _validate_checkpoint(checkpoint):
+    if isinstance(checkpoint, str):
+        if checkpoint not in ("all", "sqrt"):
+            raise ValueError(f"`checkpoint` must be 'all', 'sqrt' or a positive integer; got {checkpoint!r}.")
+        return checkpoint
+    if isinstance(checkpoint, bool) or not isinstance(checkpoint, (numbers.Integral, np.integer)) or checkpoint < 1:
+        raise ValueError(
+            f"`checkpoint` must be 'all', 'sqrt' or a positive integer (store every k-th step); got {checkpoint!r}."
+        )
+    return int(checkpoint)
+
+
+def _fixed_grid(t0, t1, t_eval, dt):
+    """Step sizes and output mapping of ``loops.fixed_member`` (steps never cross an output)."""
+    if t_eval is None:
+        nstep = int(np.ceil((t1 - t0) / dt * (1.0 - 1e-12))) if t1 > t0 else 0
+        te = t0 + dt * np.arange(nstep + 1)
+        te[-1] = t1
+        keep_outputs = False
+    else:
+        te = t_eval
+        keep_outputs = True
+    n_before = int(np.sum(te <= t0))
+    rest = te[n_before:]
+    spans = np.diff(np.concatenate([[t0], rest]))
+    nsub = np.maximum(1, np.ceil(spans / dt * (1.0 - 1e-12)).astype(np.int64))
+    hs = np.repeat(spans / nsub, nsub)
+    if not keep_outputs:
+        return hs, np.zeros(0, np.int64)
+    ev_step = np.concatenate([np.full(n_before, -1, np.int64), np.cumsum(nsub) - 1]).astype(np.int64)
+    return hs, ev_step
+
+
+def value_and_grad(model, loss, y0, t_span=(0.0, 1.0), *, method="Tsit5", rtol=DEFAULT_RTOL, atol=DEFAULT_ATOL,
+                   dt=None, t_eval=None, wrt=None, max_steps=100_000, checkpoint="all", dtype=None):
+    r"""Loss of the solved states and its gradient w.r.t. every parameter and ``y0``.
+
+    Parameters
+    ----------
+    model : Hopfield, Kuramoto or HopfieldKuramoto
+        Smooth activation (``"sign"`` has no derivative).
+    loss : callable
+        ``loss(y) -> (value, dvalue_dy)`` with ``y`` shaped as below and ``dvalue_dy`` of
+        the same shape.  The loss defines the batch reduction (e.g. a mean).
+    y0 : array_like, shape (size,) or (B, size)
+        Initial state(s), unit oscillators.  A batch runs its members on threads and
+        sums the parameter gradients over members.
+    t_span : (float, float)
+    method : {"Tsit5", "RK45", "RK23", "Euler", "RK4", "AKOrN"}
+        Adaptive methods use scipy's step-size controller, exactly as :func:`oscihop.solve`;
+        fixed-step methods need ``dt``.  ``"Geometric"`` and ``"async"`` are not supported.
+    rtol, atol : float
+        Tolerances of the adaptive methods.
+    dt : float
+        Step of the fixed-step methods (``gamma`` of AKOrN).
+    t_eval : array_like, optional
+        Output times.  None: the loss sees the final state, shape (size,) or (B, size).
+        Given: the loss sees ``sol.y``-shaped states, (size, T) or (B, size, T), taken by
+        the same dense output as :func:`oscihop.solve`, which is differentiated too.
+    wrt : str or list of str, optional
+        Parameter names to return (default: all of ``model.parameters()``); ``[]`` skips
+        the parameter part and returns only the gradient w.r.t. ``y0``.
+    max_steps : int, default 100000
+        Limit on accepted steps per member; exceeding it raises ``ValueError``.
+    checkpoint : "all", "sqrt" or int, default "all"
+        States kept for the backward pass: every accepted step (``"all"``), every k-th
+        (int k; the k - 1 states between are recomputed, one extra forward step each), or
+        every ``ceil(sqrt(n_steps))``-th (``"sqrt"``; adaptive methods then run the forward
+        solve twice, the first time to find the steps).  Memory is
+        ``O(size * (n_steps / k + k))`` per member; see ``stats["memory_bytes"]``.
+    dtype : {"float64", "float32"}, optional
+        Precision of the solve (default float64, float32 for float32 ``y0``).  The adjoint
+        is accumulated in float64 either way.
+
+    Returns
+    -------
+    GradientResult
+        ``value``, ``grads`` (dict), ``y0``, ``y``, ``stats``.
+
+    Notes
+    -----
+    For an explicit Runge-Kutta step with retraction ``R`` (oscillators scaled to unit
+    length), ``Y_s = y_n + h \sum_{j<s} a_{sj} K_j``, ``K_s = f(Y_s)``,
+    ``z_n = y_n + h \sum_s b_s K_s``, ``y_{n+1} = R(z_n)``, the adjoint is
+
+    .. math::
+
+        \bar z_n = R'(z_n)^\top \bar y_{n+1},\quad
+        \bar K_s = h b_s \bar z_n + h \sum_{t>s} a_{ts} \bar Y_t,\quad
+        \bar Y_s = f_y(Y_s)^\top \bar K_s,\quad
+        \bar y_n = \bar z_n + \sum_s \bar Y_s,\quad
+        \bar\theta \mathrel{+}= \sum_s f_\theta(Y_s)^\top \bar K_s .
+
+    The adaptive methods' first-same-as-last stage is ``f(z_{n-1})`` (the state before
+    the previous retraction), as in :func:`oscihop.solve`; the adjoint follows it.  Step
+    sizes are held fixed: the gradient is exact for the discrete map on the accepted
+    grid, and it differs from finite differences of an adaptive solve by the effect of
+    the controller (of the order of the local error).  Symmetric parameters (dense or
+    sparse Hopfield weights, dense Kuramoto couplings) get the gradient along symmetric
+    perturbations, ``(G + G^T) / 2``; per-edge parameters of undirected edges sum both
+    directions; ``omega`` gets its antisymmetric part.
+
+    Examples
+    --------
+    >>> import numpy as np, oscihop as oh
+    >>> hop = oh.Hopfield(np.array([[0.0, 0.5], [0.5, 0.0]]), bias=[0.1, -0.2])
+    >>> target = np.array([0.5, -0.5])
+    >>> def loss(y):
+    ...     r = y - target
+    ...     return 0.5 * float(r @ r), r
+    >>> res = oh.value_and_grad(hop, loss, np.array([0.2, 0.1]), (0.0, 1.0), method="RK4", dt=0.1)
+    >>> sorted(res.grads), res.grads["weights"].shape, res.y0.shape
+    (['bias', 'weights'], (2, 2), (2,))
+    >>> bool(np.allclose(res.grads["weights"], res.grads["weights"].T))
+    True
+    """
+    if not isinstance(model, Model):
+        raise ValueError(f"`model` must be an oscihop model (Hopfield, Kuramoto, HopfieldKuramoto); got {type(model).__name__}.")
+    if getattr(model, "activation", None) == "sign":
+        raise ValueError(
+            "`model` has activation='sign', which is not differentiable (binary units); build it with a smooth "
+            "activation ('tanh' with a large beta approximates sign)."
+        )
+    if not callable(loss):
+        raise ValueError(f"`loss` must be a callable loss(y) -> (value, dvalue_dy); got {type(loss).__name__}.")
+    _check_method(method)
+    checkpoint = _validate_checkpoint(checkpoint)
+    if isinstance(max_steps, bool) or not isinstance(max_steps, (numbers.Integral, np.integer)) or max_steps < 1:
+        raise ValueError(f"`max_steps` must be a positive integer; got {max_steps!r}.")
+    names = list(model.parameters())
+    wanted = _check_wrt(wrt, names)
+    try:
+        t0, t1 = (float(v) for v in t_span)
+    except (TypeError, ValueError):
+        raise ValueError(f"`t_span` must be a pair of numbers (t0, t1); got {t_span!r}.") from None
+    if not (np.isfinite(t0) and np.isfinite(t1)) or t1 < t0:
+        raise ValueError(f"`t_span` must be finite with t_span[1] >= t_span[0]; got ({t0}, {t1}).")
+    ys, single = model._coerce(y0, "y0")
+    dtp = resolve_dtype(dtype if dtype is not None else (np.float32 if ys.dtype == np.float32 else None))
+    ys = np.ascontiguousarray(ys, dtype=dtp)
+    model.check_unit(ys, "y0")
+    p = model.params(dtp)
+    nb, size = ys.shape
+    te = None if t_eval is None else _time_grid(t_eval, t0, t1)
+    n_eval = 0 if te is None else te.shape[0]
+    meth = METHODS[method]
+    adaptive = meth.kind == "adaptive"
+
+    # ---- forward
+    t_start = time.perf_counter()
+    out = np.empty((nb, n_eval, size), dtype=dtp)
+    y_final = np.empty((nb, size), dtype=dtp)
+    fwd_stats = np.zeros((nb, 5))
+    tapes = [None] * nb
+    if adaptive:
+        tab = meth.tableau
+        A, B, E, Pd = tab.A, tab.B, tab.E, tab.P
+        fsal = True
+        rtol_v, atol_v = _tolerances(rtol, atol, size, dtp)
+        ev_steps = np.zeros((nb, n_eval), np.int64)
+        ev_thetas = np.zeros((nb, n_eval))
+        te_arr = np.zeros(0) if te is None else te
+        k_fixed = None if checkpoint == "sqrt" else _checkpoint_every(checkpoint, 0)
+
+        def forward_block(lo, hi):
+            for b in range(lo, hi):
+                hs, ck = erk_forward_member(
+                    p, ys[b], t0, t1, te_arr, rtol_v, atol_v, np.inf, int(max_steps), A, B, E, Pd,
+                    tab.error_estimator_order, -1 if k_fixed is None else k_fixed, out[b], ev_steps[b],
+                    ev_thetas[b], y_final[b], fwd_stats[b])
+                tapes[b] = [hs, ck, k_fixed]
+
+        run_in_blocks(nb, forward_block)
+        _raise_on_failure(fwd_stats, max_steps)
+        if checkpoint == "sqrt":
+            def replay_block(lo, hi):
+                for b in range(lo, hi):
+                    hs = tapes[b][0]
+                    n = int(fwd_stats[b, 1])
+                    k = _checkpoint_every("sqrt", n)
+                    ck = np.empty(((n + k - 1) // k if n else 1, size), dtype=dtp)
+                    if n == 0:
+                        ck[0] = ys[b]
+                    st = np.zeros(2)
+                    grid_forward_member(p, ys[b], hs, n, True, A, B, Pd, k, np.zeros(0, np.int64), np.zeros(0),
+                                        np.empty((0, size), dtp), np.empty(size, dtp), ck, st)
+                    fwd_stats[b, 0] += st[0]
+                    tapes[b] = [hs, ck, k]
+
+            run_in_blocks(nb, replay_block)
+    else:
+        if dt is None:
+            raise ValueError(f"`dt` is required for the fixed-step method {method!r}; pass dt=<step>, e.g. dt=0.01.")
+        if isinstance(dt, bool) or not isinstance(dt, (numbers.Real, np.floating, np.integer)) or not dt > 0 \
+                or not np.isfinite(dt):
+            raise ValueError(f"`dt` must be a finite number > 0; got {dt!r}.")
+        A, B = _FIXED_TABLEAUS[method]
+        Pd = np.zeros((B.shape[0] + 1, 1))
+        fsal = False
+        hs, ev_step = _fixed_grid(t0, t1, te, float(dt))
+        n_steps = hs.shape[0]
+        if n_steps > max_steps:
+            raise ValueError(
+                f"`max_steps` = {max_steps} is smaller than the {n_steps} steps of size dt = {dt} that t_span needs; "
+                "raise max_steps or dt."
+            )
+        k = _checkpoint_every(checkpoint, n_steps)
+        ev_steps = np.ascontiguousarray(np.tile(ev_step, (nb, 1)).reshape(nb, n_eval))
+        ev_thetas = np.full((nb, n_eval), -1.0)
+
+        def forward_block(lo, hi):
+            for b in range(lo, hi):
+                ck = np.empty(((n_steps + k - 1) // k if n_steps else 1, size), dtype=dtp)
+                if n_steps == 0:
+                    ck[0] = ys[b]
+                st = np.zeros(2)
+                grid_forward_member(p, ys[b], hs, n_steps, False, A, B, Pd, k, ev_steps[b], ev_thetas[b], out[b],
+                                    y_final[b], ck, st)
+                fwd_stats[b, 0] = st[0]
+                fwd_stats[b, 1] = n_steps
+                fwd_stats[b, 3] = st[1]
+                tapes[b] = [hs, ck, k]
+
+        run_in_blocks(nb, forward_block)
+        _raise_on_failure(fwd_stats, max_steps)
+    t_forward = time.perf_counter() - t_start
+
+    # ---- loss
+    t_start = time.perf_counter()
+    if te is None:
+        y_seen = y_final[0].copy() if single else y_final.copy()
+    else:
+        y_seen = np.ascontiguousarray(np.swapaxes(out, 1, 2))
+        if single:
+            y_seen = y_seen[0]
+    value, dy = _call_loss(loss, y_seen)
+    t_loss = time.perf_counter() - t_start
+
+    # ---- backward
+    t_start = time.perf_counter()
+    if te is None:
+        final_bar = dy.reshape(nb, size)
+        out_bar = np.zeros((nb, 0, size))
+    else:
+        final_bar = np.zeros((nb, size))
+        out_bar = np.ascontiguousarray(np.swapaxes(dy.reshape(nb, size, n_eval), 1, 2))
+    want_fp = len(wanted) > 0
+    y0_bar = np.zeros((nb, size))
+    bwd_stats = np.zeros((nb, 2))
+    acc = {}
+
+    def backward_block(lo, hi):
+        fpb = np.zeros(p.fp.shape[0] if want_fp else 0)
+        for b in range(lo, hi):
+            hs_b, ck_b, k_b = tapes[b]
+            backward_member(p, ys[b], hs_b, int(fwd_stats[b, 1]), fsal, A, B, Pd, ck_b, int(k_b), ev_steps[b],
+                            ev_thetas[b], out_bar[b], final_bar[b], fpb, y0_bar[b], bwd_stats[b])
+        acc[lo] = fpb
+
+    run_in_blocks(nb, backward_block)
+    fp_bar = np.zeros(p.fp.shape[0])
+    for lo in sorted(acc):
+        if want_fp:
+            fp_bar += acc[lo]
+    t_backward = time.perf_counter() - t_start
+
+    grads = model._grads_from_fp(fp_bar, p.ip) if want_fp else {}
+    grads = {name: np.asarray(grads[name], dtype=dtp) for name in wanted}
+    tape_bytes = sum(t[0].nbytes + t[1].nbytes for t in tapes)
+    ns = B.shape[0]
+    itemsize = np.dtype(dtp).itemsize
+    threads = min(nb, max(1, config.num_threads()))
+    seg_rows = max(min(int(t[2] or 1), int(fwd_stats[b, 1])) for b, t in enumerate(tapes))
+    per_thread = itemsize * size * (max(seg_rows, 1) + 2 * ns + 5) + 8 * size * (ns + 6)
+    steps = [tapes[b][0][: int(fwd_stats[b, 1])].copy() for b in range(nb)]
+    stats = dict(
+        nfev=int(fwd_stats[:, 0].sum()),
+        nfev_backward=int(bwd_stats[:, 0].sum()),
+        nvjp=int(bwd_stats[:, 1].sum()),
+        nsteps=fwd_stats[:, 1].astype(np.int64) if not single else int(fwd_stats[0, 1]),
+        nrejected=fwd_stats[:, 2].astype(np.int64) if not single else int(fwd_stats[0, 2]),
+        checkpoint_every=[int(t[2] or 0) for t in tapes] if not single else int(tapes[0][2] or 0),
+        step_sizes=steps[0] if single else steps,
+        memory_bytes=int(tape_bytes + threads * per_thread),
+        tape_bytes=int(tape_bytes),
+        time_forward=t_forward,
+        time_loss=t_loss,
+        time_backward=t_backward,
+    )
+    y0_grad = (y0_bar[0] if single else y0_bar).astype(dtp)
+    return GradientResult(float(value), grads, y0_grad, y_seen, stats)
+
+
+def _raise_on_failure(fwd_stats, max_steps):
+    status = fwd_stats[:, 3]
+    if np.all(status == 0):
+        return
+    b = int(np.argmax(status != 0))
+    code = int(status[b])
+    where = f" (batch member {b}, t = {fwd_stats[b, 4]:g})" if fwd_stats.shape[0] > 1 else f" (t = {fwd_stats[b, 4]:g})"
+    if code == -1:
+        raise ValueError(f"`max_steps` = {max_steps} accepted steps were not enough to reach t_span[1]{where}; "
+                         "raise max_steps or loosen rtol/atol.")
+    if code == -2:
+        raise ValueError(f"the step size underflowed{where}: the solution is too stiff or singular for these "
+                         "tolerances (`rtol`, `atol`).")
+    raise ValueError(f"the state became non-finite (NaN or inf){where}; reduce the step (`dt` or `rtol`) or "
+                     "the parameters' scale.")
+
+
+def _call_loss(loss, y):
+    res = loss(y)
+    try:
+        value, dy = res
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"`loss` must return a pair (value, dvalue_dy); got {type(res).__name__}."
+        ) from None
+    dy = np.asarray(dy, dtype=np.float64)
+    if dy.shape != y.shape:
+        raise ValueError(f"`loss` must return dvalue_dy with the shape of y, {y.shape}; got {dy.shape}.")
+    if not np.all(np.isfinite(dy)):
+        raise ValueError("`loss` returned a non-finite dvalue_dy.")
+    value = np.asarray(value)
+    if value.size != 1:
+        raise ValueError(f"`loss` must return a scalar value; got shape {value.shape}.")
+    return float(value.reshape(())), np.ascontiguousarray(dy)
+
+
+def gradient(model, loss, y0, t_span=(0.0, 1.0), **kwargs):
+    """The gradients of :func:`value_and_grad` only: a dict name -> ndarray (``"y0"`` included).
+
+    Examples
+    --------
+    >>> import numpy as np, oscihop as oh
+    >>> kur = oh.Kuramoto(2, edges=[[0, 1]], coupling=1.0)
+    >>> loss = lambda y: (float(y[0]), np.eye(4)[0])
+    >>> g = oh.gradient(kur, loss, kur.random_state(seed=0), (0.0, 0.5), method="RK4", dt=0.05)
+    >>> sorted(g), g["coupling"].shape
+    (['coupling', 'y0'], (1,))
+    """
+    res = value_and_grad(model, loss, y0, t_span, **kwargs)
+    out = dict(res.grads)
+    out["y0"] = res.y0
+    return out
