@@ -268,7 +268,10 @@ class _Definition:
             "solve_times": self.solve_times.tolist(),
             "method": method,
             "reduce": self.reduce,
-            "solve_options": _json_value(self.solve_kwargs, "solve options"),
+            # where the numbers are computed is not part of what they are: a sweep started on
+            # one backend resumes on another (results agree to rounding)
+            "solve_options": _json_value({k: v for k, v in self.solve_kwargs.items() if k not in _BACKEND_OPTIONS},
+                                         "solve options"),
             "build": _build_identity(build),
         }
         text = json.dumps(self.record, sort_keys=True, separators=(",", ":"))
@@ -886,9 +889,14 @@ def _client_threads(client):
         return 1
 
 
+#: Solve options that choose where a solve runs, not what it computes (kept out of the fingerprint).
+_BACKEND_OPTIONS = ("backend", "layout", "threads_per_block")
+
+
 # ------------------------------------------------------------------------------- the API
 def sweep(build, grid=None, points=None, store=None, t_span=(0, 1), t_eval=None, method="RK45", reduce="full",
-          client=None, scheduler=None, points_per_task=None, progress=None, overwrite=False, **solve_kwargs):
+          client=None, scheduler=None, points_per_task=None, progress=None, overwrite=False, backend="cpu",
+          **solve_kwargs):
     """Integrate a model over a grid (or list) of parameters into one resumable zarr store.
 
     Parameters
@@ -934,6 +942,11 @@ def sweep(build, grid=None, points=None, store=None, t_span=(0, 1), t_eval=None,
     overwrite : bool, default False
         Delete an existing sweep store at ``store`` whose definition differs (or that is
         damaged) and start again.  A directory that is not a sweep store is never deleted.
+    backend : {"cpu", "cuda", "auto"}, default "cpu"
+        Passed to every :func:`oscihop.solve` (with the CUDA options ``layout`` and
+        ``threads_per_block`` if given).  With CUDA the tasks run one after another in this
+        process (or on the dask workers), each point a device solve.  The backend is not
+        part of the fingerprint: a sweep started on one backend resumes on the other.
     **solve_kwargs
         Passed to every :func:`oscihop.solve` call (``rtol``, ``atol``, ``dt``, ``max_steps``...).
 
@@ -1021,7 +1034,10 @@ def sweep(build, grid=None, points=None, store=None, t_span=(0, 1), t_eval=None,
                          f"got {scheduler!r}.")
     if client is not None and not hasattr(client, "submit"):
         raise ValueError(f"`client` must be a dask.distributed.Client; got {type(client).__name__}.")
-    d = _Definition(build, grid, points, t_span, t_eval, method, reduce, solve_kwargs)
+    from .solvers.solve import _check_backend
+
+    on_gpu = _check_backend(backend) == "cuda"  # validates it, and fails early without a device
+    d = _Definition(build, grid, points, t_span, t_eval, method, reduce, dict(solve_kwargs, backend=backend))
     if os.path.exists(path) and not os.path.isdir(path):
         raise ValueError(f"`store` {path!r} exists and is not a directory; a sweep store is a zarr directory.")
 
@@ -1036,7 +1052,7 @@ def sweep(build, grid=None, points=None, store=None, t_span=(0, 1), t_eval=None,
                              "or pass a distributed.Client as `client`.") from exc
         own_client = True
     try:
-        workers = _client_threads(client) if client is not None else _local_workers()
+        workers = _client_threads(client) if client is not None else (1 if on_gpu else _local_workers())
         made = not os.path.exists(path)
         os.makedirs(path, exist_ok=True)
         try:

@@ -21,6 +21,12 @@ settings.register_profile("dev", deadline=None, max_examples=100)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+def pytest_configure(config):
+    # Here rather than in setup.cfg: resolving the warning class imports numba, which must
+    # happen after NUMBA_ENABLE_CUDASIM is set above.
+    config.addinivalue_line("filterwarnings", "error::numba.core.errors.NumbaPerformanceWarning")
+
+
 @pytest.fixture
 def rng(request):
     """A ``np.random.default_rng`` seeded from the test's id: reproducible, and different
