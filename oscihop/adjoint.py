@@ -1,10 +1,13 @@
 """Gradients through the dynamics: a discrete adjoint of the solver's accepted steps.
 
 ``oh.value_and_grad(model, loss, y0, ...)`` integrates the model forward (recording the
-accepted step sizes and checkpoints of the state), calls ``loss`` on the states it
-produced, and runs the adjoint of every step backwards with hand-written vector-Jacobian
-products (:mod:`oscihop.kernels.vjp`).  The whole forward and backward loops are compiled;
-batch members run on threads like :func:`oscihop.solve`.
+accepted step sizes and a tape: the state of every Runge-Kutta stage, or checkpoints of
+the state), calls ``loss`` on the states it produced, and runs the adjoint of every step
+backwards with hand-written vector-Jacobian products (:mod:`oscihop.kernels.vjp`, which
+recompute the forces they need in the same sweep).  The whole forward and backward loops
+are compiled; blocks of batch members run on a persistent thread pool (inline when the
+work is small), each block summing its own parameter gradient, the blocks' sums added in
+a fixed order.
 
 The gradient is the exact derivative of the *discrete* map the solver computes (Runge-Kutta
 stages, the retraction of oscillators to the sphere after every step, and the dense
@@ -16,7 +19,9 @@ from __future__ import annotations
 
 import math
 import numbers
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,7 +34,7 @@ from .kernels.system import system_rhs
 from .kernels.vjp import retract_inplace, retract_vjp, system_rhs_vjp, vjp_work_size
 from .models.base import Model
 from .solvers.methods import METHODS
-from .solvers.solve import DEFAULT_ATOL, DEFAULT_RTOL, _time_grid, _tolerances, run_in_blocks
+from .solvers.solve import DEFAULT_ATOL, DEFAULT_RTOL, _time_grid, _tolerances
 
 __all__ = ["value_and_grad", "gradient", "GradientResult", "SUPPORTED_METHODS"]
 
@@ -126,6 +131,18 @@ def _stages(p, w, first, fsal, h, A, B, y, Y, K, z, work):
 
 
 @serial_jit
+def _record(rows, w, Y, z):
+    """Tape rows of one step: ``rows[0] = w`` (stage 0's state), ``rows[s] = Y_s``, ``rows[ns] = z``."""
+    ns = rows.shape[0] - 1
+    for i in range(w.shape[0]):
+        rows[0, i] = w[i]
+        rows[ns, i] = z[i]
+    for s in range(1, ns):
+        for i in range(w.shape[0]):
+            rows[s, i] = Y[s, i]
+
+
+@serial_jit
 def _dense_point(y, K, Pd, h, theta, out):
     """out = y + h sum_s K_s q_s(theta), q_s(theta) = sum_j P[s, j] theta^(j+1)."""
     for i in range(y.shape[0]):
@@ -149,28 +166,32 @@ def _grow(a, n):
 
 @serial_jit
 def erk_forward_member(p, y0, t0, t1, t_eval, rtol, atol, max_step, max_steps, A, B, E, Pd, err_order,
-                       ck_every, out_y, ev_step, ev_theta, y_final, stats):
+                       ck_every, stage_tape, out_y, ev_step, ev_theta, y_final, stats):
     """Adaptive forward solve (scipy's controller, as ``loops.erk_member``) recording the tape.
 
-    Returns ``(hs, ck)``: the accepted step sizes (first ``stats[1]`` entries) and the
+    Returns ``(hs, ck, tape)``: the accepted step sizes (first ``stats[1]`` entries); the
     checkpoints ``w_n`` (n a multiple of ``ck_every``; ``w_0 = y0``, ``w_n`` = the state
-    before the retraction of step n - 1, whose rhs is the FSAL stage 0 of step n).
-    ``ck_every <= 0`` records no checkpoint.  Outputs at ``t_eval`` go to ``out_y`` with
-    the step (``ev_step``, -1 for y0) and dense-output ``ev_theta`` that produced them.
-    ``stats``: [nfev, nsteps, nrejected, status, t_final].
+    before the retraction of step n - 1, whose rhs is the FSAL stage 0 of step n;
+    ``ck_every <= 0`` records none); with ``stage_tape``, ``tape[n]`` = the rows of
+    :func:`_record` for every accepted step (otherwise a placeholder).  Outputs at
+    ``t_eval`` go to ``out_y`` with the step (``ev_step``, -1 for y0) and dense-output
+    ``ev_theta`` that produced them.  ``stats``: [nfev, nsteps, nrejected, status, t_final].
     """
     size = y0.shape[0]
     dt = y0.dtype
     work = np.empty(p.ip[I_WORK_SIZE], dtype=dt)
     ns = B.shape[0]
     K = np.empty((ns + 1, size), dtype=dt)
+    Ys = np.empty((ns, size), dtype=dt)
     y = y0.copy()
+    w = y0.copy()
     y_new = np.empty(size, dtype=dt)
     ytmp = np.empty(size, dtype=dt)
     f = np.empty(size, dtype=dt)
     errv = np.empty(size, dtype=dt)
     hs = np.empty(64)
     ck = np.empty((4 if ck_every > 0 else 1, size), dtype=dt)
+    tape = np.empty((16 if stage_tape else 1, ns + 1, size), dtype=dt)
     n_ck = 0
     err_exp = -1.0 / (err_order + 1)
     n_eval = t_eval.shape[0]
@@ -219,8 +240,8 @@ def erk_forward_member(p, y0, t0, t1, t_eval, rtol, atol, max_step, max_steps, A
                     acc = 0.0
                     for j in range(s):
                         acc += A[s, j] * K[j, i]
-                    ytmp[i] = y[i] + h * acc
-                system_rhs(p, ytmp, K[s], work)
+                    Ys[s, i] = y[i] + h * acc
+                system_rhs(p, Ys[s], K[s], work)
             for i in range(size):
                 acc = 0.0
                 for j in range(ns):
@@ -255,6 +276,10 @@ def erk_forward_member(p, y0, t0, t1, t_eval, rtol, atol, max_step, max_steps, A
         if nsteps >= hs.shape[0]:
             hs = _grow(hs, nsteps)
         hs[nsteps] = h
+        if stage_tape:
+            if nsteps >= tape.shape[0]:
+                tape = _grow(tape, nsteps)
+            _record(tape[nsteps], w, Ys, y_new)
         while k < n_eval and t_eval[k] <= t_new:
             _dense_point(y, K, Pd, h, (t_eval[k] - t) / h, out_y[k])
             retract_inplace(p, out_y[k])
@@ -267,6 +292,7 @@ def erk_forward_member(p, y0, t0, t1, t_eval, rtol, atol, max_step, max_steps, A
                 ck = _grow(ck, n_ck)
             ck[n_ck, :] = y_new
             n_ck += 1
+        w[:] = y_new
         retract_inplace(p, y_new)
         y[:] = y_new
         f[:] = K[ns]
@@ -280,13 +306,14 @@ def erk_forward_member(p, y0, t0, t1, t_eval, rtol, atol, max_step, max_steps, A
     stats[2] = nrej
     stats[3] = status
     stats[4] = t
-    return hs, ck
+    return hs, ck, tape
 
 
 @serial_jit
-def grid_forward_member(p, y0, hs, n_steps, fsal, A, B, Pd, ck_every, ev_step, ev_theta, out_y, y_final, ck,
-                        stats):
-    """Forward solve on a given step grid ``hs[:n_steps]``, filling checkpoints ``ck``.
+def grid_forward_tape(p, y0, hs, n_steps, fsal, A, B, Pd, ck_every, ev_step, ev_theta, out_y, y_final, ck,
+                      tape, stage_tape, stats):
+    """Forward solve on a given step grid ``hs[:n_steps]``, filling checkpoints ``ck`` and,
+    with ``stage_tape``, ``tape[n]`` (the rows of :func:`_record`) for every step.
 
     ``fsal``: the adaptive methods' convention (stage 0 of step n is f of the state before
     the previous retraction); otherwise (Euler, RK4) stage 0 is f(y_n).  Outputs with
@@ -315,6 +342,8 @@ def grid_forward_member(p, y0, hs, n_steps, fsal, A, B, Pd, ck_every, ev_step, e
         h = hs[n]
         _stages(p, w, n == 0, fsal, h, A, B, y, Y, K, z, work)
         nfev += ns
+        if stage_tape:
+            _record(tape[n], w, Y, z)
         have_last = False
         while k < n_eval and ev_step[k] == n:
             if ev_theta[k] < 0:
@@ -341,25 +370,39 @@ def grid_forward_member(p, y0, hs, n_steps, fsal, A, B, Pd, ck_every, ev_step, e
 
 
 @serial_jit
-def backward_member(p, y0, hs, n_steps, fsal, A, B, Pd, ck, ck_every, ev_step, ev_theta, out_bar, final_bar,
-                    fp_bar, y0_bar, stats):
-    """Discrete adjoint of the steps ``hs[:n_steps]`` from the checkpoints ``ck``.
+def grid_forward_member(p, y0, hs, n_steps, fsal, A, B, Pd, ck_every, ev_step, ev_theta, out_y, y_final, ck,
+                        stats):
+    """:func:`grid_forward_tape` without the stage tape (checkpoints ``ck`` only)."""
+    tape = np.empty((1, B.shape[0] + 1, y0.shape[0]), dtype=y0.dtype)
+    grid_forward_tape(p, y0, hs, n_steps, fsal, A, B, Pd, ck_every, ev_step, ev_theta, out_y, y_final, ck, tape,
+                      False, stats)
 
-    ``out_bar`` (n_eval, size): dloss/d(outputs); ``final_bar`` (size,): dloss/d(final
-    state).  Accumulates the parameter gradient into ``fp_bar`` (float64, len(p.fp), or
-    empty to skip it) and writes dloss/dy0 into ``y0_bar``.  Between checkpoints the
-    states are recomputed into a segment buffer of ``ck_every`` states; the stages of each
-    step are recomputed from its state.  ``stats``: [rhs evaluations, vjp evaluations].
+
+@serial_jit
+def backward_member(p, y0, hs, n_steps, fsal, A, B, Pd, ck, ck_every, tape, stage_tape, ev_step, ev_theta,
+                    out_bar, final_bar, fp_bar, y0_bar, stats):
+    """Discrete adjoint of the steps ``hs[:n_steps]``.
+
+    With ``stage_tape`` the states of every stage come from ``tape`` (no recomputation);
+    otherwise from the checkpoints ``ck`` (every ``ck_every`` steps): the steps of each
+    segment are recomputed once, into a segment tape of ``ck_every`` steps.  ``out_bar``
+    (n_eval, size): dloss/d(outputs); ``final_bar`` (size,): dloss/d(final state).
+    Accumulates the parameter gradient into ``fp_bar`` (float64, len(p.fp), or empty to skip
+    it) and writes dloss/dy0 into ``y0_bar``.  ``stats``: [rhs evaluations, vjp evaluations].
     """
     size = y0.shape[0]
     dt = y0.dtype
     ns = B.shape[0]
     work = np.empty(p.ip[I_WORK_SIZE], dtype=dt)
     vwork = np.empty(vjp_work_size(p.ip), dtype=np.float64)
-    seg = np.empty((max(min(ck_every, n_steps), 1), size), dtype=dt)
+    if stage_tape:
+        ck_every = max(n_steps, 1)
+        seg = tape[:0]
+    else:
+        seg = np.empty((max(min(ck_every, n_steps), 1), ns + 1, size), dtype=dt)
     y = np.empty(size, dtype=dt)
-    z = np.empty(size, dtype=dt)
     u = np.empty(size, dtype=dt)
+    wc = np.empty(size, dtype=dt)
     Y = np.empty((ns, size), dtype=dt)
     K = np.empty((ns + 1, size), dtype=dt)
     kbar = np.empty((ns + 1, size))
@@ -378,18 +421,24 @@ def backward_member(p, y0, hs, n_steps, fsal, A, B, Pd, ck, ck_every, ev_step, e
     for c in range(n_seg - 1, -1, -1):
         n_lo = c * ck_every
         n_hi = min(n_lo + ck_every, n_steps)
-        seg[0, :] = ck[c]
-        for n in range(n_lo, n_hi - 1):
-            _stages(p, seg[n - n_lo], n == 0, fsal, hs[n], A, B, y, Y, K, z, work)
-            nfev += ns
-            seg[n - n_lo + 1, :] = z
-            if not fsal:
-                retract_inplace(p, seg[n - n_lo + 1])
+        if not stage_tape:
+            wc[:] = ck[c]
+            for n in range(n_lo, n_hi):
+                _stages(p, wc, n == 0, fsal, hs[n], A, B, y, Y, K, u, work)
+                nfev += ns
+                _record(seg[n - n_lo], wc, Y, u)
+                wc[:] = u
+                if not fsal:
+                    retract_inplace(p, wc)
         for n in range(n_hi - 1, n_lo - 1, -1):
-            w = seg[n - n_lo]
+            rows = tape[n] if stage_tape else seg[n - n_lo]
+            w = rows[0]
+            z = rows[ns]
             h = hs[n]
-            _stages(p, w, n == 0, fsal, h, A, B, y, Y, K, z, work)
-            nfev += ns
+            for i in range(size):
+                y[i] = w[i]
+            if fsal and n > 0:
+                retract_inplace(p, y)
             for s in range(ns + 1):
                 for i in range(size):
                     kbar[s, i] = 0.0
@@ -403,8 +452,10 @@ def backward_member(p, y0, hs, n_steps, fsal, A, B, Pd, ck, ck_every, ev_step, e
                         a_y[i] += out_bar[kk, i]
                 else:
                     if not dense:
+                        for s in range(ns):
+                            system_rhs(p, rows[s], K[s], work)
                         system_rhs(p, z, K[ns], work)
-                        nfev += 1
+                        nfev += ns + 1
                         dense = True
                     _dense_point(y, K, Pd, h, th, u)
                     retract_vjp(p, u, out_bar[kk], tmp)
@@ -438,7 +489,7 @@ def backward_member(p, y0, hs, n_steps, fsal, A, B, Pd, ck, ck_every, ev_step, e
             for s in range(ns - 1, 0, -1):
                 for i in range(size):
                     tmp[i] = 0.0
-                system_rhs_vjp(p, Y[s], kbar[s], tmp, fp_bar, vwork)
+                system_rhs_vjp(p, rows[s], kbar[s], tmp, fp_bar, vwork)
                 nvjp += 1
                 for i in range(size):
                     ybar[i] += tmp[i]
@@ -498,9 +549,10 @@ class GradientResult:
         (recomputations in the backward pass), ``nvjp`` (vector-Jacobian products),
         ``nsteps`` (accepted steps per member, an int array), ``nrejected``,
         ``step_sizes`` (the accepted steps, an array per member),
-        ``checkpoint_every``, ``memory_bytes`` (tape: checkpoints and step sizes of all
-        members, plus the backward pass's per-thread buffers), ``time_forward``,
-        ``time_loss``, ``time_backward`` (seconds).
+        ``checkpoint_every``, ``stage_tape`` (whether a member kept every stage),
+        ``memory_bytes`` (tape: stages or checkpoints and step sizes of all members, plus
+        the backward pass's per-thread buffers and per-block gradients), ``tape_bytes``,
+        ``time_forward``, ``time_loss``, ``time_backward`` (seconds).
     """
 
     value: float
@@ -617,11 +669,15 @@ def value_and_grad(model, loss, y0, t_span=(0.0, 1.0), *, method="Tsit5", rtol=D
     max_steps : int, default 100000
         Limit on accepted steps per member; exceeding it raises ``ValueError``.
     checkpoint : "all", "sqrt" or int, default "all"
-        States kept for the backward pass: every accepted step (``"all"``), every k-th
-        (int k; the k - 1 states between are recomputed, one extra forward step each), or
-        every ``ceil(sqrt(n_steps))``-th (``"sqrt"``; adaptive methods then run the forward
-        solve twice, the first time to find the steps).  Memory is
-        ``O(size * (n_steps / k + k))`` per member; see ``stats["memory_bytes"]``.
+        States kept for the backward pass.  ``"all"``: the state of every stage of every
+        accepted step (``s + 1`` vectors per step), so the backward pass recomputes nothing;
+        when those tapes of all members would exceed 1 GiB, the state of every step instead
+        (the stages recomputed, ``s`` right-hand sides per step).  int k: every k-th step
+        (each segment of k steps is recomputed once).  ``"sqrt"``: every
+        ``ceil(sqrt(n_steps))``-th (adaptive methods then run the forward solve twice, the
+        first time to find the steps).  Memory is ``O(size * (s + 1) * n_steps)``
+        (``"all"``) or ``O(size * (n_steps / k + (s + 1) k))`` per member; see
+        ``stats["memory_bytes"]``.
     dtype : {"float64", "float32"}, optional
         Precision of the solve (default float64, float32 for float32 ``y0``).  The adjoint
         is accumulated in float64 either way.
@@ -706,25 +762,35 @@ def value_and_grad(model, loss, y0, t_span=(0.0, 1.0), *, method="Tsit5", rtol=D
     y_final = np.empty((nb, size), dtype=dtp)
     fwd_stats = np.zeros((nb, 5))
     tapes = [None] * nb
+    threads = max(1, min(nb, config.num_threads()))
+    blocks = _blocks(nb, threads, p.fp.shape[0])
+    itemsize = np.dtype(dtp).itemsize
     if adaptive:
         tab = meth.tableau
         A, B, E, Pd = tab.A, tab.B, tab.E, tab.P
         fsal = True
+        ns = B.shape[0]
         rtol_v, atol_v = _tolerances(rtol, atol, size, dtp)
         ev_steps = np.zeros((nb, n_eval), np.int64)
         ev_thetas = np.zeros((nb, n_eval))
         te_arr = np.zeros(0) if te is None else te
         k_fixed = None if checkpoint == "sqrt" else _checkpoint_every(checkpoint, 0)
+        # "all": the stages of every step while the stage tapes fit the budget
+        cap = _STAGE_TAPE_BYTES // (nb * (ns + 1) * size * itemsize) if checkpoint == "all" else 0
+        stage_tape = cap > 0
 
         def forward_block(lo, hi):
             for b in range(lo, hi):
-                hs, ck = erk_forward_member(
+                hs, ck, tape = erk_forward_member(
                     p, ys[b], t0, t1, te_arr, rtol_v, atol_v, np.inf, int(max_steps), A, B, E, Pd,
-                    tab.error_estimator_order, -1 if k_fixed is None else k_fixed, out[b], ev_steps[b],
-                    ev_thetas[b], y_final[b], fwd_stats[b])
-                tapes[b] = [hs, ck, k_fixed]
+                    tab.error_estimator_order, -1 if k_fixed is None else k_fixed, stage_tape, out[b],
+                    ev_steps[b], ev_thetas[b], y_final[b], fwd_stats[b])
+                if stage_tape and fwd_stats[b, 1] <= cap:
+                    tapes[b] = [hs, None, k_fixed, tape]
+                else:
+                    tapes[b] = [hs, ck, k_fixed, None]
 
-        run_in_blocks(nb, forward_block)
+        t_fwd = _run_blocks(blocks, forward_block, threads, None)
         _raise_on_failure(fwd_stats, max_steps)
         if checkpoint == "sqrt":
             def replay_block(lo, hi):
@@ -736,12 +802,12 @@ def value_and_grad(model, loss, y0, t_span=(0.0, 1.0), *, method="Tsit5", rtol=D
                     if n == 0:
                         ck[0] = ys[b]
                     st = np.zeros(2)
-                    grid_forward_member(p, ys[b], hs, n, True, A, B, Pd, k, np.zeros(0, np.int64), np.zeros(0),
+                    grid_forward_member(p, ys[b], hs, n, True, A, B, Pd, k, _NO_EV, _NO_TH,
                                         np.empty((0, size), dtp), np.empty(size, dtp), ck, st)
                     fwd_stats[b, 0] += st[0]
-                    tapes[b] = [hs, ck, k]
+                    tapes[b] = [hs, ck, k, None]
 
-            run_in_blocks(nb, replay_block)
+            t_fwd += _run_blocks(blocks, replay_block, threads, t_fwd)
     else:
         if dt is None:
             raise ValueError(f"`dt` is required for the fixed-step method {method!r}; pass dt=<step>, e.g. dt=0.01.")
@@ -749,7 +815,8 @@ def value_and_grad(model, loss, y0, t_span=(0.0, 1.0), *, method="Tsit5", rtol=D
                 or not np.isfinite(dt):
             raise ValueError(f"`dt` must be a finite number > 0; got {dt!r}.")
         A, B = _FIXED_TABLEAUS[method]
-        Pd = np.zeros((B.shape[0] + 1, 1))
+        ns = B.shape[0]
+        Pd = np.zeros((ns + 1, 1))
         fsal = False
         hs, ev_step = _fixed_grid(t0, t1, te, float(dt))
         n_steps = hs.shape[0]
@@ -759,30 +826,38 @@ def value_and_grad(model, loss, y0, t_span=(0.0, 1.0), *, method="Tsit5", rtol=D
                 "raise max_steps or dt."
             )
         k = _checkpoint_every(checkpoint, n_steps)
-        ev_steps = np.ascontiguousarray(np.tile(ev_step, (nb, 1)).reshape(nb, n_eval))
+        stage_tape = checkpoint == "all" and nb * n_steps * (ns + 1) * size * itemsize <= _STAGE_TAPE_BYTES
+        ev_steps = np.repeat(ev_step.reshape(1, n_eval), nb, axis=0)
         ev_thetas = np.full((nb, n_eval), -1.0)
+        n_ck = (n_steps + k - 1) // k if n_steps else 1
+        no_tape = np.empty((1, ns + 1, size), dtype=dtp)
 
         def forward_block(lo, hi):
             for b in range(lo, hi):
-                ck = np.empty(((n_steps + k - 1) // k if n_steps else 1, size), dtype=dtp)
+                if stage_tape:
+                    ck = no_tape[0, :1]
+                    tape = np.empty((max(n_steps, 1), ns + 1, size), dtype=dtp)
+                else:
+                    ck = np.empty((n_ck, size), dtype=dtp)
+                    tape = no_tape
                 if n_steps == 0:
                     ck[0] = ys[b]
                 st = np.zeros(2)
-                grid_forward_member(p, ys[b], hs, n_steps, False, A, B, Pd, k, ev_steps[b], ev_thetas[b], out[b],
-                                    y_final[b], ck, st)
+                grid_forward_tape(p, ys[b], hs, n_steps, False, A, B, Pd, 0 if stage_tape else k, ev_step,
+                                  ev_thetas[b], out[b], y_final[b], ck, tape, stage_tape, st)
                 fwd_stats[b, 0] = st[0]
                 fwd_stats[b, 1] = n_steps
                 fwd_stats[b, 3] = st[1]
-                tapes[b] = [hs, ck, k]
+                tapes[b] = [hs, None, k, tape] if stage_tape else [hs, ck, k, None]
 
-        run_in_blocks(nb, forward_block)
+        t_fwd = _run_blocks(blocks, forward_block, threads, None)
         _raise_on_failure(fwd_stats, max_steps)
     t_forward = time.perf_counter() - t_start
 
     # ---- loss
     t_start = time.perf_counter()
     if te is None:
-        y_seen = y_final[0].copy() if single else y_final.copy()
+        y_seen = y_final[0].copy() if single else y_final
     else:
         y_seen = np.ascontiguousarray(np.swapaxes(out, 1, 2))
         if single:
@@ -801,48 +876,119 @@ def value_and_grad(model, loss, y0, t_span=(0.0, 1.0), *, method="Tsit5", rtol=D
     want_fp = len(wanted) > 0
     y0_bar = np.zeros((nb, size))
     bwd_stats = np.zeros((nb, 2))
-    acc = {}
+    acc = [None] * len(blocks)
+    nfp = p.fp.shape[0] if want_fp else 0
+    no_ck = np.empty((1, size), dtype=dtp)
+    no_tape = np.empty((1, ns + 1, size), dtype=dtp)
 
     def backward_block(lo, hi):
-        fpb = np.zeros(p.fp.shape[0] if want_fp else 0)
+        fpb = np.zeros(nfp)
         for b in range(lo, hi):
-            hs_b, ck_b, k_b = tapes[b]
-            backward_member(p, ys[b], hs_b, int(fwd_stats[b, 1]), fsal, A, B, Pd, ck_b, int(k_b), ev_steps[b],
-                            ev_thetas[b], out_bar[b], final_bar[b], fpb, y0_bar[b], bwd_stats[b])
-        acc[lo] = fpb
+            hs_b, ck_b, k_b, tape_b = tapes[b]
+            on_tape = tape_b is not None
+            backward_member(p, ys[b], hs_b, int(fwd_stats[b, 1]), fsal, A, B, Pd, no_ck if on_tape else ck_b,
+                            int(k_b or 1), tape_b if on_tape else no_tape, on_tape, ev_steps[b], ev_thetas[b],
+                            out_bar[b], final_bar[b], fpb, y0_bar[b], bwd_stats[b])
+        acc[blocks.index((lo, hi))] = fpb
 
-    run_in_blocks(nb, backward_block)
-    fp_bar = np.zeros(p.fp.shape[0])
-    for lo in sorted(acc):
-        if want_fp:
-            fp_bar += acc[lo]
+    # the backward pass costs about twice the forward: threads pay off when that is long enough
+    _run_blocks(blocks, backward_block, threads, 2.0 * t_fwd)
+    if want_fp:
+        fp_bar = acc[0]
+        for a in acc[1:]:
+            fp_bar += a
     t_backward = time.perf_counter() - t_start
 
     grads = model._grads_from_fp(fp_bar, p.ip) if want_fp else {}
     grads = {name: np.asarray(grads[name], dtype=dtp) for name in wanted}
-    tape_bytes = sum(t[0].nbytes + t[1].nbytes for t in tapes)
-    ns = B.shape[0]
-    itemsize = np.dtype(dtp).itemsize
-    threads = min(nb, max(1, config.num_threads()))
-    seg_rows = max(min(int(t[2] or 1), int(fwd_stats[b, 1])) for b, t in enumerate(tapes))
-    per_thread = itemsize * size * (max(seg_rows, 1) + 2 * ns + 5) + 8 * size * (ns + 6)
-    steps = [tapes[b][0][: int(fwd_stats[b, 1])].copy() for b in range(nb)]
+    tape_bytes = sum(t[0].nbytes + (t[1].nbytes if t[1] is not None else 0) + (t[3].nbytes if t[3] is not None else 0)
+                     for t in tapes)
+    nsteps_b = fwd_stats[:, 1].astype(np.int64)
+    seg_rows = max([min(int(t[2] or 1), int(nsteps_b[b])) for b, t in enumerate(tapes) if t[3] is None] or [0])
+    per_thread = itemsize * size * ((ns + 1) * max(seg_rows, 1) + 2 * ns + 6) + 8 * size * (ns + 6)
+    per_block = 8 * nfp
+    steps = [tapes[b][0][: int(nsteps_b[b])].copy() for b in range(nb)]
     stats = dict(
         nfev=int(fwd_stats[:, 0].sum()),
         nfev_backward=int(bwd_stats[:, 0].sum()),
         nvjp=int(bwd_stats[:, 1].sum()),
-        nsteps=fwd_stats[:, 1].astype(np.int64) if not single else int(fwd_stats[0, 1]),
+        nsteps=nsteps_b if not single else int(nsteps_b[0]),
         nrejected=fwd_stats[:, 2].astype(np.int64) if not single else int(fwd_stats[0, 2]),
         checkpoint_every=[int(t[2] or 0) for t in tapes] if not single else int(tapes[0][2] or 0),
+        stage_tape=[t[3] is not None for t in tapes] if not single else tapes[0][3] is not None,
         step_sizes=steps[0] if single else steps,
-        memory_bytes=int(tape_bytes + threads * per_thread),
+        memory_bytes=int(tape_bytes + threads * per_thread + len(blocks) * per_block),
         tape_bytes=int(tape_bytes),
         time_forward=t_forward,
         time_loss=t_loss,
         time_backward=t_backward,
     )
-    y0_grad = (y0_bar[0] if single else y0_bar).astype(dtp)
+    y0_grad = (y0_bar[0] if single else y0_bar).astype(dtp, copy=False)
     return GradientResult(float(value), grads, y0_grad, y_seen, stats)
+
+
+# =============================================================================================
+# batch members on threads
+# =============================================================================================
+#: Stage tapes (checkpoint="all") are kept while all members' together fit in this many bytes;
+#: beyond it the tape holds every step's state and the backward pass recomputes the stages.
+_STAGE_TAPE_BYTES = 1 << 30
+#: A phase whose serial run is estimated below this many seconds runs on the calling thread.
+_INLINE_SECONDS = 1e-2
+_NO_EV = np.zeros(0, np.int64)
+_NO_TH = np.zeros(0)
+_POOL = [None, 0]
+_POOL_LOCK = threading.Lock()
+_POOL_PREFIX = "oscihop-adjoint"
+
+
+def _blocks(nb, threads, n_fp):
+    """Contiguous blocks of members, a function of ``nb`` only for up to 4 threads (so that
+    the order of the per-block parameter-gradient sums, and the result, does not depend on
+    the thread count or on whether the blocks ran on threads); at most ~256 MB of per-block
+    parameter gradients."""
+    nblocks = min(nb, max(16, 4 * threads))
+    nblocks = max(1, min(nblocks, max(threads, (256 << 20) // max(8 * n_fp, 1))))
+    bounds = np.linspace(0, nb, nblocks + 1).astype(np.int64)
+    return [(int(bounds[k]), int(bounds[k + 1])) for k in range(nblocks)]
+
+
+def _executor(threads):
+    """A persistent pool (no thread start-up per call), rebuilt when the thread count changes."""
+    with _POOL_LOCK:
+        pool, n = _POOL
+        if pool is None or n != threads:
+            if pool is not None:
+                pool.shutdown(wait=False)
+            pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=_POOL_PREFIX)
+            _POOL[0], _POOL[1] = pool, threads
+        return pool
+
+
+def _run_blocks(blocks, run_block, threads, estimate):
+    """Run ``run_block(lo, hi)`` over ``blocks``; return the seconds it took.
+
+    The compiled kernels release the GIL, so the blocks run in parallel on a persistent
+    thread pool.  Small work runs inline on the calling thread: when ``estimate`` (seconds
+    of the serial run) is below ``_INLINE_SECONDS``, or, with no estimate, when the first
+    block (run inline and timed) predicts it.
+    """
+    t = time.perf_counter()
+    inline = threads <= 1 or len(blocks) == 1 or threading.current_thread().name.startswith(_POOL_PREFIX)
+    rest = blocks
+    if not inline and estimate is None:
+        run_block(*blocks[0])
+        rest = blocks[1:]
+        estimate = (time.perf_counter() - t) * len(rest)
+    if inline or estimate < _INLINE_SECONDS:
+        for lo, hi in rest:
+            run_block(lo, hi)
+    else:
+        pool = _executor(threads)
+        futures = [pool.submit(run_block, lo, hi) for lo, hi in rest]
+        for future in futures:
+            future.result()
+    return time.perf_counter() - t
 
 
 def _raise_on_failure(fwd_stats, max_steps):

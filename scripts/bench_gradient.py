@@ -14,13 +14,16 @@ same retraction of oscillators to the sphere after every step) with ``jax.grad``
   first-same-as-last convention.
 
 Both are the same discrete map, so the gradients must agree to rounding (about 1e-10
-relative).  Times are medians of ``--repeats`` runs in the same process, after compilation;
-the ratio is JAX time / oscihop time (> 1: oscihop is faster).
+relative).  Times are medians of ``--repeats`` runs in the same process, after compilation,
+with the four timed calls (oscihop RK4, JAX RK4, oscihop Tsit5, JAX Tsit5) interleaved in
+every repeat so that both libraries see the same machine load (the header reports the load
+average); the ratio is JAX time / oscihop time (> 1: oscihop is faster).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import time
 
@@ -28,16 +31,6 @@ import numpy as np
 
 import oscihop as oh
 from oscihop.solvers.tableaus import Tsit5
-
-
-def median_time(fn, repeats):
-    times = []
-    out = None
-    for _ in range(repeats):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return float(np.median(times)), out
 
 
 def build_case(n, d, batch, seed=0):
@@ -148,13 +141,12 @@ def run(n, d, batch, t1, dt, rtol, repeats):
         return 0.5 * float(np.mean(np.sum(r * r, axis=1))), r / batch
 
     rows = []
-    # ---- oscihop
-    oh.value_and_grad(hk, loss, y0, (0.0, t1), method="RK4", dt=dt)  # compile
-    t_oh_rk4, res_rk4 = median_time(lambda: oh.value_and_grad(hk, loss, y0, (0.0, t1), method="RK4", dt=dt),
-                                    repeats)
+    # ---- compile / warm up (oscihop's kernels are cached on disk; its Tsit5 run gives JAX the step grids)
+    f_oh_rk4 = lambda: oh.value_and_grad(hk, loss, y0, (0.0, t1), method="RK4", dt=dt)  # noqa: E731
     kw = dict(method="Tsit5", rtol=rtol, atol=rtol * 1e-2)
-    oh.value_and_grad(hk, loss, y0, (0.0, t1), **kw)
-    t_oh_ts, res_ts = median_time(lambda: oh.value_and_grad(hk, loss, y0, (0.0, t1), **kw), repeats)
+    f_oh_ts = lambda: oh.value_and_grad(hk, loss, y0, (0.0, t1), **kw)  # noqa: E731
+    res_rk4 = f_oh_rk4()
+    res_ts = f_oh_ts()
     steps = res_ts.stats["step_sizes"]
     longest = max(len(s) for s in steps)
     hs_ts = np.zeros((batch, longest))
@@ -162,14 +154,12 @@ def run(n, d, batch, t1, dt, rtol, repeats):
         hs_ts[b, longest - len(s):] = s
     hs_rk4 = np.asarray(res_rk4.stats["step_sizes"][0])
 
-    # ---- JAX
     prm = hk.parameters()
     params = {"W": prm["hopfield.weights"], "b": prm["hopfield.bias"], "J": prm["kuramoto.coupling"],
               "B": prm["kuramoto.interaction_weights"], "c": prm["kuramoto.stimulus"], "a": prm["hk_weights"]}
     params = {k: jnp.asarray(v) for k, v in params.items()}
     f_rk4, f_ts = jax_losses(hk, edges, target, jnp.asarray(hs_rk4), jnp.asarray(hs_ts))
     y0j = jnp.asarray(y0)
-    hsj = jnp.asarray(hs_ts)
 
     def call(f, *args):
         out = f(*args)
@@ -179,12 +169,22 @@ def run(n, d, batch, t1, dt, rtol, repeats):
     t = time.perf_counter()
     call(f_rk4, params, y0j)
     compile_rk4 = time.perf_counter() - t
-    t_jx_rk4, out_rk4 = median_time(lambda: call(f_rk4, params, y0j), repeats)
     t = time.perf_counter()
     call(f_ts, params, y0j)
     compile_ts = time.perf_counter() - t
-    del hsj
-    t_jx_ts, out_ts = median_time(lambda: call(f_ts, params, y0j), repeats)
+
+    # ---- timing: the four runs interleaved, so that both libraries see the same load
+    fns = {"oh_rk4": f_oh_rk4, "jx_rk4": lambda: call(f_rk4, params, y0j),
+           "oh_ts": f_oh_ts, "jx_ts": lambda: call(f_ts, params, y0j)}
+    times = {k: [] for k in fns}
+    outs = {}
+    for _ in range(repeats):
+        for k, fn in fns.items():
+            t = time.perf_counter()
+            outs[k] = fn()
+            times[k].append(time.perf_counter() - t)
+    t_oh_rk4, t_jx_rk4, t_oh_ts, t_jx_ts = (float(np.median(times[k])) for k in ("oh_rk4", "jx_rk4", "oh_ts", "jx_ts"))
+    res_rk4, out_rk4, res_ts, out_ts = outs["oh_rk4"], outs["jx_rk4"], outs["oh_ts"], outs["jx_ts"]
 
     names = {"W": "hopfield.weights", "b": "hopfield.bias", "J": "kuramoto.coupling",
              "B": "kuramoto.interaction_weights", "c": "kuramoto.stimulus", "a": "hk_weights"}
@@ -219,9 +219,13 @@ def main():
         n, d, batch, t1, dt, rtol = 20, 3, 4, 0.5, 0.02, 1e-5
     else:
         n, d, batch, t1, dt, rtol = 100, 3, 32, 1.0, 0.01, 1e-6
+    load0 = os.getloadavg()[0]
     hk, edges, rows, e_rk4, e_ts = run(n, d, batch, t1, dt, rtol, max(1, args.repeats))
+    load1 = os.getloadavg()[0]
     head = (f"HK network N = {n}, D = {d}, {len(edges)} edges (pair and HK), batch {batch}, t = (0, {t1}), "
-            f"float64; {platform.machine()}, {oh.config.num_threads()} threads")
+            f"float64; {platform.machine()}, {os.cpu_count()} CPUs, {oh.config.num_threads()} threads; "
+            f"median of {max(1, args.repeats)} interleaved repeats; 1-min load average {load0:.1f} before, "
+            f"{load1:.1f} after")
     lines = [head, "",
              "| method | oscihop value_and_grad (s) | JAX jit(value_and_grad) (s) | ratio JAX/oscihop | "
              "max rel. difference | JAX compile (s) | oscihop memory (MB) |",

@@ -516,3 +516,101 @@ def test_bad_inputs_raise_value_errors_naming_the_parameter():
     kur = oh.Kuramoto(2, edges=[[0, 1]])
     with pytest.raises(ValueError, match="`y0` must hold unit oscillators"):
         oh.value_and_grad(kur, _lin, np.ones(4))
+
+
+# =============================================================================================
+# 7. the fast paths: fused VJP, stage tape, threads
+# =============================================================================================
+def test_ftanh_is_tanh_to_an_ulp():
+    from oscihop.kernels.vjp import ftanh
+
+    xs = np.concatenate([np.linspace(-3, 3, 20001), np.geomspace(1e-300, 40, 2000), -np.geomspace(1e-12, 40, 500),
+                         [0.0, 0.625, np.nextafter(0.625, 1.0), 19.0, 710.0]])
+    got = np.array([ftanh(x) for x in xs])
+    ref = np.tanh(xs)
+    assert np.all(np.abs(got - ref) <= 2 * np.spacing(np.abs(ref)))
+    assert ftanh(np.inf) == 1.0 and ftanh(-np.inf) == -1.0 and np.isnan(ftanh(np.nan))
+
+
+@pytest.mark.parametrize("d", [2, 4])
+@pytest.mark.parametrize("kind", ["kur-tanh", "hk-network"])
+def test_rhs_vjp_generic_dimension_matches_central_differences(kind, d, rng):
+    """The sparse row sweep has an unrolled D = 3 path; other D take the generic one."""
+    if kind == "kur-tanh":
+        model = make_kuramoto(rng, "edges", "tanh", d=d)
+    else:
+        model = make_hk(rng, "network", "list", inter="relu", d=d, omega="per-unit")
+    p = model.params(np.float64)
+    y = _state(model, rng, off_sphere=True)
+    v = rng.standard_normal(model.size)
+    ybar = np.zeros(model.size)
+    fpbar = np.zeros(p.fp.size)
+    system_rhs_vjp(p, y, v, ybar, fpbar, np.empty(vjp_work_size(p.ip)))
+    work = np.empty(p.ip[P.I_WORK_SIZE])
+    out = np.empty(model.size)
+
+    def fv(yy, fp):
+        system_rhs(P.SystemParams(fp, p.ip), yy, out, work)
+        return out @ v
+
+    fd_y = np.array([(fv(y + EPS * e, p.fp) - fv(y - EPS * e, p.fp)) / (2 * EPS) for e in np.eye(model.size)])
+    np.testing.assert_allclose(ybar, fd_y, rtol=0, atol=TOL_VJP * max(1.0, np.max(np.abs(fd_y))))
+    fd_p = np.zeros(p.fp.size)
+    for k in range(p.fp.size):
+        if k not in UNDIFFERENTIATED:
+            e = np.zeros(p.fp.size)
+            e[k] = EPS
+            fd_p[k] = (fv(y, p.fp + e) - fv(y, p.fp - e)) / (2 * EPS)
+    fpbar[list(UNDIFFERENTIATED)] = 0.0
+    np.testing.assert_allclose(fpbar, fd_p, rtol=0, atol=TOL_VJP * max(1.0, np.max(np.abs(fd_p))))
+    ybar2 = np.zeros(model.size)
+    system_rhs_vjp(p, y, v, ybar2, np.zeros(0), np.empty(vjp_work_size(p.ip)))
+    np.testing.assert_array_equal(ybar2, ybar)
+
+
+@pytest.mark.parametrize("method", ["Tsit5", "RK4"])
+def test_stage_tape_and_its_fallback_give_the_same_gradient(method, rng, monkeypatch):
+    """checkpoint="all" keeps every stage (no recomputation) while the tapes fit the budget;
+    past it every step's state is kept and the stages are recomputed: same gradient."""
+    import oscihop.adjoint as adj
+
+    model = CASES["hk-network-list"](rng)
+    y0 = model.random_state(seed=3, batch=3)
+    te = np.array([0.0, 0.2, 0.45])
+    loss = _quad_loss(model.size, rng, (3, model.size, te.size))
+    kw = dict(dt=0.05) if method == "RK4" else dict(rtol=1e-6, atol=1e-8)
+    full = oh.value_and_grad(model, loss, y0, (0.0, 0.45), method=method, t_eval=te, **kw)
+    assert all(full.stats["stage_tape"])
+    if method == "RK4":  # nothing recomputed
+        assert full.stats["nfev_backward"] == 0
+    else:  # only the stages of the (at most 2 per member) steps with dense outputs
+        assert full.stats["nfev_backward"] <= 3 * 2 * (METHODS[method].tableau.B.size + 1)
+    monkeypatch.setattr(adj, "_STAGE_TAPE_BYTES", 16)
+    low = oh.value_and_grad(model, loss, y0, (0.0, 0.45), method=method, t_eval=te, **kw)
+    assert not any(low.stats["stage_tape"])
+    assert low.stats["nfev_backward"] > full.stats["nfev_backward"]
+    assert low.stats["tape_bytes"] < full.stats["tape_bytes"]
+    np.testing.assert_array_equal(low.y, full.y)
+    np.testing.assert_allclose(low.y0, full.y0, rtol=1e-13, atol=1e-15)
+    for k in full.grads:
+        np.testing.assert_allclose(low.grads[k], full.grads[k], rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("method", ["Tsit5", "RK4"])
+def test_threads_and_inline_runs_give_identical_results(method, rng, monkeypatch):
+    """Blocks of members accumulate their own parameter gradients, summed in a fixed order:
+    running the blocks on the thread pool or inline gives the same bits."""
+    import oscihop.adjoint as adj
+
+    model = CASES["kur-edges-tanh"](rng)
+    y0 = model.random_state(seed=5, batch=9)
+    loss = _quad_loss(model.size, rng, (9, model.size))
+    kw = dict(dt=0.02) if method == "RK4" else dict(rtol=1e-7)
+    monkeypatch.setattr(adj, "_INLINE_SECONDS", np.inf)
+    inline = oh.value_and_grad(model, loss, y0, (0.0, 0.5), method=method, **kw)
+    monkeypatch.setattr(adj, "_INLINE_SECONDS", -1.0)
+    pooled = oh.value_and_grad(model, loss, y0, (0.0, 0.5), method=method, **kw)
+    np.testing.assert_array_equal(pooled.y, inline.y)
+    np.testing.assert_array_equal(pooled.y0, inline.y0)
+    for k in inline.grads:
+        np.testing.assert_array_equal(pooled.grads[k], inline.grads[k])

@@ -14,6 +14,14 @@ use ``|x_i|^2``, and relu-type kinks take the branch the forward pass takes (``h
 ``s > 0``).  Derivatives with respect to ``beta``, ``kappa_h`` and ``kappa_k`` are not
 formed (those slots of ``fp_bar`` are left unchanged).
 
+The VJP recomputes the forces it needs (the projection's adjoint uses ``F_i``) in the same
+sweep as their transpose: the sparse pair and HK couplings are swept oscillator by
+oscillator (forces, projection, then the transpose of the row's entries), each entry's
+``phi'(s_e)`` evaluated once and cached in ``work``; the pair and HK couplings share one
+sweep when they are stored on the same sparse structure, and ``D = 3`` has an unrolled
+path.  tanh is :func:`ftanh` (Cephes' algorithm, 1 ulp, several times faster than
+``math.tanh``), so the VJP agrees with derivatives of ``system_rhs`` to rounding.
+
 Every function here is serial, uses the ``math`` module for scalar functions, and the
 per-evaluation functions allocate nothing (scratch comes in ``work``), so the same code can
 later be compiled for a GPU.
@@ -23,7 +31,13 @@ from __future__ import annotations
 
 import math
 
-from ..config import serial_jit
+import numba
+
+from ..config import SERIAL, serial_jit
+
+#: Small helpers called inside the per-entry loops: inlined into their callers by Numba
+#: (an out-of-line call per row or entry costs more than the work it does).
+inline_jit = numba.njit(inline="always", **SERIAL)
 from .params import (
     ACT_RELU,
     ACT_SIGMOID,
@@ -86,13 +100,48 @@ from .params import (
 
 @serial_jit
 def vjp_work_size(ip):
-    """Scratch entries :func:`system_rhs_vjp` needs for the bundle whose int array is ``ip``."""
+    """Scratch entries :func:`system_rhs_vjp` needs for the bundle whose int array is ``ip``.
+
+    Layout: ``g`` (nh), ``gbar`` (nh), forces (nk*D), their cotangent (nk*D), two buffers
+    of ``max(w_rank, k_rank*D, D, 1)``, and one phi'(s_e) per stored pair entry of a
+    nonlinear sparse coupling (cached by the forward sweep of the VJP for its transpose).
+    """
     nh, nk, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
     buf = max(ip[I_W_RANK], ip[I_K_RANK] * dim, dim, 1)
-    return 2 * nh + 2 * nk * dim + 2 * buf + 1
+    nnz = 0
+    if nk > 0 and ip[I_K_KIND] == K_CSR and ip[I_INTER] != INT_LINEAR:
+        nnz = ip[ip[I_O_K_INDPTR] + nk]
+    return 2 * nh + 2 * nk * dim + 2 * buf + nnz + 1
 
 
 # --------------------------------------------------------------------------- scalar helpers
+# Cephes' rational approximation of tanh on |x| <= 0.625 (relative error ~2e-16)
+_TP0 = -9.64399179425052238628e-1
+_TP1 = -9.92877231001918586564e1
+_TP2 = -1.61468768441708447952e3
+_TQ0 = 1.12811678491632931402e2
+_TQ1 = 2.23548839060100448583e3
+_TQ2 = 4.84406305325125486048e3
+
+
+@inline_jit
+def ftanh(x):
+    """tanh(x) to 1 ulp, several times faster than ``math.tanh`` (Cephes' algorithm).
+
+    ``|x| > 0.625``: ``1 - 2 / (exp(2|x|) + 1)``; otherwise ``x + x^3 P(x^2) / Q(x^2)``.
+    NaN propagates, +-inf gives +-1.
+    """
+    z = abs(x)
+    if z > 0.625:
+        e = math.exp(2.0 * z)
+        r = 1.0 - 2.0 / (e + 1.0)
+        return r if x >= 0 else -r
+    s = x * x
+    pn = (_TP0 * s + _TP1) * s + _TP2
+    qn = ((s + _TQ0) * s + _TQ1) * s + _TQ2
+    return x + x * s * (pn / qn)
+
+
 @serial_jit
 def _sigmoid(z):
     if z >= 0:
@@ -101,30 +150,34 @@ def _sigmoid(z):
     return e / (1.0 + e)
 
 
-@serial_jit
+@inline_jit
 def _dphi(code, s):
     """phi'(s) of the pair interaction ``code``."""
     if code == INT_RELU:
         return s if s > 0 else 0.0
     if code == INT_TANH:
-        return math.tanh(s)
+        return ftanh(s)
     if code == INT_LINEAR:
         return 0.0
     return _sigmoid(s)
 
 
-@serial_jit
-def _ddphi(code, s):
-    """phi''(s) (relu: the branch s > 0)."""
+@inline_jit
+def _ddphi_from(code, t):
+    """phi''(s) from ``t = phi'(s)`` (relu: the branch s > 0, i.e. t > 0)."""
     if code == INT_RELU:
-        return 1.0 if s > 0 else 0.0
+        return 1.0 if t > 0 else 0.0
     if code == INT_TANH:
-        t = math.tanh(s)
         return 1.0 - t * t
     if code == INT_LINEAR:
         return 0.0
-    q = _sigmoid(s)
-    return q * (1.0 - q)
+    return t * (1.0 - t)
+
+
+@serial_jit
+def _ddphi(code, s):
+    """phi''(s) (relu: the branch s > 0)."""
+    return _ddphi_from(code, _dphi(code, s))
 
 
 @serial_jit
@@ -140,7 +193,7 @@ def activation_forward(code, beta, y, nh, g):
     """g[:nh] = g(h) with h = y[:nh] (tanh, sigmoid, relu, softmax)."""
     if code == ACT_TANH:
         for i in range(nh):
-            g[i] = math.tanh(beta * y[i])
+            g[i] = ftanh(beta * y[i])
     elif code == ACT_SIGMOID:
         for i in range(nh):
             g[i] = _sigmoid(beta * y[i])
@@ -183,12 +236,50 @@ def activation_vjp(code, beta, y, nh, g, gbar, hbar):
 
 # --------------------------------------------------------------------------- forward forces
 @serial_jit
-def oscillator_forces(p, y, g, force, buf):
-    """force[:nk*D] = F_i = c_i + sum_j (J_ij + B_ij phi'(s_ij)) x_j + (1/kappa_k) sum_j a_ij g_i g_j x_j.
+def _weights_matvec(p, g, out, buf):
+    """out[:nh] = W g (dense, CSR or low rank); ``buf`` holds >= rank entries."""
+    ip, fp = p.ip, p.fp
+    nh = ip[I_NH]
+    kind = ip[I_W_KIND]
+    if kind == W_DENSE:
+        o = ip[I_O_W_DENSE]
+        for i in range(nh):
+            acc = 0.0
+            row = o + i * nh
+            for j in range(nh):
+                acc += fp[row + j] * g[j]
+            out[i] = acc
+    elif kind == W_CSR:
+        o_ptr, o_idx, o_d = ip[I_O_W_INDPTR], ip[I_O_W_INDICES], ip[I_O_W_DATA]
+        for i in range(nh):
+            acc = 0.0
+            for e in range(ip[o_ptr + i], ip[o_ptr + i + 1]):
+                acc += fp[o_d + e] * g[ip[o_idx + e]]
+            out[i] = acc
+    elif kind == W_LOWRANK:
+        rank = ip[I_W_RANK]
+        o_u, o_sc, o_dg = ip[I_O_W_FACTOR], ip[I_O_W_SCALE], ip[I_O_W_DIAG]
+        for r in range(rank):
+            acc = 0.0
+            for j in range(nh):
+                acc += fp[o_u + r * nh + j] * g[j]
+            buf[r] = acc * fp[o_sc + r]
+        for i in range(nh):
+            out[i] = -fp[o_dg + i] * g[i]
+        for r in range(rank):
+            c = buf[r]
+            for i in range(nh):
+                out[i] += fp[o_u + r * nh + i] * c
+    else:
+        for i in range(nh):
+            out[i] = 0.0
 
-    The unprojected oscillator forces of :func:`oscihop.kernels.system.evaluate` (``g`` must
-    hold g(h) for the coupled model); ``buf`` needs ``max(k_rank * D, D)`` entries.
-    """
+
+@serial_jit
+def _global_forces(p, y, g, force, buf):
+    """force[:nk*D] = stimulus + the couplings that are not stored per row (dense, low-rank,
+    mean-field pair couplings; the all-to-all HK term).  Leaves ``buf[:D]`` = sum_j g_j x_j
+    for the all-to-all HK mode."""
     ip, fp = p.ip, p.fp
     nh, n, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
     nx = n * dim
@@ -200,20 +291,7 @@ def oscillator_forces(p, y, g, force, buf):
         for k in range(nx):
             force[k] = 0.0
     kind = ip[I_K_KIND]
-    if kind == K_CSR:
-        inter = ip[I_INTER]
-        o_ptr, o_idx = ip[I_O_K_INDPTR], ip[I_O_K_INDICES]
-        o_j, o_b = ip[I_O_K_J], ip[I_O_K_B]
-        for i in range(n):
-            oi = nh + i * dim
-            for e in range(ip[o_ptr + i], ip[o_ptr + i + 1]):
-                oj = nh + ip[o_idx + e] * dim
-                c = fp[o_j + e]
-                if inter != INT_LINEAR:
-                    c += fp[o_b + e] * _dphi(inter, _dot(y, oi, oj, dim))
-                for d in range(dim):
-                    force[i * dim + d] += c * y[oj + d]
-    elif kind == K_DENSE:
+    if kind == K_DENSE:
         o_jd = ip[I_O_J_DENSE]
         for i in range(n):
             for j in range(n):
@@ -253,18 +331,7 @@ def oscillator_forces(p, y, g, force, buf):
         for i in range(n):
             for d in range(dim):
                 force[i * dim + d] += kn * (buf[d] - y[nh + i * dim + d])
-    hk = ip[I_HK_KIND]
-    if hk == HK_CSR:
-        inv_kk = 1.0 / fp[F_KAPPA_K]
-        o_ptr, o_idx, o_a = ip[I_O_HK_INDPTR], ip[I_O_HK_INDICES], ip[I_O_HK_A]
-        for i in range(n):
-            for e in range(ip[o_ptr + i], ip[o_ptr + i + 1]):
-                j = ip[o_idx + e]
-                c = fp[o_a + e] * g[i] * g[j] * inv_kk
-                oj = nh + j * dim
-                for d in range(dim):
-                    force[i * dim + d] += c * y[oj + d]
-    elif hk == HK_ALL:
+    if ip[I_HK_KIND] == HK_ALL:
         inv_kk = 1.0 / fp[F_KAPPA_K]
         alpha = fp[F_HK_ALPHA]
         for d in range(dim):
@@ -276,6 +343,109 @@ def oscillator_forces(p, y, g, force, buf):
             c = alpha * g[i] * inv_kk
             for d in range(dim):
                 force[i * dim + d] += c * (buf[d] - g[i] * y[nh + i * dim + d])
+
+
+@serial_jit
+def _row_forces(p, y, g, i, force, tc, store_t):
+    """Add oscillator ``i``'s per-row terms (sparse pair coupling, sparse HK) to its force.
+
+    Returns the HK term of ``dh_i/dt`` before the ``1/kappa_h``: ``sum_j a_ij s_ij g_j``.
+    With ``store_t``, ``tc[e] = phi'(s_e)`` for every pair entry ``e`` of the row (one
+    transcendental per entry serves the force and, later, its transpose).
+    """
+    ip, fp = p.ip, p.fp
+    nh, dim = ip[I_NH], ip[I_DIM]
+    n = ip[I_NK]
+    oi = nh + i * dim
+    kkind = ip[I_K_KIND]
+    hk = ip[I_HK_KIND]
+    dh = 0.0
+    if dim == 3:
+        x0 = y[oi]
+        x1 = y[oi + 1]
+        x2 = y[oi + 2]
+        f0 = 0.0
+        f1 = 0.0
+        f2 = 0.0
+        if kkind == K_CSR:
+            inter = ip[I_INTER]
+            o_ptr, o_idx, o_j, o_b = ip[I_O_K_INDPTR], ip[I_O_K_INDICES], ip[I_O_K_J], ip[I_O_K_B]
+            for e in range(ip[o_ptr + i], ip[o_ptr + i + 1]):
+                oj = nh + ip[o_idx + e] * 3
+                a0 = y[oj]
+                a1 = y[oj + 1]
+                a2 = y[oj + 2]
+                c = fp[o_j + e]
+                if inter != INT_LINEAR:
+                    t = _dphi(inter, x0 * a0 + x1 * a1 + x2 * a2)
+                    if store_t:
+                        tc[e] = t
+                    c += fp[o_b + e] * t
+                f0 += c * a0
+                f1 += c * a1
+                f2 += c * a2
+        if hk == HK_CSR:
+            inv_kk = 1.0 / fp[F_KAPPA_K]
+            o_ptr, o_idx, o_a = ip[I_O_HK_INDPTR], ip[I_O_HK_INDICES], ip[I_O_HK_A]
+            gi = g[i]
+            for e in range(ip[o_ptr + i], ip[o_ptr + i + 1]):
+                j = ip[o_idx + e]
+                oj = nh + j * 3
+                a0 = y[oj]
+                a1 = y[oj + 1]
+                a2 = y[oj + 2]
+                a = fp[o_a + e]
+                gj = g[j]
+                dh += a * (x0 * a0 + x1 * a1 + x2 * a2) * gj
+                c = a * gi * gj * inv_kk
+                f0 += c * a0
+                f1 += c * a1
+                f2 += c * a2
+        force[i * 3] += f0
+        force[i * 3 + 1] += f1
+        force[i * 3 + 2] += f2
+        return dh
+    if kkind == K_CSR:
+        inter = ip[I_INTER]
+        o_ptr, o_idx, o_j, o_b = ip[I_O_K_INDPTR], ip[I_O_K_INDICES], ip[I_O_K_J], ip[I_O_K_B]
+        for e in range(ip[o_ptr + i], ip[o_ptr + i + 1]):
+            oj = nh + ip[o_idx + e] * dim
+            c = fp[o_j + e]
+            if inter != INT_LINEAR:
+                t = _dphi(inter, _dot(y, oi, oj, dim))
+                if store_t:
+                    tc[e] = t
+                c += fp[o_b + e] * t
+            for d in range(dim):
+                force[i * dim + d] += c * y[oj + d]
+    if hk == HK_CSR and n > 0:
+        inv_kk = 1.0 / fp[F_KAPPA_K]
+        o_ptr, o_idx, o_a = ip[I_O_HK_INDPTR], ip[I_O_HK_INDICES], ip[I_O_HK_A]
+        gi = g[i]
+        for e in range(ip[o_ptr + i], ip[o_ptr + i + 1]):
+            j = ip[o_idx + e]
+            oj = nh + j * dim
+            a = fp[o_a + e]
+            gj = g[j]
+            dh += a * _dot(y, oi, oj, dim) * gj
+            c = a * gi * gj * inv_kk
+            for d in range(dim):
+                force[i * dim + d] += c * y[oj + d]
+    return dh
+
+
+@serial_jit
+def oscillator_forces(p, y, g, force, buf):
+    """force[:nk*D] = F_i = c_i + sum_j (J_ij + B_ij phi'(s_ij)) x_j + (1/kappa_k) sum_j a_ij g_i g_j x_j.
+
+    The unprojected oscillator forces of :func:`oscihop.kernels.system.evaluate` (``g`` must
+    hold g(h) for the coupled model); ``buf`` needs ``max(k_rank * D, D)`` entries.
+    """
+    ip = p.ip
+    _global_forces(p, y, g, force, buf)
+    if ip[I_K_KIND] == K_CSR or ip[I_HK_KIND] == HK_CSR:
+        for i in range(ip[I_NK]):
+            _row_forces(p, y, g, i, force, buf, False)
 
 
 # --------------------------------------------------------------------------- the VJP
@@ -292,7 +462,7 @@ def system_rhs_vjp(p, y, v, y_bar, fp_bar, work):
         Accumulated into.
     fp_bar : 1-D array, length ``len(p.fp)``, or length 0
         Accumulated into, entry by entry of ``p.fp``; pass an empty array to skip the
-        parameter part (then only ``y_bar`` is formed).
+        parameter part (then only ``y_bar`` is formed, the same values).
     work : 1-D float array, ``vjp_work_size(p.ip)`` entries
 
     Notes
@@ -304,67 +474,43 @@ def system_rhs_vjp(p, y, v, y_bar, fp_bar, work):
                   c_i = <F_i, x_i> / |x_i|^2
 
     then the transposes of the coupling terms (pair, low-rank, mean-field, HK), of
-    ``W g - h + b`` and of the activation, in reverse order of the forward pass.
+    ``W g - h + b`` and of the activation, in reverse order of the forward pass.  The
+    forces are recomputed here (the VJP needs ``F_i``), fused with the transpose: the
+    sparse couplings are swept row by row, forces of row ``i`` first (caching
+    ``phi'(s_e)``), then its projection, then the transpose of the row's entries, so each
+    pair entry costs one transcendental and its neighbours are loaded while in cache.
     """
     ip, fp = p.ip, p.fp
     nh, n, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
     nx = n * dim
+    nb = max(ip[I_W_RANK], ip[I_K_RANK] * dim, dim, 1)
     want_fp = fp_bar.shape[0] > 0
     g = work[:nh]
     gbar = work[nh : 2 * nh]
     force = work[2 * nh : 2 * nh + nx]
     fbar = work[2 * nh + nx : 2 * nh + 2 * nx]
-    rest = work[2 * nh + 2 * nx :]
-    nb = rest.shape[0] // 2
-    buf = rest[:nb]
-    buf2 = rest[nb : 2 * nb]
+    o = 2 * nh + 2 * nx
+    buf = work[o : o + nb]
+    buf2 = work[o + nb : o + 2 * nb]
+    tc = work[o + 2 * nb :]
     act, beta = ip[I_ACT], fp[F_BETA]
     if nh > 0:
         activation_forward(act, beta, y, nh, g)
         for i in range(nh):
             gbar[i] = 0.0
     if n > 0:
-        oscillator_forces(p, y, g, force, buf)
-        # ---- projection and rotation
-        okind = ip[I_OMEGA_KIND]
-        o_om = ip[I_O_OMEGA]
-        for i in range(n):
-            oi = nh + i * dim
-            xx = 0.0
-            fx = 0.0
-            vx = 0.0
-            for d in range(dim):
-                xx += y[oi + d] * y[oi + d]
-                fx += force[i * dim + d] * y[oi + d]
-                vx += v[oi + d] * y[oi + d]
-            if xx > 0:
-                c = fx / xx
-                q = vx / xx
-                for d in range(dim):
-                    fbar[i * dim + d] = v[oi + d] - q * y[oi + d]
-                    y_bar[oi + d] += -c * v[oi + d] - q * force[i * dim + d] + 2.0 * c * q * y[oi + d]
-            else:
-                for d in range(dim):
-                    fbar[i * dim + d] = v[oi + d]
-            if okind != OMEGA_NONE:
-                om = o_om if okind == OMEGA_GLOBAL else o_om + i * dim * dim
-                for a in range(dim):
-                    va = v[oi + a]
-                    for b in range(dim):
-                        y_bar[oi + b] += fp[om + a * dim + b] * va
-                        if want_fp:
-                            fp_bar[om + a * dim + b] += va * y[oi + b]
+        _global_forces(p, y, g, force, buf)
+        _rows_vjp(p, y, g, v, force, fbar, y_bar, gbar, fp_bar, want_fp, tc)
         # ---- stimulus
         if want_fp and ip[I_HAS_STIM] != 0:
             o = ip[I_O_STIM]
             for k in range(nx):
                 fp_bar[o + k] += fbar[k]
-        # ---- pair couplings
+        # ---- pair couplings not stored per row
         _kuramoto_vjp(p, y, fbar, y_bar, fp_bar, want_fp, buf, buf2)
-        # ---- Hopfield-Kuramoto coupling
-        hk = ip[I_HK_KIND]
-        if hk != 0:
-            _hk_vjp(p, y, g, v, fbar, y_bar, gbar, fp_bar, want_fp, buf, buf2)
+        # ---- all-to-all Hopfield-Kuramoto coupling
+        if ip[I_HK_KIND] == HK_ALL:
+            _hk_all_vjp(p, y, g, v, fbar, y_bar, gbar, fp_bar, want_fp, buf, buf2)
     if nh > 0:
         # dh/dt = W g - h + b (+ HK part, done above)
         if want_fp:
@@ -373,24 +519,374 @@ def system_rhs_vjp(p, y, v, y_bar, fp_bar, work):
                 fp_bar[o + i] += v[i]
         for i in range(nh):
             y_bar[i] -= v[i]
-        _weights_vjp(p, g, v, gbar, fp_bar, want_fp, buf)
+        _weights_vjp(p, g, v, gbar, fp_bar, want_fp)
         activation_vjp(act, beta, y, nh, g, gbar, y_bar)
 
 
 @serial_jit
-def _weights_vjp(p, g, v, gbar, fp_bar, want_fp, buf):
+def _rows_vjp(p, y, g, v, force, fbar, y_bar, gbar, fp_bar, want_fp, tc):
+    """Forces, projection, rotation and their transposes, oscillator by oscillator (fused).
+
+    ``force`` holds the terms of :func:`_global_forces` on entry.  For each oscillator
+    ``i``: add its sparse pair and HK terms to ``F_i`` (caching ``tc[e] = phi'(s_e)``, the
+    one transcendental per entry), project, store ``Fbar_i`` in ``fbar`` (for the
+    transposes done after the sweep), then sweep the row again for the transposes of its
+    entries (pair: ``J``, ``B``, the states; HK: ``a``, ``g``, the states, including the
+    ``dh_i/dt`` part with cotangent ``v_i``) while its neighbours are in cache.
+    """
+    ip, fp = p.ip, p.fp
+    nh, n, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
+    kcsr = ip[I_K_KIND] == K_CSR
+    hcsr = ip[I_HK_KIND] == HK_CSR
+    inter = ip[I_INTER]
+    nonlin = kcsr and inter != INT_LINEAR
+    # views of the sparse structures (empty when absent)
+    o = ip[I_O_K_INDPTR]
+    kptr = ip[o : o + (n + 1 if kcsr else 0)]
+    knz = kptr[n] if kcsr else 0
+    o = ip[I_O_K_INDICES]
+    kidx = ip[o : o + knz]
+    o_j = ip[I_O_K_J]
+    kj = fp[o_j : o_j + knz]
+    o_b = ip[I_O_K_B]
+    kb = fp[o_b : o_b + (knz if nonlin else 0)]
+    o = ip[I_O_HK_INDPTR]
+    hptr = ip[o : o + (n + 1 if hcsr else 0)]
+    hnz = hptr[n] if hcsr else 0
+    o = ip[I_O_HK_INDICES]
+    hidx = ip[o : o + hnz]
+    o_a = ip[I_O_HK_A]
+    ha = fp[o_a : o_a + hnz]
+    gj_bar = fp_bar[o_j : o_j + (knz if want_fp else 0)]
+    gb_bar = fp_bar[o_b : o_b + (knz if want_fp and nonlin else 0)]
+    ga_bar = fp_bar[o_a : o_a + (hnz if want_fp else 0)]
+    inv_kh = 1.0 / fp[F_KAPPA_H]
+    inv_kk = 1.0 / fp[F_KAPPA_K]
+    okind = ip[I_OMEGA_KIND]
+    o_om = ip[I_O_OMEGA]
+    # the pair and HK couplings on the same sparse structure (the HK "network" mode on the
+    # Kuramoto edges): one sweep serves both
+    same = dim == 3 and kcsr and hcsr and hnz == knz
+    if same:
+        for i in range(n + 1):
+            if kptr[i] != hptr[i]:
+                same = False
+                break
+    if same:
+        for e in range(knz):
+            if kidx[e] != hidx[e]:
+                same = False
+                break
+    for i in range(n):
+        oi = nh + i * dim
+        if same:
+            x0 = y[oi]
+            x1 = y[oi + 1]
+            x2 = y[oi + 2]
+            f0 = force[i * 3]
+            f1 = force[i * 3 + 1]
+            f2 = force[i * 3 + 2]
+            gk = g[i] * inv_kk
+            for e in range(kptr[i], kptr[i + 1]):
+                j = kidx[e]
+                oj = nh + j * 3
+                a0 = y[oj]
+                a1 = y[oj + 1]
+                a2 = y[oj + 2]
+                c = kj[e] + ha[e] * gk * g[j]
+                if nonlin:
+                    t = _dphi(inter, x0 * a0 + x1 * a1 + x2 * a2)
+                    tc[e] = t
+                    c += kb[e] * t
+                f0 += c * a0
+                f1 += c * a1
+                f2 += c * a2
+            v0 = v[oi]
+            v1 = v[oi + 1]
+            v2 = v[oi + 2]
+            xx = x0 * x0 + x1 * x1 + x2 * x2
+            r0 = 0.0
+            r1 = 0.0
+            r2 = 0.0
+            if xx > 0:
+                c = (f0 * x0 + f1 * x1 + f2 * x2) / xx
+                q = (v0 * x0 + v1 * x1 + v2 * x2) / xx
+                b0 = v0 - q * x0
+                b1 = v1 - q * x1
+                b2 = v2 - q * x2
+                cq = 2.0 * c * q
+                r0 = -c * v0 - q * f0 + cq * x0
+                r1 = -c * v1 - q * f1 + cq * x1
+                r2 = -c * v2 - q * f2 + cq * x2
+            else:
+                b0 = v0
+                b1 = v1
+                b2 = v2
+            fbar[i * 3] = b0
+            fbar[i * 3 + 1] = b1
+            fbar[i * 3 + 2] = b2
+            w = v[i] * inv_kh
+            gi = g[i]
+            gbi = 0.0
+            for e in range(kptr[i], kptr[i + 1]):
+                j = kidx[e]
+                oj = nh + j * 3
+                a0 = y[oj]
+                a1 = y[oj + 1]
+                a2 = y[oj + 2]
+                a = ha[e]
+                gj = g[j]
+                s = x0 * a0 + x1 * a1 + x2 * a2
+                u = b0 * a0 + b1 * a1 + b2 * a2
+                uk = u * inv_kk
+                c = kj[e] + a * gi * gj * inv_kk
+                sb = w * a * gj
+                if want_fp:
+                    gj_bar[e] += u
+                if nonlin:
+                    t = tc[e]
+                    bw = kb[e]
+                    c += bw * t
+                    if want_fp:
+                        gb_bar[e] += u * t
+                    sb += u * bw * _ddphi_from(inter, t)
+                hb = w * s + gi * uk
+                gbar[j] += a * hb
+                gbi += a * gj * uk
+                r0 += sb * a0
+                r1 += sb * a1
+                r2 += sb * a2
+                y_bar[oj] += sb * x0 + c * b0
+                y_bar[oj + 1] += sb * x1 + c * b1
+                y_bar[oj + 2] += sb * x2 + c * b2
+                if want_fp:
+                    ga_bar[e] += gj * hb
+            gbar[i] += gbi
+            y_bar[oi] += r0
+            y_bar[oi + 1] += r1
+            y_bar[oi + 2] += r2
+        elif dim == 3:
+            x0 = y[oi]
+            x1 = y[oi + 1]
+            x2 = y[oi + 2]
+            f0 = force[i * 3]
+            f1 = force[i * 3 + 1]
+            f2 = force[i * 3 + 2]
+            if kcsr:
+                for e in range(kptr[i], kptr[i + 1]):
+                    oj = nh + kidx[e] * 3
+                    a0 = y[oj]
+                    a1 = y[oj + 1]
+                    a2 = y[oj + 2]
+                    c = kj[e]
+                    if nonlin:
+                        t = _dphi(inter, x0 * a0 + x1 * a1 + x2 * a2)
+                        tc[e] = t
+                        c += kb[e] * t
+                    f0 += c * a0
+                    f1 += c * a1
+                    f2 += c * a2
+            if hcsr:
+                gi = g[i] * inv_kk
+                for e in range(hptr[i], hptr[i + 1]):
+                    oj = nh + hidx[e] * 3
+                    c = ha[e] * gi * g[hidx[e]]
+                    f0 += c * y[oj]
+                    f1 += c * y[oj + 1]
+                    f2 += c * y[oj + 2]
+            # projection: Fbar_i = P_i(v_i); xbar_i += -c v_i - q F_i + 2 c q x_i
+            v0 = v[oi]
+            v1 = v[oi + 1]
+            v2 = v[oi + 2]
+            xx = x0 * x0 + x1 * x1 + x2 * x2
+            r0 = 0.0
+            r1 = 0.0
+            r2 = 0.0
+            if xx > 0:
+                c = (f0 * x0 + f1 * x1 + f2 * x2) / xx
+                q = (v0 * x0 + v1 * x1 + v2 * x2) / xx
+                b0 = v0 - q * x0
+                b1 = v1 - q * x1
+                b2 = v2 - q * x2
+                cq = 2.0 * c * q
+                r0 = -c * v0 - q * f0 + cq * x0
+                r1 = -c * v1 - q * f1 + cq * x1
+                r2 = -c * v2 - q * f2 + cq * x2
+            else:
+                b0 = v0
+                b1 = v1
+                b2 = v2
+            fbar[i * 3] = b0
+            fbar[i * 3 + 1] = b1
+            fbar[i * 3 + 2] = b2
+            if kcsr:
+                for e in range(kptr[i], kptr[i + 1]):
+                    oj = nh + kidx[e] * 3
+                    a0 = y[oj]
+                    a1 = y[oj + 1]
+                    a2 = y[oj + 2]
+                    u = b0 * a0 + b1 * a1 + b2 * a2
+                    c = kj[e]
+                    if want_fp:
+                        gj_bar[e] += u
+                    if nonlin:
+                        t = tc[e]
+                        bw = kb[e]
+                        c += bw * t
+                        if want_fp:
+                            gb_bar[e] += u * t
+                        sb = u * bw * _ddphi_from(inter, t)
+                        r0 += sb * a0
+                        r1 += sb * a1
+                        r2 += sb * a2
+                        y_bar[oj] += sb * x0 + c * b0
+                        y_bar[oj + 1] += sb * x1 + c * b1
+                        y_bar[oj + 2] += sb * x2 + c * b2
+                    else:
+                        y_bar[oj] += c * b0
+                        y_bar[oj + 1] += c * b1
+                        y_bar[oj + 2] += c * b2
+            if hcsr:
+                w = v[i] * inv_kh
+                gi = g[i]
+                gbi = 0.0
+                for e in range(hptr[i], hptr[i + 1]):
+                    j = hidx[e]
+                    oj = nh + j * 3
+                    a0 = y[oj]
+                    a1 = y[oj + 1]
+                    a2 = y[oj + 2]
+                    a = ha[e]
+                    gj = g[j]
+                    s = x0 * a0 + x1 * a1 + x2 * a2
+                    u = (b0 * a0 + b1 * a1 + b2 * a2) * inv_kk
+                    gbar[j] += a * (w * s + gi * u)
+                    gbi += a * gj * u
+                    sb = w * a * gj
+                    c = a * gi * gj * inv_kk
+                    r0 += sb * a0
+                    r1 += sb * a1
+                    r2 += sb * a2
+                    y_bar[oj] += sb * x0 + c * b0
+                    y_bar[oj + 1] += sb * x1 + c * b1
+                    y_bar[oj + 2] += sb * x2 + c * b2
+                    if want_fp:
+                        ga_bar[e] += gj * (w * s + gi * u)
+                gbar[i] += gbi
+            y_bar[oi] += r0
+            y_bar[oi + 1] += r1
+            y_bar[oi + 2] += r2
+        else:
+            fi = force[i * dim : i * dim + dim]
+            if kcsr:
+                for e in range(kptr[i], kptr[i + 1]):
+                    oj = nh + kidx[e] * dim
+                    c = kj[e]
+                    if nonlin:
+                        t = _dphi(inter, _dot(y, oi, oj, dim))
+                        tc[e] = t
+                        c += kb[e] * t
+                    for d in range(dim):
+                        fi[d] += c * y[oj + d]
+            if hcsr:
+                gi = g[i] * inv_kk
+                for e in range(hptr[i], hptr[i + 1]):
+                    oj = nh + hidx[e] * dim
+                    c = ha[e] * gi * g[hidx[e]]
+                    for d in range(dim):
+                        fi[d] += c * y[oj + d]
+            xx = 0.0
+            fx = 0.0
+            vx = 0.0
+            for d in range(dim):
+                xx += y[oi + d] * y[oi + d]
+                fx += fi[d] * y[oi + d]
+                vx += v[oi + d] * y[oi + d]
+            bi = fbar[i * dim : i * dim + dim]
+            if xx > 0:
+                c = fx / xx
+                q = vx / xx
+                for d in range(dim):
+                    bi[d] = v[oi + d] - q * y[oi + d]
+                    y_bar[oi + d] += -c * v[oi + d] - q * fi[d] + 2.0 * c * q * y[oi + d]
+            else:
+                for d in range(dim):
+                    bi[d] = v[oi + d]
+            if kcsr:
+                for e in range(kptr[i], kptr[i + 1]):
+                    oj = nh + kidx[e] * dim
+                    u = 0.0
+                    for d in range(dim):
+                        u += bi[d] * y[oj + d]
+                    c = kj[e]
+                    if want_fp:
+                        gj_bar[e] += u
+                    if nonlin:
+                        t = tc[e]
+                        bw = kb[e]
+                        c += bw * t
+                        if want_fp:
+                            gb_bar[e] += u * t
+                        sb = u * bw * _ddphi_from(inter, t)
+                        for d in range(dim):
+                            y_bar[oi + d] += sb * y[oj + d]
+                            y_bar[oj + d] += sb * y[oi + d]
+                    for d in range(dim):
+                        y_bar[oj + d] += c * bi[d]
+            if hcsr:
+                w = v[i] * inv_kh
+                gi = g[i]
+                for e in range(hptr[i], hptr[i + 1]):
+                    j = hidx[e]
+                    oj = nh + j * dim
+                    a = ha[e]
+                    gj = g[j]
+                    s = _dot(y, oi, oj, dim)
+                    u = 0.0
+                    for d in range(dim):
+                        u += bi[d] * y[oj + d]
+                    u *= inv_kk
+                    gbar[j] += a * (w * s + gi * u)
+                    gbar[i] += a * gj * u
+                    sb = w * a * gj
+                    c = a * gi * gj * inv_kk
+                    for d in range(dim):
+                        y_bar[oi + d] += sb * y[oj + d]
+                        y_bar[oj + d] += sb * y[oi + d] + c * bi[d]
+                    if want_fp:
+                        ga_bar[e] += gj * (w * s + gi * u)
+        # rotation: dx_i/dt += Omega_i x_i
+        if okind != OMEGA_NONE:
+            om = o_om if okind == OMEGA_GLOBAL else o_om + i * dim * dim
+            for a in range(dim):
+                va = v[oi + a]
+                for b in range(dim):
+                    y_bar[oi + b] += fp[om + a * dim + b] * va
+                    if want_fp:
+                        fp_bar[om + a * dim + b] += va * y[oi + b]
+
+
+@serial_jit
+def _weights_vjp(p, g, v, gbar, fp_bar, want_fp):
     """Transpose of ``W g``: gbar += W^T v[:nh], fp_bar[W] += v g^T (per representation)."""
     ip, fp = p.ip, p.fp
     nh = ip[I_NH]
     kind = ip[I_W_KIND]
     if kind == W_DENSE:
         o = ip[I_O_W_DENSE]
+        w = fp[o : o + nh * nh]
         for i in range(nh):
             vi = v[i]
+            row = w[i * nh : (i + 1) * nh]
             for j in range(nh):
-                gbar[j] += fp[o + i * nh + j] * vi
-                if want_fp:
-                    fp_bar[o + i * nh + j] += vi * g[j]
+                gbar[j] += row[j] * vi
+        if want_fp:
+            wb = fp_bar[o : o + nh * nh]
+            for i in range(nh):
+                vi = v[i]
+                row = wb[i * nh : (i + 1) * nh]
+                for j in range(nh):
+                    row[j] += vi * g[j]
     elif kind == W_CSR:
         o_ptr, o_idx, o_d = ip[I_O_W_INDPTR], ip[I_O_W_INDICES], ip[I_O_W_DATA]
         for i in range(nh):
@@ -426,37 +922,11 @@ def _weights_vjp(p, g, v, gbar, fp_bar, want_fp, buf):
 
 @serial_jit
 def _kuramoto_vjp(p, y, fbar, y_bar, fp_bar, want_fp, buf, buf2):
-    """Transpose of the pair-coupling part of the forces."""
+    """Transpose of the pair couplings that are not stored per row (dense, low-rank, mean-field)."""
     ip, fp = p.ip, p.fp
     nh, n, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
     kind = ip[I_K_KIND]
-    if kind == K_CSR:
-        inter = ip[I_INTER]
-        o_ptr, o_idx = ip[I_O_K_INDPTR], ip[I_O_K_INDICES]
-        o_j, o_b = ip[I_O_K_J], ip[I_O_K_B]
-        for i in range(n):
-            oi = nh + i * dim
-            for e in range(ip[o_ptr + i], ip[o_ptr + i + 1]):
-                oj = nh + ip[o_idx + e] * dim
-                u = 0.0
-                for d in range(dim):
-                    u += fbar[i * dim + d] * y[oj + d]
-                c = fp[o_j + e]
-                if want_fp:
-                    fp_bar[o_j + e] += u
-                if inter != INT_LINEAR:
-                    s = _dot(y, oi, oj, dim)
-                    bw = fp[o_b + e]
-                    c += bw * _dphi(inter, s)
-                    if want_fp:
-                        fp_bar[o_b + e] += u * _dphi(inter, s)
-                    sb = u * bw * _ddphi(inter, s)
-                    for d in range(dim):
-                        y_bar[oi + d] += sb * y[oj + d]
-                        y_bar[oj + d] += sb * y[oi + d]
-                for d in range(dim):
-                    y_bar[oj + d] += c * fbar[i * dim + d]
-    elif kind == K_DENSE:
+    if kind == K_DENSE:
         o_jd = ip[I_O_J_DENSE]
         for i in range(n):
             for j in range(n):
@@ -533,79 +1003,52 @@ def _kuramoto_vjp(p, y, fbar, y_bar, fp_bar, want_fp, buf, buf2):
 
 
 @serial_jit
-def _hk_vjp(p, y, g, v, fbar, y_bar, gbar, fp_bar, want_fp, buf, buf2):
-    """Transpose of the Hopfield-Kuramoto terms (h part and force part)."""
+def _hk_all_vjp(p, y, g, v, fbar, y_bar, gbar, fp_bar, want_fp, buf, buf2):
+    """Transpose of the all-to-all Hopfield-Kuramoto terms (h part and force part)."""
     ip, fp = p.ip, p.fp
     nh, n, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
     inv_kh = 1.0 / fp[F_KAPPA_H]
     inv_kk = 1.0 / fp[F_KAPPA_K]
-    kind = ip[I_HK_KIND]
-    if kind == HK_CSR:
-        o_ptr, o_idx, o_a = ip[I_O_HK_INDPTR], ip[I_O_HK_INDICES], ip[I_O_HK_A]
-        for i in range(n):
-            oi = nh + i * dim
-            w = v[i] * inv_kh
-            for e in range(ip[o_ptr + i], ip[o_ptr + i + 1]):
-                j = ip[o_idx + e]
-                oj = nh + j * dim
-                a = fp[o_a + e]
-                s = _dot(y, oi, oj, dim)
-                # dh_i += a s g_j / kappa_h
-                gbar[j] += w * a * s
-                sb = w * a * g[j]
-                # F_i += a g_i g_j x_j / kappa_k
-                u = 0.0
-                for d in range(dim):
-                    u += fbar[i * dim + d] * y[oj + d]
-                c = a * g[i] * g[j] * inv_kk
-                gbar[i] += a * g[j] * u * inv_kk
-                gbar[j] += a * g[i] * u * inv_kk
-                for d in range(dim):
-                    y_bar[oi + d] += sb * y[oj + d]
-                    y_bar[oj + d] += sb * y[oi + d] + c * fbar[i * dim + d]
-                if want_fp:
-                    fp_bar[o_a + e] += w * s * g[j] + g[i] * g[j] * u * inv_kk
-    elif kind == HK_ALL:
-        alpha = fp[F_HK_ALPHA]
-        # buf = m = sum_j g_j x_j ; buf2 = mbar
+    alpha = fp[F_HK_ALPHA]
+    # buf = m = sum_j g_j x_j ; buf2 = mbar
+    for d in range(dim):
+        buf[d] = 0.0
+        buf2[d] = 0.0
+    for j in range(n):
         for d in range(dim):
-            buf[d] = 0.0
-            buf2[d] = 0.0
-        for j in range(n):
-            for d in range(dim):
-                buf[d] += g[j] * y[nh + j * dim + d]
-        abar = 0.0
-        for i in range(n):
-            oi = nh + i * dim
-            xx = _dot(y, oi, oi, dim)
-            xm = 0.0
-            um = 0.0
-            ux = 0.0
-            for d in range(dim):
-                xm += y[oi + d] * buf[d]
-                um += fbar[i * dim + d] * buf[d]
-                ux += fbar[i * dim + d] * y[oi + d]
-            gi = g[i]
-            # dh_i += alpha (x_i . m - g_i |x_i|^2) / kappa_h
-            w = v[i] * alpha * inv_kh
-            abar += v[i] * (xm - gi * xx) * inv_kh
-            gbar[i] -= w * xx
-            # F_i += alpha g_i (m - g_i x_i) / kappa_k
-            uc = alpha * inv_kk
-            abar += gi * (um - gi * ux) * inv_kk
-            gbar[i] += uc * (um - 2.0 * gi * ux)
-            for d in range(dim):
-                y_bar[oi + d] += w * buf[d] - 2.0 * w * gi * y[oi + d] - uc * gi * gi * fbar[i * dim + d]
-                buf2[d] += w * y[oi + d] + uc * gi * fbar[i * dim + d]
-        for j in range(n):
-            oj = nh + j * dim
-            mx = 0.0
-            for d in range(dim):
-                mx += buf2[d] * y[oj + d]
-                y_bar[oj + d] += g[j] * buf2[d]
-            gbar[j] += mx
-        if want_fp:
-            fp_bar[F_HK_ALPHA] += abar
+            buf[d] += g[j] * y[nh + j * dim + d]
+    abar = 0.0
+    for i in range(n):
+        oi = nh + i * dim
+        xx = _dot(y, oi, oi, dim)
+        xm = 0.0
+        um = 0.0
+        ux = 0.0
+        for d in range(dim):
+            xm += y[oi + d] * buf[d]
+            um += fbar[i * dim + d] * buf[d]
+            ux += fbar[i * dim + d] * y[oi + d]
+        gi = g[i]
+        # dh_i += alpha (x_i . m - g_i |x_i|^2) / kappa_h
+        w = v[i] * alpha * inv_kh
+        abar += v[i] * (xm - gi * xx) * inv_kh
+        gbar[i] -= w * xx
+        # F_i += alpha g_i (m - g_i x_i) / kappa_k
+        uc = alpha * inv_kk
+        abar += gi * (um - gi * ux) * inv_kk
+        gbar[i] += uc * (um - 2.0 * gi * ux)
+        for d in range(dim):
+            y_bar[oi + d] += w * buf[d] - 2.0 * w * gi * y[oi + d] - uc * gi * gi * fbar[i * dim + d]
+            buf2[d] += w * y[oi + d] + uc * gi * fbar[i * dim + d]
+    for j in range(n):
+        oj = nh + j * dim
+        mx = 0.0
+        for d in range(dim):
+            mx += buf2[d] * y[oj + d]
+            y_bar[oj + d] += g[j] * buf2[d]
+        gbar[j] += mx
+    if want_fp:
+        fp_bar[F_HK_ALPHA] += abar
 
 
 # --------------------------------------------------------------------------- retraction
