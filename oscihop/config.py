@@ -9,6 +9,7 @@ numba's global configuration: the flags are passed to each
 
 from __future__ import annotations
 
+import contextlib
 
 import numba
 
@@ -28,3 +29,19 @@ def num_threads() -> int:
     """Threads a batch solve runs its blocks on (Numba's count: respects ``NUMBA_NUM_THREADS``)."""
     return int(numba.get_num_threads())
 
+
+@contextlib.contextmanager
+def blas_threads(n):
+    """Limit BLAS to ``n`` threads inside the block (threadpoolctl, when installed).
+
+    Used where oscihop already runs one BLAS call per thread of its own pool, so that
+    ``threads x BLAS threads`` does not oversubscribe the cores.  Without threadpoolctl
+    this is a no-op (then set ``OPENBLAS_NUM_THREADS`` / ``OMP_NUM_THREADS`` yourself).
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield
+        return
+    with threadpool_limits(limits=int(n), user_api="blas"):
+        yield

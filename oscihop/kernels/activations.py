@@ -1,34 +1,40 @@
-"""Activations g = dL/dh, their Lagrangians L and Hessian-vector products."""
+"""Activations g = dL/dh, their Lagrangians L and Hessian-vector products.
+
+Scalar maths uses the :mod:`math` module, not NumPy ufuncs, so that the same source
+compiles for the CPU (``@njit``) and as CUDA device code (numba-cuda compiles these
+functions again when a ``@cuda.jit`` kernel calls them).
+"""
 
 from __future__ import annotations
 
-import numpy as np
+import math
 
 from ..config import serial_jit
+from .elementary import tanh
 from .params import ACT_RELU, ACT_SIGMOID, ACT_SIGN, ACT_SOFTMAX, ACT_TANH
 
-_LOG2 = np.log(2.0)
+_LOG2 = math.log(2.0)
 
 
 @serial_jit
 def logcosh(z):
     """Overflow-free log(cosh(z))."""
     a = abs(z)
-    return a + np.log1p(np.exp(-2.0 * a)) - _LOG2
+    return a + math.log1p(math.exp(-2.0 * a)) - _LOG2
 
 
 @serial_jit
 def softplus(z):
     """Overflow-free log(1 + exp(z))."""
-    return max(z, 0.0) + np.log1p(np.exp(-abs(z)))
+    return max(z, 0.0) + math.log1p(math.exp(-abs(z)))
 
 
 @serial_jit
 def sigmoid(z):
     """Overflow-free 1 / (1 + exp(-z))."""
     if z >= 0:
-        return 1.0 / (1.0 + np.exp(-z))
-    e = np.exp(z)
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
     return e / (1.0 + e)
 
 
@@ -38,7 +44,7 @@ def activate(code, beta, h, g):
     n = h.shape[0]
     if code == ACT_TANH:
         for i in range(n):
-            g[i] = np.tanh(beta * h[i])
+            g[i] = tanh(beta * h[i])  # vectorisable, within 3 ulp of math.tanh
     elif code == ACT_SIGMOID:
         for i in range(n):
             g[i] = sigmoid(beta * h[i])
@@ -46,12 +52,12 @@ def activate(code, beta, h, g):
         for i in range(n):
             g[i] = h[i] if h[i] > 0 else 0.0
     elif code == ACT_SOFTMAX:
-        m = -np.inf
+        m = -math.inf
         for i in range(n):
             m = max(m, beta * h[i])
         s = 0.0
         for i in range(n):
-            e = np.exp(beta * h[i] - m)
+            e = math.exp(beta * h[i] - m)
             g[i] = e
             s += e
         for i in range(n):
@@ -80,12 +86,12 @@ def lagrangian(code, beta, h):
                 total += 0.5 * h[i] * h[i]
         return total
     if code == ACT_SOFTMAX:
-        m = -np.inf
+        m = -math.inf
         for i in range(n):
             m = max(m, beta * h[i])
         for i in range(n):
-            total += np.exp(beta * h[i] - m)
-        return (m + np.log(total)) / beta
+            total += math.exp(beta * h[i] - m)
+        return (m + math.log(total)) / beta
     return 0.0
 
 

@@ -31,6 +31,10 @@ OMEGA_NONE, OMEGA_GLOBAL, OMEGA_PER_UNIT = 0, 1, 2
 # Hopfield-Kuramoto coupling
 HK_NONE, HK_CSR, HK_ALL = 0, 1, 2
 
+# shared CSR structures: none; Kuramoto couplings and HK coefficients on one graph;
+# those two and the sparse Hopfield weights on one graph (the paper's small-world model)
+SHARED_NONE, SHARED_K_HK, SHARED_K_HK_W = 0, 1, 2
+
 #: The bundle every kernel takes: ``fp`` (float array: scalars then arrays) and ``ip``
 #: (int64 array: a header of codes, sizes and offsets, then index arrays).  Two flat
 #: arrays keep the compiled signatures small, so kernels compile quickly.
@@ -45,6 +49,8 @@ _INT_SLOTS = [
     "o_k_b", "o_k_factor", "o_k_scale", "o_k_diag", "o_stim", "o_omega", "o_hk_a",
     # offsets into ip
     "o_w_indptr", "o_w_indices", "o_k_indptr", "o_k_indices", "o_hk_indptr", "o_hk_indices",
+    # which CSR structures coincide (SHARED_* below): lets kernels fuse their passes
+    "shared_csr",
 ]
 for _k, _name in enumerate(_INT_SLOTS):
     globals()["I_" + _name.upper()] = _k
@@ -78,6 +84,7 @@ def pack_params(dtype, fields, work_size):
     ints["k_rank"] = int(np.shape(fields.get("k_factor", np.zeros((0, 0))))[0])
     ints["has_stim"] = int(np.size(fields.get("stim", ())) > 0)
     ints["work_size"] = int(work_size)
+    ints["shared_csr"] = shared_csr_code(ints, fields)
     fchunks = [np.array([fields.get(k, _DEFAULT_SCALARS[k]) for k in sorted(_FLOAT_SCALARS, key=_FLOAT_SCALARS.get)],
                         dtype=np.float64)]
     pos = FLOAT_HEADER
@@ -95,5 +102,22 @@ def pack_params(dtype, fields, work_size):
         ipos += arr.size
     header = np.array([ints[name] for name in _INT_SLOTS], dtype=np.int64)
     ip = np.concatenate([header] + ichunks)
-    fp = np.concatenate(fchunks).astype(dtype)
+    fp = np.concatenate(fchunks).astype(dtype, copy=False)  # no second copy of large factors
     return SystemParams(fp, ip)
+
+
+def shared_csr_code(ints, fields):
+    """SHARED_* code: which of the Kuramoto, HK and Hopfield CSR structures are identical."""
+    import numpy as np
+
+    def same(a, b):
+        a, b = fields.get(a), fields.get(b)
+        return a is not None and b is not None and np.array_equal(a, b)
+
+    if not (ints["k_kind"] == K_CSR and ints["hk_kind"] == HK_CSR and ints["nh"] == ints["nk"]):
+        return SHARED_NONE
+    if not (same("k_indptr", "hk_indptr") and same("k_indices", "hk_indices")):
+        return SHARED_NONE
+    if ints["w_kind"] == W_CSR and same("w_indptr", "k_indptr") and same("w_indices", "k_indices"):
+        return SHARED_K_HK_W
+    return SHARED_K_HK

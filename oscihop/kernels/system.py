@@ -10,14 +10,24 @@ Equations (SPEC sections 2-4), with ``g = g(h)`` and ``s_ij = <x_i, x_j>``::
     F_i     = c_i + sum_j (J_ij + B_ij phi'(s_ij)) x_j + (1/kappa_k) sum_j a_ij g_i g_j x_j
     dx_i/dt = Omega_i x_i + F_i - <F_i, x_i> x_i / |x_i|^2
     E       = kappa_h E_H + kappa_k E_K + E_HK
+
+Every function but the ``batch_*`` wrappers is allocation-free and uses :mod:`math`
+for scalar functions, so it is also CUDA device code: the kernels of
+:mod:`oscihop.cuda` call :func:`system_rhs` and :func:`system_energy` directly (one
+source for both backends).  Keep it that way: no NumPy ufuncs on scalars, no array
+allocation, no slice assignment outside the ``batch_*`` wrappers.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from ..config import serial_jit
 from .activations import activate, hessian_apply, lagrangian, logcosh, sigmoid, softplus
+from .elementary import tanh
+from .fixed_dim import fused_csr_fixed, has_fixed_dim, kuramoto_csr_fixed, meanfield_fixed, project_rotate_fixed
 from .params import (
     ACT_SIGN,
     F_BETA,
@@ -58,6 +68,7 @@ from .params import (
     I_OMEGA_KIND,
     I_W_KIND,
     I_W_RANK,
+    I_SHARED_CSR,
     I_WORK_SIZE,
     HK_ALL,
     HK_CSR,
@@ -65,20 +76,26 @@ from .params import (
     INT_RELU,
     INT_TANH,
     K_CSR,
+    K_MEANFIELD,
     K_DENSE,
     K_LOWRANK,
-    K_MEANFIELD,
     OMEGA_GLOBAL,
     OMEGA_NONE,
     W_CSR,
     W_DENSE,
     W_LOWRANK,
+    SHARED_K_HK_W,
+    SHARED_NONE,
 )
 
 
 @serial_jit
 def fseg(p, slot, length):
-    """The float array stored at offset ``p.ip[slot]``, ``length`` entries (a view)."""
+    """The float array stored at offset ``p.ip[slot]``, ``length`` entries (a view).
+
+    CPU helper only: a CUDA device function cannot return a view of an array it did not
+    receive, so the kernels below slice ``p.fp[p.ip[slot] : p.ip[slot] + length]`` inline.
+    """
     o = p.ip[slot]
     return p.fp[o : o + length]
 
@@ -115,7 +132,7 @@ def dphi(code, s):
     if code == INT_RELU:
         return s if s > 0 else 0.0
     if code == INT_TANH:
-        return np.tanh(s)
+        return tanh(s)
     if code == INT_LINEAR:
         return 0.0
     return sigmoid(s)
@@ -127,15 +144,16 @@ def weights_matvec(p, g, out, buf):
     nh = p.ip[I_NH]
     kind = p.ip[I_W_KIND]
     if kind == W_DENSE:
-        w = fseg(p, I_O_W_DENSE, nh * nh).reshape((nh, nh))
+        w = p.fp[p.ip[I_O_W_DENSE] : p.ip[I_O_W_DENSE] + nh * nh].reshape((nh, nh))
         for i in range(nh):
             acc = 0.0
             for j in range(nh):
                 acc += w[i, j] * g[j]
             out[i] = acc
     elif kind == W_CSR:
-        indptr, indices = csr_arrays(p, I_O_W_INDPTR, I_O_W_INDICES, nh)
-        data = fseg(p, I_O_W_DATA, indices.shape[0])
+        indptr = p.ip[p.ip[I_O_W_INDPTR] : p.ip[I_O_W_INDPTR] + nh + 1]
+        indices = p.ip[p.ip[I_O_W_INDICES] : p.ip[I_O_W_INDICES] + indptr[nh]]
+        data = p.fp[p.ip[I_O_W_DATA] : p.ip[I_O_W_DATA] + indices.shape[0]]
         for i in range(nh):
             acc = 0.0
             for e in range(indptr[i], indptr[i + 1]):
@@ -143,9 +161,9 @@ def weights_matvec(p, g, out, buf):
             out[i] = acc
     elif kind == W_LOWRANK:
         rank = p.ip[I_W_RANK]
-        u = fseg(p, I_O_W_FACTOR, rank * nh).reshape((rank, nh))
-        scale = fseg(p, I_O_W_SCALE, rank)
-        wdiag = fseg(p, I_O_W_DIAG, nh)
+        u = p.fp[p.ip[I_O_W_FACTOR] : p.ip[I_O_W_FACTOR] + rank * nh].reshape((rank, nh))
+        scale = p.fp[p.ip[I_O_W_SCALE] : p.ip[I_O_W_SCALE] + rank]
+        wdiag = p.fp[p.ip[I_O_W_DIAG] : p.ip[I_O_W_DIAG] + nh]
         for r in range(rank):
             acc = 0.0
             for j in range(nh):
@@ -183,9 +201,10 @@ def kuramoto_coupling(p, y, out, buf, want_force, want_energy):
     energy = 0.0
     if kind == K_CSR:
         inter = ip[I_INTER]
-        indptr, indices = csr_arrays(p, I_O_K_INDPTR, I_O_K_INDICES, n)
-        jv = fseg(p, I_O_K_J, indices.shape[0])
-        bv = fseg(p, I_O_K_B, indices.shape[0])
+        indptr = p.ip[p.ip[I_O_K_INDPTR] : p.ip[I_O_K_INDPTR] + n + 1]
+        indices = p.ip[p.ip[I_O_K_INDICES] : p.ip[I_O_K_INDICES] + indptr[n]]
+        jv = p.fp[p.ip[I_O_K_J] : p.ip[I_O_K_J] + indices.shape[0]]
+        bv = p.fp[p.ip[I_O_K_B] : p.ip[I_O_K_B] + indices.shape[0]]
         for i in range(n):
             oi = nh + i * dim
             for e in range(indptr[i], indptr[i + 1]):
@@ -203,7 +222,7 @@ def kuramoto_coupling(p, y, out, buf, want_force, want_energy):
                         u += bv[e] * phi(inter, s)
                     energy -= 0.5 * u
     elif kind == K_DENSE:
-        jd = fseg(p, I_O_J_DENSE, n * n).reshape((n, n))
+        jd = p.fp[p.ip[I_O_J_DENSE] : p.ip[I_O_J_DENSE] + n * n].reshape((n, n))
         for i in range(n):
             oi = nh + i * dim
             for j in range(n):
@@ -218,9 +237,9 @@ def kuramoto_coupling(p, y, out, buf, want_force, want_energy):
                     energy -= 0.5 * c * _dot(y, oi, oj, dim)
     elif kind == K_LOWRANK:
         rank = ip[I_K_RANK]
-        u = fseg(p, I_O_K_FACTOR, rank * n).reshape((rank, n))
-        kscale = fseg(p, I_O_K_SCALE, rank)
-        kdiag = fseg(p, I_O_K_DIAG, n)
+        u = p.fp[p.ip[I_O_K_FACTOR] : p.ip[I_O_K_FACTOR] + rank * n].reshape((rank, n))
+        kscale = p.fp[p.ip[I_O_K_SCALE] : p.ip[I_O_K_SCALE] + rank]
+        kdiag = p.fp[p.ip[I_O_K_DIAG] : p.ip[I_O_K_DIAG] + n]
         # buf[r*dim + d] = sum_j u[r, j] x_j[d]
         for k in range(rank * dim):
             buf[k] = 0.0
@@ -285,8 +304,9 @@ def hk_coupling(p, y, g, out, buf, want_force, want_energy):
     energy = 0.0
     kind = ip[I_HK_KIND]
     if kind == HK_CSR:
-        indptr, indices = csr_arrays(p, I_O_HK_INDPTR, I_O_HK_INDICES, n)
-        av = fseg(p, I_O_HK_A, indices.shape[0])
+        indptr = p.ip[p.ip[I_O_HK_INDPTR] : p.ip[I_O_HK_INDPTR] + n + 1]
+        indices = p.ip[p.ip[I_O_HK_INDICES] : p.ip[I_O_HK_INDICES] + indptr[n]]
+        av = p.fp[p.ip[I_O_HK_A] : p.ip[I_O_HK_A] + indices.shape[0]]
         for i in range(n):
             oi = nh + i * dim
             acc = 0.0
@@ -349,11 +369,21 @@ def evaluate(p, y, out, work, want_force, want_energy):
     wg = work[nh : 2 * nh]
     buf = work[2 * nh :]
     energy = 0.0
+    # Forces only, on a D with register-resident kernels: one fused pass over a CSR
+    # structure shared by the couplings (W g included when W lives on it too).
+    forces_only = want_force and not want_energy
+    fixed = forces_only and nk > 0 and has_fixed_dim(dim)
+    shared = ip[I_SHARED_CSR] if fixed else SHARED_NONE
+    w_fused = shared == SHARED_K_HK_W
     if nh > 0:
-        bias = fseg(p, I_O_BIAS, nh)
+        bias = p.fp[p.ip[I_O_BIAS] : p.ip[I_O_BIAS] + nh]
         activate(act, beta, y[:nh], g)
-        weights_matvec(p, g, wg, buf)
-        if want_force:
+        if w_fused:  # the fused pass below writes dh/dt itself
+            for i in range(nh):
+                wg[i] = 0.0
+        else:
+            weights_matvec(p, g, wg, buf)
+        if want_force and not w_fused:
             for i in range(nh):
                 out[i] = wg[i] - y[i] + bias[i]
         if want_energy:
@@ -368,11 +398,20 @@ def evaluate(p, y, out, work, want_force, want_energy):
             energy += fp[F_KAPPA_H] * eh
     if nk > 0:
         has_stim = ip[I_HAS_STIM] != 0
-        stim = fseg(p, I_O_STIM, nk * dim if has_stim else 0)
+        stim = p.fp[p.ip[I_O_STIM] : p.ip[I_O_STIM] + (nk * dim if has_stim else 0)]
         if want_force:
             for k in range(nk * dim):
                 out[nh + k] = stim[k] if has_stim else 0.0
-        ek = kuramoto_coupling(p, y, out, buf, want_force, want_energy)
+        if shared != SHARED_NONE:
+            fused_csr_fixed(p, y, g, out, w_fused)
+            return energy
+        ek = 0.0
+        if fixed and ip[I_K_KIND] == K_CSR:
+            kuramoto_csr_fixed(p, y, out)
+        elif fixed and ip[I_K_KIND] == K_MEANFIELD:
+            meanfield_fixed(p, y, out)
+        else:
+            ek = kuramoto_coupling(p, y, out, buf, want_force, want_energy)
         if want_energy and has_stim:
             for k in range(nk * dim):
                 ek -= stim[k] * y[nh + k]
@@ -385,11 +424,13 @@ def evaluate(p, y, out, work, want_force, want_energy):
 @serial_jit
 def project_and_rotate(p, y, out):
     """Turn forces F_i (in out) into dx_i/dt = Omega_i x_i + P_i(F_i), in place."""
+    if project_rotate_fixed(p, y, out):  # D = 2..5: the same sums with x_i in registers
+        return
     ip = p.ip
     nh, nk, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
     okind = ip[I_OMEGA_KIND]
     n_om = 0 if okind == OMEGA_NONE else (1 if okind == OMEGA_GLOBAL else nk)
-    omega = fseg(p, I_O_OMEGA, n_om * dim * dim).reshape((n_om, dim, dim))
+    omega = p.fp[p.ip[I_O_OMEGA] : p.ip[I_O_OMEGA] + n_om * dim * dim]
     for i in range(nk):
         oi = nh + i * dim
         fx = 0.0
@@ -401,11 +442,11 @@ def project_and_rotate(p, y, out):
         for d in range(dim):
             out[oi + d] -= c * y[oi + d]
         if okind != OMEGA_NONE:
-            om = omega[0] if okind == OMEGA_GLOBAL else omega[i]
+            o_om = 0 if okind == OMEGA_GLOBAL else i * dim * dim  # flat index: no per-unit view
             for a in range(dim):
                 acc = 0.0
                 for b in range(dim):
-                    acc += om[a, b] * y[oi + b]
+                    acc += omega[o_om + a * dim + b] * y[oi + b]
                 out[oi + a] += acc
 
 

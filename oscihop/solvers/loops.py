@@ -6,9 +6,20 @@ on disk and release the GIL, so the driver runs blocks in parallel on threads.  
 ``out_y`` (n_out, size); ``stats`` receives ``[nfev, nsteps, nrejected, status, t_final]``.
 Status codes: 0 reached the end, 1 stopped early (steady state or async fixed
 point), -1 ran out of ``max_steps``, -2 step size underflow, -3 non-finite state.
+
+One source, two backends.  The numerical work lives in allocation-free *cores*
+(:func:`erk_start` / :func:`erk_advance`, :func:`fixed_core`, :func:`async_core`) that
+take every work buffer as an argument and use :mod:`math` for scalar functions; the CPU
+``*_member`` wrappers allocate the buffers and call them, and the CUDA kernels of
+:mod:`oscihop.cuda` call the very same cores on device memory.  The adaptive core is
+resumable: its whole state between steps lives in ``y``, ``f`` and a small float64
+vector ``st`` (layout ``ST_*``), so a solve that records every step can pause when its
+output buffer is full and continue into a bigger one.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -32,7 +43,7 @@ from ..kernels.params import (
     W_DENSE,
     W_LOWRANK,
 )
-from ..kernels.system import csr_arrays, fseg, system_rhs
+from ..kernels.system import system_rhs
 
 SAFETY = 0.9
 MIN_FACTOR = 0.2
@@ -41,6 +52,36 @@ MAX_FACTOR = 10.0
 SCHEME_EULER, SCHEME_RK4, SCHEME_GEOMETRIC = 0, 1, 2
 
 STATUS_DONE, STATUS_STEADY, STATUS_MAX_STEPS, STATUS_STEP_UNDERFLOW, STATUS_NONFINITE = 0, 1, -1, -2, -3
+
+# slots of the per-trajectory state vector ``st`` (float64); the first five are ``stats``
+ST_NFEV, ST_NSTEPS, ST_NREJ, ST_STATUS, ST_T, ST_H, ST_K, ST_RUN = range(8)
+ST_LEN = 8
+
+
+@serial_jit
+def copy_into(dst, src):
+    """dst[:] = src, element by element (slice assignment is not CUDA device code)."""
+    for i in range(src.shape[0]):
+        dst[i] = src[i]
+
+
+@serial_jit
+def spacing_up(t):
+    """``nextafter(t, +inf) - t`` for float64 ``t``, from its binary exponent.
+
+    Equals ``np.nextafter(t, np.inf) - t`` (which has no CUDA implementation) for every
+    finite ``t``.
+    """
+    if t == 0.0:
+        return math.ldexp(1.0, -1074)
+    m, e = math.frexp(t)
+    # |t| = |m| 2^e with 0.5 <= |m| < 1: spacing 2^(e - 53), halved just below a power of two
+    q = e - 53
+    if m == -0.5:
+        q -= 1
+    if q < -1074:
+        q = -1074
+    return math.ldexp(1.0, q)
 
 
 @serial_jit
@@ -53,7 +94,7 @@ def retract(p, y):
         for d in range(dim):
             s += y[o + d] * y[o + d]
         if s > 0:
-            inv = 1.0 / np.sqrt(s)
+            inv = 1.0 / math.sqrt(s)
             for d in range(dim):
                 y[o + d] *= inv
 
@@ -72,7 +113,7 @@ def _max_abs(v):
 def _rest_status(f, steady_tol):
     """Status after evaluating f = dy/dt: non-finite, steady state, or keep going (0)."""
     fmax = _max_abs(f)
-    if not np.isfinite(fmax):
+    if not math.isfinite(fmax):
         return STATUS_NONFINITE
     if steady_tol > 0 and fmax < steady_tol:
         return STATUS_STEADY
@@ -83,7 +124,7 @@ def _rest_status(f, steady_tol):
 def _fill(out_y, start, value_row, nan):
     for k in range(start, out_y.shape[0]):
         for i in range(out_y.shape[1]):
-            out_y[k, i] = np.nan if nan else value_row[i]
+            out_y[k, i] = math.nan if nan else value_row[i]
 
 
 @serial_jit
@@ -98,7 +139,7 @@ def _scaled_rms(v, y_a, y_b, rtol, atol, use_b):
         sc = atol[i] + mag * rtol
         q = v[i] / sc
         s += q * q
-    return np.sqrt(s / n) if n > 0 else 0.0
+    return math.sqrt(s / n) if n > 0 else 0.0
 
 
 @serial_jit
@@ -128,33 +169,22 @@ def select_initial_step(p, y0, f0, t0, t1, max_step, order, rtol, atol, work, yt
 
 
 @serial_jit
-def erk_member(p, y0, t0, t1, t_eval, rtol, atol, max_step, first_step, max_steps, steady_tol,
-               A, B, E, Pd, err_order, out_t, out_y, stats, record_all):
-    """Adaptive embedded Runge-Kutta (scipy's controller) for one trajectory.
+def erk_start(p, y, f, t0, t1, t_eval, rtol, atol, max_step, first_step, steady_tol, err_order,
+              out_t, out_y, record_all, st, work, ytmp, ftmp):
+    """First half of the adaptive solve: outputs at ``t0``, ``f = f(y)``, the initial step.
 
-    Returns ``(out_t, out_y, n_out)``; the arrays are reallocated (doubled) when
-    ``record_all`` and they fill up, otherwise written in place at ``t_eval``.
+    Fills ``st`` (``ST_*`` slots) for :func:`erk_advance`.  ``y`` is the state (in and
+    kept), ``ytmp`` and ``ftmp`` are scratch of the state's size.
     """
-    size = y0.shape[0]
-    dt = y0.dtype
-    work = np.empty(p.ip[I_WORK_SIZE], dtype=dt)
-    ns = B.shape[0]
-    K = np.empty((ns + 1, size), dtype=dt)
-    y = y0.copy()
-    y_new = np.empty(size, dtype=dt)
-    ytmp = np.empty(size, dtype=dt)
-    f = np.empty(size, dtype=dt)
-    errv = np.empty(size, dtype=dt)
-    err_exp = -1.0 / (err_order + 1)
     n_eval = t_eval.shape[0]
     k = 0
     if record_all:
         out_t[0] = t0
-        out_y[0, :] = y
+        copy_into(out_y[0], y)
         k = 1
     else:
         while k < n_eval and t_eval[k] <= t0:
-            out_y[k, :] = y
+            copy_into(out_y[k], y)
             k += 1
     system_rhs(p, y, f, work)
     nfev = 1
@@ -162,17 +192,51 @@ def erk_member(p, y0, t0, t1, t_eval, rtol, atol, max_step, first_step, max_step
     if first_step > 0:
         h_abs = first_step
     else:
-        h_abs = select_initial_step(p, y, f, t0, t1, max_step, err_order, rtol, atol, work, ytmp, K[0])
+        h_abs = select_initial_step(p, y, f, t0, t1, max_step, err_order, rtol, atol, work, ytmp, ftmp)
         nfev += 1
-    t = t0
-    status = STATUS_STEADY if at_rest else STATUS_DONE
-    nsteps = 0
-    nrej = 0
-    while t < t1 and not at_rest:
+    st[ST_NFEV] = nfev
+    st[ST_NSTEPS] = 0
+    st[ST_NREJ] = 0
+    st[ST_STATUS] = STATUS_STEADY if at_rest else STATUS_DONE
+    st[ST_T] = t0
+    st[ST_H] = h_abs
+    st[ST_K] = k
+    st[ST_RUN] = 0 if at_rest else 1
+
+
+@serial_jit
+def erk_advance(p, y, f, t1, t_eval, rtol, atol, max_step, max_steps, steady_tol, A, B, E, Pd, err_order,
+                out_t, out_y, record_all, st, K, y_new, ytmp, errv, work):
+    """Adaptive embedded Runge-Kutta steps (scipy's controller) from the state in ``y``, ``f``, ``st``.
+
+    Runs to ``t1`` (or a stop) and sets ``st[ST_RUN] = 0``; with ``record_all`` (one
+    output per accepted step into ``out_t``, ``out_y``) it pauses with ``st[ST_RUN] = 1``
+    when ``out_y`` is full, and a later call continues exactly where it stopped.
+    Without ``record_all`` outputs go to ``out_y`` at ``t_eval`` by dense output and the
+    rows after a stop are filled (the stopped state, or NaN after a failure).
+    Scratch: ``K`` (stages + 1, size), ``y_new``, ``ytmp``, ``errv`` (size).
+    """
+    size = y.shape[0]
+    ns = B.shape[0]
+    err_exp = -1.0 / (err_order + 1)
+    n_eval = t_eval.shape[0]
+    nfev = np.int64(st[ST_NFEV])
+    nsteps = np.int64(st[ST_NSTEPS])
+    nrej = np.int64(st[ST_NREJ])
+    status = np.int64(st[ST_STATUS])
+    t = st[ST_T]
+    h_abs = st[ST_H]
+    k = np.int64(st[ST_K])
+    running = st[ST_RUN] != 0
+    paused = False
+    while running and t < t1:
+        if record_all and k >= out_y.shape[0]:
+            paused = True
+            break
         if nsteps >= max_steps:
             status = STATUS_MAX_STEPS
             break
-        min_step = 10.0 * abs(np.nextafter(t, np.inf) - t)
+        min_step = 10.0 * spacing_up(t)
         if h_abs > max_step:
             h_abs = max_step
         elif h_abs < min_step:
@@ -190,7 +254,7 @@ def erk_member(p, y0, t0, t1, t_eval, rtol, atol, max_step, first_step, max_step
                 t_new = t1
             h = t_new - t
             h_abs = abs(h)
-            K[0, :] = f
+            copy_into(K[0], f)
             for s in range(1, ns):
                 for i in range(size):
                     acc = 0.0
@@ -221,7 +285,7 @@ def erk_member(p, y0, t0, t1, t_eval, rtol, atol, max_step, first_step, max_step
                 h_abs *= factor
                 accepted = True
             else:
-                if np.isfinite(err_norm):
+                if math.isfinite(err_norm):
                     h_abs *= max(MIN_FACTOR, SAFETY * err_norm**err_exp)
                 else:
                     h_abs *= MIN_FACTOR
@@ -232,16 +296,8 @@ def erk_member(p, y0, t0, t1, t_eval, rtol, atol, max_step, first_step, max_step
         nsteps += 1
         # outputs in (t, t_new] by dense output from the step's stages
         if record_all:
-            if k >= out_y.shape[0]:
-                cap = 2 * out_y.shape[0]
-                grown_y = np.empty((cap, size), dtype=dt)
-                grown_y[:k] = out_y[:k]
-                out_y = grown_y
-                grown_t = np.empty(cap)
-                grown_t[:k] = out_t[:k]
-                out_t = grown_t
             out_t[k] = t_new
-            out_y[k, :] = y_new
+            copy_into(out_y[k], y_new)
             retract(p, out_y[k])
             k += 1
         else:
@@ -260,20 +316,62 @@ def erk_member(p, y0, t0, t1, t_eval, rtol, atol, max_step, first_step, max_step
                 retract(p, out_y[k])
                 k += 1
         retract(p, y_new)
-        y[:] = y_new
-        f[:] = K[ns]
+        copy_into(y, y_new)
+        copy_into(f, K[ns])
         t = t_new
         status = _rest_status(f, steady_tol)
         if status != STATUS_DONE:
             break
-    if not record_all:
+    if not paused and not record_all:
         _fill(out_y, k, y, status != STATUS_STEADY)
-    stats[0] = nfev
-    stats[1] = nsteps
-    stats[2] = nrej
-    stats[3] = status
-    stats[4] = t
-    return out_t, out_y, k
+    st[ST_NFEV] = nfev
+    st[ST_NSTEPS] = nsteps
+    st[ST_NREJ] = nrej
+    st[ST_STATUS] = status
+    st[ST_T] = t
+    st[ST_H] = h_abs
+    st[ST_K] = k
+    st[ST_RUN] = 1 if paused else 0
+
+
+@serial_jit
+def erk_member(p, y0, t0, t1, t_eval, rtol, atol, max_step, first_step, max_steps, steady_tol,
+               A, B, E, Pd, err_order, out_t, out_y, stats, record_all):
+    """Adaptive embedded Runge-Kutta (scipy's controller) for one trajectory.
+
+    Returns ``(out_t, out_y, n_out)``; the arrays are reallocated (doubled) when
+    ``record_all`` and they fill up, otherwise written in place at ``t_eval``.
+    Allocates the work buffers and runs :func:`erk_start` and :func:`erk_advance`.
+    """
+    size = y0.shape[0]
+    dt = y0.dtype
+    work = np.empty(p.ip[I_WORK_SIZE], dtype=dt)
+    ns = B.shape[0]
+    K = np.empty((ns + 1, size), dtype=dt)
+    y = y0.copy()
+    y_new = np.empty(size, dtype=dt)
+    ytmp = np.empty(size, dtype=dt)
+    f = np.empty(size, dtype=dt)
+    errv = np.empty(size, dtype=dt)
+    st = np.zeros(ST_LEN)
+    erk_start(p, y, f, t0, t1, t_eval, rtol, atol, max_step, first_step, steady_tol, err_order,
+              out_t, out_y, record_all, st, work, ytmp, K[0])
+    erk_advance(p, y, f, t1, t_eval, rtol, atol, max_step, max_steps, steady_tol, A, B, E, Pd, err_order,
+                out_t, out_y, record_all, st, K, y_new, ytmp, errv, work)
+    while st[ST_RUN] != 0:  # record_all and the output arrays are full: double them
+        k = np.int64(st[ST_K])
+        cap = 2 * out_y.shape[0]
+        grown_y = np.empty((cap, size), dtype=dt)
+        grown_y[:k] = out_y[:k]
+        out_y = grown_y
+        grown_t = np.empty(cap)
+        grown_t[:k] = out_t[:k]
+        out_t = grown_t
+        erk_advance(p, y, f, t1, t_eval, rtol, atol, max_step, max_steps, steady_tol, A, B, E, Pd, err_order,
+                    out_t, out_y, record_all, st, K, y_new, ytmp, errv, work)
+    for j in range(5):
+        stats[j] = st[j]
+    return out_t, out_y, np.int64(st[ST_K])
 
 
 @serial_jit
@@ -296,14 +394,14 @@ def _rotate_block(x, ox, v, ov, w, ow, tau, dim, out, oo):
         vx += v[ov + d] * x[ox + d]
         wx += w[ow + d] * x[ox + d]
     th2 = max(vv * ww - vw * vw, 0.0)
-    th = np.sqrt(th2)
+    th = math.sqrt(th2)
     z = tau * th
     if z < 1e-4:
         c1 = tau * (1.0 - z * z / 6.0)
         c2 = 0.5 * tau * tau * (1.0 - z * z / 12.0)
     else:
-        c1 = np.sin(z) / th
-        c2 = (1.0 - np.cos(z)) / th2
+        c1 = math.sin(z) / th
+        c2 = (1.0 - math.cos(z)) / th2
     # A x = v <w,x> - w <v,x>;  A^2 x = v <w, Ax> - w <v, Ax>
     wa = vw * wx - ww * vx
     va = vv * wx - vw * vx
@@ -329,7 +427,8 @@ def fixed_member(p, y0, t0, t_eval, dt_max, scheme, max_steps, steady_tol, out_y
     """Fixed-step Euler / RK4 / geometric (Lie midpoint) for one trajectory.
 
     Steps never pass an output time: between outputs the interval is cut into the
-    fewest equal steps no longer than ``dt_max``.
+    fewest equal steps no longer than ``dt_max``.  Allocates the work buffers and runs
+    :func:`fixed_core`.
     """
     size = y0.shape[0]
     dt = y0.dtype
@@ -340,10 +439,19 @@ def fixed_member(p, y0, t0, t_eval, dt_max, scheme, max_steps, steady_tol, out_y
     k3 = np.empty(size, dtype=dt)
     k4 = np.empty(size, dtype=dt)
     ytmp = np.empty(size, dtype=dt)
+    fixed_core(p, y, t0, t_eval, dt_max, scheme, max_steps, steady_tol, out_y, stats, k1, k2, k3, k4, ytmp, work)
+    return out_y
+
+
+@serial_jit
+def fixed_core(p, y, t0, t_eval, dt_max, scheme, max_steps, steady_tol, out_y, stats, k1, k2, k3, k4, ytmp,
+               work):
+    """The loop of :func:`fixed_member` on caller-provided buffers; ``y`` (the state) is updated in place."""
+    size = y.shape[0]
     n_eval = t_eval.shape[0]
     k = 0
     while k < n_eval and t_eval[k] <= t0:
-        out_y[k, :] = y
+        copy_into(out_y[k], y)
         k += 1
     t = t0
     nfev = 0
@@ -351,7 +459,7 @@ def fixed_member(p, y0, t0, t_eval, dt_max, scheme, max_steps, steady_tol, out_y
     status = STATUS_DONE
     while k < n_eval:
         span = t_eval[k] - t
-        nsub = max(1, int(np.ceil(span / dt_max * (1.0 - 1e-12))))
+        nsub = max(1, int(math.ceil(span / dt_max * (1.0 - 1e-12))))
         h = span / nsub
         for _ in range(nsub):
             if nsteps >= max_steps:
@@ -387,13 +495,13 @@ def fixed_member(p, y0, t0, t_eval, dt_max, scheme, max_steps, steady_tol, out_y
                 system_rhs(p, ytmp, k2, work)
                 nfev += 1
                 _lie_move(p, y, k2, ytmp, h, k3)
-                y[:] = k3
+                copy_into(y, k3)
             t += h
             nsteps += 1
         if status != STATUS_DONE:
             break
         t = t_eval[k]
-        out_y[k, :] = y
+        copy_into(out_y[k], y)
         k += 1
     _fill(out_y, k, y, status != STATUS_STEADY)
     stats[0] = nfev
@@ -401,7 +509,6 @@ def fixed_member(p, y0, t0, t_eval, dt_max, scheme, max_steps, steady_tol, out_y
     stats[2] = 0
     stats[3] = status
     stats[4] = t
-    return out_y
 
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -458,21 +565,36 @@ def async_member(p, s0, out_sweeps, max_sweeps, target_sweeps, seed, out_y, stat
     random order (Fisher-Yates with splitmix64 from ``seed``); stops at a fixed point.
 
     Runs at most ``max_sweeps``; if that is fewer than ``target_sweeps`` and no fixed
-    point was reached, the run failed (status -1) and later outputs are NaN."""
+    point was reached, the run failed (status -1) and later outputs are NaN.
+    Allocates the work buffers and runs :func:`async_core`."""
+    n = p.ip[I_NH]
+    rank = p.ip[I_W_RANK] if p.ip[I_W_KIND] == W_LOWRANK else 0
+    s = s0.copy()
+    perm = np.empty(n, dtype=np.int64)
+    m = np.empty(max(rank, 1), dtype=s0.dtype)
+    async_core(p, s, perm, m, out_sweeps, max_sweeps, target_sweeps, seed, out_y, stats)
+    return out_y
+
+
+@serial_jit
+def async_core(p, s, perm, m, out_sweeps, max_sweeps, target_sweeps, seed, out_y, stats):
+    """The loop of :func:`async_member` on caller-provided buffers: ``s`` (the spins, updated
+    in place), ``perm`` (int64, N) and ``m`` (at least max(rank, 1) entries)."""
     n = p.ip[I_NH]
     kind = p.ip[I_W_KIND]
-    bias = fseg(p, I_O_BIAS, n)
+    bias = p.fp[p.ip[I_O_BIAS] : p.ip[I_O_BIAS] + n]
     nd = n if kind == W_DENSE else 0
-    wd = fseg(p, I_O_W_DENSE, nd * nd).reshape((nd, nd))
-    indptr, indices = csr_arrays(p, I_O_W_INDPTR, I_O_W_INDICES, n if kind == W_CSR else 0)
-    data = fseg(p, I_O_W_DATA, indices.shape[0])
+    wd = p.fp[p.ip[I_O_W_DENSE] : p.ip[I_O_W_DENSE] + nd * nd].reshape((nd, nd))
+    n_csr = n if kind == W_CSR else 0
+    indptr = p.ip[p.ip[I_O_W_INDPTR] : p.ip[I_O_W_INDPTR] + n_csr + 1]
+    indices = p.ip[p.ip[I_O_W_INDICES] : p.ip[I_O_W_INDICES] + indptr[n_csr]]
+    data = p.fp[p.ip[I_O_W_DATA] : p.ip[I_O_W_DATA] + indices.shape[0]]
     rank = p.ip[I_W_RANK] if kind == W_LOWRANK else 0
-    u = fseg(p, I_O_W_FACTOR, rank * n).reshape((rank, n))
-    scale = fseg(p, I_O_W_SCALE, rank)
-    wdiag = fseg(p, I_O_W_DIAG, n if rank > 0 else 0)
-    s = s0.copy()
-    perm = np.arange(n)
-    m = np.zeros(max(rank, 1), dtype=s0.dtype)
+    u = p.fp[p.ip[I_O_W_FACTOR] : p.ip[I_O_W_FACTOR] + rank * n].reshape((rank, n))
+    scale = p.fp[p.ip[I_O_W_SCALE] : p.ip[I_O_W_SCALE] + rank]
+    wdiag = p.fp[p.ip[I_O_W_DIAG] : p.ip[I_O_W_DIAG] + (n if rank > 0 else 0)]
+    for i in range(n):
+        perm[i] = i
     for r in range(rank):
         acc = 0.0
         for j in range(n):
@@ -482,7 +604,7 @@ def async_member(p, s0, out_sweeps, max_sweeps, target_sweeps, seed, out_y, stat
     n_eval = out_sweeps.shape[0]
     k = 0
     while k < n_eval and out_sweeps[k] <= 0:
-        out_y[k, :] = s
+        copy_into(out_y[k], s)
         k += 1
     sweep = 0
     status = STATUS_DONE
@@ -510,7 +632,7 @@ def async_member(p, s0, out_sweeps, max_sweeps, target_sweeps, seed, out_y, stat
                 changes += 1
         sweep += 1
         while k < n_eval and out_sweeps[k] <= sweep:
-            out_y[k, :] = s
+            copy_into(out_y[k], s)
             k += 1
         if changes == 0:
             status = STATUS_STEADY
@@ -523,7 +645,6 @@ def async_member(p, s0, out_sweeps, max_sweeps, target_sweeps, seed, out_y, stat
     stats[2] = 0
     stats[3] = status
     stats[4] = sweep
-    return out_y
 
 
 @serial_jit

@@ -55,14 +55,14 @@ def run_in_blocks(n_members, run_block):
 
 
 def _check_backend(backend):
-    if backend not in BACKENDS:
+    """``"cpu"`` or ``"cuda"``; CUDA modules are imported only when CUDA is asked for."""
+    if not isinstance(backend, str) or backend not in BACKENDS:
         raise ValueError(f"`backend` must be one of {list(BACKENDS)}; got {backend!r}.")
-    if backend == "cuda":
-        raise ValueError(
-            "`backend`='cuda' is not available in this version of oscihop: only the CPU backend is built. "
-            "Use backend='cpu' (or 'auto', which picks the CPU)."
-        )
-    return "cpu"
+    if backend == "cpu":
+        return "cpu"
+    from ..cuda.backend import resolve_backend
+
+    return resolve_backend(backend)
 
 
 def _tolerances(rtol, atol, size, dtype):
@@ -129,8 +129,13 @@ def solve(model, t_span, y0, method="RK45", t_eval=None, rtol=None, atol=None, m
         fixed-step ones); reaching it returns ``success=False``, not an exception.
     steady_state : float, optional
         Stop once ``max |dy/dt| < steady_state``; later outputs hold that state.
-    backend : {"cpu", "auto"}
-        ``"cuda"`` is not available in this version.
+    backend : {"cpu", "cuda", "auto"}, default "cpu"
+        ``"cuda"`` runs the whole solve on an NVIDIA GPU (or numba's CUDA simulator when
+        ``NUMBA_ENABLE_CUDASIM=1``) and raises ``RuntimeError`` saying how to fix it when
+        there is none; ``"auto"`` picks CUDA when a real GPU is present, the CPU otherwise.
+        Same methods, options and results (to rounding) on both.  CUDA-only options:
+        ``layout`` (``"auto"``, ``"thread"``: one thread per trajectory, ``"block"``: one
+        thread block per trajectory) and ``threads_per_block``.  See the GPU guide.
     dtype : {"float64", "float32"}, optional
         Precision of the whole solve; default float64 (float32 when ``y0`` is float32).
     seed : int, optional
@@ -169,8 +174,15 @@ def solve(model, t_span, y0, method="RK45", t_eval=None, rtol=None, atol=None, m
     meth = METHODS[method]
     used_backend = _check_backend(backend)
 
-    # ---- options that apply to this method only
+    # ---- options that apply to this method (or backend) only
     extraneous = dict(options)
+    cuda_opts = {}
+    if used_backend == "cuda":
+        from ..cuda.backend import check_layout
+
+        cuda_opts = {"layout": extraneous.pop("layout", "auto"),
+                     "threads_per_block": extraneous.pop("threads_per_block", None)}
+        check_layout(cuda_opts["layout"], cuda_opts["threads_per_block"])
     if "gamma" in extraneous and method == "AKOrN":
         gamma = extraneous.pop("gamma")
         if dt is not None and dt != gamma:
@@ -207,6 +219,8 @@ def solve(model, t_span, y0, method="RK45", t_eval=None, rtol=None, atol=None, m
         if isinstance(max_steps, bool) or not isinstance(max_steps, (numbers.Integral, np.integer)) or max_steps < 0:
             raise ValueError(f"`max_steps` must be a non-negative integer; got {max_steps!r}.")
     opts = dict(t_span=(t0, t1), dtype=dt_type.name, backend=used_backend, steady_state=steady_state)
+    if used_backend == "cuda":
+        opts["cuda"] = dict(cuda_opts)
 
     is_sign = getattr(model, "activation", None) == "sign"
     if meth.kind == "async":
@@ -214,7 +228,7 @@ def solve(model, t_span, y0, method="RK45", t_eval=None, rtol=None, atol=None, m
             raise ValueError(
                 "`method`='async' integrates the binary Hopfield network only; build it with activation='sign'."
             )
-        states, stats, t_out = _solve_async(p, ys, t0, t1, t_eval, max_steps, seed, opts)
+        states, stats, t_out = _solve_async(p, ys, t0, t1, t_eval, max_steps, seed, opts, cuda_opts)
     else:
         if is_sign:
             raise ValueError(
@@ -222,21 +236,29 @@ def solve(model, t_span, y0, method="RK45", t_eval=None, rtol=None, atol=None, m
                 "is integrated with method='async'."
             )
         if meth.kind == "fixed":
-            states, stats, t_out = _solve_fixed(p, ys, t0, t1, t_eval, dt, meth, max_steps, steady, opts)
+            states, stats, t_out = _solve_fixed(p, ys, t0, t1, t_eval, dt, meth, max_steps, steady, opts, cuda_opts)
         else:
             states, stats, t_out = _solve_adaptive(p, ys, t0, t1, t_eval, rtol, atol, max_step, first_step,
-                                                   max_steps, steady, meth, single, opts)
+                                                   max_steps, steady, meth, single, opts, cuda_opts)
 
-    flat = np.ascontiguousarray(states.reshape(-1, size))
-    energy = np.empty(flat.shape[0], dtype=dt_type)
-    batch_energy(p, flat, energy)
-    energy = energy.reshape(states.shape[:2])
+    if used_backend == "cuda":
+        energy = opts["cuda"].pop("energy")  # computed on the device
+    else:
+        flat = np.ascontiguousarray(states.reshape(-1, size))
+        energy = np.empty(flat.shape[0], dtype=dt_type)
+        batch_energy(p, flat, energy)
+        energy = energy.reshape(states.shape[:2])
     if single:
         states, energy = states[0], energy[0]
     return Solution(model, t_out, states, energy, stats, method, opts, batched=not single)
 
 
-def _solve_adaptive(p, ys, t0, t1, t_eval, rtol, atol, max_step, first_step, max_steps, steady, meth, single, opts):
+def _cuda_done(opts, energy, layout, threads):
+    opts["cuda"].update(energy=energy, layout=layout, threads_per_block=threads)
+
+
+def _solve_adaptive(p, ys, t0, t1, t_eval, rtol, atol, max_step, first_step, max_steps, steady, meth, single, opts,
+                    cuda_opts):
     nb, size = ys.shape
     dt_type = ys.dtype
     rtol, atol = _tolerances(rtol, atol, size, dt_type)
@@ -251,6 +273,16 @@ def _solve_adaptive(p, ys, t0, t1, t_eval, rtol, atol, max_step, first_step, max
     opts.update(rtol=rtol, atol=float(atol[0]) if np.all(atol == atol[0]) else atol, max_step=max_step,
                 first_step=first_step, max_steps=limit)
     stats = np.zeros((nb, 5))
+    if cuda_opts:
+        from ..cuda import backend as gpu
+
+        te = None if (t_eval is None and single) else (np.array([t0, t1]) if t_eval is None
+                                                       else _time_grid(t_eval, t0, t1))
+        states, stats, t_out, energy, lay, nt = gpu.run_adaptive(
+            p, ys, t0, t1, te, rtol, atol, max_step, np.full(nb, h0), limit, steady, tab,
+            cuda_opts["layout"], cuda_opts["threads_per_block"])
+        _cuda_done(opts, energy, lay, nt)
+        return states, stats, t_out
     if t_eval is None and single:
         cap = 256
         out_t, out_y, n_out = loops.erk_member(
@@ -271,7 +303,7 @@ def _solve_adaptive(p, ys, t0, t1, t_eval, rtol, atol, max_step, first_step, max
     return out, stats, te
 
 
-def _solve_fixed(p, ys, t0, t1, t_eval, dt, meth, max_steps, steady, opts):
+def _solve_fixed(p, ys, t0, t1, t_eval, dt, meth, max_steps, steady, opts, cuda_opts):
     nb, size = ys.shape
     if dt is None:
         alias = " (or `gamma`)" if meth.name == "AKOrN" else ""
@@ -285,17 +317,66 @@ def _solve_fixed(p, ys, t0, t1, t_eval, dt, meth, max_steps, steady, opts):
         te = _time_grid(t_eval, t0, t1)
     limit = _NO_LIMIT if max_steps is None else int(max_steps)
     opts.update(dt=dt, max_steps=max_steps)
+    if cuda_opts:
+        from ..cuda import backend as gpu
+
+        states, stats, t_out, energy, lay, nt = gpu.run_fixed(p, ys, t0, te, dt, meth.scheme, limit, steady,
+                                                              cuda_opts["layout"], cuda_opts["threads_per_block"])
+        _cuda_done(opts, energy, lay, nt)
+        return states, stats, t_out
     out = np.empty((nb, te.shape[0], size), dtype=ys.dtype)
     stats = np.zeros((nb, 5))
     if nb == 1:
         loops.fixed_member(p, ys[0], t0, te, dt, meth.scheme, limit, steady, out[0], stats[0])
+    elif _use_lockstep(p, nb, meth.scheme):
+        _run_lockstep(p, ys, t0, te, dt, meth.scheme, limit, steady, out, stats)
     else:
         run_in_blocks(nb, lambda lo, hi: loops.fixed_block(
             p, ys[lo:hi], t0, te, dt, meth.scheme, limit, steady, out[lo:hi], stats[lo:hi]))
     return out, stats, te
 
 
-def _solve_async(p, ys, t0, t1, t_eval, max_steps, seed, opts):
+#: Smallest batch worth stepping in lockstep (one BLAS product for all members).
+LOCKSTEP_MIN_BATCH = 4
+
+
+def _use_lockstep(p, nb, scheme):
+    """Lockstep batches (:mod:`oscihop.solvers.lockstep`) pay off where a dense or low-rank
+    coupling turns the members' matrix-vector products into one BLAS matrix product."""
+    from ..kernels import params as P
+    from ..kernels.batched import has_fast_path
+
+    if nb < LOCKSTEP_MIN_BATCH or scheme not in (loops.SCHEME_EULER, loops.SCHEME_RK4):
+        return False
+    ip = p.ip
+    matrix = (int(ip[P.I_NH]) > 0 and int(ip[P.I_W_KIND]) in (P.W_DENSE, P.W_LOWRANK)) or (
+        int(ip[P.I_NK]) > 0 and int(ip[P.I_K_KIND]) in (P.K_DENSE, P.K_LOWRANK))
+    return matrix and bool(has_fast_path(p))
+
+
+def _run_lockstep(p, ys, t0, te, dt, scheme, limit, steady, out, stats):
+    """Lockstep blocks on Numba's threads; BLAS gets one thread per block (no oversubscription)."""
+    from ..kernels.batched import work_t_size
+    from .lockstep import fixed_lockstep
+
+    nb = ys.shape[0]
+    threads = min(config.num_threads(), nb // LOCKSTEP_MIN_BATCH) or 1
+
+    def block(lo, hi):
+        fixed_lockstep(p, ys[lo:hi], t0, te, dt, scheme, limit, steady, out[lo:hi], stats[lo:hi],
+                       np.empty(work_t_size(p, hi - lo), dtype=ys.dtype))
+
+    if threads <= 1:
+        block(0, nb)
+        return
+    bounds = np.linspace(0, nb, threads + 1).astype(np.int64)
+    with config.blas_threads(1):
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            for future in [pool.submit(block, bounds[k], bounds[k + 1]) for k in range(threads)]:
+                future.result()
+
+
+def _solve_async(p, ys, t0, t1, t_eval, max_steps, seed, opts, cuda_opts):
     nb, size = ys.shape
     if t0 != 0 or t1 != int(t1):
         raise ValueError(f"`t_span` counts sweeps for method='async': it must be (0, S) with integer S; got ({t0}, {t1}).")
@@ -320,6 +401,15 @@ def _solve_async(p, ys, t0, t1, t_eval, max_steps, seed, opts):
     out = np.empty((nb, te.shape[0], size), dtype=ys.dtype)
     stats = np.zeros((nb, 5))
     out_sweeps = te.astype(np.int64)
+    if cuda_opts:
+        from ..cuda import backend as gpu
+        from ..kernels.params import I_W_KIND, I_W_RANK, W_LOWRANK
+
+        rank = int(p.ip[I_W_RANK]) if p.ip[I_W_KIND] == W_LOWRANK else 0
+        states, stats, energy, lay, nt = gpu.run_async(p, ys, out_sweeps, sweeps, int(t1), seeds, rank,
+                                                       cuda_opts["threads_per_block"])
+        _cuda_done(opts, energy, lay, nt)
+        return states, stats, te
     if nb == 1:
         loops.async_member(p, ys[0], out_sweeps, sweeps, int(t1), seeds[0], out[0], stats[0])
     else:

@@ -1,0 +1,569 @@
+"""CPU fast path: the right-hand side of a whole batch in the batch-innermost layout.
+
+A batch of states ``ys`` (B, size) is stored transposed, ``yt`` (size, B): entry
+``yt[k, b]`` is component ``k`` of member ``b``.  Every loop over couplings then runs over
+its index structure once and, innermost, over the batch: one CSR index load and one
+weight load serve all B members, and the innermost loop is a unit-stride loop over
+members that the compiler vectorises.  Dense and low-rank Hopfield weights become matrix
+products ``W @ G`` with ``G`` (N, B), routed through BLAS (``np.dot``).
+
+Dense and low-rank Kuramoto couplings likewise become one product ``J @ X`` with ``X`` the
+oscillators as an (N, D B) matrix.  This module is CPU only (BLAS calls do not compile
+for CUDA); the CUDA kernels never import it.  Parts without a batch-innermost kernel here
+(the softmax activation, all-to-all HK coupling) fall back to
+:func:`oscihop.kernels.system.system_rhs` member by member, so every model runs.
+
+Results equal :func:`oscihop.kernels.system.batch_rhs` up to rounding (summation order).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..config import serial_jit
+from .params import (
+    ACT_RELU,
+    ACT_SIGMOID,
+    ACT_SOFTMAX,
+    ACT_TANH,
+    F_BETA,
+    F_K_STRENGTH,
+    F_KAPPA_H,
+    F_KAPPA_K,
+    HK_CSR,
+    HK_NONE,
+    I_ACT,
+    I_DIM,
+    I_HAS_STIM,
+    I_HK_KIND,
+    I_INTER,
+    I_K_KIND,
+    I_NH,
+    I_NK,
+    I_O_BIAS,
+    I_O_HK_A,
+    I_O_HK_INDICES,
+    I_O_HK_INDPTR,
+    I_O_J_DENSE,
+    I_O_K_DIAG,
+    I_O_K_FACTOR,
+    I_O_K_SCALE,
+    I_K_RANK,
+    I_O_K_B,
+    I_O_K_INDICES,
+    I_O_K_INDPTR,
+    I_O_K_J,
+    I_O_OMEGA,
+    I_O_STIM,
+    I_O_W_DATA,
+    I_O_W_DENSE,
+    I_O_W_DIAG,
+    I_O_W_FACTOR,
+    I_O_W_INDICES,
+    I_O_W_INDPTR,
+    I_O_W_SCALE,
+    I_OMEGA_KIND,
+    I_W_KIND,
+    I_W_RANK,
+    I_WORK_SIZE,
+    INT_LINEAR,
+    INT_RELU,
+    INT_SIGMOID,
+    INT_TANH,
+    K_CSR,
+    K_DENSE,
+    K_LOWRANK,
+    K_MEANFIELD,
+    K_NONE,
+    OMEGA_GLOBAL,
+    OMEGA_NONE,
+    W_CSR,
+    W_DENSE,
+    W_LOWRANK,
+    W_NONE,
+)
+from .elementary import tanh
+from .system import csr_arrays, fseg, system_rhs
+
+
+@serial_jit
+def has_fast_path(p):
+    """True when :func:`rhs_t` has batch-innermost kernels for every part of the model."""
+    ip = p.ip
+    if ip[I_NH] > 0 and ip[I_ACT] == ACT_SOFTMAX:
+        return False
+    if ip[I_W_KIND] not in (W_NONE, W_DENSE, W_CSR, W_LOWRANK):
+        return False
+    if ip[I_NK] > 0 and ip[I_K_KIND] not in (K_NONE, K_CSR, K_MEANFIELD, K_DENSE, K_LOWRANK):
+        return False
+    return ip[I_HK_KIND] in (HK_NONE, HK_CSR)
+
+
+@serial_jit
+def _activate_t(code, beta, ht, gt):
+    """gt = g(ht) elementwise (no softmax)."""
+    n, nb = ht.shape
+    if code == ACT_TANH:
+        for i in range(n):
+            for b in range(nb):
+                gt[i, b] = tanh(beta * ht[i, b])
+    elif code == ACT_SIGMOID:
+        for i in range(n):
+            for b in range(nb):
+                gt[i, b] = 0.5 + 0.5 * tanh(0.5 * beta * ht[i, b])
+    elif code == ACT_RELU:
+        for i in range(n):
+            for b in range(nb):
+                v = ht[i, b]
+                gt[i, b] = v if v > 0 else 0.0
+    else:  # sign
+        for i in range(n):
+            for b in range(nb):
+                v = ht[i, b]
+                gt[i, b] = 1.0 if v > 0 else (-1.0 if v < 0 else 0.0)
+
+
+@serial_jit
+def _weights_t(p, gt, out, tmp):
+    """out (nh, B) = W @ gt (batch-innermost CSR pull, or BLAS for dense / low rank)."""
+    nh = p.ip[I_NH]
+    nb = gt.shape[1]
+    nb4 = nb - nb % 4
+    kind = p.ip[I_W_KIND]
+    if kind == W_DENSE:
+        w = fseg(p, I_O_W_DENSE, nh * nh).reshape((nh, nh))
+        out[:, :] = np.dot(w, gt)
+    elif kind == W_CSR:
+        indptr, indices = csr_arrays(p, I_O_W_INDPTR, I_O_W_INDICES, nh)
+        data = fseg(p, I_O_W_DATA, indices.shape[0])
+        for i in range(nh):
+            for b in range(0, nb4, 4):
+                a0 = 0.0
+                a1 = 0.0
+                a2 = 0.0
+                a3 = 0.0
+                for e in range(indptr[i], indptr[i + 1]):
+                    j = indices[e]
+                    w = data[e]
+                    a0 += w * gt[j, b]
+                    a1 += w * gt[j, b + 1]
+                    a2 += w * gt[j, b + 2]
+                    a3 += w * gt[j, b + 3]
+                out[i, b] = a0
+                out[i, b + 1] = a1
+                out[i, b + 2] = a2
+                out[i, b + 3] = a3
+            for b in range(nb4, nb):
+                acc = 0.0
+                for e in range(indptr[i], indptr[i + 1]):
+                    acc += data[e] * gt[indices[e], b]
+                out[i, b] = acc
+    elif kind == W_LOWRANK:
+        rank = p.ip[I_W_RANK]
+        u = fseg(p, I_O_W_FACTOR, rank * nh).reshape((rank, nh))
+        scale = fseg(p, I_O_W_SCALE, rank)
+        wdiag = fseg(p, I_O_W_DIAG, nh)
+        m = tmp[: rank * nb].reshape((rank, nb))
+        m[:, :] = np.dot(u, gt)
+        for r in range(rank):
+            for b in range(nb):
+                m[r, b] *= scale[r]
+        out[:, :] = np.dot(u.T, m)
+        for i in range(nh):
+            for b in range(nb):
+                out[i, b] -= wdiag[i] * gt[i, b]
+    else:
+        out[:, :] = 0.0
+
+
+@serial_jit
+def _dphi1(code, s):
+    """phi'(s) for one pair (SPEC 3)."""
+    if code == INT_RELU:
+        return s if s > 0 else 0.0
+    if code == INT_TANH:
+        return tanh(s)
+    if code == INT_SIGMOID:
+        return 0.5 + 0.5 * tanh(0.5 * s)
+    return 0.0
+
+
+@serial_jit
+def _kuramoto_csr_t(p, yt, out):
+    """out[x part] += sum_j (J_ij + B_ij phi'(s_ij)) x_j, batch innermost.
+
+    Members go four at a time with their pair products in registers: one index and
+    one weight load serve the whole batch.
+    """
+    ip = p.ip
+    nh, n, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
+    nb = yt.shape[1]
+    nb4 = nb - nb % 4
+    inter = ip[I_INTER]
+    nonlinear = inter != INT_LINEAR
+    indptr, indices = csr_arrays(p, I_O_K_INDPTR, I_O_K_INDICES, n)
+    jv = fseg(p, I_O_K_J, indices.shape[0])
+    bv = fseg(p, I_O_K_B, indices.shape[0])
+    for i in range(n):
+        oi = nh + i * dim
+        for e in range(indptr[i], indptr[i + 1]):
+            oj = nh + indices[e] * dim
+            j0 = jv[e]
+            bw = bv[e]
+            for b in range(0, nb4, 4):
+                c0 = j0
+                c1 = j0
+                c2 = j0
+                c3 = j0
+                if nonlinear:
+                    s0 = 0.0
+                    s1 = 0.0
+                    s2 = 0.0
+                    s3 = 0.0
+                    for d in range(dim):
+                        s0 += yt[oi + d, b] * yt[oj + d, b]
+                        s1 += yt[oi + d, b + 1] * yt[oj + d, b + 1]
+                        s2 += yt[oi + d, b + 2] * yt[oj + d, b + 2]
+                        s3 += yt[oi + d, b + 3] * yt[oj + d, b + 3]
+                    c0 += bw * _dphi1(inter, s0)
+                    c1 += bw * _dphi1(inter, s1)
+                    c2 += bw * _dphi1(inter, s2)
+                    c3 += bw * _dphi1(inter, s3)
+                for d in range(dim):
+                    out[oi + d, b] += c0 * yt[oj + d, b]
+                    out[oi + d, b + 1] += c1 * yt[oj + d, b + 1]
+                    out[oi + d, b + 2] += c2 * yt[oj + d, b + 2]
+                    out[oi + d, b + 3] += c3 * yt[oj + d, b + 3]
+            for b in range(nb4, nb):
+                c = j0
+                if nonlinear:
+                    s = 0.0
+                    for d in range(dim):
+                        s += yt[oi + d, b] * yt[oj + d, b]
+                    c += bw * _dphi1(inter, s)
+                for d in range(dim):
+                    out[oi + d, b] += c * yt[oj + d, b]
+
+
+@serial_jit
+def _hk_csr_t(p, yt, gt, out):
+    """HK terms over hk_edges (SPEC 4), batch innermost, four members at a time."""
+    ip = p.ip
+    nh, n, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
+    nb = yt.shape[1]
+    nb4 = nb - nb % 4
+    inv_kh = 1.0 / p.fp[F_KAPPA_H]
+    inv_kk = 1.0 / p.fp[F_KAPPA_K]
+    indptr, indices = csr_arrays(p, I_O_HK_INDPTR, I_O_HK_INDICES, n)
+    av = fseg(p, I_O_HK_A, indices.shape[0])
+    for i in range(n):
+        oi = nh + i * dim
+        for e in range(indptr[i], indptr[i + 1]):
+            j = indices[e]
+            oj = nh + j * dim
+            ah = av[e] * inv_kh
+            ak = av[e] * inv_kk
+            for b in range(0, nb4, 4):
+                s0 = 0.0
+                s1 = 0.0
+                s2 = 0.0
+                s3 = 0.0
+                for d in range(dim):
+                    s0 += yt[oi + d, b] * yt[oj + d, b]
+                    s1 += yt[oi + d, b + 1] * yt[oj + d, b + 1]
+                    s2 += yt[oi + d, b + 2] * yt[oj + d, b + 2]
+                    s3 += yt[oi + d, b + 3] * yt[oj + d, b + 3]
+                g0 = gt[j, b]
+                g1 = gt[j, b + 1]
+                g2 = gt[j, b + 2]
+                g3 = gt[j, b + 3]
+                out[i, b] += ah * s0 * g0
+                out[i, b + 1] += ah * s1 * g1
+                out[i, b + 2] += ah * s2 * g2
+                out[i, b + 3] += ah * s3 * g3
+                c0 = ak * gt[i, b] * g0
+                c1 = ak * gt[i, b + 1] * g1
+                c2 = ak * gt[i, b + 2] * g2
+                c3 = ak * gt[i, b + 3] * g3
+                for d in range(dim):
+                    out[oi + d, b] += c0 * yt[oj + d, b]
+                    out[oi + d, b + 1] += c1 * yt[oj + d, b + 1]
+                    out[oi + d, b + 2] += c2 * yt[oj + d, b + 2]
+                    out[oi + d, b + 3] += c3 * yt[oj + d, b + 3]
+            for b in range(nb4, nb):
+                s = 0.0
+                for d in range(dim):
+                    s += yt[oi + d, b] * yt[oj + d, b]
+                gj = gt[j, b]
+                out[i, b] += ah * s * gj
+                c = ak * gt[i, b] * gj
+                for d in range(dim):
+                    out[oi + d, b] += c * yt[oj + d, b]
+
+@serial_jit
+def _meanfield_t(p, yt, out, msum):
+    """out[x part] += (K/N) (sum_j x_j - x_i), O(N D B)."""
+    ip = p.ip
+    nh, n, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
+    nb = yt.shape[1]
+    kn = p.fp[F_K_STRENGTH]
+    for d in range(dim):
+        for b in range(nb):
+            msum[d, b] = 0.0
+    for j in range(n):
+        oj = nh + j * dim
+        for d in range(dim):
+            for b in range(nb):
+                msum[d, b] += yt[oj + d, b]
+    for i in range(n):
+        oi = nh + i * dim
+        for d in range(dim):
+            for b in range(nb):
+                out[oi + d, b] += kn * (msum[d, b] - yt[oi + d, b])
+
+
+@serial_jit
+def _kuramoto_matrix_t(p, yt, out, tmp):
+    """Dense or low-rank J: F = J X as one matrix product (BLAS) with X = x part (N, D B)."""
+    ip = p.ip
+    nh, n, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
+    nb = yt.shape[1]
+    xr = yt[nh:].reshape((n, dim * nb))
+    if ip[I_K_KIND] == K_DENSE:
+        jd = p.fp[ip[I_O_J_DENSE] : ip[I_O_J_DENSE] + n * n].reshape((n, n))
+        f = np.dot(jd, xr)
+        for i in range(n):
+            c = jd[i, i]  # the kernels skip self-pairs
+            oi = nh + i * dim
+            for d in range(dim):
+                for b in range(nb):
+                    out[oi + d, b] += f[i, d * nb + b] - c * yt[oi + d, b]
+    else:
+        rank = ip[I_K_RANK]
+        u = p.fp[ip[I_O_K_FACTOR] : ip[I_O_K_FACTOR] + rank * n].reshape((rank, n))
+        kscale = p.fp[ip[I_O_K_SCALE] : ip[I_O_K_SCALE] + rank]
+        kdiag = p.fp[ip[I_O_K_DIAG] : ip[I_O_K_DIAG] + n]
+        m = np.dot(u, xr)
+        for r in range(rank):
+            for q in range(dim * nb):
+                m[r, q] *= kscale[r]
+        f = np.dot(u.T, m)
+        for i in range(n):
+            c = kdiag[i]
+            oi = nh + i * dim
+            for d in range(dim):
+                for b in range(nb):
+                    out[oi + d, b] += f[i, d * nb + b] - c * yt[oi + d, b]
+
+
+@serial_jit
+def _project_rotate_t(p, yt, out, fx, xx):
+    """dx_i/dt = Omega_i x_i + F_i - <F_i, x_i> x_i / |x_i|^2, batch innermost."""
+    ip = p.ip
+    nh, nk, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
+    nb = yt.shape[1]
+    okind = ip[I_OMEGA_KIND]
+    n_om = 0 if okind == OMEGA_NONE else (1 if okind == OMEGA_GLOBAL else nk)
+    omega = fseg(p, I_O_OMEGA, n_om * dim * dim).reshape((n_om, dim, dim))
+    for i in range(nk):
+        oi = nh + i * dim
+        for b in range(nb):
+            fx[b] = 0.0
+            xx[b] = 0.0
+        for d in range(dim):
+            for b in range(nb):
+                fx[b] += out[oi + d, b] * yt[oi + d, b]
+                xx[b] += yt[oi + d, b] * yt[oi + d, b]
+        for b in range(nb):
+            fx[b] = fx[b] / xx[b] if xx[b] > 0 else 0.0
+        for d in range(dim):
+            for b in range(nb):
+                out[oi + d, b] -= fx[b] * yt[oi + d, b]
+        if okind != OMEGA_NONE:
+            om = omega[0] if okind == OMEGA_GLOBAL else omega[i]
+            for a in range(dim):
+                for q in range(dim):
+                    w = om[a, q]
+                    if w != 0.0:
+                        for b in range(nb):
+                            out[oi + a, b] += w * yt[oi + q, b]
+
+
+def work_t_size(p, nb):
+    """Scratch entries :func:`rhs_t` needs for a batch of ``nb``."""
+    ip = p.ip
+    nh, dim = int(ip[I_NH]), int(ip[I_DIM])
+    rank = int(ip[I_W_RANK]) if int(ip[I_W_KIND]) == W_LOWRANK else 0
+    size = nh + int(ip[I_NK]) * dim
+    return 2 * nh * nb + max(rank * nb, (dim + 4) * nb, 2 * size, int(ip[I_WORK_SIZE]) + 2 * size) + 8
+
+
+@serial_jit
+def rhs_t(p, yt, out, work):
+    """out (size, B) = dy/dt for the batch ``yt`` (size, B), batch innermost.
+
+    ``work`` needs :func:`work_t_size` entries.  Models without a fast path run member
+    by member through :func:`oscihop.kernels.system.system_rhs`.
+    """
+    ip, fp = p.ip, p.fp
+    nh, nk, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
+    size, nb = yt.shape
+    if not has_fast_path(p):
+        col = work[:size]
+        res = work[size : 2 * size]
+        w1 = work[2 * size :]
+        for b in range(nb):
+            for k in range(size):
+                col[k] = yt[k, b]
+            system_rhs(p, col, res, w1)
+            for k in range(size):
+                out[k, b] = res[k]
+        return
+    gt = work[: nh * nb].reshape((nh, nb))
+    wg = work[nh * nb : 2 * nh * nb].reshape((nh, nb))
+    rest = work[2 * nh * nb :]
+    s = rest[:nb]
+    c = rest[nb : 2 * nb]
+    if nh > 0:
+        ht = yt[:nh]
+        bias = fseg(p, I_O_BIAS, nh)
+        _activate_t(ip[I_ACT], fp[F_BETA], ht, gt)
+        _weights_t(p, gt, wg, rest)
+        for i in range(nh):
+            bi = bias[i]
+            for b in range(nb):
+                out[i, b] = wg[i, b] - ht[i, b] + bi
+    if nk > 0:
+        has_stim = ip[I_HAS_STIM] != 0
+        stim = fseg(p, I_O_STIM, nk * dim if has_stim else 0)
+        for k in range(nk * dim):
+            v = stim[k] if has_stim else 0.0
+            for b in range(nb):
+                out[nh + k, b] = v
+        kind = ip[I_K_KIND]
+        if kind == K_CSR:
+            _kuramoto_csr_t(p, yt, out)
+        elif kind == K_DENSE or kind == K_LOWRANK:
+            _kuramoto_matrix_t(p, yt, out, rest)
+        elif kind == K_MEANFIELD:
+            _meanfield_t(p, yt, out, rest[2 * nb : (2 + dim) * nb].reshape((dim, nb)))
+        if ip[I_HK_KIND] == HK_CSR:
+            _hk_csr_t(p, yt, gt, out)
+        _project_rotate_t(p, yt, out, s, c)
+
+
+@serial_jit
+def shared_structure(p):
+    """True when the Hopfield weights (if sparse), the Kuramoto couplings and the HK
+    coefficients all live on one CSR structure (the paper's small-world HK model), so
+    :func:`rhs_t` can make one fused pass over it."""
+    ip = p.ip
+    nh, n = ip[I_NH], ip[I_NK]
+    if ip[I_K_KIND] != K_CSR or ip[I_HK_KIND] != HK_CSR or nh != n:
+        return False
+    kp, ki = csr_arrays(p, I_O_K_INDPTR, I_O_K_INDICES, n)
+    hp, hi = csr_arrays(p, I_O_HK_INDPTR, I_O_HK_INDICES, n)
+    if ki.shape[0] != hi.shape[0]:
+        return False
+    for k in range(n + 1):
+        if kp[k] != hp[k]:
+            return False
+    for k in range(ki.shape[0]):
+        if ki[k] != hi[k]:
+            return False
+    if ip[I_W_KIND] == W_CSR:
+        wp, wi = csr_arrays(p, I_O_W_INDPTR, I_O_W_INDICES, nh)
+        if wi.shape[0] != ki.shape[0]:
+            return False
+        for k in range(n + 1):
+            if wp[k] != kp[k]:
+                return False
+        for k in range(ki.shape[0]):
+            if wi[k] != ki[k]:
+                return False
+    return True
+
+
+@serial_jit
+def _fused_csr_t(p, yt, gt, out, with_w):
+    """One pass over the shared CSR structure: W g (if ``with_w``), the Kuramoto force
+    and both HK terms, four members at a time, pair products computed once."""
+    ip = p.ip
+    nh, n, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
+    nb = yt.shape[1]
+    inter = ip[I_INTER]
+    nonlinear = inter != INT_LINEAR
+    inv_kh = 1.0 / p.fp[F_KAPPA_H]
+    inv_kk = 1.0 / p.fp[F_KAPPA_K]
+    indptr, indices = csr_arrays(p, I_O_K_INDPTR, I_O_K_INDICES, n)
+    ne = indices.shape[0]
+    jv = fseg(p, I_O_K_J, ne)
+    bv = fseg(p, I_O_K_B, ne)
+    av = fseg(p, I_O_HK_A, ne)
+    wv = fseg(p, I_O_W_DATA, ne if with_w else 0)
+    for i in range(n):
+        oi = nh + i * dim
+        b = 0
+        while b < nb:
+            lanes = min(4, nb - b)
+            b1 = b + 1 if lanes > 1 else b
+            b2 = b + 2 if lanes > 2 else b
+            b3 = b + 3 if lanes > 3 else b
+            h0 = 0.0
+            h1 = 0.0
+            h2 = 0.0
+            h3 = 0.0
+            gi0 = gt[i, b] * inv_kk
+            gi1 = gt[i, b1] * inv_kk
+            gi2 = gt[i, b2] * inv_kk
+            gi3 = gt[i, b3] * inv_kk
+            for e in range(indptr[i], indptr[i + 1]):
+                j = indices[e]
+                oj = nh + j * dim
+                s0 = 0.0
+                s1 = 0.0
+                s2 = 0.0
+                s3 = 0.0
+                for d in range(dim):
+                    s0 += yt[oi + d, b] * yt[oj + d, b]
+                    s1 += yt[oi + d, b1] * yt[oj + d, b1]
+                    s2 += yt[oi + d, b2] * yt[oj + d, b2]
+                    s3 += yt[oi + d, b3] * yt[oj + d, b3]
+                g0 = gt[j, b]
+                g1 = gt[j, b1]
+                g2 = gt[j, b2]
+                g3 = gt[j, b3]
+                a = av[e]
+                w = wv[e] if with_w else 0.0
+                ah = a * inv_kh
+                h0 += (w + ah * s0) * g0
+                h1 += (w + ah * s1) * g1
+                h2 += (w + ah * s2) * g2
+                h3 += (w + ah * s3) * g3
+                j0 = jv[e]
+                c0 = j0 + a * gi0 * g0
+                c1 = j0 + a * gi1 * g1
+                c2 = j0 + a * gi2 * g2
+                c3 = j0 + a * gi3 * g3
+                if nonlinear:
+                    bw = bv[e]
+                    c0 += bw * _dphi1(inter, s0)
+                    c1 += bw * _dphi1(inter, s1)
+                    c2 += bw * _dphi1(inter, s2)
+                    c3 += bw * _dphi1(inter, s3)
+                for d in range(dim):
+                    out[oi + d, b] += c0 * yt[oj + d, b]
+                    if lanes > 1:
+                        out[oi + d, b1] += c1 * yt[oj + d, b1]
+                    if lanes > 2:
+                        out[oi + d, b2] += c2 * yt[oj + d, b2]
+                    if lanes > 3:
+                        out[oi + d, b3] += c3 * yt[oj + d, b3]
+            out[i, b] += h0
+            if lanes > 1:
+                out[i, b1] += h1
+            if lanes > 2:
+                out[i, b2] += h2
+            if lanes > 3:
+                out[i, b3] += h3
+            b += 4

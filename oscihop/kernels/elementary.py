@@ -1,0 +1,86 @@
+"""Branch-free elementary functions that vectorise: ``exp`` and ``tanh`` in plain arithmetic.
+
+``math.tanh`` and ``math.exp`` compile to calls into the C library, one element at a time;
+a loop ``g[i] = tanh(beta h[i])`` then costs about 20 ns per element and dominates a
+small network's right-hand side.  The versions here are written with polynomials, one
+division and an exponent built from integer bits, so LLVM vectorises the loop around them
+(4 doubles per AVX2 instruction): 0.47 us instead of 1.9 us for 100 tanh.  ``tanh`` is within
+3 ulp of NumPy's over the whole real line (tested in ``tests/test_speed_paths.py``); both are
+device code as well: no allocation, no NumPy ufuncs.
+
+Bounds used (float64): for ``|x| > 19.1`` tanh(x) rounds to +-1; exp underflows to 0 below
+-708.
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
+
+from ..config import serial_jit
+
+_LOG2E = 1.4426950408889634
+_LN2_HI = 0.693147180369123816490  # high part of ln 2 (exact in 32 bits)
+_LN2_LO = 1.90821492927058770002e-10  # ln 2 - _LN2_HI
+
+
+@intrinsic
+def _int_bits_as_float(typingctx, bits):
+    """Reinterpret the 64 bits of an int64 as a float64 (no conversion)."""
+    sig = types.float64(types.int64)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return sig, codegen
+
+
+@serial_jit
+def _expm1_poly(r):
+    """expm1(r) for |r| <= 0.35 by its Taylor series to degree 13 (error < 1e-17 relative)."""
+    p = 1.0 / 6227020800.0
+    p = p * r + 1.0 / 479001600.0
+    p = p * r + 1.0 / 39916800.0
+    p = p * r + 1.0 / 3628800.0
+    p = p * r + 1.0 / 362880.0
+    p = p * r + 1.0 / 40320.0
+    p = p * r + 1.0 / 5040.0
+    p = p * r + 1.0 / 720.0
+    p = p * r + 1.0 / 120.0
+    p = p * r + 1.0 / 24.0
+    p = p * r + 1.0 / 6.0
+    p = p * r + 0.5
+    p = p * r + 1.0
+    return p * r
+
+
+@serial_jit
+def exp_neg(z):
+    """exp(-z) for z >= 0 (clamped at z = 708), branch-free.
+
+    Within 7 ulp for z < 40 (all that :func:`tanh` uses); for larger z the fast-math
+    reassociation of the two-part ln 2 reduction costs digits (2e-14 relative at z = 690).
+    """
+    z = min(z, 708.0)
+    k = float(int(z * _LOG2E + 0.5))  # round(z / ln 2), z >= 0
+    r = (k * _LN2_HI - z) + k * _LN2_LO  # -z + k ln 2, in [-ln2/2, ln2/2]
+    scale = _int_bits_as_float((1023 - int(k)) << 52)  # 2^-k
+    return (1.0 + _expm1_poly(r)) * scale
+
+
+@serial_jit
+def tanh(x):
+    """tanh(x) in vectorisable arithmetic, within a few ulp of ``math.tanh``.
+
+    With ``a = |x|`` and ``e = exp(-2a)``: ``tanh a = (1 - e) / (1 + e)``; below
+    ``a = 0.17`` the numerator comes from the series of expm1 instead, so small arguments
+    keep full relative accuracy.
+    """
+    a = min(abs(x), 19.5)
+    em_small = _expm1_poly(-2.0 * a)  # accurate for 2a <= 0.35
+    e = exp_neg(2.0 * a)
+    num = -em_small if a < 0.17 else 1.0 - e
+    den = 2.0 + em_small if a < 0.17 else 1.0 + e
+    t = num / den
+    return t if x >= 0 else -t
