@@ -13,6 +13,11 @@ import contextlib
 
 import numba
 
+from ._cache import invalidate_stale_cache
+
+# Drop cached kernels compiled from older sources (Numba only checks each function's own file).
+invalidate_stale_cache()
+
 #: LLVM fast-math flags: reassociation lets reductions vectorise; no ``nnan``/``ninf``.
 FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 

@@ -750,6 +750,7 @@ def train(model, X, labels, loss, encode, *, epochs=10, batch_size=32, optimizer
 
     >>> import numpy as np
     >>> class Toy:
+    ...     size = 2                          # the length of one state, as for oscihop models
     ...     def __init__(self, w): self.w = np.asarray(w, dtype=float)
     ...     def parameters(self): return {"w": self.w.copy()}
     ...     def replace(self, **p): return Toy(p.get("w", self.w))
