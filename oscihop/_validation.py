@@ -28,10 +28,15 @@ __all__ = [
 _FLOAT_DTYPES = {"float64": np.float64, "float32": np.float32}
 
 
+_F64, _F32 = np.dtype(np.float64), np.dtype(np.float32)
+
+
 def resolve_dtype(dtype, name="dtype"):
     """Return ``np.float64`` or ``np.float32`` for a dtype-like value."""
     if dtype is None:
-        return np.dtype(np.float64)
+        return _F64
+    if dtype is _F64 or dtype is _F32:  # already resolved (numpy's built-in dtypes are singletons)
+        return dtype
     try:
         dt = np.dtype(dtype)
     except TypeError:
@@ -58,7 +63,7 @@ def as_float_array(value, name, dtype=np.float64, ndim=None):
 def check_finite(arr, name):
     """Raise if ``arr`` holds NaN or inf."""
     arr = np.asarray(arr)
-    if arr.size and not np.all(np.isfinite(arr)):
+    if arr.size and not np.isfinite(arr).all():
         bad = np.argwhere(~np.isfinite(arr))[0]
         where = tuple(int(i) for i in bad)
         raise ValueError(

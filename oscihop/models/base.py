@@ -17,6 +17,8 @@ State = namedtuple("State", ["h", "x"])
 #: Deviation of |x_i| from 1 tolerated in initial states, per dtype.
 UNIT_TOL = {np.dtype(np.float64): 1e-8, np.dtype(np.float32): 1e-4}
 
+_F64, _F32 = np.dtype(np.float64), np.dtype(np.float32)
+
 
 def assemble(dtype, fields):
     """Build the compiled-kernel :class:`SystemParams` of ``dtype`` from named fields."""
@@ -58,6 +60,11 @@ class Model:
 
     def params(self, dtype=np.float64):
         """The compiled-kernel parameter bundle for ``dtype`` (cached)."""
+        cache = self.__dict__.get("_params_cache")
+        if cache is not None and (dtype is _F64 or dtype is _F32):  # warm path of every solve
+            p = cache.get(dtype)
+            if p is not None:
+                return p
         dt = resolve_dtype(dtype)
         cache = self.__dict__.setdefault("_params_cache", {})
         if dt not in cache:
@@ -82,7 +89,7 @@ class Model:
     def _coerce(self, y, name="y"):
         """Return (2-D contiguous float array, was_1d)."""
         arr = np.asarray(y)
-        if arr.dtype != np.float32:
+        if arr.dtype != _F32:
             try:
                 arr = arr.astype(np.float64, copy=False)
             except (TypeError, ValueError):

@@ -53,27 +53,33 @@ class Solution:
         self.options = options
         self.batched = batched
         st = np.asarray(stats)
+        if not batched:  # one trajectory: Python scalars straight from the row of statistics
+            nfev, nsteps, nrej, status, t_final = st[0, :5].tolist()
+            self.status, self.nfev, self.nsteps, self.nrejected = int(status), int(nfev), int(nsteps), int(nrej)
+            self.t_final = float(t_final)
+            self.success = self.status >= 0
+            self.message = self._single_message(self.status, self.t_final)
+            return
         status = st[:, 3].astype(int)
         nfev = st[:, 0].astype(np.int64)
         nsteps = st[:, 1].astype(np.int64)
         nrej = st[:, 2].astype(np.int64)
         t_final = st[:, 4].astype(float)
-        if batched:
-            self.status, self.nfev, self.nsteps, self.nrejected, self.t_final = status, nfev, nsteps, nrej, t_final
-        else:
-            self.status, self.nfev, self.nsteps = int(status[0]), int(nfev[0]), int(nsteps[0])
-            self.nrejected, self.t_final = int(nrej[0]), float(t_final[0])
+        self.status, self.nfev, self.nsteps, self.nrejected, self.t_final = status, nfev, nsteps, nrej, t_final
         self.success = bool(np.all(status >= 0))
         self.message = self._message(status, t_final)
 
+    def _single_message(self, status, t_final):
+        msg = STATUS_MESSAGES[status]
+        if status == 1:
+            unit = "sweep" if self.method == "async" else "t"
+            what = "fixed point" if self.method == "async" else "steady state (max |dy/dt| < steady_state)"
+            msg = f"Stopped early: {what} reached at {unit} = {t_final:.6g}."
+        return msg
+
     def _message(self, status, t_final):
         if not self.batched:
-            msg = STATUS_MESSAGES[int(status[0])]
-            if status[0] == 1:
-                unit = "sweep" if self.method == "async" else "t"
-                what = "fixed point" if self.method == "async" else "steady state (max |dy/dt| < steady_state)"
-                msg = f"Stopped early: {what} reached at {unit} = {t_final[0]:.6g}."
-            return msg
+            return self._single_message(int(status[0]), float(t_final[0]))
         parts = []
         for code in sorted(set(status.tolist()), reverse=True):
             count = int(np.sum(status == code))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -22,12 +23,20 @@ DEFAULT_ATOL = 1e-6
 DEFAULT_MAX_STEPS_ADAPTIVE = 1_000_000
 _NO_LIMIT = 2**62
 
+# Per-call constants, computed once (``np.dtype.name`` and ``np.finfo`` cost microseconds a call).
+_F64, _F32 = np.dtype(np.float64), np.dtype(np.float32)
+_DTYPE_NAMES = {_F64: "float64", _F32: "float32"}
+_EPS = {_F64: float(np.finfo(np.float64).eps), _F32: float(np.finfo(np.float32).eps)}
+
 
 def _scalar(value, name, positive=False, allow_inf=False):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+    if type(value) is float:  # the common case: skip the (slow) abstract-base-class checks
+        v = value
+    elif isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
         raise ValueError(f"`{name}` must be a real number; got {value!r}.")
-    v = float(value)
-    if np.isnan(v) or (np.isinf(v) and not allow_inf):
+    else:
+        v = float(value)
+    if math.isnan(v) or (math.isinf(v) and not allow_inf):
         raise ValueError(f"`{name}` must be finite; got {value!r}.")
     if positive and v <= 0:
         raise ValueError(f"`{name}` must be > 0; got {value!r}.")
@@ -66,13 +75,16 @@ def _check_backend(backend):
 
 
 def _tolerances(rtol, atol, size, dtype):
-    eps = float(np.finfo(dtype).eps)
+    eps = _EPS[dtype] if (dtype is _F64 or dtype is _F32) else float(np.finfo(dtype).eps)
     rtol = _scalar(DEFAULT_RTOL if rtol is None else rtol, "rtol", positive=True)
     if rtol < 100 * eps:
         warnings.warn(f"`rtol` = {rtol:g} is too small for {np.dtype(dtype).name}; using 100 eps = {100 * eps:.3g}.",
                       UserWarning, stacklevel=4)
         rtol = 100 * eps
     atol = DEFAULT_ATOL if atol is None else atol
+    if type(atol) is float and math.isfinite(atol) and atol >= 0:
+        # fast path of a valid scalar: the same values as the general path's full + astype
+        return rtol, np.full(size, atol, dtype=dtype)
     a = np.asarray(atol, dtype=np.float64)
     if a.ndim == 0:
         a = np.full(size, float(a))
@@ -87,13 +99,16 @@ def _time_grid(t_eval, t0, t1, name="t_eval"):
     te = np.asarray(t_eval, dtype=np.float64)
     if te.ndim != 1 or te.size == 0:
         raise ValueError(f"`{name}` must be a non-empty 1-D array of times; got shape {te.shape}.")
-    check_finite(te, name)
-    if np.any(np.diff(te) < 0):
-        raise ValueError(f"`{name}` must be sorted in increasing order.")
+    # One pass for the common valid grid: non-decreasing (a NaN fails every comparison) between
+    # finite ends means finite and sorted; otherwise the checks below name what is wrong.
+    if not (math.isfinite(te[0]) and math.isfinite(te[-1]) and (te[1:] >= te[:-1]).all()):
+        check_finite(te, name)
+        if (te[1:] < te[:-1]).any():  # finite values: b < a exactly when b - a < 0 (np.diff's test)
+            raise ValueError(f"`{name}` must be sorted in increasing order.")
     span = max(abs(t0), abs(t1), 1.0) * 1e-12
     if te[0] < t0 - span or te[-1] > t1 + span:
         raise ValueError(f"`{name}` must lie within t_span = ({t0}, {t1}); got values in [{te[0]}, {te[-1]}].")
-    return np.clip(te, t0, t1)
+    return te.clip(t0, t1)  # what np.clip calls, without its dispatch layers; always a new array
 
 
 def solve(model, t_span, y0, method="RK45", t_eval=None, rtol=None, atol=None, max_step=np.inf,
@@ -189,19 +204,21 @@ def solve(model, t_span, y0, method="RK45", t_eval=None, rtol=None, atol=None, m
             raise ValueError(f"`gamma` and `dt` are the same step for method='AKOrN'; got gamma={gamma!r}, dt={dt!r}.")
         dt = gamma
     given = dict(rtol=rtol, atol=atol, first_step=first_step, dt=dt, seed=seed)
-    if not (isinstance(max_step, (numbers.Real, np.floating)) and np.isinf(max_step)):
+    if not (math.isinf(max_step) if type(max_step) is float
+            else isinstance(max_step, (numbers.Real, np.floating)) and np.isinf(max_step)):
         given["max_step"] = max_step
     for name, value in given.items():
         if value is not None and name not in meth.options:
             extraneous[name] = value
-    warn_unknown_options(extraneous, f"method={method!r}")
+    if extraneous:
+        warn_unknown_options(extraneous, f"method={method!r}")
 
     # ---- time span
     try:
         t0, t1 = (float(v) for v in t_span)
     except (TypeError, ValueError):
         raise ValueError(f"`t_span` must be a pair of numbers (t0, t1); got {t_span!r}.") from None
-    if not (np.isfinite(t0) and np.isfinite(t1)) or t1 < t0:
+    if not (math.isfinite(t0) and math.isfinite(t1)) or t1 < t0:
         raise ValueError(
             f"`t_span` must be finite with t_span[1] >= t_span[0] (oscihop integrates forward); got ({t0}, {t1})."
         )
@@ -218,7 +235,8 @@ def solve(model, t_span, y0, method="RK45", t_eval=None, rtol=None, atol=None, m
     if max_steps is not None:
         if isinstance(max_steps, bool) or not isinstance(max_steps, (numbers.Integral, np.integer)) or max_steps < 0:
             raise ValueError(f"`max_steps` must be a non-negative integer; got {max_steps!r}.")
-    opts = dict(t_span=(t0, t1), dtype=dt_type.name, backend=used_backend, steady_state=steady_state)
+    opts = dict(t_span=(t0, t1), dtype=_DTYPE_NAMES.get(dt_type) or dt_type.name, backend=used_backend,
+                steady_state=steady_state)
     if used_backend == "cuda":
         opts["cuda"] = dict(cuda_opts)
 
@@ -243,13 +261,17 @@ def solve(model, t_span, y0, method="RK45", t_eval=None, rtol=None, atol=None, m
 
     if used_backend == "cuda":
         energy = opts["cuda"].pop("energy")  # computed on the device
+        if single:
+            states, energy = states[0], energy[0]
+    elif single:  # one trajectory: its energies go straight into a (T,) array
+        states = states[0]
+        energy = np.empty(states.shape[0], dtype=dt_type)
+        batch_energy(p, np.ascontiguousarray(states), energy)
     else:
         flat = np.ascontiguousarray(states.reshape(-1, size))
         energy = np.empty(flat.shape[0], dtype=dt_type)
         batch_energy(p, flat, energy)
         energy = energy.reshape(states.shape[:2])
-    if single:
-        states, energy = states[0], energy[0]
     return Solution(model, t_out, states, energy, stats, method, opts, batched=not single)
 
 
@@ -261,6 +283,7 @@ def _solve_adaptive(p, ys, t0, t1, t_eval, rtol, atol, max_step, first_step, max
                     cuda_opts):
     nb, size = ys.shape
     dt_type = ys.dtype
+    uniform = atol is None or type(atol) is float  # a scalar atol fills every entry alike
     rtol, atol = _tolerances(rtol, atol, size, dt_type)
     max_step = _scalar(max_step, "max_step", positive=True, allow_inf=True)
     h0 = 0.0
@@ -270,7 +293,7 @@ def _solve_adaptive(p, ys, t0, t1, t_eval, rtol, atol, max_step, first_step, max
             raise ValueError(f"`first_step` must not exceed the interval length {t1 - t0}; got {first_step!r}.")
     limit = DEFAULT_MAX_STEPS_ADAPTIVE if max_steps is None else int(max_steps)
     tab = meth.tableau
-    opts.update(rtol=rtol, atol=float(atol[0]) if np.all(atol == atol[0]) else atol, max_step=max_step,
+    opts.update(rtol=rtol, atol=float(atol[0]) if uniform or (atol == atol[0]).all() else atol, max_step=max_step,
                 first_step=first_step, max_steps=limit)
     stats = np.zeros((nb, 5))
     if cuda_opts:
@@ -292,9 +315,9 @@ def _solve_adaptive(p, ys, t0, t1, t_eval, rtol, atol, max_step, first_step, max
         return out_y[:n_out][None].copy(), stats, out_t[:n_out].copy()
     te = np.array([t0, t1]) if t_eval is None else _time_grid(t_eval, t0, t1)
     out = np.empty((nb, te.shape[0], size), dtype=dt_type)
-    if single:
-        loops.erk_member(p, ys[0], t0, t1, te, rtol, atol, max_step, h0, limit, steady,
-                         tab.A, tab.B, tab.E, tab.P, tab.error_estimator_order, te, out[0], stats[0], False)
+    if single:  # a block of one: the same compiled loop as a batch (one compilation, not two)
+        loops.erk_block(p, ys[:1], t0, t1, te, rtol, atol, max_step, np.full(1, h0), limit, steady,
+                        tab.A, tab.B, tab.E, tab.P, tab.error_estimator_order, out, stats)
     else:
         h0s = np.full(nb, h0)
         run_in_blocks(nb, lambda lo, hi: loops.erk_block(
