@@ -29,7 +29,7 @@ import numpy as np
 from . import config
 from ._validation import resolve_dtype
 from .config import serial_jit
-from .kernels.params import I_WORK_SIZE
+from .kernels.params import I_WORK_SIZE, generic
 from .kernels.system import system_rhs
 from .kernels.vjp import retract_inplace, retract_vjp, system_rhs_vjp, vjp_work_size
 from .models.base import Model
@@ -749,7 +749,8 @@ def value_and_grad(model, loss, y0, t_span=(0.0, 1.0), *, method="Tsit5", rtol=D
     dtp = resolve_dtype(dtype if dtype is not None else (np.float32 if ys.dtype == np.float32 else None))
     ys = np.ascontiguousarray(ys, dtype=dtp)
     model.check_unit(ys, "y0")
-    p = model.params(dtp)
+    # Run-time-dispatched bundle: the VJP kernels cover every model kind in one compilation.
+    p = generic(model.params(dtp))
     nb, size = ys.shape
     te = None if t_eval is None else _time_grid(t_eval, t0, t1)
     n_eval = 0 if te is None else te.shape[0]

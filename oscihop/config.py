@@ -30,6 +30,18 @@ def serial_jit(func):
     return numba.njit(**SERIAL)(func)
 
 
+def inline_jit(func):
+    """:func:`serial_jit`, inlined into compiled callers at Numba's IR level.
+
+    For the few large loops with a single call site (the adaptive solver's start, advance and
+    initial step) and the thin entry points over the right-hand side and energy: inlining them
+    saves compiling each as a library of its own, and so optimising the whole right-hand side
+    again at every level of the call chain, which was most of a first call's compile time.
+    Called from Python they compile as usual.
+    """
+    return numba.njit(inline="always", **SERIAL)(func)
+
+
 def num_threads() -> int:
     """Threads a batch solve runs its blocks on (Numba's count: respects ``NUMBA_NUM_THREADS``)."""
     return int(numba.get_num_threads())

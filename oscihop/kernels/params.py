@@ -1,10 +1,17 @@
 """The parameter bundle every compiled kernel reads.
 
-All three models (Hopfield, Kuramoto, Hopfield-Kuramoto) compile down to one
-:class:`SystemParams` with fixed field types, so each kernel and each solver loop is
-compiled once per float dtype, whatever the activation, interaction or coupling
-representation (these are integer codes with branches outside the inner loops).
-Unused parts hold empty arrays.
+All three models (Hopfield, Kuramoto, Hopfield-Kuramoto) compile down to two flat
+arrays: ``fp`` (floats) and ``ip`` (a header of integer codes, sizes and offsets, then
+index arrays).  Unused parts hold empty arrays.
+
+The arrays travel in a namedtuple whose *class* says which coupling representations the
+model uses (:func:`params_class`).  The class is part of the Numba type, so each kernel
+is compiled once per kind of model (and float dtype), and the dispatchers of
+:mod:`oscihop.kernels.dispatch` type and compile only the branches that kind uses.  That
+keeps a first call's compile time to the code the model runs.  The plain
+:class:`SystemParams` (no kind) selects by the codes at run time, so one compilation
+serves every model: the CUDA kernels and the gradient code use it, and so does
+everything when the environment variable ``OSCIHOP_SPECIALIZE=0`` is set.
 """
 
 from __future__ import annotations
@@ -39,6 +46,78 @@ SHARED_NONE, SHARED_K_HK, SHARED_K_HK_W = 0, 1, 2
 #: (int64 array: a header of codes, sizes and offsets, then index arrays).  Two flat
 #: arrays keep the compiled signatures small, so kernels compile quickly.
 SystemParams = namedtuple("SystemParams", ["fp", "ip"])
+
+#: What a specialised bundle's class records: the Hopfield weight, Kuramoto coupling and HK
+#: coupling representations, D when it has register-resident kernels (2..5, else 0) and
+#: the SHARED_* code of the CSR structures (meaningful with a specialised D only).
+SPEC_FIELDS = ("w_kind", "k_kind", "hk_kind", "fixed_dim", "shared_csr")
+_SPEC_PREFIX = "SystemParams_"
+_SPEC_CLASSES = {}
+
+
+def params_class(spec):
+    """The namedtuple class (fields ``fp``, ``ip``) of a model kind ``spec`` (cached).
+
+    ``spec`` is a tuple of ints in the order of :data:`SPEC_FIELDS`; ``None`` gives the
+    run-time-dispatched :class:`SystemParams`.  The class lives in this module under a name
+    that encodes ``spec`` (module ``__getattr__`` rebuilds it), so Numba's on-disk cache can
+    pickle and reload signatures that contain it.
+    """
+    if spec is None:
+        return SystemParams
+    spec = tuple(int(v) for v in spec)
+    if len(spec) != len(SPEC_FIELDS):
+        raise ValueError(f"spec must have {len(SPEC_FIELDS)} entries {SPEC_FIELDS}, got {spec}")
+    cls = _SPEC_CLASSES.get(spec)
+    if cls is None:
+        name = _SPEC_PREFIX + "_".join(str(v) for v in spec)
+        cls = namedtuple(name, ["fp", "ip"], module=__name__)
+        cls.SPEC = spec
+        _SPEC_CLASSES[spec] = cls
+    return cls
+
+
+def __getattr__(name):  # PEP 562: specialised classes are created on demand (unpickling)
+    if name.startswith(_SPEC_PREFIX):
+        try:
+            spec = tuple(int(v) for v in name[len(_SPEC_PREFIX):].split("_"))
+        except ValueError:
+            spec = ()
+        if len(spec) == len(SPEC_FIELDS):
+            return params_class(spec)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def spec_of(p):
+    """The kind tuple of a bundle ``p`` (or of its class), None for :class:`SystemParams`."""
+    cls = p if isinstance(p, type) else type(p)
+    return getattr(cls, "SPEC", None)
+
+
+def generic(p):
+    """``p`` as a run-time-dispatched :class:`SystemParams` (same arrays, no copy)."""
+    return p if type(p) is SystemParams else SystemParams(p.fp, p.ip)
+
+
+def specialize(p):
+    """``p`` as the bundle of its model kind (the class :func:`params_class` gives; no copy)."""
+    ints = {name: int(p.ip[k]) for k, name in enumerate(_INT_SLOTS)}
+    return params_class(kind_spec(ints))(p.fp, p.ip)
+
+
+def specialize_enabled():
+    """False when the environment sets ``OSCIHOP_SPECIALIZE=0`` (one generic compilation)."""
+    import os
+
+    return os.environ.get("OSCIHOP_SPECIALIZE", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def kind_spec(ints):
+    """The :data:`SPEC_FIELDS` tuple of a header given as a dict of ints."""
+    nk, dim = ints["nk"], ints["dim"]
+    fixed = dim if (nk > 0 and 2 <= dim <= 5) else 0
+    return (ints["w_kind"] if ints["nh"] > 0 else W_NONE, ints["k_kind"] if nk > 0 else K_NONE,
+            ints["hk_kind"] if nk > 0 else HK_NONE, fixed, ints["shared_csr"] if fixed else SHARED_NONE)
 
 # ---- int header slots (ip[slot])
 _INT_SLOTS = [
@@ -103,7 +182,8 @@ def pack_params(dtype, fields, work_size):
     header = np.array([ints[name] for name in _INT_SLOTS], dtype=np.int64)
     ip = np.concatenate([header] + ichunks)
     fp = np.concatenate(fchunks).astype(dtype, copy=False)  # no second copy of large factors
-    return SystemParams(fp, ip)
+    cls = params_class(kind_spec(ints)) if specialize_enabled() else SystemParams
+    return cls(fp, ip)
 
 
 def shared_csr_code(ints, fields):

@@ -438,7 +438,7 @@ def _row_forces(p, y, g, i, force, tc, store_t):
 def oscillator_forces(p, y, g, force, buf):
     """force[:nk*D] = F_i = c_i + sum_j (J_ij + B_ij phi'(s_ij)) x_j + (1/kappa_k) sum_j a_ij g_i g_j x_j.
 
-    The unprojected oscillator forces of :func:`oscihop.kernels.system.evaluate` (``g`` must
+    The unprojected oscillator forces of :func:`oscihop.kernels.system.evaluate_forces` (``g`` must
     hold g(h) for the coupled model); ``buf`` needs ``max(k_rank * D, D)`` entries.
     """
     ip = p.ip

@@ -1,0 +1,227 @@
+"""Pick, at compile time, the coupling code a model kind uses.
+
+Each function here is called from compiled code with the parameter bundle ``p``.  For a
+bundle whose class records the model kind (:func:`oscihop.kernels.params.params_class`)
+the overload returns only the implementation that kind runs, so Numba types, lowers and
+optimises nothing else: the first call of a model compiles its own terms, not every
+representation, interaction and specialised D the package has.  For the plain
+:class:`~oscihop.kernels.params.SystemParams` it returns the run-time switch (``*_any``),
+which is what the CUDA kernels and the gradients compile.  Called from Python (tests,
+the CUDA simulator) the functions run the run-time switch.
+
+The overloads are registered for the ``generic`` target, so CUDA device code resolves
+them too.
+"""
+
+from __future__ import annotations
+
+from numba.core import types
+from numba.extending import overload
+
+from . import fixed_dim as FD
+from . import terms as T
+from .params import (
+    HK_ALL,
+    HK_CSR,
+    K_CSR,
+    K_DENSE,
+    K_LOWRANK,
+    K_MEANFIELD,
+    SHARED_NONE,
+    W_CSR,
+    W_DENSE,
+    W_LOWRANK,
+)
+
+_W = {W_DENSE: T.weights_dense, W_CSR: T.weights_csr, W_LOWRANK: T.weights_lowrank}
+_K = {K_CSR: T.kuramoto_csr, K_DENSE: T.kuramoto_dense, K_LOWRANK: T.kuramoto_lowrank,
+      K_MEANFIELD: T.kuramoto_meanfield}
+_HK = {HK_CSR: T.hk_csr, HK_ALL: T.hk_all}
+_FIXED = {
+    "kuramoto_csr": {2: FD.kuramoto_csr_d2, 3: FD.kuramoto_csr_d3, 4: FD.kuramoto_csr_d4, 5: FD.kuramoto_csr_d5},
+    "meanfield": {2: FD.meanfield_d2, 3: FD.meanfield_d3, 4: FD.meanfield_d4, 5: FD.meanfield_d5},
+    "project_rotate": {2: FD.project_rotate_d2, 3: FD.project_rotate_d3, 4: FD.project_rotate_d4,
+                       5: FD.project_rotate_d5},
+    "fused_csr": {2: FD.fused_csr_d2, 3: FD.fused_csr_d3, 4: FD.fused_csr_d4, 5: FD.fused_csr_d5},
+}
+
+
+def kind_of(p_type):
+    """The kind tuple recorded by the Numba type of a bundle, or None (run-time dispatch)."""
+    if isinstance(p_type, types.BaseNamedTuple):
+        return getattr(p_type.instance_class, "SPEC", None)
+    return None
+
+
+# ---------------------------------------------------------------- stubs (Python callers)
+def weights_matvec(p, g, out, buf):
+    """out[:] = W g for the Hopfield weights in ``p``; ``buf`` holds >= rank entries."""
+    T.weights_any(p, g, out, buf)
+
+
+def kuramoto_coupling(p, y, out, buf, want_force, want_energy):
+    """Add the Kuramoto coupling forces into ``out``'s oscillator part; return its energy."""
+    return T.kuramoto_any(p, y, out, buf, want_force, want_energy)
+
+
+def hk_coupling(p, y, g, out, buf, want_force, want_energy):
+    """Add the Hopfield-Kuramoto terms into ``out``; return E_HK."""
+    return T.hk_any(p, y, g, out, buf, want_force, want_energy)
+
+
+def kuramoto_csr_fixed(p, y, out):
+    """Register-resident CSR Kuramoto forces for D = 2..5; False for another D."""
+    return FD.kuramoto_csr_fixed(p, y, out)
+
+
+def meanfield_fixed(p, y, out):
+    """Register-resident mean-field forces for D = 2..5; False for another D."""
+    return FD.meanfield_fixed(p, y, out)
+
+
+def project_rotate_fixed(p, y, out):
+    """Register-resident tangent projection and rotation for D = 2..5; False for another D."""
+    return FD.project_rotate_fixed(p, y, out)
+
+
+def kuramoto_forces(p, y, out, buf):
+    """Add the Kuramoto coupling forces into ``out`` (register-resident kernels for D = 2..5)."""
+    T.kuramoto_forces_any(p, y, out, buf)
+
+
+def project_and_rotate(p, y, out):
+    """Turn forces F_i (in out) into dx_i/dt = Omega_i x_i + P_i(F_i), in place."""
+    T.project_rotate_any(p, y, out)
+
+
+def fused_csr_fixed(p, y, g, out, with_w):
+    """One fused pass over the shared CSR structure for D = 2..5; False for another D."""
+    return FD.fused_csr_fixed(p, y, g, out, with_w)
+
+
+# ---------------------------------------------------------------- overloads (compiled callers)
+@overload(weights_matvec, target="generic")
+def _ol_weights_matvec(p, g, out, buf):
+    spec = kind_of(p)
+    if spec is None:
+        return lambda p, g, out, buf: T.weights_any(p, g, out, buf)
+    impl = _W.get(spec[0], T.weights_none)
+    return lambda p, g, out, buf: impl(p, g, out, buf)
+
+
+@overload(kuramoto_coupling, target="generic")
+def _ol_kuramoto_coupling(p, y, out, buf, want_force, want_energy):
+    spec = kind_of(p)
+    if spec is None:
+        return lambda p, y, out, buf, want_force, want_energy: T.kuramoto_any(p, y, out, buf, want_force,
+                                                                                want_energy)
+    impl = _K.get(spec[1], T.kuramoto_none)
+    return lambda p, y, out, buf, want_force, want_energy: impl(p, y, out, buf, want_force, want_energy)
+
+
+@overload(hk_coupling, target="generic")
+def _ol_hk_coupling(p, y, g, out, buf, want_force, want_energy):
+    spec = kind_of(p)
+    if spec is None:
+        return lambda p, y, g, out, buf, want_force, want_energy: T.hk_any(p, y, g, out, buf, want_force,
+                                                                           want_energy)
+    impl = _HK.get(spec[2], T.hk_none)
+    return lambda p, y, g, out, buf, want_force, want_energy: impl(p, y, g, out, buf, want_force, want_energy)
+
+
+@overload(kuramoto_forces, target="generic")
+def _ol_kuramoto_forces(p, y, out, buf):
+    spec = kind_of(p)
+    if spec is None:
+        return lambda p, y, out, buf: T.kuramoto_forces_any(p, y, out, buf)
+    fixed = {K_CSR: "kuramoto_csr", K_MEANFIELD: "meanfield"}.get(spec[1])
+    impl = _FIXED[fixed].get(spec[3]) if fixed else None
+    if impl is not None:
+        return lambda p, y, out, buf: impl(p, y, out)
+    coupling = _K.get(spec[1], T.kuramoto_none)
+
+    def run(p, y, out, buf):
+        coupling(p, y, out, buf, True, False)
+
+    return run
+
+
+@overload(project_and_rotate, target="generic")
+def _ol_project_and_rotate(p, y, out):
+    spec = kind_of(p)
+    impl = None if spec is None else _FIXED["project_rotate"].get(spec[3])
+    if impl is None:
+        return lambda p, y, out: T.project_rotate_any(p, y, out)
+    return lambda p, y, out: impl(p, y, out)
+
+
+def _fixed_impl(name, spec, wanted):
+    """The D-specialised kernel ``name`` when the kind ``spec`` runs it, else None."""
+    if wanted is not None and not wanted(spec):
+        return None
+    return _FIXED[name].get(spec[3])
+
+
+def _no_kernel3(p, y, out):
+    return False
+
+
+def _ran(impl):
+    """An implementation that runs ``impl(p, y, out)`` and reports True (it ran)."""
+
+    def run(p, y, out):
+        impl(p, y, out)
+        return True
+
+    return run
+
+
+@overload(kuramoto_csr_fixed, target="generic")
+def _ol_kuramoto_csr_fixed(p, y, out):
+    spec = kind_of(p)
+    if spec is None:
+        return lambda p, y, out: FD.kuramoto_csr_fixed(p, y, out)
+    impl = _fixed_impl("kuramoto_csr", spec, lambda s: s[1] == K_CSR)
+    if impl is None:
+        return _no_kernel3
+    return _ran(impl)
+
+
+@overload(meanfield_fixed, target="generic")
+def _ol_meanfield_fixed(p, y, out):
+    spec = kind_of(p)
+    if spec is None:
+        return lambda p, y, out: FD.meanfield_fixed(p, y, out)
+    impl = _fixed_impl("meanfield", spec, lambda s: s[1] == K_MEANFIELD)
+    if impl is None:
+        return _no_kernel3
+    return _ran(impl)
+
+
+@overload(project_rotate_fixed, target="generic")
+def _ol_project_rotate_fixed(p, y, out):
+    spec = kind_of(p)
+    if spec is None:
+        return lambda p, y, out: FD.project_rotate_fixed(p, y, out)
+    impl = _fixed_impl("project_rotate", spec, None)
+    if impl is None:
+        return _no_kernel3
+    return _ran(impl)
+
+
+@overload(fused_csr_fixed, target="generic")
+def _ol_fused_csr_fixed(p, y, g, out, with_w):
+    spec = kind_of(p)
+    if spec is None:
+        return lambda p, y, g, out, with_w: FD.fused_csr_fixed(p, y, g, out, with_w)
+    impl = _fixed_impl("fused_csr", spec, lambda s: s[4] != SHARED_NONE)
+    if impl is None:
+        return lambda p, y, g, out, with_w: False
+
+    def run(p, y, g, out, with_w):
+        impl(p, y, g, out, with_w)
+        return True
+
+    return run
+
+

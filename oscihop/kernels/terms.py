@@ -1,0 +1,481 @@
+"""The coupling terms of the right-hand side and energy, one function per representation.
+
+:mod:`oscihop.kernels.system` combines them; :mod:`oscihop.kernels.dispatch` picks the one
+a model uses.  Every ``*_any`` function selects by the codes in ``p.ip`` at run time (one
+compilation for every model: the CUDA kernels and the gradients use those); the
+per-representation functions are what a specialised bundle compiles, and nothing else.
+The arithmetic, and the order of every sum, is the same either way, so results agree to
+the last bit.
+
+Like :mod:`oscihop.kernels.system`: allocation-free, :mod:`math` for scalar functions, no
+returned views, so all of it is CUDA device code too.
+"""
+
+from __future__ import annotations
+
+from ..config import serial_jit
+from .activations import sigmoid, softplus, logcosh
+from .elementary import tanh
+from .fixed_dim import has_fixed_dim, kuramoto_csr_fixed, meanfield_fixed, project_rotate_fixed
+from .params import (
+    F_HK_ALPHA,
+    F_K_STRENGTH,
+    F_KAPPA_H,
+    F_KAPPA_K,
+    HK_ALL,
+    HK_CSR,
+    I_DIM,
+    I_HK_KIND,
+    I_INTER,
+    I_K_KIND,
+    I_K_RANK,
+    I_NH,
+    I_NK,
+    I_O_HK_A,
+    I_O_OMEGA,
+    I_OMEGA_KIND,
+    I_O_HK_INDICES,
+    I_O_HK_INDPTR,
+    I_O_J_DENSE,
+    I_O_K_B,
+    I_O_K_DIAG,
+    I_O_K_FACTOR,
+    I_O_K_INDICES,
+    I_O_K_INDPTR,
+    I_O_K_J,
+    I_O_K_SCALE,
+    I_O_W_DATA,
+    I_O_W_DENSE,
+    I_O_W_DIAG,
+    I_O_W_FACTOR,
+    I_O_W_INDICES,
+    I_O_W_INDPTR,
+    I_O_W_SCALE,
+    I_W_KIND,
+    I_W_RANK,
+    INT_LINEAR,
+    INT_RELU,
+    INT_TANH,
+    K_CSR,
+    K_DENSE,
+    K_LOWRANK,
+    K_MEANFIELD,
+    OMEGA_GLOBAL,
+    OMEGA_NONE,
+    W_CSR,
+    W_DENSE,
+    W_LOWRANK,
+)
+
+
+@serial_jit
+def phi(code, s):
+    """Pair interaction phi(s) (SPEC 3)."""
+    if code == INT_RELU:
+        return 0.5 * s * s if s > 0 else 0.0
+    if code == INT_TANH:
+        return logcosh(s)
+    if code == INT_LINEAR:
+        return 0.0
+    return softplus(s)
+
+
+@serial_jit
+def dphi(code, s):
+    """phi'(s)."""
+    if code == INT_RELU:
+        return s if s > 0 else 0.0
+    if code == INT_TANH:
+        return tanh(s)
+    if code == INT_LINEAR:
+        return 0.0
+    return sigmoid(s)
+
+
+@serial_jit
+def _dot(y, a, b, dim):
+    """<y[a:a+dim], y[b:b+dim]>."""
+    s = 0.0
+    for d in range(dim):
+        s += y[a + d] * y[b + d]
+    return s
+
+
+# ------------------------------------------------------------------ Hopfield weights W g
+@serial_jit
+def weights_dense(p, g, out, buf):
+    """out[:] = W g, W dense (nh x nh, row-major in ``p.fp``).
+
+    Four rows at a time, one accumulator each: every ``g[j]`` loaded serves four rows and
+    the j loop vectorises (fast-math reassociation: 2 x 4 doubles per row in AVX2 FMAs).
+    At nh = 100 W (80 KB) streams from L2, which bounds the kernel (~1.1 us on Zen 3);
+    leftover rows (nh % 4) take the one-row loop.  Each out[i] is still a sum over j.
+    """
+    nh = p.ip[I_NH]
+    o = p.ip[I_O_W_DENSE]
+    w = p.fp[o : o + nh * nh]
+    nb = nh - nh % 4
+    for i in range(0, nb, 4):
+        r0 = i * nh
+        r1 = r0 + nh
+        r2 = r1 + nh
+        r3 = r2 + nh
+        a0 = 0.0
+        a1 = 0.0
+        a2 = 0.0
+        a3 = 0.0
+        for j in range(nh):
+            gj = g[j]
+            a0 += w[r0 + j] * gj
+            a1 += w[r1 + j] * gj
+            a2 += w[r2 + j] * gj
+            a3 += w[r3 + j] * gj
+        out[i] = a0
+        out[i + 1] = a1
+        out[i + 2] = a2
+        out[i + 3] = a3
+    for i in range(nb, nh):
+        r0 = i * nh
+        acc = 0.0
+        for j in range(nh):
+            acc += w[r0 + j] * g[j]
+        out[i] = acc
+
+
+@serial_jit
+def weights_csr(p, g, out, buf):
+    """out[:] = W g, W in CSR."""
+    nh = p.ip[I_NH]
+    indptr = p.ip[p.ip[I_O_W_INDPTR] : p.ip[I_O_W_INDPTR] + nh + 1]
+    indices = p.ip[p.ip[I_O_W_INDICES] : p.ip[I_O_W_INDICES] + indptr[nh]]
+    data = p.fp[p.ip[I_O_W_DATA] : p.ip[I_O_W_DATA] + indices.shape[0]]
+    for i in range(nh):
+        acc = 0.0
+        for e in range(indptr[i], indptr[i + 1]):
+            acc += data[e] * g[indices[e]]
+        out[i] = acc
+
+
+@serial_jit
+def weights_lowrank(p, g, out, buf):
+    """out[:] = W g, W = U^T diag(scale) U - diag(wdiag); ``buf`` holds >= rank entries."""
+    nh = p.ip[I_NH]
+    rank = p.ip[I_W_RANK]
+    u = p.fp[p.ip[I_O_W_FACTOR] : p.ip[I_O_W_FACTOR] + rank * nh].reshape((rank, nh))
+    scale = p.fp[p.ip[I_O_W_SCALE] : p.ip[I_O_W_SCALE] + rank]
+    wdiag = p.fp[p.ip[I_O_W_DIAG] : p.ip[I_O_W_DIAG] + nh]
+    for r in range(rank):
+        acc = 0.0
+        for j in range(nh):
+            acc += u[r, j] * g[j]
+        buf[r] = acc * scale[r]
+    for i in range(nh):
+        out[i] = -wdiag[i] * g[i]
+    for r in range(rank):
+        c = buf[r]
+        for i in range(nh):
+            out[i] += u[r, i] * c
+
+
+@serial_jit
+def weights_none(p, g, out, buf):
+    """out[:] = 0 (no Hopfield weights)."""
+    for i in range(p.ip[I_NH]):
+        out[i] = 0.0
+
+
+@serial_jit
+def weights_any(p, g, out, buf):
+    """out[:] = W g for the Hopfield weights in ``p``; ``buf`` holds >= rank entries."""
+    kind = p.ip[I_W_KIND]
+    if kind == W_DENSE:
+        weights_dense(p, g, out, buf)
+    elif kind == W_CSR:
+        weights_csr(p, g, out, buf)
+    elif kind == W_LOWRANK:
+        weights_lowrank(p, g, out, buf)
+    else:
+        weights_none(p, g, out, buf)
+
+
+# ------------------------------------------------------------------ Kuramoto couplings
+@serial_jit
+def kuramoto_csr(p, y, out, buf, want_force, want_energy):
+    """Edge-list (CSR) couplings: add sum_j (J_ij + B_ij phi'(s_ij)) x_j; return sum_e U_e."""
+    ip = p.ip
+    nh, n, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
+    energy = 0.0
+    inter = ip[I_INTER]
+    indptr = p.ip[p.ip[I_O_K_INDPTR] : p.ip[I_O_K_INDPTR] + n + 1]
+    indices = p.ip[p.ip[I_O_K_INDICES] : p.ip[I_O_K_INDICES] + indptr[n]]
+    jv = p.fp[p.ip[I_O_K_J] : p.ip[I_O_K_J] + indices.shape[0]]
+    bv = p.fp[p.ip[I_O_K_B] : p.ip[I_O_K_B] + indices.shape[0]]
+    for i in range(n):
+        oi = nh + i * dim
+        for e in range(indptr[i], indptr[i + 1]):
+            oj = nh + indices[e] * dim
+            s = _dot(y, oi, oj, dim)
+            if want_force:
+                c = jv[e]
+                if inter != INT_LINEAR:
+                    c += bv[e] * dphi(inter, s)
+                for d in range(dim):
+                    out[oi + d] += c * y[oj + d]
+            if want_energy:
+                u = jv[e] * s
+                if inter != INT_LINEAR:
+                    u += bv[e] * phi(inter, s)
+                energy -= 0.5 * u
+    return energy
+
+
+@serial_jit
+def kuramoto_dense(p, y, out, buf, want_force, want_energy):
+    """Dense J (linear interaction)."""
+    ip = p.ip
+    nh, n, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
+    energy = 0.0
+    jd = p.fp[p.ip[I_O_J_DENSE] : p.ip[I_O_J_DENSE] + n * n].reshape((n, n))
+    for i in range(n):
+        oi = nh + i * dim
+        for j in range(n):
+            if j == i:
+                continue
+            c = jd[i, j]
+            oj = nh + j * dim
+            if want_force:
+                for d in range(dim):
+                    out[oi + d] += c * y[oj + d]
+            if want_energy:
+                energy -= 0.5 * c * _dot(y, oi, oj, dim)
+    return energy
+
+
+@serial_jit
+def kuramoto_lowrank(p, y, out, buf, want_force, want_energy):
+    """Low-rank J = U^T diag(scale) U - diag(kdiag), in O(N rank D)."""
+    ip = p.ip
+    nh, n, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
+    energy = 0.0
+    rank = ip[I_K_RANK]
+    u = p.fp[p.ip[I_O_K_FACTOR] : p.ip[I_O_K_FACTOR] + rank * n].reshape((rank, n))
+    kscale = p.fp[p.ip[I_O_K_SCALE] : p.ip[I_O_K_SCALE] + rank]
+    kdiag = p.fp[p.ip[I_O_K_DIAG] : p.ip[I_O_K_DIAG] + n]
+    # buf[r*dim + d] = sum_j u[r, j] x_j[d]
+    for k in range(rank * dim):
+        buf[k] = 0.0
+    for r in range(rank):
+        for j in range(n):
+            c = u[r, j]
+            oj = nh + j * dim
+            for d in range(dim):
+                buf[r * dim + d] += c * y[oj + d]
+    if want_force:
+        for i in range(n):
+            oi = nh + i * dim
+            for r in range(rank):
+                c = kscale[r] * u[r, i]
+                for d in range(dim):
+                    out[oi + d] += c * buf[r * dim + d]
+            c = kdiag[i]
+            for d in range(dim):
+                out[oi + d] -= c * y[oi + d]
+    if want_energy:
+        for r in range(rank):
+            m2 = 0.0
+            for d in range(dim):
+                m2 += buf[r * dim + d] * buf[r * dim + d]
+            energy -= 0.5 * kscale[r] * m2
+        for i in range(n):
+            oi = nh + i * dim
+            energy += 0.5 * kdiag[i] * _dot(y, oi, oi, dim)
+    return energy
+
+
+@serial_jit
+def kuramoto_meanfield(p, y, out, buf, want_force, want_energy):
+    """All-to-all with strength K/N, in O(N D)."""
+    ip = p.ip
+    nh, n, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
+    energy = 0.0
+    kn = p.fp[F_K_STRENGTH]
+    for d in range(dim):
+        buf[d] = 0.0
+    for j in range(n):
+        oj = nh + j * dim
+        for d in range(dim):
+            buf[d] += y[oj + d]
+    if want_force:
+        for i in range(n):
+            oi = nh + i * dim
+            for d in range(dim):
+                out[oi + d] += kn * (buf[d] - y[oi + d])
+    if want_energy:
+        m2 = 0.0
+        for d in range(dim):
+            m2 += buf[d] * buf[d]
+        xx = 0.0
+        for i in range(n):
+            oi = nh + i * dim
+            xx += _dot(y, oi, oi, dim)
+        energy = -0.5 * kn * (m2 - xx)
+    return energy
+
+
+@serial_jit
+def kuramoto_none(p, y, out, buf, want_force, want_energy):
+    """No couplings."""
+    return 0.0
+
+
+@serial_jit
+def kuramoto_any(p, y, out, buf, want_force, want_energy):
+    """Add sum_j (J_ij + B_ij phi'(s_ij)) x_j into out's oscillator part; return sum_e U_e.
+
+    Oscillator i lives at ``y[nh + i*D : nh + (i+1)*D]``; self-pairs never contribute.
+    """
+    kind = p.ip[I_K_KIND]
+    if kind == K_CSR:
+        return kuramoto_csr(p, y, out, buf, want_force, want_energy)
+    if kind == K_DENSE:
+        return kuramoto_dense(p, y, out, buf, want_force, want_energy)
+    if kind == K_LOWRANK:
+        return kuramoto_lowrank(p, y, out, buf, want_force, want_energy)
+    if kind == K_MEANFIELD:
+        return kuramoto_meanfield(p, y, out, buf, want_force, want_energy)
+    return 0.0
+
+
+@serial_jit
+def kuramoto_forces_any(p, y, out, buf):
+    """Forces only: the register-resident kernel when D = 2..5 has one, else the generic loop."""
+    kind = p.ip[I_K_KIND]
+    dim = p.ip[I_DIM]
+    if kind == K_CSR and has_fixed_dim(dim):
+        kuramoto_csr_fixed(p, y, out)
+    elif kind == K_MEANFIELD and has_fixed_dim(dim):
+        meanfield_fixed(p, y, out)
+    else:
+        kuramoto_any(p, y, out, buf, True, False)
+
+
+# ------------------------------------------------------------------ Hopfield-Kuramoto terms
+@serial_jit
+def hk_csr(p, y, g, out, buf, want_force, want_energy):
+    """HK coefficients a_ij on a CSR structure."""
+    ip = p.ip
+    nh, n, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
+    inv_kh = 1.0 / p.fp[F_KAPPA_H]
+    inv_kk = 1.0 / p.fp[F_KAPPA_K]
+    energy = 0.0
+    indptr = p.ip[p.ip[I_O_HK_INDPTR] : p.ip[I_O_HK_INDPTR] + n + 1]
+    indices = p.ip[p.ip[I_O_HK_INDICES] : p.ip[I_O_HK_INDICES] + indptr[n]]
+    av = p.fp[p.ip[I_O_HK_A] : p.ip[I_O_HK_A] + indices.shape[0]]
+    for i in range(n):
+        oi = nh + i * dim
+        acc = 0.0
+        for e in range(indptr[i], indptr[i + 1]):
+            j = indices[e]
+            oj = nh + j * dim
+            s = _dot(y, oi, oj, dim)
+            a = av[e]
+            if want_force:
+                acc += a * s * g[j]
+                c = a * g[i] * g[j] * inv_kk
+                for d in range(dim):
+                    out[oi + d] += c * y[oj + d]
+            if want_energy:
+                energy -= 0.5 * a * s * g[i] * g[j]
+        if want_force:
+            out[i] += acc * inv_kh
+    return energy
+
+
+@serial_jit
+def hk_all(p, y, g, out, buf, want_force, want_energy):
+    """All-to-all HK coupling a_ij = alpha (i != j), in O(N D)."""
+    ip = p.ip
+    nh, n, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
+    inv_kh = 1.0 / p.fp[F_KAPPA_H]
+    inv_kk = 1.0 / p.fp[F_KAPPA_K]
+    energy = 0.0
+    alpha = p.fp[F_HK_ALPHA]
+    for d in range(dim):
+        buf[d] = 0.0
+    for j in range(n):
+        oj = nh + j * dim
+        for d in range(dim):
+            buf[d] += g[j] * y[oj + d]
+    diag = 0.0
+    for i in range(n):
+        oi = nh + i * dim
+        xx = _dot(y, oi, oi, dim)
+        diag += g[i] * g[i] * xx
+        if want_force:
+            xm = 0.0
+            for d in range(dim):
+                xm += y[oi + d] * buf[d]
+            out[i] += alpha * (xm - g[i] * xx) * inv_kh
+            c = alpha * g[i] * inv_kk
+            for d in range(dim):
+                out[oi + d] += c * (buf[d] - g[i] * y[oi + d])
+    if want_energy:
+        m2 = 0.0
+        for d in range(dim):
+            m2 += buf[d] * buf[d]
+        energy = -0.5 * alpha * (m2 - diag)
+    return energy
+
+
+@serial_jit
+def hk_none(p, y, g, out, buf, want_force, want_energy):
+    """No HK coupling."""
+    return 0.0
+
+
+@serial_jit
+def hk_any(p, y, g, out, buf, want_force, want_energy):
+    """Hopfield-Kuramoto terms: add into out's h part (1/kappa_h) sum_j a_ij s_ij g_j and into
+    out's x part (1/kappa_k) sum_j a_ij g_i g_j x_j; return E_HK = -sum_e a_e s_e g_i g_j."""
+    kind = p.ip[I_HK_KIND]
+    if kind == HK_CSR:
+        return hk_csr(p, y, g, out, buf, want_force, want_energy)
+    if kind == HK_ALL:
+        return hk_all(p, y, g, out, buf, want_force, want_energy)
+    return 0.0
+
+
+# ------------------------------------------------------------------ tangent projection
+@serial_jit
+def project_rotate_any(p, y, out):
+    """Turn forces F_i (in out) into dx_i/dt = Omega_i x_i + P_i(F_i), in place."""
+    if project_rotate_fixed(p, y, out):  # D = 2..5: the same sums with x_i in registers
+        return
+    project_rotate_loop(p, y, out)
+
+
+@serial_jit
+def project_rotate_loop(p, y, out):
+    """:func:`project_rotate_any` for any D: the generic loop."""
+    ip = p.ip
+    nh, nk, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
+    okind = ip[I_OMEGA_KIND]
+    n_om = 0 if okind == OMEGA_NONE else (1 if okind == OMEGA_GLOBAL else nk)
+    omega = p.fp[p.ip[I_O_OMEGA] : p.ip[I_O_OMEGA] + n_om * dim * dim]
+    for i in range(nk):
+        oi = nh + i * dim
+        fx = 0.0
+        xx = 0.0
+        for d in range(dim):
+            fx += out[oi + d] * y[oi + d]
+            xx += y[oi + d] * y[oi + d]
+        c = fx / xx if xx > 0 else 0.0
+        for d in range(dim):
+            out[oi + d] -= c * y[oi + d]
+        if okind != OMEGA_NONE:
+            o_om = 0 if okind == OMEGA_GLOBAL else i * dim * dim  # flat index: no per-unit view
+            for a in range(dim):
+                acc = 0.0
+                for b in range(dim):
+                    acc += omega[o_om + a * dim + b] * y[oi + b]
+                out[oi + a] += acc

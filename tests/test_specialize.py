@@ -1,0 +1,165 @@
+"""Kind-specialised compilation (``kernels/params.params_class``, ``kernels/dispatch``).
+
+A model's parameter bundle is a namedtuple whose class records the model kind, so the
+kernels compile only the coupling code that kind runs.  These tests check that
+
+- the specialised kernels give the same bits as the run-time-dispatched ones, for every
+  representation, interaction and D (specialised and generic D), forces and energy;
+- the solver loops give the same bits either way;
+- code of other kinds is really left uncompiled (a fresh process, checked through the
+  dispatchers' signatures);
+- the classes pickle (dask workers, Numba's on-disk cache) and a second process loads the
+  compiled kernels from the disk cache instead of compiling again;
+- ``OSCIHOP_SPECIALIZE=0`` gives the plain bundle.
+
+The rest of the suite runs with ``OSCIHOP_SPECIALIZE=0`` (``conftest.py``): one run-time-
+dispatched compilation serves its hundreds of models, where specialising would compile
+every kind apart.  Here the bundles are specialised explicitly (``params.specialize``).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import oscihop as oh
+from oscihop.kernels import params as P
+from oscihop.kernels import system as S
+from oscihop.solvers import loops
+from oscihop.solvers.methods import METHODS
+
+from test_speed_paths import _models
+
+
+def _kinds(rng, random_edges, random_antisymmetric):
+    """One model per representation: every W, K and HK kind, D = 2..5 and a generic D."""
+    models = dict(_models(rng, random_edges, random_antisymmetric))
+    n = 7
+    j = rng.standard_normal((n, n))
+    hop = oh.Hopfield.from_patterns(np.where(rng.random((2, n)) < 0.5, -1.0, 1.0))
+    kur = oh.Kuramoto(3, edges=random_edges(n), coupling=1.0, interaction="tanh", interaction_weights=0.4)
+    yield "hk-shared-relu-d5", models["hk-shared-relu-d5"]  # W, K, HK on one CSR graph: fused pass
+    yield "hk-all-lowrank-w-d3", oh.HopfieldKuramoto(hop, kur, "all", alpha=0.2, mode="additive")
+    yield "hk-all-dense-j-d3", models["hk-all-fallback"]  # dense W, dense J
+    yield "kuramoto-meanfield-omega-d2", models["kuramoto-meanfield-omega"]
+    yield "kuramoto-lowrank-d4", models["kuramoto-lowrank-blas"]
+    yield "kuramoto-d6-relu", oh.Kuramoto(6, edges=random_edges(n), coupling=0.4, interaction="relu",
+                                          interaction_weights=0.3, stimulus=rng.standard_normal((n, 6)))
+    yield "hopfield-dense-sigmoid", oh.Hopfield(j + j.T, bias=rng.standard_normal(n), activation="sigmoid")
+
+
+def test_bundle_class_records_the_kind(rng, random_edges):
+    kur = oh.Kuramoto(3, edges=random_edges(6), coupling=1.0)
+    p = P.specialize(kur.params())
+    assert type(p) is not P.SystemParams and P.spec_of(p) == (P.W_NONE, P.K_CSR, P.HK_NONE, 3, P.SHARED_NONE)
+    assert P.spec_of(P.generic(p)) is None and P.generic(p).fp is p.fp
+    assert P.spec_of(P.specialize(oh.Kuramoto(7, coupling="mean-field", strength=1.0, n=5).params()))[3] == 0
+    hop = oh.Hopfield.from_patterns(np.ones((1, 4)))
+    assert P.spec_of(P.specialize(hop.params()))[:3] == (P.W_LOWRANK, P.K_NONE, P.HK_NONE)
+    # pickling (dask workers, Numba's cache index) goes through the module's __getattr__
+    q = pickle.loads(pickle.dumps(p))
+    assert type(q) is type(p) and np.array_equal(q.ip, p.ip)
+    assert P.params_class(P.spec_of(p)) is type(p)
+    with pytest.raises(AttributeError):
+        P.SystemParams_not_a_kind  # noqa: B018
+    with pytest.raises(ValueError, match="spec must have"):
+        P.params_class((1, 2))
+
+
+def test_specialised_kernels_match_runtime_dispatch(rng, random_edges, random_antisymmetric):
+    """Same arithmetic in the same order; fast-math contraction may differ in the last bits."""
+    for name, model in _kinds(rng, random_edges, random_antisymmetric):
+        for dtype in ((np.float64, np.float32) if name == "hk-shared-relu-d5" else (np.float64,)):
+            p = P.specialize(model.params(dtype))
+            assert P.spec_of(p) is not None, name
+            tol = 1e-12 if dtype == np.float64 else 2e-5
+            ys = model.random_state(seed=1, batch=3).astype(dtype)
+            got, ref = np.empty_like(ys), np.empty_like(ys)
+            S.batch_rhs(p, ys, got)
+            S.batch_rhs(P.generic(p), ys, ref)
+            np.testing.assert_allclose(got, ref, rtol=tol, atol=tol, err_msg=f"rhs {name} {dtype.__name__}")
+            e_got, e_ref = np.empty(3, dtype=dtype), np.empty(3, dtype=dtype)
+            S.batch_energy(p, ys, e_got)
+            S.batch_energy(P.generic(p), ys, e_ref)
+            np.testing.assert_allclose(e_got, e_ref, rtol=tol, atol=tol, err_msg=f"energy {name} {dtype.__name__}")
+
+
+@pytest.mark.parametrize("method", ["RK45", "RK4"])
+def test_solver_loops_match_runtime_dispatch(rng, random_edges, method):
+    hop = oh.Hopfield.from_patterns(np.where(rng.random((2, 8)) < 0.5, -1.0, 1.0))
+    kur = oh.Kuramoto(4, edges=random_edges(8), coupling=0.8, interaction="tanh", interaction_weights=0.5)
+    model = oh.HopfieldKuramoto(hop, kur, "all", alpha=0.3, mode="additive")
+    p = P.specialize(model.params())
+    ys = model.random_state(seed=2, batch=2)
+    te = np.linspace(0.0, 1.0, 5)
+    meth = METHODS[method]
+    assert P.spec_of(p) is not None
+    outs = []
+    for q in (p, P.generic(p)):
+        out = np.empty((2, te.size, model.size))
+        stats = np.zeros((2, 5))
+        if meth.kind == "adaptive":
+            tab = meth.tableau
+            loops.erk_block(q, ys, 0.0, 1.0, te, 1e-6, np.full(model.size, 1e-9), np.inf, np.zeros(2), 10_000,
+                            0.0, tab.A, tab.B, tab.E, tab.P, tab.error_estimator_order, out, stats)
+        else:
+            for b in range(2):
+                loops.fixed_member(q, ys[b], 0.0, te, 0.01, meth.scheme, 10_000, 0.0, out[b], stats[b])
+        outs.append((out, stats))
+    np.testing.assert_allclose(outs[0][0], outs[1][0], rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(outs[0][1][:, 0], outs[1][1][:, 0])  # same number of evaluations
+
+
+_FRESH = textwrap.dedent("""
+    import json, numpy as np, oscihop as oh
+    from oscihop.kernels import dispatch, fixed_dim as FD, system as S, terms as T
+    kur = oh.Kuramoto(3, edges=oh.ring_edges(12), coupling=1.0)
+    y = kur.random_state(seed=0)
+    kur.rhs(0.0, y)
+    compiled = {name: len(getattr(mod, name).signatures) for mod, names in
+                [(T, ["kuramoto_csr", "kuramoto_dense", "kuramoto_lowrank", "kuramoto_meanfield",
+                      "weights_dense", "weights_csr", "weights_lowrank", "hk_csr", "hk_all"]),
+                 (FD, ["kuramoto_csr_d3", "kuramoto_csr_d2", "kuramoto_csr_d5", "fused_csr_d3", "fused_csr_d5",
+                       "project_rotate_d3", "project_rotate_d4"])] for name in names}
+    print(json.dumps(dict(compiled=compiled, hits=sum(S.system_rhs.stats.cache_hits.values()),
+                          misses=sum(S.system_rhs.stats.cache_misses.values()))))
+""")
+
+
+@pytest.mark.timeout(600)
+def test_fresh_process_compiles_only_its_kind_and_reloads_from_disk(tmp_path):
+    import json
+
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path), OSCIHOP_SPECIALIZE="1")
+    env.pop("NUMBA_DISABLE_JIT", None)
+    runs = []
+    for _ in range(2):
+        res = subprocess.run([sys.executable, "-c", _FRESH], env=env, capture_output=True, text=True, timeout=600)
+        assert res.returncode == 0, res.stderr[-3000:]
+        runs.append(json.loads(res.stdout.strip().splitlines()[-1]))
+    first, second = runs
+    compiled = first["compiled"]
+    # what a CSR Kuramoto model with D = 3 runs ...
+    assert compiled["kuramoto_csr_d3"] >= 1 and compiled["project_rotate_d3"] >= 1
+    # ... and nothing else: other representations, other D, the fused HK pass
+    others = [k for k, v in compiled.items() if v and k not in ("kuramoto_csr_d3", "project_rotate_d3")]
+    assert others == [], others
+    assert first["misses"] >= 1
+    # the second process finds the specialised signature in the disk cache (class pickled by name)
+    assert second["hits"] >= 1 and second["misses"] == 0, second
+
+
+@pytest.mark.parametrize("flag, name", [("0", "SystemParams"), ("1", "SystemParams_0_4_0_2_0")])
+def test_environment_switch(flag, name):
+    code = ("import oscihop as oh; "
+            "print(type(oh.Kuramoto(2, coupling='mean-field', strength=1.0, n=4).params()).__name__)")
+    env = dict(os.environ, OSCIHOP_SPECIALIZE=flag)
+    res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.strip() == name
