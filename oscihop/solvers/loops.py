@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from ..config import serial_jit
+from ..config import inline_jit, serial_jit
 from ..kernels.params import (
     I_DIM,
     I_NH,
@@ -128,6 +128,18 @@ def _fill(out_y, start, value_row, nan):
 
 
 @serial_jit
+def _combine(c, K, n, out):
+    """out[i] = sum_{j < n} c[j] K[j, i], j in order, with i innermost (vectorises)."""
+    c0 = c[0]
+    for i in range(out.shape[0]):
+        out[i] = c0 * K[0, i]
+    for j in range(1, n):
+        cj = c[j]
+        for i in range(out.shape[0]):
+            out[i] += cj * K[j, i]
+
+
+@serial_jit
 def _scaled_rms(v, y_a, y_b, rtol, atol, use_b):
     """sqrt(mean((v / (atol + max(|y_a|, |y_b|) rtol))^2)) (scipy's error norm)."""
     s = 0.0
@@ -142,7 +154,7 @@ def _scaled_rms(v, y_a, y_b, rtol, atol, use_b):
     return math.sqrt(s / n) if n > 0 else 0.0
 
 
-@serial_jit
+@inline_jit
 def select_initial_step(p, y0, f0, t0, t1, max_step, order, rtol, atol, work, ytmp, ftmp):
     """scipy's ``select_initial_step`` (Hairer, Norsett & Wanner, II.4); one rhs call."""
     interval = abs(t1 - t0)
@@ -168,7 +180,7 @@ def select_initial_step(p, y0, f0, t0, t1, max_step, order, rtol, atol, work, yt
     return min(100 * h0, h1, interval, max_step)
 
 
-@serial_jit
+@inline_jit
 def erk_start(p, y, f, t0, t1, t_eval, rtol, atol, max_step, first_step, steady_tol, err_order,
               out_t, out_y, record_all, st, work, ytmp, ftmp):
     """First half of the adaptive solve: outputs at ``t0``, ``f = f(y)``, the initial step.
@@ -204,7 +216,7 @@ def erk_start(p, y, f, t0, t1, t_eval, rtol, atol, max_step, first_step, steady_
     st[ST_RUN] = 0 if at_rest else 1
 
 
-@serial_jit
+@inline_jit
 def erk_advance(p, y, f, t1, t_eval, rtol, atol, max_step, max_steps, steady_tol, A, B, E, Pd, err_order,
                 out_t, out_y, record_all, st, K, y_new, ytmp, errv, work):
     """Adaptive embedded Runge-Kutta steps (scipy's controller) from the state in ``y``, ``f``, ``st``.
@@ -255,25 +267,21 @@ def erk_advance(p, y, f, t1, t_eval, rtol, atol, max_step, max_steps, steady_tol
             h = t_new - t
             h_abs = abs(h)
             copy_into(K[0], f)
+            # Stage combinations with the state index innermost (vectorises; each element's
+            # sum still runs over the stages in order, so the results are unchanged).
             for s in range(1, ns):
+                _combine(A[s], K, s, ytmp)
                 for i in range(size):
-                    acc = 0.0
-                    for j in range(s):
-                        acc += A[s, j] * K[j, i]
-                    ytmp[i] = y[i] + h * acc
+                    ytmp[i] = y[i] + h * ytmp[i]
                 system_rhs(p, ytmp, K[s], work)
+            _combine(B, K, ns, y_new)
             for i in range(size):
-                acc = 0.0
-                for j in range(ns):
-                    acc += B[j] * K[j, i]
-                y_new[i] = y[i] + h * acc
+                y_new[i] = y[i] + h * y_new[i]
             system_rhs(p, y_new, K[ns], work)
             nfev += ns
+            _combine(E, K, ns + 1, errv)
             for i in range(size):
-                acc = 0.0
-                for j in range(ns + 1):
-                    acc += E[j] * K[j, i]
-                errv[i] = acc * h
+                errv[i] = errv[i] * h
             err_norm = _scaled_rms(errv, y, y_new, rtol, atol, True)
             if err_norm < 1.0:
                 if err_norm == 0.0:
@@ -303,16 +311,18 @@ def erk_advance(p, y, f, t1, t_eval, rtol, atol, max_step, max_steps, steady_tol
         else:
             while k < n_eval and t_eval[k] <= t_new:
                 theta = (t_eval[k] - t) / h
+                for i in range(size):  # ytmp is free once the step is taken
+                    ytmp[i] = 0.0
+                for s in range(ns + 1):  # q_s once per output, not once per element
+                    q = 0.0
+                    pw = 1.0
+                    for j in range(Pd.shape[1]):
+                        pw *= theta
+                        q += Pd[s, j] * pw
+                    for i in range(size):
+                        ytmp[i] += K[s, i] * q
                 for i in range(size):
-                    acc = 0.0
-                    for s in range(ns + 1):
-                        q = 0.0
-                        pw = 1.0
-                        for j in range(Pd.shape[1]):
-                            pw *= theta
-                            q += Pd[s, j] * pw
-                        acc += K[s, i] * q
-                    out_y[k, i] = y[i] + h * acc
+                    out_y[k, i] = y[i] + h * ytmp[i]
                 retract(p, out_y[k])
                 k += 1
         retract(p, y_new)
@@ -356,19 +366,22 @@ def erk_member(p, y0, t0, t1, t_eval, rtol, atol, max_step, first_step, max_step
     st = np.zeros(ST_LEN)
     erk_start(p, y, f, t0, t1, t_eval, rtol, atol, max_step, first_step, steady_tol, err_order,
               out_t, out_y, record_all, st, work, ytmp, K[0])
-    erk_advance(p, y, f, t1, t_eval, rtol, atol, max_step, max_steps, steady_tol, A, B, E, Pd, err_order,
-                out_t, out_y, record_all, st, K, y_new, ytmp, errv, work)
-    while st[ST_RUN] != 0:  # record_all and the output arrays are full: double them
+    while True:  # one call site: erk_advance is inlined here
+        erk_advance(p, y, f, t1, t_eval, rtol, atol, max_step, max_steps, steady_tol, A, B, E, Pd, err_order,
+                    out_t, out_y, record_all, st, K, y_new, ytmp, errv, work)
+        if st[ST_RUN] == 0:
+            break
+        # record_all and the output arrays are full: double them
         k = np.int64(st[ST_K])
         cap = 2 * out_y.shape[0]
         grown_y = np.empty((cap, size), dtype=dt)
-        grown_y[:k] = out_y[:k]
+        for r in range(k):  # explicit loops: slice assignment costs seconds of compile time
+            copy_into(grown_y[r], out_y[r])
         out_y = grown_y
         grown_t = np.empty(cap)
-        grown_t[:k] = out_t[:k]
+        for r in range(k):
+            grown_t[r] = out_t[r]
         out_t = grown_t
-        erk_advance(p, y, f, t1, t_eval, rtol, atol, max_step, max_steps, steady_tol, A, B, E, Pd, err_order,
-                    out_t, out_y, record_all, st, K, y_new, ytmp, errv, work)
     for j in range(5):
         stats[j] = st[j]
     return out_t, out_y, np.int64(st[ST_K])
@@ -655,9 +668,10 @@ def erk_block(p, y0s, t0, t1, t_eval, rtol, atol, max_step, first_step, max_step
     Blocks run concurrently on threads (the kernels release the GIL); see
     :func:`oscihop.solvers.solve.run_in_blocks`.
     """
+    record_all = y0s.shape[0] < 0  # False, typed as a plain bool: shares erk_member's compilation
     for b in range(y0s.shape[0]):
         erk_member(p, y0s[b], t0, t1, t_eval, rtol, atol, max_step, first_step[b], max_steps, steady_tol,
-                   A, B, E, Pd, err_order, t_eval, out[b], stats[b], False)
+                   A, B, E, Pd, err_order, t_eval, out[b], stats[b], record_all)
 
 
 @serial_jit
