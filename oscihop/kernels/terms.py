@@ -13,6 +13,8 @@ returned views, so all of it is CUDA device code too.
 
 from __future__ import annotations
 
+from numba import uint64
+
 from ..config import serial_jit
 from .activations import sigmoid, softplus, logcosh
 from .elementary import tanh
@@ -151,8 +153,8 @@ def weights_csr(p, g, out, buf):
     data = p.fp[p.ip[I_O_W_DATA] : p.ip[I_O_W_DATA] + indices.shape[0]]
     for i in range(nh):
         acc = 0.0
-        for e in range(indptr[i], indptr[i + 1]):
-            acc += data[e] * g[indices[e]]
+        for e in range(uint64(indptr[i]), uint64(indptr[i + 1])):
+            acc += data[e] * g[uint64(indices[e])]
         out[i] = acc
 
 
@@ -201,20 +203,25 @@ def weights_any(p, g, out, buf):
 # ------------------------------------------------------------------ Kuramoto couplings
 @serial_jit
 def kuramoto_csr(p, y, out, buf, want_force, want_energy):
-    """Edge-list (CSR) couplings: add sum_j (J_ij + B_ij phi'(s_ij)) x_j; return sum_e U_e."""
+    """Edge-list (CSR) couplings: add sum_j (J_ij + B_ij phi'(s_ij)) x_j; return sum_e U_e.
+
+    Indices are unsigned: Numba then skips its negative-index fix-up on every neighbour load.
+    """
     ip = p.ip
-    nh, n, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
+    nh, n, dim = uint64(ip[I_NH]), uint64(ip[I_NK]), uint64(ip[I_DIM])
     energy = 0.0
     inter = ip[I_INTER]
-    indptr = p.ip[p.ip[I_O_K_INDPTR] : p.ip[I_O_K_INDPTR] + n + 1]
+    indptr = p.ip[p.ip[I_O_K_INDPTR] : p.ip[I_O_K_INDPTR] + ip[I_NK] + 1]
     indices = p.ip[p.ip[I_O_K_INDICES] : p.ip[I_O_K_INDICES] + indptr[n]]
     jv = p.fp[p.ip[I_O_K_J] : p.ip[I_O_K_J] + indices.shape[0]]
     bv = p.fp[p.ip[I_O_K_B] : p.ip[I_O_K_B] + indices.shape[0]]
     for i in range(n):
         oi = nh + i * dim
-        for e in range(indptr[i], indptr[i + 1]):
-            oj = nh + indices[e] * dim
-            s = _dot(y, oi, oj, dim)
+        for e in range(uint64(indptr[i]), uint64(indptr[i + uint64(1)])):
+            oj = nh + uint64(indices[e]) * dim
+            s = 0.0
+            for d in range(dim):
+                s += y[oi + d] * y[oj + d]
             if want_force:
                 c = jv[e]
                 if inter != INT_LINEAR:
@@ -362,22 +369,24 @@ def kuramoto_forces_any(p, y, out, buf):
 # ------------------------------------------------------------------ Hopfield-Kuramoto terms
 @serial_jit
 def hk_csr(p, y, g, out, buf, want_force, want_energy):
-    """HK coefficients a_ij on a CSR structure."""
+    """HK coefficients a_ij on a CSR structure (unsigned indices, as in :func:`kuramoto_csr`)."""
     ip = p.ip
-    nh, n, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
+    nh, n, dim = uint64(ip[I_NH]), uint64(ip[I_NK]), uint64(ip[I_DIM])
     inv_kh = 1.0 / p.fp[F_KAPPA_H]
     inv_kk = 1.0 / p.fp[F_KAPPA_K]
     energy = 0.0
-    indptr = p.ip[p.ip[I_O_HK_INDPTR] : p.ip[I_O_HK_INDPTR] + n + 1]
+    indptr = p.ip[p.ip[I_O_HK_INDPTR] : p.ip[I_O_HK_INDPTR] + ip[I_NK] + 1]
     indices = p.ip[p.ip[I_O_HK_INDICES] : p.ip[I_O_HK_INDICES] + indptr[n]]
     av = p.fp[p.ip[I_O_HK_A] : p.ip[I_O_HK_A] + indices.shape[0]]
     for i in range(n):
         oi = nh + i * dim
         acc = 0.0
-        for e in range(indptr[i], indptr[i + 1]):
-            j = indices[e]
+        for e in range(uint64(indptr[i]), uint64(indptr[i + uint64(1)])):
+            j = uint64(indices[e])
             oj = nh + j * dim
-            s = _dot(y, oi, oj, dim)
+            s = 0.0
+            for d in range(dim):
+                s += y[oi + d] * y[oj + d]
             a = av[e]
             if want_force:
                 acc += a * s * g[j]
