@@ -68,19 +68,31 @@ def run_cases(cases, repeats, quick):
     return rows
 
 
-def write_docs(path, rows, info, command):
+def write_docs(path, rows, info, command, cases=("1", "2", "3", "4", "5")):
+    """Replace the table between the markers; a run of some cases keeps the other cases' rows
+    from the table already there, and the header says which rows are from which run."""
+    text = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
+    old_block = text.split(BEGIN, 1)[1].split(END, 1)[0] if (BEGIN in text and END in text) else ""
+    kept = [line for line in old_block.splitlines()
+            if line.startswith("| ") and line.split("|")[1].strip() in "12345"
+            and line.split("|")[1].strip() not in cases]
+    earlier = [line[line.index("Measured with"):] for line in old_block.splitlines() if "Measured with" in line]
     header = (
         f"Measured with `{command}` on {info['cpu']} ({info['cores']} cores, "
         f"{info['memory_gib']} GiB), Numba {info['numba']} with {info['numba_threads']} threads, "
         f"NumPy {info['numpy']}, Python {info['python']}.  Ratio = peer time / oscihop time "
         "(above 1: oscihop is faster), medians of interleaved repeats in one process."
     )
-    block = f"{BEGIN}\n{header}\n\n{markdown_table(rows)}\n\n![speed-ups](figures/benchmarks.png)\n{END}"
-    text = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
-    if BEGIN in text and END in text:
+    if kept:
+        others = sorted({line.split("|")[1].strip() for line in kept})
+        header = (f"Rows of case {', '.join(cases)}: {header}\n\nRows of case {', '.join(others)}: "
+                  + (earlier[-1] if earlier else "an earlier run."))
+    table = markdown_table(rows).splitlines()
+    merged = table[:2] + sorted(table[2:] + kept, key=lambda line: line.split("|")[1].strip())
+    block = f"{BEGIN}\n{header}\n\n" + "\n".join(merged) + f"\n\n![speed-ups](figures/benchmarks.png)\n{END}"
+    if old_block:
         pre, rest = text.split(BEGIN, 1)
-        post = rest.split(END, 1)[1]
-        text = pre + block + post
+        text = pre + block + rest.split(END, 1)[1]
     else:
         text = text.rstrip() + "\n\n## Benchmark suite\n\n" + block + "\n"
     with open(path, "w") as f:
@@ -132,10 +144,11 @@ def main():
     print(json.dumps(info), flush=True)
     rows = run_cases(cases, args.repeats, args.quick)
     print("\n" + markdown_table(rows))
-    command = "python scripts/bench_suite.py" + (" --quick" if args.quick else "") + f" --repeats {args.repeats}"
+    command = ("python scripts/bench_suite.py" + (" --quick" if args.quick else "") + f" --repeats {args.repeats}"
+               + ("" if len(cases) == 5 else f" --cases {','.join(cases)}"))
     if args.docs:
-        write_docs(args.docs, rows, info, command)
-    if args.figure:
+        write_docs(args.docs, rows, info, command, cases)
+    if args.figure and len(cases) == 5:  # the figure shows a whole run only
         plot(args.figure, rows)
     if args.json:
         with open(args.json, "w") as f:
