@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import naive
 import oscihop as oh
 from oscihop.kernels import batched as BT
 from oscihop.kernels import fixed_dim as FD
@@ -90,6 +91,49 @@ def test_fast_path_flags(rng, random_edges, random_antisymmetric):
     assert BT.has_fast_path(models["kuramoto-dense-blas"].params())
     assert not BT.has_fast_path(models["hk-all-fallback"].params())
     assert not BT.has_fast_path(models["hopfield-softmax-fallback"].params())
+
+
+
+@pytest.mark.parametrize("nb", [1, 5, 64])
+def test_batch_innermost_blas_paths_match_numpy_twins(rng, nb):
+    """Dense and low-rank Hopfield weights and Kuramoto couplings go through BLAS, the products
+    written straight into the work buffer: equal to the NumPy twins of ``tests/naive.py``.
+    ``out`` and ``work`` start as NaN, and a second call reuses the dirty work buffer, so an
+    entry the kernel leaves unwritten (or reads before writing) shows."""
+    n, d = 23, 3
+    w = rng.standard_normal((n, n))
+    w = (w + w.T) / np.sqrt(n)
+    bias = rng.standard_normal(n)
+    xi = np.where(rng.random((3, n)) < 0.5, -1.0, 1.0)
+    j = rng.standard_normal((n, n))
+    j = j + j.T
+    factor, scale = rng.standard_normal((2, n)), np.array([0.5, -1.0])
+    stim = rng.standard_normal((n, d))
+    zero = np.zeros((n, n))
+    cases = {
+        "hopfield-dense-tanh": (oh.Hopfield(w, bias=bias, activation="tanh", beta=1.5),
+                                lambda y: naive.hopfield_rhs(w, bias, y, "tanh", 1.5)),
+        "hopfield-dense-sigmoid": (oh.Hopfield(w, bias=bias, activation="sigmoid", beta=0.7),
+                                   lambda y: naive.hopfield_rhs(w, bias, y, "sigmoid", 0.7)),
+        "hopfield-lowrank": (oh.Hopfield.from_patterns(xi, activation="tanh", beta=2.0),
+                             lambda y: naive.hopfield_rhs(naive.hebbian_weights(xi), np.zeros(n), y, "tanh", 2.0)),
+        "kuramoto-dense": (oh.Kuramoto(d, coupling=j, stimulus=stim),
+                           lambda y: naive.kuramoto_rhs(j, zero, "linear", y.reshape(n, d), stim).ravel()),
+        "kuramoto-lowrank": (oh.Kuramoto(d, coupling=oh.LowRank(factor, scale=scale)),
+                             lambda y: naive.kuramoto_rhs(naive.lowrank_dense(factor, scale), zero, "linear",
+                                                          y.reshape(n, d)).ravel()),
+    }
+    for name, (model, twin) in cases.items():
+        p = model.params(np.float64)
+        ys = model.random_state(seed=3, batch=nb)
+        ref = np.stack([twin(y) for y in ys], axis=1)
+        yt = np.ascontiguousarray(ys.T)
+        out = np.full_like(yt, np.nan)
+        work = np.full(BT.work_t_size(p, nb), np.nan)
+        for call in range(2):
+            BT.rhs_t(p, yt, out, work)
+            np.testing.assert_allclose(out, ref, rtol=0, atol=TOL * max(1.0, float(np.abs(ref).max())),
+                                       err_msg=f"{name}, call {call}")
 
 
 @pytest.mark.parametrize("dim", [2, 3, 4, 5])
@@ -288,6 +332,35 @@ def test_vectorised_tanh_accuracy():
     assert np.all(np.sign(got) == np.sign(ref))
     got32 = np.empty(100, np.float32)
     x32 = np.linspace(-5, 5, 100).astype(np.float32)
+    fill(x32, got32)
+    np.testing.assert_allclose(got32, np.tanh(x32), rtol=0, atol=2e-7)
+
+
+def test_packed_tanh_accuracy():
+    """``batched.tanh_packed`` (the batch activation pass) == NumPy's tanh within 3 ulp, over the
+    whole real line, with its signs (the sign of a zero is not kept: the kernels compile with
+    fast-math ``nsz``), infinities and NaN; float32 in, float32 out."""
+    from oscihop.config import serial_jit
+
+    @serial_jit
+    def fill(x, out):
+        for i in range(x.shape[0]):
+            out[i] = BT.tanh_packed(x[i])
+
+    x = np.concatenate([np.linspace(-30, 30, 60001), np.logspace(-300, 1.4, 5000), -np.logspace(-300, 1.4, 5000),
+                        np.random.default_rng(0).standard_normal(20000) * 4, np.log(2) * np.arange(-60, 61) / 2,
+                        [0.0, -0.0, 0.17, 0.3465735902799726, 19.06, 20.0, 1e300, -1e300, np.inf, -np.inf, 5e-324]])
+    got = np.empty_like(x)
+    fill(x, got)
+    ref = np.tanh(x)
+    ulp = np.spacing(np.abs(ref)).clip(min=np.finfo(float).tiny)
+    assert np.max(np.abs(got - ref) / ulp) <= 3
+    assert np.all(np.sign(got) == np.sign(ref))
+    nan = np.empty(1)
+    fill(np.array([np.nan]), nan)
+    assert np.isnan(nan[0])
+    got32 = np.empty(1001, np.float32)
+    x32 = np.linspace(-12, 12, 1001).astype(np.float32)
     fill(x32, got32)
     np.testing.assert_allclose(got32, np.tanh(x32), rtol=0, atol=2e-7)
 

@@ -13,12 +13,16 @@ for CUDA); the CUDA kernels never import it.  Parts without a batch-innermost ke
 (the softmax activation, all-to-all HK coupling) fall back to
 :func:`oscihop.kernels.system.system_rhs` member by member, so every model runs.
 
-Results equal :func:`oscihop.kernels.system.batch_rhs` up to rounding (summation order).
+Results equal :func:`oscihop.kernels.system.batch_rhs` up to rounding (summation order; the
+activation pass uses :func:`tanh_packed`, within 3 ulp of NumPy like ``elementary.tanh``).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
 
 from ..config import serial_jit
 from .params import (
@@ -82,8 +86,48 @@ from .params import (
     W_LOWRANK,
     W_NONE,
 )
-from .elementary import tanh
+from .elementary import _expm1_poly, _int_bits_as_float, tanh
 from .system import csr_arrays, fseg, system_rhs
+
+_LOG2E = 1.4426950408889634
+_LN2_HI = 0.693147180369123816490  # high part of ln 2 (exact in 32 bits)
+_LN2_LO = 1.90821492927058770002e-10  # ln 2 - _LN2_HI
+_TWO52 = 4503599627370496.0  # 2^52
+_TWO52_BITS = 0x4330000000000000  # the bits of 2^52 as a float64
+
+
+@intrinsic
+def _float_bits_as_int(typingctx, x):
+    """The 64 bits of a float64 as an int64 (no conversion)."""
+    sig = types.int64(types.float64)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return sig, codegen
+
+
+@serial_jit
+def tanh_packed(x):
+    """tanh(x) for the activation pass, within 3 ulp of NumPy (as ``elementary.tanh``),
+    about twice as fast in a vectorised loop.
+
+    One exponential: with ``z = 2|x|`` and ``z = k ln 2 - r``, ``em = expm1(-z) =
+    2^-k (1 + expm1(r)) - 1`` (exactly ``expm1(r)`` for ``k = 0``, so small arguments keep
+    full relative accuracy) and ``tanh|x| = -em / (2 + em)``.  ``k`` is rounded with
+    ``floor`` and ``2^-k`` is built from the bits of ``2^52 + 1023 - k``: no conversion
+    between float64 and int64, which AVX2 has no packed instruction for (LLVM would do
+    them one lane at a time).  ``elementary.tanh`` evaluates two polynomials and two such
+    conversions per element.
+    """
+    z = min(2.0 * abs(x), 40.0)  # tanh(20) rounds to 1; keeps k <= 58
+    k = np.floor(z * _LOG2E + 0.5)
+    r = (k * _LN2_HI - z) + k * _LN2_LO  # in [-ln2/2, ln2/2]
+    m = _float_bits_as_int(_TWO52 + (1023.0 - k)) - _TWO52_BITS  # 1023 - k, an integer
+    s = _int_bits_as_float(m << 52)  # 2^-k
+    em = s * _expm1_poly(r) + (s - 1.0)
+    t = -em / (2.0 + em)
+    return t if x >= 0 else -t
 
 
 @serial_jit
@@ -101,16 +145,16 @@ def has_fast_path(p):
 
 @serial_jit
 def _activate_t(code, beta, ht, gt):
-    """gt = g(ht) elementwise (no softmax)."""
+    """gt = g(ht) elementwise (no softmax), one pass into the contiguous ``gt``."""
     n, nb = ht.shape
     if code == ACT_TANH:
         for i in range(n):
             for b in range(nb):
-                gt[i, b] = tanh(beta * ht[i, b])
+                gt[i, b] = tanh_packed(beta * ht[i, b])
     elif code == ACT_SIGMOID:
         for i in range(n):
             for b in range(nb):
-                gt[i, b] = 0.5 + 0.5 * tanh(0.5 * beta * ht[i, b])
+                gt[i, b] = 0.5 + 0.5 * tanh_packed(0.5 * beta * ht[i, b])
     elif code == ACT_RELU:
         for i in range(n):
             for b in range(nb):
@@ -125,14 +169,19 @@ def _activate_t(code, beta, ht, gt):
 
 @serial_jit
 def _weights_t(p, gt, out, tmp):
-    """out (nh, B) = W @ gt (batch-innermost CSR pull, or BLAS for dense / low rank)."""
+    """out (nh, B) = W @ gt (batch-innermost CSR pull, or BLAS for dense / low rank).
+
+    ``out`` and ``tmp`` must be C-contiguous: BLAS writes into them directly (Numba's
+    ``np.dot(a, b, out)`` would silently write into a copy of a non-contiguous ``out``).
+    """
     nh = p.ip[I_NH]
     nb = gt.shape[1]
     nb4 = nb - nb % 4
     kind = p.ip[I_W_KIND]
     if kind == W_DENSE:
         w = fseg(p, I_O_W_DENSE, nh * nh).reshape((nh, nh))
-        out[:, :] = np.dot(w, gt)
+        # straight into ``out`` (C-contiguous work buffer): no temporary, no copy pass
+        np.dot(w, gt, out)
     elif kind == W_CSR:
         indptr, indices = csr_arrays(p, I_O_W_INDPTR, I_O_W_INDICES, nh)
         data = fseg(p, I_O_W_DATA, indices.shape[0])
@@ -164,11 +213,11 @@ def _weights_t(p, gt, out, tmp):
         scale = fseg(p, I_O_W_SCALE, rank)
         wdiag = fseg(p, I_O_W_DIAG, nh)
         m = tmp[: rank * nb].reshape((rank, nb))
-        m[:, :] = np.dot(u, gt)
+        np.dot(u, gt, m)
         for r in range(rank):
             for b in range(nb):
                 m[r, b] *= scale[r]
-        out[:, :] = np.dot(u.T, m)
+        np.dot(u.T, m, out)
         for i in range(nh):
             for b in range(nb):
                 out[i, b] -= wdiag[i] * gt[i, b]
@@ -324,14 +373,19 @@ def _meanfield_t(p, yt, out, msum):
 
 @serial_jit
 def _kuramoto_matrix_t(p, yt, out, tmp):
-    """Dense or low-rank J: F = J X as one matrix product (BLAS) with X = x part (N, D B)."""
+    """Dense or low-rank J: F = J X as one matrix product (BLAS) with X = x part (N, D B).
+
+    The products land in ``tmp`` (C-contiguous, ``N D B`` entries plus ``rank D B`` for
+    low rank; see :func:`work_t_size`): no temporaries are allocated per call.
+    """
     ip = p.ip
     nh, n, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
     nb = yt.shape[1]
     xr = yt[nh:].reshape((n, dim * nb))
     if ip[I_K_KIND] == K_DENSE:
         jd = p.fp[ip[I_O_J_DENSE] : ip[I_O_J_DENSE] + n * n].reshape((n, n))
-        f = np.dot(jd, xr)
+        f = tmp[: n * dim * nb].reshape((n, dim * nb))
+        np.dot(jd, xr, f)
         for i in range(n):
             c = jd[i, i]  # the kernels skip self-pairs
             oi = nh + i * dim
@@ -343,11 +397,13 @@ def _kuramoto_matrix_t(p, yt, out, tmp):
         u = p.fp[ip[I_O_K_FACTOR] : ip[I_O_K_FACTOR] + rank * n].reshape((rank, n))
         kscale = p.fp[ip[I_O_K_SCALE] : ip[I_O_K_SCALE] + rank]
         kdiag = p.fp[ip[I_O_K_DIAG] : ip[I_O_K_DIAG] + n]
-        m = np.dot(u, xr)
+        f = tmp[: n * dim * nb].reshape((n, dim * nb))
+        m = tmp[n * dim * nb : (n + rank) * dim * nb].reshape((rank, dim * nb))
+        np.dot(u, xr, m)
         for r in range(rank):
             for q in range(dim * nb):
                 m[r, q] *= kscale[r]
-        f = np.dot(u.T, m)
+        np.dot(u.T, m, f)
         for i in range(n):
             c = kdiag[i]
             oi = nh + i * dim
@@ -393,9 +449,14 @@ def work_t_size(p, nb):
     """Scratch entries :func:`rhs_t` needs for a batch of ``nb``."""
     ip = p.ip
     nh, dim = int(ip[I_NH]), int(ip[I_DIM])
+    nk = int(ip[I_NK])
     rank = int(ip[I_W_RANK]) if int(ip[I_W_KIND]) == W_LOWRANK else 0
-    size = nh + int(ip[I_NK]) * dim
-    return 2 * nh * nb + max(rank * nb, (dim + 4) * nb, 2 * size, int(ip[I_WORK_SIZE]) + 2 * size) + 8
+    size = nh + nk * dim
+    kmat = 0  # F = J X (and M = U X for low rank) of the matrix Kuramoto couplings
+    if nk > 0 and int(ip[I_K_KIND]) in (K_DENSE, K_LOWRANK):
+        krank = int(ip[I_K_RANK]) if int(ip[I_K_KIND]) == K_LOWRANK else 0
+        kmat = (nk + krank) * dim * nb
+    return 2 * nh * nb + max(rank * nb, (dim + 4) * nb, 2 * size, int(ip[I_WORK_SIZE]) + 2 * size, kmat) + 8
 
 
 @serial_jit
