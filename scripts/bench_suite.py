@@ -76,7 +76,15 @@ def write_docs(path, rows, info, command, cases=("1", "2", "3", "4", "5")):
     kept = [line for line in old_block.splitlines()
             if line.startswith("| ") and line.split("|")[1].strip() in "12345"
             and line.split("|")[1].strip() not in cases]
-    earlier = [line[line.index("Measured with"):] for line in old_block.splitlines() if "Measured with" in line]
+    # which run each kept case comes from: "Rows of case 1, 2: Measured with ..." lines, or a
+    # whole run's "Measured with ..." line for every case
+    source = {}
+    for line in old_block.splitlines():
+        if line.startswith("Measured with"):
+            source.update({c: line for c in "12345"})
+        elif line.startswith("Rows of case") and ": " in line:
+            label, desc = line.split(": ", 1)
+            source.update({c.strip(): desc for c in label[len("Rows of case"):].split(",")})
     header = (
         f"Measured with `{command}` on {info['cpu']} ({info['cores']} cores, "
         f"{info['memory_gib']} GiB), Numba {info['numba']} with {info['numba_threads']} threads, "
@@ -84,9 +92,11 @@ def write_docs(path, rows, info, command, cases=("1", "2", "3", "4", "5")):
         "(above 1: oscihop is faster), medians of interleaved repeats in one process."
     )
     if kept:
-        others = sorted({line.split("|")[1].strip() for line in kept})
-        header = (f"Rows of case {', '.join(cases)}: {header}\n\nRows of case {', '.join(others)}: "
-                  + (earlier[-1] if earlier else "an earlier run."))
+        groups = {}
+        for c in sorted({line.split("|")[1].strip() for line in kept}):
+            groups.setdefault(source.get(c, "an earlier run."), []).append(c)
+        header = f"Rows of case {', '.join(cases)}: {header}" + "".join(
+            f"\n\nRows of case {', '.join(cs)}: {desc}" for desc, cs in groups.items())
     table = markdown_table(rows).splitlines()
     merged = table[:2] + sorted(table[2:] + kept, key=lambda line: line.split("|")[1].strip())
     block = f"{BEGIN}\n{header}\n\n" + "\n".join(merged) + f"\n\n![speed-ups](figures/benchmarks.png)\n{END}"
