@@ -69,21 +69,6 @@ def hk_coupling(p, y, g, out, buf, want_force, want_energy):
     return T.hk_any(p, y, g, out, buf, want_force, want_energy)
 
 
-def kuramoto_csr_fixed(p, y, out):
-    """Register-resident CSR Kuramoto forces for D = 2..5; False for another D."""
-    return FD.kuramoto_csr_fixed(p, y, out)
-
-
-def meanfield_fixed(p, y, out):
-    """Register-resident mean-field forces for D = 2..5; False for another D."""
-    return FD.meanfield_fixed(p, y, out)
-
-
-def project_rotate_fixed(p, y, out):
-    """Register-resident tangent projection and rotation for D = 2..5; False for another D."""
-    return FD.project_rotate_fixed(p, y, out)
-
-
 def kuramoto_forces(p, y, out, buf):
     """Add the Kuramoto coupling forces into ``out`` (register-resident kernels for D = 2..5)."""
     T.kuramoto_forces_any(p, y, out, buf)
@@ -155,66 +140,12 @@ def _ol_project_and_rotate(p, y, out):
     return lambda p, y, out: impl(p, y, out)
 
 
-def _fixed_impl(name, spec, wanted):
-    """The D-specialised kernel ``name`` when the kind ``spec`` runs it, else None."""
-    if wanted is not None and not wanted(spec):
-        return None
-    return _FIXED[name].get(spec[3])
-
-
-def _no_kernel3(p, y, out):
-    return False
-
-
-def _ran(impl):
-    """An implementation that runs ``impl(p, y, out)`` and reports True (it ran)."""
-
-    def run(p, y, out):
-        impl(p, y, out)
-        return True
-
-    return run
-
-
-@overload(kuramoto_csr_fixed, target="generic")
-def _ol_kuramoto_csr_fixed(p, y, out):
-    spec = kind_of(p)
-    if spec is None:
-        return lambda p, y, out: FD.kuramoto_csr_fixed(p, y, out)
-    impl = _fixed_impl("kuramoto_csr", spec, lambda s: s[1] == K_CSR)
-    if impl is None:
-        return _no_kernel3
-    return _ran(impl)
-
-
-@overload(meanfield_fixed, target="generic")
-def _ol_meanfield_fixed(p, y, out):
-    spec = kind_of(p)
-    if spec is None:
-        return lambda p, y, out: FD.meanfield_fixed(p, y, out)
-    impl = _fixed_impl("meanfield", spec, lambda s: s[1] == K_MEANFIELD)
-    if impl is None:
-        return _no_kernel3
-    return _ran(impl)
-
-
-@overload(project_rotate_fixed, target="generic")
-def _ol_project_rotate_fixed(p, y, out):
-    spec = kind_of(p)
-    if spec is None:
-        return lambda p, y, out: FD.project_rotate_fixed(p, y, out)
-    impl = _fixed_impl("project_rotate", spec, None)
-    if impl is None:
-        return _no_kernel3
-    return _ran(impl)
-
-
 @overload(fused_csr_fixed, target="generic")
 def _ol_fused_csr_fixed(p, y, g, out, with_w):
     spec = kind_of(p)
     if spec is None:
         return lambda p, y, g, out, with_w: FD.fused_csr_fixed(p, y, g, out, with_w)
-    impl = _fixed_impl("fused_csr", spec, lambda s: s[4] != SHARED_NONE)
+    impl = _FIXED["fused_csr"].get(spec[3]) if spec[4] != SHARED_NONE else None
     if impl is None:
         return lambda p, y, g, out, with_w: False
 
