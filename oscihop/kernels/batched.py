@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from llvmlite import ir
 from numba import types
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 from ..config import serial_jit
 from .params import (
@@ -81,11 +81,14 @@ from .params import (
     K_NONE,
     OMEGA_GLOBAL,
     OMEGA_NONE,
+    SHARED_NONE,
     W_CSR,
     W_DENSE,
     W_LOWRANK,
     W_NONE,
 )
+from .batched_fixed import FUSED_T
+from .dispatch import kind_of
 from .elementary import _expm1_poly, _int_bits_as_float, tanh
 from .system import csr_arrays, fseg, system_rhs
 
@@ -464,8 +467,17 @@ def rhs_t(p, yt, out, work):
     """out (size, B) = dy/dt for the batch ``yt`` (size, B), batch innermost.
 
     ``work`` needs :func:`work_t_size` entries.  Models without a fast path run member
-    by member through :func:`oscihop.kernels.system.system_rhs`.
+    by member through :func:`oscihop.kernels.system.system_rhs`.  Checks the shared CSR
+    structure on every call (O(E)); solvers check it once and call :func:`rhs_tf`.
     """
+    rhs_tf(p, yt, out, work, shared_structure(p))
+
+
+@serial_jit
+def rhs_tf(p, yt, out, work, shared):
+    """:func:`rhs_t` with ``shared = shared_structure(p)`` given: one fused pass over
+    the CSR structure that the Kuramoto couplings, the HK coefficients and (if sparse)
+    the Hopfield weights share."""
     ip, fp = p.ip, p.fp
     nh, nk, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
     size, nb = yt.shape
@@ -485,15 +497,22 @@ def rhs_t(p, yt, out, work):
     rest = work[2 * nh * nb :]
     s = rest[:nb]
     c = rest[nb : 2 * nb]
+    with_w = shared and ip[I_W_KIND] == W_CSR
     if nh > 0:
         ht = yt[:nh]
         bias = fseg(p, I_O_BIAS, nh)
         _activate_t(ip[I_ACT], fp[F_BETA], ht, gt)
-        _weights_t(p, gt, wg, rest)
-        for i in range(nh):
-            bi = bias[i]
-            for b in range(nb):
-                out[i, b] = wg[i, b] - ht[i, b] + bi
+        if with_w:  # W g comes with the fused pass below
+            for i in range(nh):
+                bi = bias[i]
+                for b in range(nb):
+                    out[i, b] = bi - ht[i, b]
+        else:
+            _weights_t(p, gt, wg, rest)
+            for i in range(nh):
+                bi = bias[i]
+                for b in range(nb):
+                    out[i, b] = wg[i, b] - ht[i, b] + bi
     if nk > 0:
         has_stim = ip[I_HAS_STIM] != 0
         stim = fseg(p, I_O_STIM, nk * dim if has_stim else 0)
@@ -502,15 +521,65 @@ def rhs_t(p, yt, out, work):
             for b in range(nb):
                 out[nh + k, b] = v
         kind = ip[I_K_KIND]
-        if kind == K_CSR:
-            _kuramoto_csr_t(p, yt, out)
-        elif kind == K_DENSE or kind == K_LOWRANK:
-            _kuramoto_matrix_t(p, yt, out, rest)
-        elif kind == K_MEANFIELD:
-            _meanfield_t(p, yt, out, rest[2 * nb : (2 + dim) * nb].reshape((dim, nb)))
-        if ip[I_HK_KIND] == HK_CSR:
-            _hk_csr_t(p, yt, gt, out)
+        if shared:
+            fused_batch(p, yt, gt, out, with_w)
+        else:
+            if kind == K_CSR:
+                _kuramoto_csr_t(p, yt, out)
+            elif kind == K_DENSE or kind == K_LOWRANK:
+                _kuramoto_matrix_t(p, yt, out, rest)
+            elif kind == K_MEANFIELD:
+                _meanfield_t(p, yt, out, rest[2 * nb : (2 + dim) * nb].reshape((dim, nb)))
+            if ip[I_HK_KIND] == HK_CSR:
+                _hk_csr_t(p, yt, gt, out)
         _project_rotate_t(p, yt, out, s, c)
+
+
+def fused_lockstep_ok(p):
+    """True when :func:`rhs_shared_t` runs this model with a kernel vectorised across
+    members: a bundle that records its kind (``OSCIHOP_SPECIALIZE``), D = 2..5, one CSR
+    structure shared by the Kuramoto couplings, the HK coefficients and the Hopfield
+    weights (sparse, or none), a linear or relu interaction and an elementwise
+    activation.  The adaptive lockstep solver is used only then: elsewhere a member's own
+    kernels are as fast (see :mod:`oscihop.solvers.lockstep`)."""
+    spec = getattr(type(p), "SPEC", None)
+    if spec is None or spec[3] not in FUSED_T or spec[4] == SHARED_NONE:
+        return False
+    ip = p.ip
+    nh = int(ip[I_NH])
+    if nh > 0 and (int(ip[I_ACT]) == ACT_SOFTMAX or int(ip[I_W_KIND]) not in (W_NONE, W_CSR)):
+        return False
+    if int(ip[I_INTER]) not in (INT_LINEAR, INT_RELU):
+        return False
+    return bool(shared_structure(p))
+
+
+@serial_jit
+def rhs_shared_t(p, yt, out, work):
+    """:func:`rhs_tf` for a model whose couplings all live on one shared CSR structure
+    (``shared_structure(p)``, with sparse or no Hopfield weights): only the activation, the
+    fused pass and the projection, so the lockstep solver compiles nothing else."""
+    ip, fp = p.ip, p.fp
+    nh, nk, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
+    nb = yt.shape[1]
+    gt = work[: nh * nb].reshape((nh, nb))
+    rest = work[nh * nb :]
+    if nh > 0:
+        ht = yt[:nh]
+        bias = fseg(p, I_O_BIAS, nh)
+        _activate_t(ip[I_ACT], fp[F_BETA], ht, gt)
+        for i in range(nh):
+            bi = bias[i]
+            for b in range(nb):
+                out[i, b] = bi - ht[i, b]
+    has_stim = ip[I_HAS_STIM] != 0
+    stim = fseg(p, I_O_STIM, nk * dim if has_stim else 0)
+    for k in range(nk * dim):
+        v = stim[k] if has_stim else 0.0
+        for b in range(nb):
+            out[nh + k, b] = v
+    fused_batch(p, yt, gt, out, nh > 0 and ip[I_W_KIND] == W_CSR)
+    _project_rotate_t(p, yt, out, rest[:nb], rest[nb : 2 * nb])
 
 
 @serial_jit
@@ -545,15 +614,29 @@ def shared_structure(p):
     return True
 
 
+_U1 = np.uint64(1)
+_U2 = np.uint64(2)
+_U3 = np.uint64(3)
+
+
 @serial_jit
 def _fused_csr_t(p, yt, gt, out, with_w):
-    """One pass over the shared CSR structure: W g (if ``with_w``), the Kuramoto force
-    and both HK terms, four members at a time, pair products computed once."""
+    """One pass over the shared CSR structure: W g (if ``with_w``), the Kuramoto force and
+    both HK terms, batch innermost, pair products computed once per entry.
+
+    Four members go together in straight-line code (each CSR index and weight is loaded
+    once for them) and a tail of fewer than four goes one at a time.  Every index is
+    unsigned, so Numba adds no negative-index fix-up to the loads, and each group of four
+    state loads comes before the four accumulator stores, so the compiler turns both
+    into vector loads and stores (a store cannot alias a later load in the group).
+    """
     ip = p.ip
     nh, n, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
-    nb = yt.shape[1]
+    size, nb = yt.shape
+    nb4 = nb - nb % 4
     inter = ip[I_INTER]
-    nonlinear = inter != INT_LINEAR
+    relu = inter == INT_RELU
+    smooth = inter == INT_TANH or inter == INT_SIGMOID
     inv_kh = 1.0 / p.fp[F_KAPPA_H]
     inv_kk = 1.0 / p.fp[F_KAPPA_K]
     indptr, indices = csr_arrays(p, I_O_K_INDPTR, I_O_K_INDICES, n)
@@ -562,38 +645,45 @@ def _fused_csr_t(p, yt, gt, out, with_w):
     bv = fseg(p, I_O_K_B, ne)
     av = fseg(p, I_O_HK_A, ne)
     wv = fseg(p, I_O_W_DATA, ne if with_w else 0)
+    yf = yt.reshape(size * nb)
+    of = out.reshape(size * nb)
+    gf = gt.reshape(gt.shape[0] * nb)
+    nbu = np.uint64(nb)
+    dimu = np.uint64(dim)
+    nhu = np.uint64(nh)
     for i in range(n):
-        oi = nh + i * dim
-        b = 0
-        while b < nb:
-            lanes = min(4, nb - b)
-            b1 = b + 1 if lanes > 1 else b
-            b2 = b + 2 if lanes > 2 else b
-            b3 = b + 3 if lanes > 3 else b
+        iu = np.uint64(i)
+        xi = (nhu + iu * dimu) * nbu  # x_i, component 0, member 0
+        for b in range(0, nb4, 4):
+            bu = np.uint64(b)
+            ri = xi + bu
+            gr = iu * nbu + bu
+            gi0 = gf[gr] * inv_kk
+            gi1 = gf[gr + _U1] * inv_kk
+            gi2 = gf[gr + _U2] * inv_kk
+            gi3 = gf[gr + _U3] * inv_kk
             h0 = 0.0
             h1 = 0.0
             h2 = 0.0
             h3 = 0.0
-            gi0 = gt[i, b] * inv_kk
-            gi1 = gt[i, b1] * inv_kk
-            gi2 = gt[i, b2] * inv_kk
-            gi3 = gt[i, b3] * inv_kk
             for e in range(indptr[i], indptr[i + 1]):
-                j = indices[e]
-                oj = nh + j * dim
+                j = np.uint64(indices[e])
+                rj = (nhu + j * dimu) * nbu + bu
                 s0 = 0.0
                 s1 = 0.0
                 s2 = 0.0
                 s3 = 0.0
                 for d in range(dim):
-                    s0 += yt[oi + d, b] * yt[oj + d, b]
-                    s1 += yt[oi + d, b1] * yt[oj + d, b1]
-                    s2 += yt[oi + d, b2] * yt[oj + d, b2]
-                    s3 += yt[oi + d, b3] * yt[oj + d, b3]
-                g0 = gt[j, b]
-                g1 = gt[j, b1]
-                g2 = gt[j, b2]
-                g3 = gt[j, b3]
+                    o = np.uint64(d) * nbu
+                    s0 += yf[ri + o] * yf[rj + o]
+                    s1 += yf[ri + o + _U1] * yf[rj + o + _U1]
+                    s2 += yf[ri + o + _U2] * yf[rj + o + _U2]
+                    s3 += yf[ri + o + _U3] * yf[rj + o + _U3]
+                gj = j * nbu + bu
+                g0 = gf[gj]
+                g1 = gf[gj + _U1]
+                g2 = gf[gj + _U2]
+                g3 = gf[gj + _U3]
                 a = av[e]
                 w = wv[e] if with_w else 0.0
                 ah = a * inv_kh
@@ -606,25 +696,75 @@ def _fused_csr_t(p, yt, gt, out, with_w):
                 c1 = j0 + a * gi1 * g1
                 c2 = j0 + a * gi2 * g2
                 c3 = j0 + a * gi3 * g3
-                if nonlinear:
+                if relu:
+                    bw = bv[e]
+                    c0 += bw * max(s0, 0.0)
+                    c1 += bw * max(s1, 0.0)
+                    c2 += bw * max(s2, 0.0)
+                    c3 += bw * max(s3, 0.0)
+                elif smooth:
                     bw = bv[e]
                     c0 += bw * _dphi1(inter, s0)
                     c1 += bw * _dphi1(inter, s1)
                     c2 += bw * _dphi1(inter, s2)
                     c3 += bw * _dphi1(inter, s3)
                 for d in range(dim):
-                    out[oi + d, b] += c0 * yt[oj + d, b]
-                    if lanes > 1:
-                        out[oi + d, b1] += c1 * yt[oj + d, b1]
-                    if lanes > 2:
-                        out[oi + d, b2] += c2 * yt[oj + d, b2]
-                    if lanes > 3:
-                        out[oi + d, b3] += c3 * yt[oj + d, b3]
-            out[i, b] += h0
-            if lanes > 1:
-                out[i, b1] += h1
-            if lanes > 2:
-                out[i, b2] += h2
-            if lanes > 3:
-                out[i, b3] += h3
-            b += 4
+                    o = np.uint64(d) * nbu
+                    x0 = yf[rj + o]
+                    x1 = yf[rj + o + _U1]
+                    x2 = yf[rj + o + _U2]
+                    x3 = yf[rj + o + _U3]
+                    of[ri + o] += c0 * x0
+                    of[ri + o + _U1] += c1 * x1
+                    of[ri + o + _U2] += c2 * x2
+                    of[ri + o + _U3] += c3 * x3
+            of[gr] += h0
+            of[gr + _U1] += h1
+            of[gr + _U2] += h2
+            of[gr + _U3] += h3
+        for b in range(nb4, nb):
+            bu = np.uint64(b)
+            ri = xi + bu
+            gr = iu * nbu + bu
+            gi = gf[gr] * inv_kk
+            hs = 0.0
+            for e in range(indptr[i], indptr[i + 1]):
+                j = np.uint64(indices[e])
+                rj = (nhu + j * dimu) * nbu + bu
+                s = 0.0
+                for d in range(dim):
+                    o = np.uint64(d) * nbu
+                    s += yf[ri + o] * yf[rj + o]
+                g = gf[j * nbu + bu]
+                a = av[e]
+                w = wv[e] if with_w else 0.0
+                hs += (w + a * inv_kh * s) * g
+                c = jv[e] + a * gi * g
+                if relu:
+                    c += bv[e] * max(s, 0.0)
+                elif smooth:
+                    c += bv[e] * _dphi1(inter, s)
+                for d in range(dim):
+                    o = np.uint64(d) * nbu
+                    of[ri + o] += c * yf[rj + o]
+            of[gr] += hs
+
+
+def fused_batch(p, yt, gt, out, with_w):
+    """The fused pass of :func:`rhs_tf`: the kernel specialised to D for a bundle that
+    records its kind (relu or linear interaction, D = 2..5), else :func:`_fused_csr_t`."""
+    _fused_csr_t(p, yt, gt, out, with_w)
+
+
+@overload(fused_batch, target="generic")
+def _ol_fused_batch(p, yt, gt, out, with_w):
+    spec = kind_of(p)
+    impl = None if spec is None or spec[4] == SHARED_NONE else FUSED_T.get(spec[3])
+    if impl is None:
+        return lambda p, yt, gt, out, with_w: _fused_csr_t(p, yt, gt, out, with_w)
+
+    def run(p, yt, gt, out, with_w):
+        if not impl(p, yt, gt, out, with_w):
+            _fused_csr_t(p, yt, gt, out, with_w)
+
+    return run

@@ -19,9 +19,21 @@ import math
 import numpy as np
 
 from ..config import serial_jit
-from ..kernels.batched import rhs_t
+from ..kernels.batched import rhs_shared_t, rhs_t
 from ..kernels.params import I_DIM, I_NH, I_NK
-from .loops import SCHEME_EULER, STATUS_DONE, STATUS_MAX_STEPS, STATUS_NONFINITE, STATUS_STEADY
+from .loops import (
+    MAX_FACTOR,
+    MIN_FACTOR,
+    SAFETY,
+    SCHEME_EULER,
+    STATUS_DONE,
+    STATUS_MAX_STEPS,
+    STATUS_NONFINITE,
+    STATUS_STEADY,
+    STATUS_STEP_UNDERFLOW,
+    retract,
+    spacing_up,
+)
 
 
 @serial_jit
@@ -175,3 +187,292 @@ def fixed_lockstep(p, y0s, t0, t_eval, dt_max, scheme, max_steps, steady_tol, ou
         stats[b, 2] = 0
         stats[b, 3] = status[b]
         stats[b, 4] = t_stop[b]
+
+
+# ---------------------------------------------------------------- adaptive lockstep
+@serial_jit
+def _retract_col(p, y, b):
+    """Scale every oscillator of member ``b`` (column of ``y``) to unit length."""
+    nh, dim = p.ip[I_NH], p.ip[I_DIM]
+    for i in range(p.ip[I_NK]):
+        o = nh + i * dim
+        s = 0.0
+        for d in range(dim):
+            s += y[o + d, b] * y[o + d, b]
+        if s > 0:
+            inv = 1.0 / math.sqrt(s)
+            for d in range(dim):
+                y[o + d, b] *= inv
+
+
+@serial_jit
+def _stage_t(c, K, n, y, hs, out, add_y):
+    """out[:, b] = y[:, b] + hs[b] sum_{j < n} c[j] K[j, :, b] (without the ``y`` term
+    unless ``add_y``): the per-member combinations of
+    :func:`oscihop.solvers.loops.erk_advance`, in the same order of operations, with the
+    member index innermost."""
+    size, nb = y.shape
+    c0 = c[0]
+    for i in range(size):
+        for b in range(nb):
+            out[i, b] = c0 * K[0, i, b]
+    for j in range(1, n):
+        cj = c[j]
+        for i in range(size):
+            for b in range(nb):
+                out[i, b] += cj * K[j, i, b]
+    for i in range(size):
+        for b in range(nb):
+            out[i, b] = y[i, b] + hs[b] * out[i, b] if add_y else out[i, b] * hs[b]
+
+
+@serial_jit
+def _scaled_rms_t(v, ya, yb, rtol, atol, use_b, acc):
+    """acc[b] = scipy's error norm of column b of ``v`` (see ``loops._scaled_rms``)."""
+    size, nb = v.shape
+    for b in range(nb):
+        acc[b] = 0.0
+    for i in range(size):
+        ai = atol[i]
+        for b in range(nb):
+            mag = abs(ya[i, b])
+            if use_b:
+                mag = max(mag, abs(yb[i, b]))
+            q = v[i, b] / (ai + mag * rtol)
+            acc[b] += q * q
+    for b in range(nb):
+        acc[b] = math.sqrt(acc[b] / size) if size > 0 else 0.0
+
+
+@serial_jit
+def _col_max_abs(f, acc):
+    size, nb = f.shape
+    for b in range(nb):
+        acc[b] = 0.0
+    for i in range(size):
+        for b in range(nb):
+            a = abs(f[i, b])
+            if not a <= acc[b]:  # also catches NaN
+                acc[b] = a
+
+
+@serial_jit
+def _stop(out, b, k, y, nan):
+    """Fill member ``b``'s outputs from row ``k`` on: its state, or NaN after a failure."""
+    for kk in range(k, out.shape[1]):
+        for i in range(out.shape[2]):
+            out[b, kk, i] = math.nan if nan else y[i, b]
+
+
+@serial_jit
+def erk_lockstep(p, y0s, t0, t1, t_eval, rtol, atol, max_step, first_step, max_steps, steady_tol,
+                 A, B, E, Pd, err_order, out, stats, work):
+    """Adaptive embedded Runge-Kutta for a batch ``y0s`` (B, size), every member with its own
+    step size and controller, all members' stages evaluated together.
+
+    Each iteration makes one step attempt for every member still running (accepted or
+    rejected on its own error), so a member takes exactly the steps, rejections and
+    outputs of :func:`oscihop.solvers.loops.erk_member` (scipy's controller) up to the
+    rounding of the right-hand side; the stage evaluations of all members are one call of
+    :func:`oscihop.kernels.batched.rhs_shared_t` in the batch-innermost layout, which loads
+    each CSR index and edge weight once for the whole batch.  A member that has stopped
+    (end reached, steady state, a failure) is frozen: its column is still evaluated, with
+    a zero step, and its results no longer change.  Same contract as
+    :func:`oscihop.solvers.loops.erk_block` (``out`` (B, n_eval, size), ``stats`` (B, 5));
+    ``work`` needs :func:`oscihop.kernels.batched.work_t_size` entries.
+    """
+    nb, size = y0s.shape
+    dt = y0s.dtype
+    ns = B.shape[0]
+    err_exp = -1.0 / (err_order + 1)
+    n_eval = t_eval.shape[0]
+    y = np.ascontiguousarray(y0s.T)
+    f = np.empty_like(y)
+    K = np.empty((ns + 1, size, nb), dtype=dt)
+    y_new = np.empty_like(y)
+    ytmp = np.empty_like(y)
+    hs = np.zeros(nb)
+    acc = np.zeros(nb)
+    t = np.full(nb, t0)
+    t_new = np.full(nb, t0)
+    h_abs = np.zeros(nb)
+    kout = np.zeros(nb, dtype=np.int64)
+    nfev = np.ones(nb, dtype=np.int64)
+    nsteps = np.zeros(nb, dtype=np.int64)
+    nrej = np.zeros(nb, dtype=np.int64)
+    status = np.full(nb, STATUS_DONE, dtype=np.int64)
+    running = np.ones(nb, dtype=np.bool_)
+    retry = np.zeros(nb, dtype=np.bool_)
+    k0 = 0
+    while k0 < n_eval and t_eval[k0] <= t0:
+        for b in range(nb):
+            for i in range(size):
+                out[b, k0, i] = y[i, b]
+        k0 += 1
+    for b in range(nb):
+        kout[b] = k0
+    rhs_shared_t(p, y, f, work)
+    _col_max_abs(f, acc)
+    select = False
+    for b in range(nb):
+        if steady_tol > 0 and acc[b] < steady_tol:  # already at rest: no step
+            status[b] = STATUS_STEADY
+            running[b] = False
+        if first_step[b] > 0:
+            h_abs[b] = first_step[b]
+        else:
+            select = True
+    if select:  # scipy's select_initial_step, member by member, one batched rhs call
+        interval = abs(t1 - t0)
+        d0 = np.empty(nb)
+        d1 = np.empty(nb)
+        _scaled_rms_t(y, y, y, rtol, atol, False, acc)
+        for b in range(nb):
+            d0[b] = acc[b]
+        _scaled_rms_t(f, y, y, rtol, atol, False, acc)
+        for b in range(nb):
+            d1[b] = acc[b]
+            if d0[b] < 1e-5 or d1[b] < 1e-5:
+                h0 = 1e-6
+            else:
+                h0 = 0.01 * d0[b] / d1[b]
+            hs[b] = min(h0, interval)
+        for i in range(size):
+            for b in range(nb):
+                ytmp[i, b] = y[i, b] + hs[b] * f[i, b]
+        rhs_shared_t(p, ytmp, y_new, work)
+        for i in range(size):
+            for b in range(nb):
+                ytmp[i, b] = y_new[i, b] - f[i, b]
+        _scaled_rms_t(ytmp, y, y, rtol, atol, False, acc)
+        for b in range(nb):
+            if first_step[b] > 0:
+                continue
+            nfev[b] += 1
+            if interval == 0.0:
+                h_abs[b] = 0.0
+                continue
+            h0 = hs[b]
+            d2 = acc[b] / h0
+            if d1[b] <= 1e-15 and d2 <= 1e-15:
+                h1 = max(1e-6, h0 * 1e-3)
+            else:
+                h1 = (0.01 / max(d1[b], d2)) ** (1.0 / (err_order + 1))
+            h_abs[b] = min(100 * h0, h1, interval, max_step)
+    for b in range(nb):
+        if not running[b]:
+            _stop(out, b, kout[b], y, False)
+        elif not t0 < t1:
+            running[b] = False
+            _stop(out, b, kout[b], y, True)
+    while True:
+        attempts = 0
+        for b in range(nb):
+            hs[b] = 0.0
+            if not running[b]:
+                continue
+            tb = t[b]
+            min_step = 10.0 * spacing_up(tb)
+            if not retry[b]:  # a new step
+                if nsteps[b] >= max_steps:
+                    status[b] = STATUS_MAX_STEPS
+                    running[b] = False
+                    _stop(out, b, kout[b], y, True)
+                    continue
+                if h_abs[b] > max_step:
+                    h_abs[b] = max_step
+                elif h_abs[b] < min_step:
+                    h_abs[b] = min_step
+            if not h_abs[b] >= min_step:  # also a NaN step (a state that is not finite)
+                status[b] = STATUS_STEP_UNDERFLOW
+                running[b] = False
+                _stop(out, b, kout[b], y, True)
+                continue
+            tn = tb + h_abs[b]
+            if tn > t1:
+                tn = t1
+            t_new[b] = tn
+            hs[b] = tn - tb
+            h_abs[b] = abs(hs[b])
+            attempts += 1
+        if attempts == 0:
+            break
+        for i in range(size):
+            for b in range(nb):
+                K[0, i, b] = f[i, b]
+        for s in range(1, ns):
+            _stage_t(A[s], K, s, y, hs, ytmp, True)
+            rhs_shared_t(p, ytmp, K[s], work)
+        _stage_t(B, K, ns, y, hs, y_new, True)
+        rhs_shared_t(p, y_new, K[ns], work)
+        # error estimate h sum_j E_j K_j, in ytmp
+        _stage_t(E, K, ns + 1, y, hs, ytmp, False)
+        _scaled_rms_t(ytmp, y, y_new, rtol, atol, True, acc)
+        for b in range(nb):
+            if hs[b] == 0.0:
+                continue
+            nfev[b] += ns
+            err_norm = acc[b]
+            if err_norm < 1.0:
+                if err_norm == 0.0:
+                    factor = MAX_FACTOR
+                else:
+                    factor = min(MAX_FACTOR, SAFETY * err_norm**err_exp)
+                if retry[b]:
+                    factor = min(1.0, factor)
+                h_abs[b] *= factor
+            else:
+                if math.isfinite(err_norm):
+                    h_abs[b] *= max(MIN_FACTOR, SAFETY * err_norm**err_exp)
+                else:
+                    h_abs[b] *= MIN_FACTOR
+                retry[b] = True
+                nrej[b] += 1
+                continue
+            retry[b] = False
+            nsteps[b] += 1
+            h = hs[b]
+            tb = t[b]
+            tn = t_new[b]
+            k = kout[b]
+            while k < n_eval and t_eval[k] <= tn:  # dense output from the step's stages
+                theta = (t_eval[k] - tb) / h
+                row = out[b, k]
+                for i in range(size):
+                    row[i] = 0.0
+                for s in range(ns + 1):
+                    q = 0.0
+                    pw = 1.0
+                    for j in range(Pd.shape[1]):
+                        pw *= theta
+                        q += Pd[s, j] * pw
+                    for i in range(size):
+                        row[i] += K[s, i, b] * q
+                for i in range(size):
+                    row[i] = y[i, b] + h * row[i]
+                retract(p, row)
+                k += 1
+            kout[b] = k
+            _retract_col(p, y_new, b)
+            fmax = 0.0
+            for i in range(size):
+                y[i, b] = y_new[i, b]
+                v = K[ns, i, b]
+                f[i, b] = v
+                a = abs(v)
+                if not a <= fmax:
+                    fmax = a
+            t[b] = tn
+            if not math.isfinite(fmax):
+                status[b] = STATUS_NONFINITE
+            elif steady_tol > 0 and fmax < steady_tol:
+                status[b] = STATUS_STEADY
+            if status[b] != STATUS_DONE or not tn < t1:
+                running[b] = False
+                _stop(out, b, k, y, status[b] != STATUS_STEADY)
+    for b in range(nb):
+        stats[b, 0] = nfev[b]
+        stats[b, 1] = nsteps[b]
+        stats[b, 2] = nrej[b]
+        stats[b, 3] = status[b]
+        stats[b, 4] = t[b]

@@ -318,6 +318,8 @@ def _solve_adaptive(p, ys, t0, t1, t_eval, rtol, atol, max_step, first_step, max
     if single:  # a block of one: the same compiled loop as a batch (one compilation, not two)
         loops.erk_block(p, ys[:1], t0, t1, te, rtol, atol, max_step, np.full(1, h0), limit, steady,
                         tab.A, tab.B, tab.E, tab.P, tab.error_estimator_order, out, stats)
+    elif nb >= LOCKSTEP_MIN_BATCH and _use_erk_lockstep(p):
+        _run_erk_lockstep(p, ys, t0, t1, te, rtol, atol, max_step, np.full(nb, h0), limit, steady, tab, out, stats)
     else:
         h0s = np.full(nb, h0)
         run_in_blocks(nb, lambda lo, hi: loops.erk_block(
@@ -375,6 +377,37 @@ def _use_lockstep(p, nb, scheme):
     matrix = (int(ip[P.I_NH]) > 0 and int(ip[P.I_W_KIND]) in (P.W_DENSE, P.W_LOWRANK)) or (
         int(ip[P.I_NK]) > 0 and int(ip[P.I_K_KIND]) in (P.K_DENSE, P.K_LOWRANK))
     return matrix and bool(has_fast_path(p))
+
+
+def _use_erk_lockstep(p):
+    """Adaptive lockstep (:func:`oscihop.solvers.lockstep.erk_lockstep`) where its batched
+    right-hand side is vectorised across members; see ``batched.fused_lockstep_ok``."""
+    from ..kernels.batched import fused_lockstep_ok
+
+    return fused_lockstep_ok(p)
+
+
+def _run_erk_lockstep(p, ys, t0, t1, te, rtol, atol, max_step, h0s, limit, steady, tab, out, stats):
+    """One adaptive lockstep block per thread (each member keeps its own step size)."""
+    from ..kernels.batched import work_t_size
+    from .lockstep import erk_lockstep
+
+    nb = ys.shape[0]
+    threads = min(config.num_threads(), nb // LOCKSTEP_MIN_BATCH) or 1
+    bounds = np.linspace(0, nb, threads + 1).astype(np.int64)
+
+    def block(k):
+        lo, hi = bounds[k], bounds[k + 1]
+        erk_lockstep(p, ys[lo:hi], t0, t1, te, rtol, atol, max_step, h0s[lo:hi], limit, steady,
+                     tab.A, tab.B, tab.E, tab.P, tab.error_estimator_order, out[lo:hi], stats[lo:hi],
+                     np.empty(work_t_size(p, hi - lo), dtype=ys.dtype))
+
+    if threads <= 1:
+        block(0)
+        return
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for future in [pool.submit(block, k) for k in range(threads)]:
+            future.result()
 
 
 def _run_lockstep(p, ys, t0, te, dt, scheme, limit, steady, out, stats):
