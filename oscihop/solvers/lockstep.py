@@ -39,31 +39,15 @@ from .loops import (
 @serial_jit
 def _retract_t(p, y):
     """Scale every oscillator of every member (columns of ``y``) to unit length."""
-    nh, dim = p.ip[I_NH], p.ip[I_DIM]
-    nb = y.shape[1]
-    for i in range(p.ip[I_NK]):
-        o = nh + i * dim
-        for b in range(nb):
-            s = 0.0
-            for d in range(dim):
-                s += y[o + d, b] * y[o + d, b]
-            if s > 0:
-                inv = 1.0 / math.sqrt(s)
-                for d in range(dim):
-                    y[o + d, b] *= inv
+    for b in range(y.shape[1]):
+        _retract_col(p, y, b)
 
 
 @serial_jit
 def _check_rest(f, live, status, kstop, k, steady_tol, fmax):
     """Freeze members whose dy/dt is non-finite or below ``steady_tol``; count the live."""
-    size, nb = f.shape
-    for b in range(nb):
-        fmax[b] = 0.0
-    for i in range(size):
-        for b in range(nb):
-            a = abs(f[i, b])
-            if not a <= fmax[b]:  # also catches NaN
-                fmax[b] = a
+    nb = f.shape[1]
+    _col_max_abs(f, fmax)
     n_live = 0
     for b in range(nb):
         if live[b]:
