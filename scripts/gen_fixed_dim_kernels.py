@@ -52,6 +52,10 @@ instead of 1.9 ms per fused pass on one core, about 10 cycles per entry):
 
 - ``meanfield_d{D}(p, y, out)``: ``out[x_i] += (K/N) (sum_j x_j - x_i)``.
 - ``project_rotate_d{D}(p, y, out)``: the tangent projection and Omega rotation in place.
+- ``meanfield_rhs_d{D}(p, y, out)``: the whole dx/dt of a mean-field Kuramoto model without
+  Hopfield units (stimulus, force, projection, rotation) in one pass after the sum, so
+  ``out`` is written once (the N = 1,000,000 rhs is bound by memory traffic); returns False
+  for a model with Hopfield units.
 
 The ``*_fixed`` functions dispatch on D and return False for a D without a specialised
 kernel.
@@ -67,12 +71,14 @@ from .params import (
     F_KAPPA_H,
     F_KAPPA_K,
     I_DIM,
+    I_HAS_STIM,
     I_INTER,
     I_NH,
     I_NK,
     I_O_BIAS,
     I_O_HK_A,
     I_O_OMEGA,
+    I_O_STIM,
     I_OMEGA_KIND,
     I_O_K_B,
     I_O_K_INDICES,
@@ -275,6 +281,45 @@ def project_kernel(dim):
     return lines
 
 
+def meanfield_rhs_kernel(dim):
+    """The whole right-hand side of a mean-field Kuramoto model (no Hopfield units) in one
+    pass after the sum: F_i = stimulus_i + (K/N)(m - x_i), projected and rotated, written
+    once; the separate stimulus, force and projection passes read and wrote ``out`` three
+    times.  Same operations in the same order as those passes, so the same bits."""
+    m, x, f = _vars("m", dim), _vars("x", dim), _vars("f", dim)
+    lines = ["", "", "@serial_jit", f"def meanfield_rhs_d{dim}(p, y, out):",
+             f'    """dx/dt of a mean-field Kuramoto model for D = {dim} in one pass over the oscillators;',
+             '    False (nothing written) when the model has Hopfield units."""',
+             "    ip = p.ip",
+             "    if ip[I_NH] != 0:",
+             "        return False",
+             f"    n = {u('ip[I_NK]')}",
+             "    kn = p.fp[F_K_STRENGTH]",
+             "    has_stim = ip[I_HAS_STIM] != 0",
+             f"    stim = p.fp[ip[I_O_STIM] : ip[I_O_STIM] + (ip[I_NK] * {dim} if has_stim else 0)]",
+             "    okind = ip[I_OMEGA_KIND]",
+             "    n_om = 0 if okind == OMEGA_NONE else (1 if okind == OMEGA_GLOBAL else ip[I_NK])",
+             f"    omega = p.fp[ip[I_O_OMEGA] : ip[I_O_OMEGA] + n_om * {dim * dim}]"]
+    lines += [f"    {m[d]} = 0.0" for d in range(dim)]
+    lines += ["    for j in range(n):", f"        oj = j * {u(dim)}"]
+    lines += [f"        {m[d]} += y[oj + {u(d)}]" for d in range(dim)]
+    lines += ["    for i in range(n):", f"        oi = i * {u(dim)}"]
+    lines += [f"        {x[d]} = y[oi + {u(d)}]" for d in range(dim)]
+    lines += [f"        {f[d]} = (stim[oi + {u(d)}] if has_stim else 0.0) + kn * ({m[d]} - {x[d]})"
+              for d in range(dim)]
+    lines += ["        fx = " + _dot(f, x),
+              "        xx = " + _dot(x, x),
+              "        c = fx / xx if xx > 0 else 0.0"]
+    lines += [f"        {f[d]} -= c * {x[d]}" for d in range(dim)]
+    lines += ["        if okind != OMEGA_NONE:",
+              f"            o = {u(0)} if okind == OMEGA_GLOBAL else i * {u(dim * dim)}"]
+    for a in range(dim):
+        lines += [f"            {f[a]} += " + " + ".join(f"omega[o + {u(a * dim + b)}] * {x[b]}" for b in range(dim))]
+    lines += [f"        out[oi + {u(d)}] = {f[d]}" for d in range(dim)]
+    lines += ["    return True"]
+    return lines
+
+
 def dispatcher(name, args, dims):
     lines = ["", "", "@serial_jit", f"def {name}_fixed({args}):",
              f'    """Run ``{name}_d<D>`` for this model\'s D; False when D has no specialised kernel."""',
@@ -297,6 +342,8 @@ def main():
         lines += meanfield_kernel(dim)
     for dim in DIMS:
         lines += project_kernel(dim)
+    for dim in DIMS:
+        lines += meanfield_rhs_kernel(dim)
     lines += dispatcher("kuramoto_csr", "p, y, out", DIMS)
     lines += dispatcher("meanfield", "p, y, out", DIMS)
     lines += dispatcher("project_rotate", "p, y, out", DIMS)

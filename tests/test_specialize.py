@@ -90,6 +90,53 @@ def test_specialised_kernels_match_runtime_dispatch(rng, random_edges, random_an
             np.testing.assert_allclose(e_got, e_ref, rtol=tol, atol=tol, err_msg=f"energy {name} {dtype.__name__}")
 
 
+def _antisym(rng, n, d):
+    a = rng.standard_normal((n, d, d))
+    return a - a.transpose(0, 2, 1)
+
+
+@pytest.mark.parametrize("dim", [3, 5])
+def test_meanfield_one_pass_rhs_matches_separate_passes(rng, dim):
+    """A kind-specialised mean-field model computes dx/dt in one pass (``meanfield_rhs_d{D}``):
+    it must give the bits of the stimulus, force and projection passes it replaces, with and
+    without a stimulus, with no, shared or per-oscillator rotations, and match a NumPy twin.
+    D = 2 runs in ``test_specialised_kernels_match_runtime_dispatch``; float32 at D = 5 only
+    (each D and precision is a compilation of its own)."""
+    from oscihop.kernels import dispatch, fixed_dim as FD
+
+    n = 9
+    kernel = getattr(FD, f"meanfield_rhs_d{dim}")
+    cases = [dict(), dict(stimulus=rng.standard_normal((n, dim))), dict(omega=_antisym(rng, 1, dim)[0]),
+             dict(omega=_antisym(rng, n, dim), stimulus=rng.standard_normal((n, dim)))]
+    dtypes = ((np.float64, 1e-13), (np.float32, 2e-6)) if dim == 5 else ((np.float64, 1e-13),)
+    for kw in cases:
+        model = oh.Kuramoto(dim, coupling="mean-field", strength=0.7, n=n, **kw)
+        for dtype, tol in dtypes:
+            p = P.specialize(model.params(dtype))
+            ys = model.random_state(seed=4, batch=3).astype(dtype)
+            ys[1] *= 1.7  # off the sphere: the projection divides by |x|^2
+            got, ref = np.empty_like(ys), np.empty_like(ys)
+            S.batch_rhs(p, ys, got)
+            S.batch_rhs(P.generic(p), ys, ref)
+            np.testing.assert_allclose(got, ref, rtol=tol, atol=tol, err_msg=f"D={dim} {sorted(kw)} {dtype.__name__}")
+            # and against a NumPy twin of SPEC's mean-field Kuramoto right-hand side
+            x = ys.astype(np.float64).reshape(3, n, dim)
+            force = p.fp[P.F_K_STRENGTH] * (x.sum(axis=1, keepdims=True) - x)
+            if model.stimulus is not None:
+                force = force + model.stimulus
+            force -= (np.sum(force * x, axis=2) / np.sum(x * x, axis=2))[..., None] * x
+            if model.omega is not None:
+                force += np.einsum("nab,knb->kna", np.broadcast_to(model.omega, (n, dim, dim)), x)
+            np.testing.assert_allclose(got.reshape(3, n, dim), force, rtol=100 * tol, atol=100 * tol)
+    assert len(kernel.signatures) > 0  # the one-pass kernel ran
+    assert dispatch.whole_rhs(p, ys[0], got[0]) is False  # from Python: the general path
+    # Hopfield units present: the kernel declines at run time and leaves out untouched
+    ip = p.ip.copy()
+    ip[P.I_NH] = 1
+    out = np.full_like(ys[0], 5.0)
+    assert kernel(type(p)(fp=p.fp, ip=ip), ys[0], out) is False and np.all(out == 5.0)
+
+
 @pytest.mark.parametrize("method", ["RK45"])
 def test_solver_loops_match_runtime_dispatch(rng, random_edges, method):
     hop = oh.Hopfield.from_patterns(np.where(rng.random((2, 8)) < 0.5, -1.0, 1.0))

@@ -31,6 +31,7 @@ from .params import (
     W_CSR,
     W_DENSE,
     W_LOWRANK,
+    W_NONE,
 )
 
 _W = {W_DENSE: T.weights_dense, W_CSR: T.weights_csr, W_LOWRANK: T.weights_lowrank}
@@ -43,6 +44,8 @@ _FIXED = {
     "project_rotate": {2: FD.project_rotate_d2, 3: FD.project_rotate_d3, 4: FD.project_rotate_d4,
                        5: FD.project_rotate_d5},
     "fused_csr": {2: FD.fused_csr_d2, 3: FD.fused_csr_d3, 4: FD.fused_csr_d4, 5: FD.fused_csr_d5},
+    "meanfield_rhs": {2: FD.meanfield_rhs_d2, 3: FD.meanfield_rhs_d3, 4: FD.meanfield_rhs_d4,
+                      5: FD.meanfield_rhs_d5},
 }
 
 
@@ -82,6 +85,13 @@ def project_and_rotate(p, y, out):
 def fused_csr_fixed(p, y, g, out, with_w):
     """One fused pass over the shared CSR structure for D = 2..5; False for another D."""
     return FD.fused_csr_fixed(p, y, g, out, with_w)
+
+
+def whole_rhs(p, y, out):
+    """Write all of dy/dt in one pass where the model kind has such a kernel (a mean-field
+    Kuramoto model without Hopfield units, D = 2..5) and return True; else False, with
+    ``out`` untouched.  Called from Python it always returns False (the general path)."""
+    return False
 
 
 # ---------------------------------------------------------------- overloads (compiled callers)
@@ -156,3 +166,14 @@ def _ol_fused_csr_fixed(p, y, g, out, with_w):
     return run
 
 
+
+
+@overload(whole_rhs, target="generic")
+def _ol_whole_rhs(p, y, out):
+    spec = kind_of(p)
+    impl = None
+    if spec is not None and spec[0] == W_NONE and spec[1] == K_MEANFIELD:
+        impl = _FIXED["meanfield_rhs"].get(spec[3])
+    if impl is None:  # run-time dispatch (CUDA, gradients) and every other kind: nothing compiled
+        return lambda p, y, out: False
+    return lambda p, y, out: impl(p, y, out)

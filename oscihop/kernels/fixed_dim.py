@@ -29,6 +29,10 @@ instead of 1.9 ms per fused pass on one core, about 10 cycles per entry):
 
 - ``meanfield_d{D}(p, y, out)``: ``out[x_i] += (K/N) (sum_j x_j - x_i)``.
 - ``project_rotate_d{D}(p, y, out)``: the tangent projection and Omega rotation in place.
+- ``meanfield_rhs_d{D}(p, y, out)``: the whole dx/dt of a mean-field Kuramoto model without
+  Hopfield units (stimulus, force, projection, rotation) in one pass after the sum, so
+  ``out`` is written once (the N = 1,000,000 rhs is bound by memory traffic); returns False
+  for a model with Hopfield units.
 
 The ``*_fixed`` functions dispatch on D and return False for a D without a specialised
 kernel.
@@ -44,12 +48,14 @@ from .params import (
     F_KAPPA_H,
     F_KAPPA_K,
     I_DIM,
+    I_HAS_STIM,
     I_INTER,
     I_NH,
     I_NK,
     I_O_BIAS,
     I_O_HK_A,
     I_O_OMEGA,
+    I_O_STIM,
     I_OMEGA_KIND,
     I_O_K_B,
     I_O_K_INDICES,
@@ -1077,6 +1083,208 @@ def project_rotate_d5(p, y, out):
         out[oi + uint64(2)] = f2
         out[oi + uint64(3)] = f3
         out[oi + uint64(4)] = f4
+
+
+@serial_jit
+def meanfield_rhs_d2(p, y, out):
+    """dx/dt of a mean-field Kuramoto model for D = 2 in one pass over the oscillators;
+    False (nothing written) when the model has Hopfield units."""
+    ip = p.ip
+    if ip[I_NH] != 0:
+        return False
+    n = uint64(ip[I_NK])
+    kn = p.fp[F_K_STRENGTH]
+    has_stim = ip[I_HAS_STIM] != 0
+    stim = p.fp[ip[I_O_STIM] : ip[I_O_STIM] + (ip[I_NK] * 2 if has_stim else 0)]
+    okind = ip[I_OMEGA_KIND]
+    n_om = 0 if okind == OMEGA_NONE else (1 if okind == OMEGA_GLOBAL else ip[I_NK])
+    omega = p.fp[ip[I_O_OMEGA] : ip[I_O_OMEGA] + n_om * 4]
+    m0 = 0.0
+    m1 = 0.0
+    for j in range(n):
+        oj = j * uint64(2)
+        m0 += y[oj + uint64(0)]
+        m1 += y[oj + uint64(1)]
+    for i in range(n):
+        oi = i * uint64(2)
+        x0 = y[oi + uint64(0)]
+        x1 = y[oi + uint64(1)]
+        f0 = (stim[oi + uint64(0)] if has_stim else 0.0) + kn * (m0 - x0)
+        f1 = (stim[oi + uint64(1)] if has_stim else 0.0) + kn * (m1 - x1)
+        fx = f0 * x0 + f1 * x1
+        xx = x0 * x0 + x1 * x1
+        c = fx / xx if xx > 0 else 0.0
+        f0 -= c * x0
+        f1 -= c * x1
+        if okind != OMEGA_NONE:
+            o = uint64(0) if okind == OMEGA_GLOBAL else i * uint64(4)
+            f0 += omega[o + uint64(0)] * x0 + omega[o + uint64(1)] * x1
+            f1 += omega[o + uint64(2)] * x0 + omega[o + uint64(3)] * x1
+        out[oi + uint64(0)] = f0
+        out[oi + uint64(1)] = f1
+    return True
+
+
+@serial_jit
+def meanfield_rhs_d3(p, y, out):
+    """dx/dt of a mean-field Kuramoto model for D = 3 in one pass over the oscillators;
+    False (nothing written) when the model has Hopfield units."""
+    ip = p.ip
+    if ip[I_NH] != 0:
+        return False
+    n = uint64(ip[I_NK])
+    kn = p.fp[F_K_STRENGTH]
+    has_stim = ip[I_HAS_STIM] != 0
+    stim = p.fp[ip[I_O_STIM] : ip[I_O_STIM] + (ip[I_NK] * 3 if has_stim else 0)]
+    okind = ip[I_OMEGA_KIND]
+    n_om = 0 if okind == OMEGA_NONE else (1 if okind == OMEGA_GLOBAL else ip[I_NK])
+    omega = p.fp[ip[I_O_OMEGA] : ip[I_O_OMEGA] + n_om * 9]
+    m0 = 0.0
+    m1 = 0.0
+    m2 = 0.0
+    for j in range(n):
+        oj = j * uint64(3)
+        m0 += y[oj + uint64(0)]
+        m1 += y[oj + uint64(1)]
+        m2 += y[oj + uint64(2)]
+    for i in range(n):
+        oi = i * uint64(3)
+        x0 = y[oi + uint64(0)]
+        x1 = y[oi + uint64(1)]
+        x2 = y[oi + uint64(2)]
+        f0 = (stim[oi + uint64(0)] if has_stim else 0.0) + kn * (m0 - x0)
+        f1 = (stim[oi + uint64(1)] if has_stim else 0.0) + kn * (m1 - x1)
+        f2 = (stim[oi + uint64(2)] if has_stim else 0.0) + kn * (m2 - x2)
+        fx = f0 * x0 + f1 * x1 + f2 * x2
+        xx = x0 * x0 + x1 * x1 + x2 * x2
+        c = fx / xx if xx > 0 else 0.0
+        f0 -= c * x0
+        f1 -= c * x1
+        f2 -= c * x2
+        if okind != OMEGA_NONE:
+            o = uint64(0) if okind == OMEGA_GLOBAL else i * uint64(9)
+            f0 += omega[o + uint64(0)] * x0 + omega[o + uint64(1)] * x1 + omega[o + uint64(2)] * x2
+            f1 += omega[o + uint64(3)] * x0 + omega[o + uint64(4)] * x1 + omega[o + uint64(5)] * x2
+            f2 += omega[o + uint64(6)] * x0 + omega[o + uint64(7)] * x1 + omega[o + uint64(8)] * x2
+        out[oi + uint64(0)] = f0
+        out[oi + uint64(1)] = f1
+        out[oi + uint64(2)] = f2
+    return True
+
+
+@serial_jit
+def meanfield_rhs_d4(p, y, out):
+    """dx/dt of a mean-field Kuramoto model for D = 4 in one pass over the oscillators;
+    False (nothing written) when the model has Hopfield units."""
+    ip = p.ip
+    if ip[I_NH] != 0:
+        return False
+    n = uint64(ip[I_NK])
+    kn = p.fp[F_K_STRENGTH]
+    has_stim = ip[I_HAS_STIM] != 0
+    stim = p.fp[ip[I_O_STIM] : ip[I_O_STIM] + (ip[I_NK] * 4 if has_stim else 0)]
+    okind = ip[I_OMEGA_KIND]
+    n_om = 0 if okind == OMEGA_NONE else (1 if okind == OMEGA_GLOBAL else ip[I_NK])
+    omega = p.fp[ip[I_O_OMEGA] : ip[I_O_OMEGA] + n_om * 16]
+    m0 = 0.0
+    m1 = 0.0
+    m2 = 0.0
+    m3 = 0.0
+    for j in range(n):
+        oj = j * uint64(4)
+        m0 += y[oj + uint64(0)]
+        m1 += y[oj + uint64(1)]
+        m2 += y[oj + uint64(2)]
+        m3 += y[oj + uint64(3)]
+    for i in range(n):
+        oi = i * uint64(4)
+        x0 = y[oi + uint64(0)]
+        x1 = y[oi + uint64(1)]
+        x2 = y[oi + uint64(2)]
+        x3 = y[oi + uint64(3)]
+        f0 = (stim[oi + uint64(0)] if has_stim else 0.0) + kn * (m0 - x0)
+        f1 = (stim[oi + uint64(1)] if has_stim else 0.0) + kn * (m1 - x1)
+        f2 = (stim[oi + uint64(2)] if has_stim else 0.0) + kn * (m2 - x2)
+        f3 = (stim[oi + uint64(3)] if has_stim else 0.0) + kn * (m3 - x3)
+        fx = f0 * x0 + f1 * x1 + f2 * x2 + f3 * x3
+        xx = x0 * x0 + x1 * x1 + x2 * x2 + x3 * x3
+        c = fx / xx if xx > 0 else 0.0
+        f0 -= c * x0
+        f1 -= c * x1
+        f2 -= c * x2
+        f3 -= c * x3
+        if okind != OMEGA_NONE:
+            o = uint64(0) if okind == OMEGA_GLOBAL else i * uint64(16)
+            f0 += omega[o + uint64(0)] * x0 + omega[o + uint64(1)] * x1 + omega[o + uint64(2)] * x2 + omega[o + uint64(3)] * x3
+            f1 += omega[o + uint64(4)] * x0 + omega[o + uint64(5)] * x1 + omega[o + uint64(6)] * x2 + omega[o + uint64(7)] * x3
+            f2 += omega[o + uint64(8)] * x0 + omega[o + uint64(9)] * x1 + omega[o + uint64(10)] * x2 + omega[o + uint64(11)] * x3
+            f3 += omega[o + uint64(12)] * x0 + omega[o + uint64(13)] * x1 + omega[o + uint64(14)] * x2 + omega[o + uint64(15)] * x3
+        out[oi + uint64(0)] = f0
+        out[oi + uint64(1)] = f1
+        out[oi + uint64(2)] = f2
+        out[oi + uint64(3)] = f3
+    return True
+
+
+@serial_jit
+def meanfield_rhs_d5(p, y, out):
+    """dx/dt of a mean-field Kuramoto model for D = 5 in one pass over the oscillators;
+    False (nothing written) when the model has Hopfield units."""
+    ip = p.ip
+    if ip[I_NH] != 0:
+        return False
+    n = uint64(ip[I_NK])
+    kn = p.fp[F_K_STRENGTH]
+    has_stim = ip[I_HAS_STIM] != 0
+    stim = p.fp[ip[I_O_STIM] : ip[I_O_STIM] + (ip[I_NK] * 5 if has_stim else 0)]
+    okind = ip[I_OMEGA_KIND]
+    n_om = 0 if okind == OMEGA_NONE else (1 if okind == OMEGA_GLOBAL else ip[I_NK])
+    omega = p.fp[ip[I_O_OMEGA] : ip[I_O_OMEGA] + n_om * 25]
+    m0 = 0.0
+    m1 = 0.0
+    m2 = 0.0
+    m3 = 0.0
+    m4 = 0.0
+    for j in range(n):
+        oj = j * uint64(5)
+        m0 += y[oj + uint64(0)]
+        m1 += y[oj + uint64(1)]
+        m2 += y[oj + uint64(2)]
+        m3 += y[oj + uint64(3)]
+        m4 += y[oj + uint64(4)]
+    for i in range(n):
+        oi = i * uint64(5)
+        x0 = y[oi + uint64(0)]
+        x1 = y[oi + uint64(1)]
+        x2 = y[oi + uint64(2)]
+        x3 = y[oi + uint64(3)]
+        x4 = y[oi + uint64(4)]
+        f0 = (stim[oi + uint64(0)] if has_stim else 0.0) + kn * (m0 - x0)
+        f1 = (stim[oi + uint64(1)] if has_stim else 0.0) + kn * (m1 - x1)
+        f2 = (stim[oi + uint64(2)] if has_stim else 0.0) + kn * (m2 - x2)
+        f3 = (stim[oi + uint64(3)] if has_stim else 0.0) + kn * (m3 - x3)
+        f4 = (stim[oi + uint64(4)] if has_stim else 0.0) + kn * (m4 - x4)
+        fx = f0 * x0 + f1 * x1 + f2 * x2 + f3 * x3 + f4 * x4
+        xx = x0 * x0 + x1 * x1 + x2 * x2 + x3 * x3 + x4 * x4
+        c = fx / xx if xx > 0 else 0.0
+        f0 -= c * x0
+        f1 -= c * x1
+        f2 -= c * x2
+        f3 -= c * x3
+        f4 -= c * x4
+        if okind != OMEGA_NONE:
+            o = uint64(0) if okind == OMEGA_GLOBAL else i * uint64(25)
+            f0 += omega[o + uint64(0)] * x0 + omega[o + uint64(1)] * x1 + omega[o + uint64(2)] * x2 + omega[o + uint64(3)] * x3 + omega[o + uint64(4)] * x4
+            f1 += omega[o + uint64(5)] * x0 + omega[o + uint64(6)] * x1 + omega[o + uint64(7)] * x2 + omega[o + uint64(8)] * x3 + omega[o + uint64(9)] * x4
+            f2 += omega[o + uint64(10)] * x0 + omega[o + uint64(11)] * x1 + omega[o + uint64(12)] * x2 + omega[o + uint64(13)] * x3 + omega[o + uint64(14)] * x4
+            f3 += omega[o + uint64(15)] * x0 + omega[o + uint64(16)] * x1 + omega[o + uint64(17)] * x2 + omega[o + uint64(18)] * x3 + omega[o + uint64(19)] * x4
+            f4 += omega[o + uint64(20)] * x0 + omega[o + uint64(21)] * x1 + omega[o + uint64(22)] * x2 + omega[o + uint64(23)] * x3 + omega[o + uint64(24)] * x4
+        out[oi + uint64(0)] = f0
+        out[oi + uint64(1)] = f1
+        out[oi + uint64(2)] = f2
+        out[oi + uint64(3)] = f3
+        out[oi + uint64(4)] = f4
+    return True
 
 
 @serial_jit

@@ -33,6 +33,7 @@ from .dispatch import (
     kuramoto_forces,
     project_and_rotate,
     weights_matvec,
+    whole_rhs,
 )
 from .fixed_dim import has_fixed_dim
 from .terms import _dot, dphi, phi  # noqa: F401  (re-exported: kernels elsewhere use them)
@@ -162,6 +163,8 @@ def evaluate_energy(p, y, work):
 @inline_jit
 def system_rhs(p, y, out, work):
     """out[:] = dy/dt at state ``y`` (flat, length ``nh + nk*D``)."""
+    if whole_rhs(p, y, out):  # one-pass kernel of a kind-specialised mean-field model
+        return
     evaluate_forces(p, y, out, work)
     project_and_rotate(p, y, out)
 

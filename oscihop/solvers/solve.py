@@ -43,6 +43,11 @@ def _scalar(value, name, positive=False, allow_inf=False):
     return v
 
 
+#: Entries (rows x state size) from which a batch's output energies are shared out over
+#: threads: below it the pool costs more than it saves (tens of microseconds).
+_PARALLEL_ENERGY_MIN = 200_000
+
+
 def run_in_blocks(n_members, run_block):
     """Call ``run_block(lo, hi)`` over contiguous blocks of batch members on a thread pool.
 
@@ -270,7 +275,10 @@ def solve(model, t_span, y0, method="RK45", t_eval=None, rtol=None, atol=None, m
     else:
         flat = np.ascontiguousarray(states.reshape(-1, size))
         energy = np.empty(flat.shape[0], dtype=dt_type)
-        batch_energy(p, flat, energy)
+        if flat.shape[0] * size >= _PARALLEL_ENERGY_MIN:  # rows on the thread pool, like the solves
+            run_in_blocks(flat.shape[0], lambda lo, hi: batch_energy(p, flat[lo:hi], energy[lo:hi]))
+        else:
+            batch_energy(p, flat, energy)
         energy = energy.reshape(states.shape[:2])
     return Solution(model, t_out, states, energy, stats, method, opts, batched=not single)
 
