@@ -50,6 +50,8 @@ instead of 1.9 ms per fused pass on one core, about 10 cycles per entry):
   which is every gathered ``y[nh + indices[e] * D + d]``.  Constants are cast too, since
   ``uint64 + int64`` is typed int64 again.  The casts are device code as well.
 
+- ``fused_energy_d{D}(p, y, g, with_w)``: the W, Kuramoto and HK energy sums in one sweep
+  over the shared CSR structure (linear and relu interactions), instead of three.
 - ``meanfield_d{D}(p, y, out)``: ``out[x_i] += (K/N) (sum_j x_j - x_i)``.
 - ``project_rotate_d{D}(p, y, out)``: the tangent projection and Omega rotation in place.
 - ``meanfield_rhs_d{D}(p, y, out)``: the whole dx/dt of a mean-field Kuramoto model without
@@ -241,6 +243,60 @@ def fused_kernel(dim):
     return lines
 
 
+def fused_energy_kernel(dim):
+    """``fused_energy_d{dim}``: the energy sums of the fused pass, one sweep over the shared
+    CSR structure instead of three (W g, the Kuramoto pair terms, the HK terms)."""
+    x, z = _vars("x", dim), _vars("z", dim)
+    lines = [
+        "", "", "@serial_jit",
+        f"def fused_energy_d{dim}(p, y, g, with_w):",
+        f'    """Energy sums over one shared CSR structure for D = {dim}: returns ``(done, g.Wg, E_K, E_HK)``',
+        "    with ``g.Wg = sum_i g_i (W g)_i`` (0 unless ``with_w``), ``E_K = -1/2 sum_e (J_e s_e + B_e",
+        "    phi(s_e))`` and ``E_HK = -1/2 sum_e a_e s_e g_i g_j``; ``done`` is False (nothing",
+        '    computed) for an interaction other than linear and relu."""',
+        "    ip = p.ip",
+        "    inter = ip[I_INTER]",
+        "    if inter != INT_RELU and inter != INT_LINEAR:",
+        "        return False, 0.0, 0.0, 0.0",
+        "    relu = inter == INT_RELU",
+        f"    nh, n = {u('ip[I_NH]')}, {u('ip[I_NK]')}",
+        "    indptr = ip[ip[I_O_K_INDPTR] : ip[I_O_K_INDPTR] + ip[I_NK] + 1]",
+        "    ne = indptr[n]",
+        "    indices = ip[ip[I_O_K_INDICES] : ip[I_O_K_INDICES] + ne]",
+        "    jv = p.fp[ip[I_O_K_J] : ip[I_O_K_J] + ne]",
+        "    bv = p.fp[ip[I_O_K_B] : ip[I_O_K_B] + ne]",
+        "    av = p.fp[ip[I_O_HK_A] : ip[I_O_HK_A] + ne]",
+        "    wv = p.fp[ip[I_O_W_DATA] : ip[I_O_W_DATA] + (ne if with_w else 0)]",
+        "    gwg = 0.0",
+        "    ek = 0.0",
+        "    ehk = 0.0",
+        "    for i in range(n):",
+        f"        oi = nh + i * {u(dim)}",
+    ]
+    lines += [f"        {x[d]} = y[oi + {u(d)}]" for d in range(dim)]
+    lines += [
+        "        gi = g[i]",
+        "        wgi = 0.0",
+        "        uk = 0.0",
+        "        uh = 0.0",
+        f"        for e in range({u('indptr[i]')}, {u('indptr[i + ' + u(1) + ']')}):",
+    ]
+    lines += _gather(z, dim, "            ")
+    lines += [
+        f"            s = {_dot(x, z)}",
+        "            gj = g[j]",
+        "            if with_w:",
+        "                wgi += wv[e] * gj",
+        "            uk += jv[e] * s + (0.5 * bv[e] * s * s if relu and s > 0 else 0.0)",
+        "            uh += av[e] * s * gj",
+        "        gwg += gi * wgi",
+        "        ek -= 0.5 * uk",
+        "        ehk -= 0.5 * gi * uh",
+        "    return True, gwg, ek, ehk",
+    ]
+    return lines
+
+
 def meanfield_kernel(dim):
     m = _vars("m", dim)
     lines = ["", "", "@serial_jit", f"def meanfield_d{dim}(p, y, out):",
@@ -344,6 +400,8 @@ def main():
         lines += project_kernel(dim)
     for dim in DIMS:
         lines += meanfield_rhs_kernel(dim)
+    for dim in DIMS:
+        lines += fused_energy_kernel(dim)
     lines += dispatcher("kuramoto_csr", "p, y, out", DIMS)
     lines += dispatcher("meanfield", "p, y, out", DIMS)
     lines += dispatcher("project_rotate", "p, y, out", DIMS)

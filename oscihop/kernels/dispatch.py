@@ -44,6 +44,8 @@ _FIXED = {
     "project_rotate": {2: FD.project_rotate_d2, 3: FD.project_rotate_d3, 4: FD.project_rotate_d4,
                        5: FD.project_rotate_d5},
     "fused_csr": {2: FD.fused_csr_d2, 3: FD.fused_csr_d3, 4: FD.fused_csr_d4, 5: FD.fused_csr_d5},
+    "fused_energy": {2: FD.fused_energy_d2, 3: FD.fused_energy_d3, 4: FD.fused_energy_d4,
+                     5: FD.fused_energy_d5},
     "meanfield_rhs": {2: FD.meanfield_rhs_d2, 3: FD.meanfield_rhs_d3, 4: FD.meanfield_rhs_d4,
                       5: FD.meanfield_rhs_d5},
 }
@@ -85,6 +87,14 @@ def project_and_rotate(p, y, out):
 def fused_csr_fixed(p, y, g, out, with_w):
     """One fused pass over the shared CSR structure for D = 2..5; False for another D."""
     return FD.fused_csr_fixed(p, y, g, out, with_w)
+
+
+def fused_energy(p, y, g, with_w):
+    """``(done, g.Wg, E_K, E_HK)`` from one sweep over the CSR structure shared by the
+    couplings, for a kind-specialised bundle with D = 2..5 and a linear or relu interaction
+    (see ``fixed_dim.fused_energy_d{D}``); ``done`` is False where no such kernel applies
+    (the caller then sums the terms apart), always so for run-time dispatch."""
+    return False, 0.0, 0.0, 0.0
 
 
 def whole_rhs(p, y, out):
@@ -177,3 +187,14 @@ def _ol_whole_rhs(p, y, out):
     if impl is None:  # run-time dispatch (CUDA, gradients) and every other kind: nothing compiled
         return lambda p, y, out: False
     return lambda p, y, out: impl(p, y, out)
+
+
+@overload(fused_energy, target="generic")
+def _ol_fused_energy(p, y, g, with_w):
+    spec = kind_of(p)
+    impl = None
+    if spec is not None and spec[4] != SHARED_NONE:
+        impl = _FIXED["fused_energy"].get(spec[3])
+    if impl is None:
+        return lambda p, y, g, with_w: (False, 0.0, 0.0, 0.0)
+    return lambda p, y, g, with_w: impl(p, y, g, with_w)

@@ -27,6 +27,8 @@ instead of 1.9 ms per fused pass on one core, about 10 cycles per entry):
   which is every gathered ``y[nh + indices[e] * D + d]``.  Constants are cast too, since
   ``uint64 + int64`` is typed int64 again.  The casts are device code as well.
 
+- ``fused_energy_d{D}(p, y, g, with_w)``: the W, Kuramoto and HK energy sums in one sweep
+  over the shared CSR structure (linear and relu interactions), instead of three.
 - ``meanfield_d{D}(p, y, out)``: ``out[x_i] += (K/N) (sum_j x_j - x_i)``.
 - ``project_rotate_d{D}(p, y, out)``: the tangent projection and Omega rotation in place.
 - ``meanfield_rhs_d{D}(p, y, out)``: the whole dx/dt of a mean-field Kuramoto model without
@@ -1285,6 +1287,206 @@ def meanfield_rhs_d5(p, y, out):
         out[oi + uint64(3)] = f3
         out[oi + uint64(4)] = f4
     return True
+
+
+@serial_jit
+def fused_energy_d2(p, y, g, with_w):
+    """Energy sums over one shared CSR structure for D = 2: returns ``(done, g.Wg, E_K, E_HK)``
+    with ``g.Wg = sum_i g_i (W g)_i`` (0 unless ``with_w``), ``E_K = -1/2 sum_e (J_e s_e + B_e
+    phi(s_e))`` and ``E_HK = -1/2 sum_e a_e s_e g_i g_j``; ``done`` is False (nothing
+    computed) for an interaction other than linear and relu."""
+    ip = p.ip
+    inter = ip[I_INTER]
+    if inter != INT_RELU and inter != INT_LINEAR:
+        return False, 0.0, 0.0, 0.0
+    relu = inter == INT_RELU
+    nh, n = uint64(ip[I_NH]), uint64(ip[I_NK])
+    indptr = ip[ip[I_O_K_INDPTR] : ip[I_O_K_INDPTR] + ip[I_NK] + 1]
+    ne = indptr[n]
+    indices = ip[ip[I_O_K_INDICES] : ip[I_O_K_INDICES] + ne]
+    jv = p.fp[ip[I_O_K_J] : ip[I_O_K_J] + ne]
+    bv = p.fp[ip[I_O_K_B] : ip[I_O_K_B] + ne]
+    av = p.fp[ip[I_O_HK_A] : ip[I_O_HK_A] + ne]
+    wv = p.fp[ip[I_O_W_DATA] : ip[I_O_W_DATA] + (ne if with_w else 0)]
+    gwg = 0.0
+    ek = 0.0
+    ehk = 0.0
+    for i in range(n):
+        oi = nh + i * uint64(2)
+        x0 = y[oi + uint64(0)]
+        x1 = y[oi + uint64(1)]
+        gi = g[i]
+        wgi = 0.0
+        uk = 0.0
+        uh = 0.0
+        for e in range(uint64(indptr[i]), uint64(indptr[i + uint64(1)])):
+            j = uint64(indices[e])
+            oj = nh + j * uint64(2)
+            z0 = y[oj + uint64(0)]
+            z1 = y[oj + uint64(1)]
+            s = x0 * z0 + x1 * z1
+            gj = g[j]
+            if with_w:
+                wgi += wv[e] * gj
+            uk += jv[e] * s + (0.5 * bv[e] * s * s if relu and s > 0 else 0.0)
+            uh += av[e] * s * gj
+        gwg += gi * wgi
+        ek -= 0.5 * uk
+        ehk -= 0.5 * gi * uh
+    return True, gwg, ek, ehk
+
+
+@serial_jit
+def fused_energy_d3(p, y, g, with_w):
+    """Energy sums over one shared CSR structure for D = 3: returns ``(done, g.Wg, E_K, E_HK)``
+    with ``g.Wg = sum_i g_i (W g)_i`` (0 unless ``with_w``), ``E_K = -1/2 sum_e (J_e s_e + B_e
+    phi(s_e))`` and ``E_HK = -1/2 sum_e a_e s_e g_i g_j``; ``done`` is False (nothing
+    computed) for an interaction other than linear and relu."""
+    ip = p.ip
+    inter = ip[I_INTER]
+    if inter != INT_RELU and inter != INT_LINEAR:
+        return False, 0.0, 0.0, 0.0
+    relu = inter == INT_RELU
+    nh, n = uint64(ip[I_NH]), uint64(ip[I_NK])
+    indptr = ip[ip[I_O_K_INDPTR] : ip[I_O_K_INDPTR] + ip[I_NK] + 1]
+    ne = indptr[n]
+    indices = ip[ip[I_O_K_INDICES] : ip[I_O_K_INDICES] + ne]
+    jv = p.fp[ip[I_O_K_J] : ip[I_O_K_J] + ne]
+    bv = p.fp[ip[I_O_K_B] : ip[I_O_K_B] + ne]
+    av = p.fp[ip[I_O_HK_A] : ip[I_O_HK_A] + ne]
+    wv = p.fp[ip[I_O_W_DATA] : ip[I_O_W_DATA] + (ne if with_w else 0)]
+    gwg = 0.0
+    ek = 0.0
+    ehk = 0.0
+    for i in range(n):
+        oi = nh + i * uint64(3)
+        x0 = y[oi + uint64(0)]
+        x1 = y[oi + uint64(1)]
+        x2 = y[oi + uint64(2)]
+        gi = g[i]
+        wgi = 0.0
+        uk = 0.0
+        uh = 0.0
+        for e in range(uint64(indptr[i]), uint64(indptr[i + uint64(1)])):
+            j = uint64(indices[e])
+            oj = nh + j * uint64(3)
+            z0 = y[oj + uint64(0)]
+            z1 = y[oj + uint64(1)]
+            z2 = y[oj + uint64(2)]
+            s = x0 * z0 + x1 * z1 + x2 * z2
+            gj = g[j]
+            if with_w:
+                wgi += wv[e] * gj
+            uk += jv[e] * s + (0.5 * bv[e] * s * s if relu and s > 0 else 0.0)
+            uh += av[e] * s * gj
+        gwg += gi * wgi
+        ek -= 0.5 * uk
+        ehk -= 0.5 * gi * uh
+    return True, gwg, ek, ehk
+
+
+@serial_jit
+def fused_energy_d4(p, y, g, with_w):
+    """Energy sums over one shared CSR structure for D = 4: returns ``(done, g.Wg, E_K, E_HK)``
+    with ``g.Wg = sum_i g_i (W g)_i`` (0 unless ``with_w``), ``E_K = -1/2 sum_e (J_e s_e + B_e
+    phi(s_e))`` and ``E_HK = -1/2 sum_e a_e s_e g_i g_j``; ``done`` is False (nothing
+    computed) for an interaction other than linear and relu."""
+    ip = p.ip
+    inter = ip[I_INTER]
+    if inter != INT_RELU and inter != INT_LINEAR:
+        return False, 0.0, 0.0, 0.0
+    relu = inter == INT_RELU
+    nh, n = uint64(ip[I_NH]), uint64(ip[I_NK])
+    indptr = ip[ip[I_O_K_INDPTR] : ip[I_O_K_INDPTR] + ip[I_NK] + 1]
+    ne = indptr[n]
+    indices = ip[ip[I_O_K_INDICES] : ip[I_O_K_INDICES] + ne]
+    jv = p.fp[ip[I_O_K_J] : ip[I_O_K_J] + ne]
+    bv = p.fp[ip[I_O_K_B] : ip[I_O_K_B] + ne]
+    av = p.fp[ip[I_O_HK_A] : ip[I_O_HK_A] + ne]
+    wv = p.fp[ip[I_O_W_DATA] : ip[I_O_W_DATA] + (ne if with_w else 0)]
+    gwg = 0.0
+    ek = 0.0
+    ehk = 0.0
+    for i in range(n):
+        oi = nh + i * uint64(4)
+        x0 = y[oi + uint64(0)]
+        x1 = y[oi + uint64(1)]
+        x2 = y[oi + uint64(2)]
+        x3 = y[oi + uint64(3)]
+        gi = g[i]
+        wgi = 0.0
+        uk = 0.0
+        uh = 0.0
+        for e in range(uint64(indptr[i]), uint64(indptr[i + uint64(1)])):
+            j = uint64(indices[e])
+            oj = nh + j * uint64(4)
+            z0 = y[oj + uint64(0)]
+            z1 = y[oj + uint64(1)]
+            z2 = y[oj + uint64(2)]
+            z3 = y[oj + uint64(3)]
+            s = x0 * z0 + x1 * z1 + x2 * z2 + x3 * z3
+            gj = g[j]
+            if with_w:
+                wgi += wv[e] * gj
+            uk += jv[e] * s + (0.5 * bv[e] * s * s if relu and s > 0 else 0.0)
+            uh += av[e] * s * gj
+        gwg += gi * wgi
+        ek -= 0.5 * uk
+        ehk -= 0.5 * gi * uh
+    return True, gwg, ek, ehk
+
+
+@serial_jit
+def fused_energy_d5(p, y, g, with_w):
+    """Energy sums over one shared CSR structure for D = 5: returns ``(done, g.Wg, E_K, E_HK)``
+    with ``g.Wg = sum_i g_i (W g)_i`` (0 unless ``with_w``), ``E_K = -1/2 sum_e (J_e s_e + B_e
+    phi(s_e))`` and ``E_HK = -1/2 sum_e a_e s_e g_i g_j``; ``done`` is False (nothing
+    computed) for an interaction other than linear and relu."""
+    ip = p.ip
+    inter = ip[I_INTER]
+    if inter != INT_RELU and inter != INT_LINEAR:
+        return False, 0.0, 0.0, 0.0
+    relu = inter == INT_RELU
+    nh, n = uint64(ip[I_NH]), uint64(ip[I_NK])
+    indptr = ip[ip[I_O_K_INDPTR] : ip[I_O_K_INDPTR] + ip[I_NK] + 1]
+    ne = indptr[n]
+    indices = ip[ip[I_O_K_INDICES] : ip[I_O_K_INDICES] + ne]
+    jv = p.fp[ip[I_O_K_J] : ip[I_O_K_J] + ne]
+    bv = p.fp[ip[I_O_K_B] : ip[I_O_K_B] + ne]
+    av = p.fp[ip[I_O_HK_A] : ip[I_O_HK_A] + ne]
+    wv = p.fp[ip[I_O_W_DATA] : ip[I_O_W_DATA] + (ne if with_w else 0)]
+    gwg = 0.0
+    ek = 0.0
+    ehk = 0.0
+    for i in range(n):
+        oi = nh + i * uint64(5)
+        x0 = y[oi + uint64(0)]
+        x1 = y[oi + uint64(1)]
+        x2 = y[oi + uint64(2)]
+        x3 = y[oi + uint64(3)]
+        x4 = y[oi + uint64(4)]
+        gi = g[i]
+        wgi = 0.0
+        uk = 0.0
+        uh = 0.0
+        for e in range(uint64(indptr[i]), uint64(indptr[i + uint64(1)])):
+            j = uint64(indices[e])
+            oj = nh + j * uint64(5)
+            z0 = y[oj + uint64(0)]
+            z1 = y[oj + uint64(1)]
+            z2 = y[oj + uint64(2)]
+            z3 = y[oj + uint64(3)]
+            z4 = y[oj + uint64(4)]
+            s = x0 * z0 + x1 * z1 + x2 * z2 + x3 * z3 + x4 * z4
+            gj = g[j]
+            if with_w:
+                wgi += wv[e] * gj
+            uk += jv[e] * s + (0.5 * bv[e] * s * s if relu and s > 0 else 0.0)
+            uh += av[e] * s * gj
+        gwg += gi * wgi
+        ek -= 0.5 * uk
+        ehk -= 0.5 * gi * uh
+    return True, gwg, ek, ehk
 
 
 @serial_jit

@@ -28,6 +28,7 @@ from ..config import inline_jit, serial_jit
 from .activations import activate, hessian_apply, lagrangian
 from .dispatch import (
     fused_csr_fixed,
+    fused_energy,
     hk_coupling,
     kuramoto_coupling,
     kuramoto_forces,
@@ -135,28 +136,44 @@ def evaluate_energy(p, y, work):
     buf = work[2 * nh :]
     energy = 0.0
     if nh > 0:
-        bias = p.fp[p.ip[I_O_BIAS] : p.ip[I_O_BIAS] + nh]
         activate(act, beta, y[:nh], g)
-        weights_matvec(p, g, wg, buf)
+    # A kind-specialised bundle on a shared CSR structure: W, Kuramoto and HK sums in one sweep.
+    shared = ip[I_SHARED_CSR] if nk > 0 and has_fixed_dim(dim) else SHARED_NONE
+    w_fused = shared == SHARED_K_HK_W
+    fused, gwg, ek, ehk = fused_energy(p, y, g, w_fused)
+    if nh > 0:
+        bias = p.fp[p.ip[I_O_BIAS] : p.ip[I_O_BIAS] + nh]
         eh = 0.0
-        if act == ACT_SIGN:
-            for i in range(nh):
-                eh -= g[i] * (0.5 * wg[i] + bias[i])
+        if fused and w_fused:  # g.Wg came with the sweep
+            if act == ACT_SIGN:
+                for i in range(nh):
+                    eh -= g[i] * bias[i]
+            else:
+                for i in range(nh):
+                    eh += (y[i] - bias[i]) * g[i]
+            eh -= 0.5 * gwg
         else:
-            for i in range(nh):
-                eh += (y[i] - bias[i]) * g[i] - 0.5 * g[i] * wg[i]
+            weights_matvec(p, g, wg, buf)
+            if act == ACT_SIGN:
+                for i in range(nh):
+                    eh -= g[i] * (0.5 * wg[i] + bias[i])
+            else:
+                for i in range(nh):
+                    eh += (y[i] - bias[i]) * g[i] - 0.5 * g[i] * wg[i]
+        if act != ACT_SIGN:
             eh -= lagrangian(act, beta, y[:nh])
         energy += fp[F_KAPPA_H] * eh
     if nk > 0:
         has_stim = ip[I_HAS_STIM] != 0
         stim = p.fp[p.ip[I_O_STIM] : p.ip[I_O_STIM] + (nk * dim if has_stim else 0)]
-        ek = kuramoto_coupling(p, y, work[:0], buf, False, True)
+        if not fused:
+            ek = kuramoto_coupling(p, y, work[:0], buf, False, True)
         if has_stim:
             for k in range(nk * dim):
                 ek -= stim[k] * y[nh + k]
         energy += fp[F_KAPPA_K] * ek
         if ip[I_HK_KIND] != 0:
-            energy += hk_coupling(p, y, g, work[:0], buf, False, True)
+            energy += ehk if fused else hk_coupling(p, y, g, work[:0], buf, False, True)
     return energy
 
 
