@@ -60,5 +60,9 @@ def blas_threads(n):
     except ImportError:
         yield
         return
+    # Numba's np.dot calls the BLAS that SciPy bundles (through scipy.linalg.cython_blas);
+    # threadpoolctl limits only libraries already loaded, so load that one first.
+    import scipy.linalg.cython_blas  # noqa: F401
+
     with threadpool_limits(limits=int(n), user_api="blas"):
         yield

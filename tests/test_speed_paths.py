@@ -384,3 +384,29 @@ def test_solve_uses_lockstep_for_matrix_couplings(rng, method):
             one = oh.solve(model, (0.0, 1.0), ys[b], **kw)
             np.testing.assert_allclose(sol.y[b], one.y, rtol=0, atol=1e-11)
             assert sol.nfev[b] == one.nfev
+
+
+def test_blas_threads_limits_the_blas_numba_calls_even_before_scipy_linalg_is_loaded():
+    """Numba's products go to the BLAS bundled with SciPy; ``config.blas_threads`` must limit
+    that library too, also in a fresh process where nothing has loaded it yet."""
+    import subprocess
+    import sys
+    import textwrap
+
+    pytest.importorskip("threadpoolctl")
+    code = textwrap.dedent("""
+        import json, sys
+        from threadpoolctl import threadpool_info
+        from oscihop import config
+        assert "scipy.linalg" not in sys.modules
+        with config.blas_threads(1):
+            inside = [(lib["filepath"], lib["num_threads"]) for lib in threadpool_info() if lib["user_api"] == "blas"]
+        print(json.dumps(inside))
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    import json
+
+    inside = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert any("scipy" in path for path, _ in inside), inside  # SciPy's own BLAS was found
+    assert all(n == 1 for _, n in inside), inside
