@@ -312,28 +312,41 @@ def meanfield_kernel(dim):
     return lines
 
 
-def project_kernel(dim):
+def _omega_slice(dim):
+    """Lines that bind ``okind`` and the ``omega`` matrices (none, one shared, or one per oscillator)."""
+    return ["    okind = ip[I_OMEGA_KIND]",
+            "    n_om = 0 if okind == OMEGA_NONE else (1 if okind == OMEGA_GLOBAL else ip[I_NK])",
+            f"    omega = p.fp[ip[I_O_OMEGA] : ip[I_O_OMEGA] + n_om * {dim * dim}]"]
+
+
+def _project_rotate_store(dim):
+    """Oscillator i's force ``f`` (registers) made tangent at ``x``, rotated by Omega_i and
+    stored into ``out[oi:oi + D]``."""
     x, f = _vars("x", dim), _vars("f", dim)
-    lines = ["", "", "@serial_jit", f"def project_rotate_d{dim}(p, y, out):",
-             f'    """dx_i/dt = Omega_i x_i + F_i - <F_i, x_i> x_i / |x_i|^2 for D = {dim} (in place)."""',
-             "    ip = p.ip",
-             f"    nh, nk = {u('ip[I_NH]')}, {u('ip[I_NK]')}",
-             "    okind = ip[I_OMEGA_KIND]",
-             "    n_om = 0 if okind == OMEGA_NONE else (1 if okind == OMEGA_GLOBAL else ip[I_NK])",
-             f"    omega = p.fp[ip[I_O_OMEGA] : ip[I_O_OMEGA] + n_om * {dim * dim}]",
-             "    for i in range(nk):",
-             f"        oi = nh + i * {u(dim)}"]
-    lines += [f"        {x[d]} = y[oi + {u(d)}]" for d in range(dim)]
-    lines += [f"        {f[d]} = out[oi + {u(d)}]" for d in range(dim)]
-    lines += ["        fx = " + _dot(f, x),
-              "        xx = " + _dot(x, x),
-              "        c = fx / xx if xx > 0 else 0.0"]
+    lines = ["        fx = " + _dot(f, x),
+             "        xx = " + _dot(x, x),
+             "        c = fx / xx if xx > 0 else 0.0"]
     lines += [f"        {f[d]} -= c * {x[d]}" for d in range(dim)]
     lines += ["        if okind != OMEGA_NONE:",
               f"            o = {u(0)} if okind == OMEGA_GLOBAL else i * {u(dim * dim)}"]
     for a in range(dim):
         lines += [f"            {f[a]} += " + " + ".join(f"omega[o + {u(a * dim + b)}] * {x[b]}" for b in range(dim))]
     lines += [f"        out[oi + {u(d)}] = {f[d]}" for d in range(dim)]
+    return lines
+
+
+def project_kernel(dim):
+    x, f = _vars("x", dim), _vars("f", dim)
+    lines = ["", "", "@serial_jit", f"def project_rotate_d{dim}(p, y, out):",
+             f'    """dx_i/dt = Omega_i x_i + F_i - <F_i, x_i> x_i / |x_i|^2 for D = {dim} (in place)."""',
+             "    ip = p.ip",
+             f"    nh, nk = {u('ip[I_NH]')}, {u('ip[I_NK]')}",
+             *_omega_slice(dim),
+             "    for i in range(nk):",
+             f"        oi = nh + i * {u(dim)}"]
+    lines += [f"        {x[d]} = y[oi + {u(d)}]" for d in range(dim)]
+    lines += [f"        {f[d]} = out[oi + {u(d)}]" for d in range(dim)]
+    lines += _project_rotate_store(dim)
     return lines
 
 
@@ -353,9 +366,7 @@ def meanfield_rhs_kernel(dim):
              "    kn = p.fp[F_K_STRENGTH]",
              "    has_stim = ip[I_HAS_STIM] != 0",
              f"    stim = p.fp[ip[I_O_STIM] : ip[I_O_STIM] + (ip[I_NK] * {dim} if has_stim else 0)]",
-             "    okind = ip[I_OMEGA_KIND]",
-             "    n_om = 0 if okind == OMEGA_NONE else (1 if okind == OMEGA_GLOBAL else ip[I_NK])",
-             f"    omega = p.fp[ip[I_O_OMEGA] : ip[I_O_OMEGA] + n_om * {dim * dim}]"]
+             *_omega_slice(dim)]
     lines += [f"    {m[d]} = 0.0" for d in range(dim)]
     lines += ["    for j in range(n):", f"        oj = j * {u(dim)}"]
     lines += [f"        {m[d]} += y[oj + {u(d)}]" for d in range(dim)]
@@ -363,15 +374,7 @@ def meanfield_rhs_kernel(dim):
     lines += [f"        {x[d]} = y[oi + {u(d)}]" for d in range(dim)]
     lines += [f"        {f[d]} = (stim[oi + {u(d)}] if has_stim else 0.0) + kn * ({m[d]} - {x[d]})"
               for d in range(dim)]
-    lines += ["        fx = " + _dot(f, x),
-              "        xx = " + _dot(x, x),
-              "        c = fx / xx if xx > 0 else 0.0"]
-    lines += [f"        {f[d]} -= c * {x[d]}" for d in range(dim)]
-    lines += ["        if okind != OMEGA_NONE:",
-              f"            o = {u(0)} if okind == OMEGA_GLOBAL else i * {u(dim * dim)}"]
-    for a in range(dim):
-        lines += [f"            {f[a]} += " + " + ".join(f"omega[o + {u(a * dim + b)}] * {x[b]}" for b in range(dim))]
-    lines += [f"        out[oi + {u(d)}] = {f[d]}" for d in range(dim)]
+    lines += _project_rotate_store(dim)
     lines += ["    return True"]
     return lines
 
