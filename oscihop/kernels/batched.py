@@ -463,6 +463,30 @@ def work_t_size(p, nb):
 
 
 @serial_jit
+def _bias_minus_h_t(bias, ht, out):
+    """out[i, b] = bias_i - h_i for the Hopfield rows (the W g term is added later)."""
+    nb = ht.shape[1]
+    for i in range(ht.shape[0]):
+        bi = bias[i]
+        for b in range(nb):
+            out[i, b] = bi - ht[i, b]
+
+
+@serial_jit
+def _stimulus_t(p, out):
+    """Start the oscillator rows of ``out`` at the stimulus (or zero), every member alike."""
+    ip = p.ip
+    nh, nk, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
+    nb = out.shape[1]
+    has_stim = ip[I_HAS_STIM] != 0
+    stim = fseg(p, I_O_STIM, nk * dim if has_stim else 0)
+    for k in range(nk * dim):
+        v = stim[k] if has_stim else 0.0
+        for b in range(nb):
+            out[nh + k, b] = v
+
+
+@serial_jit
 def rhs_t(p, yt, out, work):
     """out (size, B) = dy/dt for the batch ``yt`` (size, B), batch innermost.
 
@@ -503,10 +527,7 @@ def rhs_tf(p, yt, out, work, shared):
         bias = fseg(p, I_O_BIAS, nh)
         _activate_t(ip[I_ACT], fp[F_BETA], ht, gt)
         if with_w:  # W g comes with the fused pass below
-            for i in range(nh):
-                bi = bias[i]
-                for b in range(nb):
-                    out[i, b] = bi - ht[i, b]
+            _bias_minus_h_t(bias, ht, out)
         else:
             _weights_t(p, gt, wg, rest)
             for i in range(nh):
@@ -514,12 +535,7 @@ def rhs_tf(p, yt, out, work, shared):
                 for b in range(nb):
                     out[i, b] = wg[i, b] - ht[i, b] + bi
     if nk > 0:
-        has_stim = ip[I_HAS_STIM] != 0
-        stim = fseg(p, I_O_STIM, nk * dim if has_stim else 0)
-        for k in range(nk * dim):
-            v = stim[k] if has_stim else 0.0
-            for b in range(nb):
-                out[nh + k, b] = v
+        _stimulus_t(p, out)
         kind = ip[I_K_KIND]
         if shared:
             fused_batch(p, yt, gt, out, with_w)
@@ -560,7 +576,7 @@ def rhs_shared_t(p, yt, out, work):
     (``shared_structure(p)``, with sparse or no Hopfield weights): only the activation, the
     fused pass and the projection, so the lockstep solver compiles nothing else."""
     ip, fp = p.ip, p.fp
-    nh, nk, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
+    nh = ip[I_NH]
     nb = yt.shape[1]
     gt = work[: nh * nb].reshape((nh, nb))
     rest = work[nh * nb :]
@@ -568,16 +584,8 @@ def rhs_shared_t(p, yt, out, work):
         ht = yt[:nh]
         bias = fseg(p, I_O_BIAS, nh)
         _activate_t(ip[I_ACT], fp[F_BETA], ht, gt)
-        for i in range(nh):
-            bi = bias[i]
-            for b in range(nb):
-                out[i, b] = bi - ht[i, b]
-    has_stim = ip[I_HAS_STIM] != 0
-    stim = fseg(p, I_O_STIM, nk * dim if has_stim else 0)
-    for k in range(nk * dim):
-        v = stim[k] if has_stim else 0.0
-        for b in range(nb):
-            out[nh + k, b] = v
+        _bias_minus_h_t(bias, ht, out)
+    _stimulus_t(p, out)
     fused_batch(p, yt, gt, out, nh > 0 and ip[I_W_KIND] == W_CSR)
     _project_rotate_t(p, yt, out, rest[:nb], rest[nb : 2 * nb])
 

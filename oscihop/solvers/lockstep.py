@@ -44,6 +44,18 @@ def _retract_t(p, y):
 
 
 @serial_jit
+def _outputs_at_start(t_eval, t0, y, out):
+    """Copy the start state (columns of ``y``) into the outputs at times <= t0; return how many."""
+    k = 0
+    while k < t_eval.shape[0] and t_eval[k] <= t0:
+        for b in range(y.shape[1]):
+            for i in range(y.shape[0]):
+                out[b, k, i] = y[i, b]
+        k += 1
+    return k
+
+
+@serial_jit
 def _check_rest(f, live, status, kstop, k, steady_tol, fmax):
     """Freeze members whose dy/dt is non-finite or below ``steady_tol``; count the live."""
     nb = f.shape[1]
@@ -87,12 +99,7 @@ def fixed_lockstep(p, y0s, t0, t_eval, dt_max, scheme, max_steps, steady_tol, ou
     nsteps = np.zeros(nb, dtype=np.int64)
     t_stop = np.zeros(nb)
     n_eval = t_eval.shape[0]
-    k = 0
-    while k < n_eval and t_eval[k] <= t0:
-        for b in range(nb):
-            for i in range(size):
-                out[b, k, i] = y[i, b]
-        k += 1
+    k = _outputs_at_start(t_eval, t0, y, out)
     t = t0
     steps = 0
     n_live = nb
@@ -287,12 +294,7 @@ def erk_lockstep(p, y0s, t0, t1, t_eval, rtol, atol, max_step, first_step, max_s
     status = np.full(nb, STATUS_DONE, dtype=np.int64)
     running = np.ones(nb, dtype=np.bool_)
     retry = np.zeros(nb, dtype=np.bool_)
-    k0 = 0
-    while k0 < n_eval and t_eval[k0] <= t0:
-        for b in range(nb):
-            for i in range(size):
-                out[b, k0, i] = y[i, b]
-        k0 += 1
+    k0 = _outputs_at_start(t_eval, t0, y, out)
     for b in range(nb):
         kout[b] = k0
     rhs_shared_t(p, y, f, work)
