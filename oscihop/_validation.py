@@ -14,7 +14,9 @@ import scipy.sparse as sp
 
 __all__ = [
     "as_float_array",
+    "check_bool",
     "check_choice",
+    "check_size",
     "check_finite",
     "check_positive",
     "check_shape",
@@ -50,14 +52,88 @@ def resolve_dtype(dtype, name="dtype"):
 
 
 def as_float_array(value, name, dtype=np.float64, ndim=None):
-    """Convert to a float ndarray, rejecting non-numeric input with a clear message."""
+    """Convert to a float ndarray, rejecting input whose meaning a conversion would change.
+
+    Accepted: real numbers, nested sequences of them and real (integer or float) arrays.
+    Rejected with a ``ValueError`` naming ``name``: complex values (``np.asarray`` would drop
+    the imaginary part), boolean arrays (pass ``value.astype(float)`` if 0/1 is meant), masked
+    arrays (the mask would be ignored; pass ``np.ma.filled(value, fill)``), strings and
+    object arrays that are not all real numbers.
+    """
+    if np.ma.isMaskedArray(value):
+        raise ValueError(
+            f"`{name}` must be a plain array; got a masked array, whose mask would be ignored. "
+            f"Pass `np.ma.filled({name}, fill_value)` to choose the masked entries' values."
+        )
+    if isinstance(value, (str, bytes)):
+        raise ValueError(f"`{name}` must be a real numeric array; got the string {value!r}.")
+    kind = getattr(getattr(value, "dtype", None), "kind", None)
+    if kind is None and not isinstance(value, (numbers.Real, list, tuple)):
+        kind = np.asarray(value).dtype.kind if not sp.issparse(value) else value.dtype.kind
+    if kind == "b" or isinstance(value, (bool, np.bool_)):
+        raise ValueError(
+            f"`{name}` must be a real numeric array; got booleans. Pass `{name}.astype(float)` "
+            "if 0/1 values are meant."
+        )
+    if kind == "c" or isinstance(value, (complex, np.complexfloating)):
+        raise ValueError(
+            f"`{name}` must be real; got complex values (the imaginary part would be dropped). "
+            f"Pass `np.real({name})` if only the real part is meant."
+        )
     try:
-        arr = np.asarray(value, dtype=dtype)
+        raw = np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"`{name}` must be a real numeric array; could not convert {type(value).__name__}: {exc}") from None
+    if raw.dtype.kind in "bcOUSV":
+        if raw.dtype.kind == "O" and raw.size and all(
+            isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) for v in raw.ravel()
+        ):
+            raw = raw.astype(np.float64)
+        else:
+            what = {"b": "booleans", "c": "complex values", "O": "Python objects", "U": "strings",
+                    "S": "bytes", "V": "structured records"}[raw.dtype.kind]
+            raise ValueError(
+                f"`{name}` must be a real numeric array; got {what} (dtype {raw.dtype}). "
+                f"Pass an array of real numbers."
+            )
+    try:
+        arr = np.asarray(raw, dtype=dtype)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"`{name}` must be a real numeric array; could not convert {type(value).__name__}: {exc}") from None
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"`{name}` must be {ndim}-dimensional; got shape {arr.shape}.")
     return arr
+
+
+def check_bool(value, name):
+    """Return ``value`` as a Python bool; only True/False (and numpy bools) are accepted.
+
+    Truthy strings such as ``"False"`` or ``"no"`` would silently mean True, so they are
+    rejected, as are numbers.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise ValueError(f"`{name}` must be True or False; got {value!r} ({type(value).__name__}).")
+
+
+def check_size(value, name, minimum=1, maximum=None):
+    """Return a count (an int ``>= minimum``, and ``<= maximum`` when given).
+
+    Python and numpy integers are accepted, and so are floats with an integral value
+    (``10.0``); booleans, strings, fractional and non-finite values are rejected.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"`{name}` must be an integer; got {value!r}.")
+    if isinstance(value, (numbers.Integral, np.integer)):
+        v = int(value)
+    elif isinstance(value, (numbers.Real, np.floating)) and np.isfinite(value) and float(value).is_integer():
+        v = int(value)
+    else:
+        raise ValueError(f"`{name}` must be an integer; got {value!r} ({type(value).__name__}).")
+    if v < minimum or (maximum is not None and v > maximum):
+        rule = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+        raise ValueError(f"`{name}` must be {rule}; got {v}.")
+    return v
 
 
 def check_finite(arr, name):
