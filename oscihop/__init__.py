@@ -7,14 +7,31 @@ energy-based coupling (the Hopfield-Kuramoto model), compiled with Numba.
 """
 
 from . import config
-from .adjoint import gradient, value_and_grad
+from .adjoint import GradientResult, gradient, value_and_grad
 from .couplings import LowRank
-from .graph import complete_edges, csr_from_edges, ring_edges, watts_strogatz_edges
+from .graph import (
+    complete_edges,
+    csr_from_edges,
+    inverse_permutation,
+    rcm_permutation,
+    relabel_edges,
+    ring_edges,
+    watts_strogatz_edges,
+)
 from .models import Hopfield, HopfieldKuramoto, Kuramoto, Model, State
 from .solvers import METHODS, Solution, available_methods, solve
 from .sweep import open_sweep, sweep  # light: zarr/xarray/dask load inside the functions
 
-__version__ = "0.1.0"
+
+def _version():
+    """The installed distribution's version (pyproject.toml), or the source tree's fallback."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("oscihop")
+    except metadata.PackageNotFoundError:  # a source tree on sys.path that pip never installed
+        return "0+unknown"
+
 
 # Storage, sweeps and plots pull in xarray, zarr, dask and matplotlib: import them lazily.
 _LAZY = {
@@ -41,12 +58,20 @@ _LAZY_MODULES = ("plots", "losses", "datasets", "training")
 
 
 def __getattr__(name):
+    if name == "__version__":  # read from the package metadata on first use, then kept
+        globals()["__version__"] = version = _version()
+        return version
     if name in _LAZY:
         import importlib
 
         module = importlib.import_module(_LAZY[name])
         return module if name in _LAZY_MODULES else getattr(module, name)
     raise AttributeError(f"module 'oscihop' has no attribute {name!r}")
+
+
+def __dir__():
+    """The module's names, including the lazily imported ones (``dir(oscihop)``, completion)."""
+    return sorted(set(globals()) | set(_LAZY) | {"__version__"})
 
 
 __all__ = [
@@ -59,10 +84,14 @@ __all__ = [
     "Solution",
     "State",
     "available_methods",
+    "GradientResult",
     "gradient",
     "value_and_grad",
     "complete_edges",
     "csr_from_edges",
+    "inverse_permutation",
+    "rcm_permutation",
+    "relabel_edges",
     "ring_edges",
     "solve",
     "watts_strogatz_edges",

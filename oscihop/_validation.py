@@ -14,7 +14,10 @@ import scipy.sparse as sp
 
 __all__ = [
     "as_float_array",
+    "as_float_csr",
+    "as_index_array",
     "check_bool",
+    "check_real",
     "check_choice",
     "check_size",
     "check_finite",
@@ -23,6 +26,7 @@ __all__ = [
     "check_symmetric",
     "check_antisymmetric",
     "check_edges",
+    "as_rng",
     "resolve_dtype",
     "warn_unknown_options",
 ]
@@ -51,6 +55,55 @@ def resolve_dtype(dtype, name="dtype"):
     return dt
 
 
+def _real_ndarray(value, name, what="a real numeric array"):
+    """``np.asarray(value)`` of a real (integer or float) dtype, or a ValueError naming ``name``.
+
+    The one place that refuses input whose meaning a numeric conversion would change:
+    complex values (the imaginary part would be dropped), booleans, masked arrays (the mask
+    would be ignored), strings and object arrays that are not all real numbers.
+    """
+    if np.ma.isMaskedArray(value):
+        raise ValueError(
+            f"`{name}` must be a plain array; got a masked array, whose mask would be ignored. "
+            f"Pass `np.ma.filled({name}, fill_value)` to choose the masked entries' values."
+        )
+    if isinstance(value, (str, bytes)):
+        raise ValueError(f"`{name}` must be {what}; got the string {value!r}.")
+    kind = getattr(getattr(value, "dtype", None), "kind", None)
+    if kind is None and not isinstance(value, (numbers.Real, list, tuple)):
+        kind = np.asarray(value).dtype.kind if not sp.issparse(value) else value.dtype.kind
+    if kind == "b" or isinstance(value, (bool, np.bool_)):
+        raise ValueError(
+            f"`{name}` must be {what}; got booleans. Pass `{name}.astype(float)` "
+            "if 0/1 values are meant."
+        )
+    if kind == "c" or isinstance(value, (complex, np.complexfloating)):
+        raise ValueError(
+            f"`{name}` must be real; got complex values (the imaginary part would be dropped). "
+            f"Pass `np.real({name})` if only the real part is meant."
+        )
+    if sp.issparse(value):
+        raise ValueError(
+            f"`{name}` must be a dense array here; got a scipy.sparse matrix. Pass `{name}.toarray()`."
+        )
+    try:
+        raw = np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"`{name}` must be {what}; could not convert {type(value).__name__}: {exc}") from None
+    if raw.dtype.kind in "bcOUSVMm":
+        if raw.dtype.kind == "O" and raw.size and all(
+            isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) for v in raw.ravel()
+        ):
+            return raw.astype(np.float64)
+        kinds = {"b": "booleans", "c": "complex values", "O": "Python objects", "U": "strings",
+                 "S": "bytes", "V": "structured records", "M": "datetimes", "m": "timedeltas"}
+        raise ValueError(
+            f"`{name}` must be {what}; got {kinds[raw.dtype.kind]} (dtype {raw.dtype}). "
+            f"Pass an array of real numbers."
+        )
+    return raw
+
+
 def as_float_array(value, name, dtype=np.float64, ndim=None):
     """Convert to a float ndarray, rejecting input whose meaning a conversion would change.
 
@@ -60,42 +113,7 @@ def as_float_array(value, name, dtype=np.float64, ndim=None):
     arrays (the mask would be ignored; pass ``np.ma.filled(value, fill)``), strings and
     object arrays that are not all real numbers.
     """
-    if np.ma.isMaskedArray(value):
-        raise ValueError(
-            f"`{name}` must be a plain array; got a masked array, whose mask would be ignored. "
-            f"Pass `np.ma.filled({name}, fill_value)` to choose the masked entries' values."
-        )
-    if isinstance(value, (str, bytes)):
-        raise ValueError(f"`{name}` must be a real numeric array; got the string {value!r}.")
-    kind = getattr(getattr(value, "dtype", None), "kind", None)
-    if kind is None and not isinstance(value, (numbers.Real, list, tuple)):
-        kind = np.asarray(value).dtype.kind if not sp.issparse(value) else value.dtype.kind
-    if kind == "b" or isinstance(value, (bool, np.bool_)):
-        raise ValueError(
-            f"`{name}` must be a real numeric array; got booleans. Pass `{name}.astype(float)` "
-            "if 0/1 values are meant."
-        )
-    if kind == "c" or isinstance(value, (complex, np.complexfloating)):
-        raise ValueError(
-            f"`{name}` must be real; got complex values (the imaginary part would be dropped). "
-            f"Pass `np.real({name})` if only the real part is meant."
-        )
-    try:
-        raw = np.asarray(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"`{name}` must be a real numeric array; could not convert {type(value).__name__}: {exc}") from None
-    if raw.dtype.kind in "bcOUSV":
-        if raw.dtype.kind == "O" and raw.size and all(
-            isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) for v in raw.ravel()
-        ):
-            raw = raw.astype(np.float64)
-        else:
-            what = {"b": "booleans", "c": "complex values", "O": "Python objects", "U": "strings",
-                    "S": "bytes", "V": "structured records"}[raw.dtype.kind]
-            raise ValueError(
-                f"`{name}` must be a real numeric array; got {what} (dtype {raw.dtype}). "
-                f"Pass an array of real numbers."
-            )
+    raw = _real_ndarray(value, name)
     try:
         arr = np.asarray(raw, dtype=dtype)
     except (TypeError, ValueError) as exc:
@@ -103,6 +121,38 @@ def as_float_array(value, name, dtype=np.float64, ndim=None):
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"`{name}` must be {ndim}-dimensional; got shape {arr.shape}.")
     return arr
+
+
+def as_index_array(value, name):
+    """Convert to an int64 ndarray of indices, with the rules of :func:`as_float_array`.
+
+    Integer arrays are taken as they are; float arrays whose entries are all finite whole
+    numbers (``2.0``) are converted (a documented conversion); fractional or non-finite
+    floats, booleans, complex values, masked arrays, strings and objects are rejected.
+    """
+    raw = _real_ndarray(value, name, "an integer array (node indices)")
+    if raw.dtype.kind == "f":
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isfinite(raw) | (raw != np.round(raw)) | (np.abs(raw) > 2.0**53)
+        if bad.any():
+            where = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(
+                f"`{name}` must hold integer indices; entry {where} is {float(raw[where])!r}. Pass whole numbers."
+            )
+    return np.ascontiguousarray(raw, dtype=np.int64)
+
+
+def as_float_csr(value, name):
+    """A scipy.sparse matrix as float64 CSR, with the dtype rules of :func:`as_float_array`."""
+    kind = value.dtype.kind
+    if kind not in "iuf":
+        what = {"b": "booleans", "c": "complex values (the imaginary part would be dropped)"}.get(kind, f"dtype {value.dtype}")
+        fix = "np.real" if kind == "c" else "a float matrix such as "
+        raise ValueError(
+            f"`{name}` must be a real sparse matrix; got {what}. Pass {fix}({name}) "
+            f"or `{name}.astype(float)`."
+        )
+    return sp.csr_matrix(value, dtype=np.float64)
 
 
 def check_bool(value, name):
@@ -116,23 +166,50 @@ def check_bool(value, name):
     raise ValueError(f"`{name}` must be True or False; got {value!r} ({type(value).__name__}).")
 
 
-def check_size(value, name, minimum=1, maximum=None):
+def check_size(value, name, minimum=1, maximum=None, hint=""):
     """Return a count (an int ``>= minimum``, and ``<= maximum`` when given).
 
     Python and numpy integers are accepted, and so are floats with an integral value
-    (``10.0``); booleans, strings, fractional and non-finite values are rejected.
+    (``10.0`` is converted to ``10``); booleans, strings, fractional and non-finite values
+    are rejected.  ``hint`` is appended to the message of an out-of-range value.
     """
     if isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"`{name}` must be an integer; got {value!r}.")
+        raise ValueError(f"`{name}` must be an integer; got {value!r}. Pass a count such as {max(minimum, 1)}.")
     if isinstance(value, (numbers.Integral, np.integer)):
         v = int(value)
     elif isinstance(value, (numbers.Real, np.floating)) and np.isfinite(value) and float(value).is_integer():
         v = int(value)
     else:
-        raise ValueError(f"`{name}` must be an integer; got {value!r} ({type(value).__name__}).")
+        raise ValueError(
+            f"`{name}` must be an integer; got {value!r} ({type(value).__name__}). "
+            f"Pass a whole number such as {max(minimum, 1)}."
+        )
     if v < minimum or (maximum is not None and v > maximum):
         rule = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
-        raise ValueError(f"`{name}` must be {rule}; got {v}.")
+        raise ValueError(f"`{name}` must be an integer {rule}; got {v}.{(' ' + hint) if hint else ''}")
+    return v
+
+
+def check_real(value, name, low=None, high=None, strict=False):
+    """Return a finite real scalar as a float, optionally within ``[low, high]``.
+
+    Python and numpy real numbers and 0-d real arrays are accepted; booleans, strings,
+    complex numbers, ``None`` and sequences are rejected (``float(True)`` would silently
+    mean 1).  ``strict=True`` excludes the bounds themselves.
+    """
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
+        value = value[()]
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        raise ValueError(f"`{name}` must be a real number; got {value!r} ({type(value).__name__}).")
+    v = float(value)
+    if not np.isfinite(v):
+        raise ValueError(f"`{name}` must be finite; got {value!r}.")
+    below = low is not None and (v <= low if strict else v < low)
+    above = high is not None and (v >= high if strict else v > high)
+    if below or above:
+        lo = "" if low is None else f"{low} {'<' if strict else '<='} "
+        hi = "" if high is None else f" {'<' if strict else '<='} {high}"
+        raise ValueError(f"`{name}` must satisfy {lo}{name}{hi}; got {value!r}.")
     return v
 
 
@@ -161,7 +238,7 @@ def check_shape(arr, shape, name, hint=""):
 def check_positive(value, name, strict=True):
     """Check a real scalar is (strictly) positive and finite."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
-        raise ValueError(f"`{name}` must be a real number; got {value!r}.")
+        check_real(value, name)  # raises, naming the type
     v = float(value)
     if not np.isfinite(v) or (v <= 0 if strict else v < 0):
         rule = "> 0" if strict else ">= 0"
@@ -207,22 +284,18 @@ def check_antisymmetric(mat, name):
     return mat
 
 
-def check_edges(edges, n, name="edges"):
+def check_edges(edges, n, name="edges", graph=True):
     """Validate an undirected edge list and return it as a contiguous (E, 2) int64 array.
 
-    Rules: integer pairs, ``0 <= i, j < n``, no self-loops, each unordered pair once.
+    Rules: integer pairs (see :func:`as_index_array`), ``0 <= i, j < n``; and, unless
+    ``graph=False`` (index pairs that are only relabelled), no self-loops and each unordered
+    pair once.
     """
-    arr = np.asarray(edges)
+    arr = as_index_array(edges, name)
     if arr.size == 0:
         return np.zeros((0, 2), dtype=np.int64)
     if arr.ndim != 2 or arr.shape[1] != 2:
         raise ValueError(f"`{name}` must have shape (E, 2) of node index pairs; got {arr.shape}.")
-    if not np.issubdtype(arr.dtype, np.integer):
-        if np.issubdtype(arr.dtype, np.floating) and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
-            arr = arr.astype(np.int64)
-        else:
-            raise ValueError(f"`{name}` must hold integer node indices; got dtype {arr.dtype}.")
-    arr = np.ascontiguousarray(arr, dtype=np.int64)
     if n is not None:
         bad = (arr < 0) | (arr >= n)
         if bad.any():
@@ -233,6 +306,8 @@ def check_edges(edges, n, name="edges"):
     elif (arr < 0).any():
         k = int(np.argwhere((arr < 0).any(axis=1))[0, 0])
         raise ValueError(f"`{name}` indices must be >= 0; edge {k} is {tuple(int(a) for a in arr[k])}.")
+    if not graph:
+        return arr
     loops = arr[:, 0] == arr[:, 1]
     if loops.any():
         k = int(np.argmax(loops))
@@ -246,6 +321,22 @@ def check_edges(edges, n, name="edges"):
             "(as (i, j) and/or (j, i)). Remove the duplicates (or sum their weights)."
         )
     return arr
+
+
+def as_rng(seed, name="seed"):
+    """``np.random.default_rng(seed)``, with a ValueError naming ``name`` for a bad seed.
+
+    Accepted: None, a non-negative integer, a sequence of them, a SeedSequence or a
+    Generator.  Booleans are refused (``True`` would silently mean seed 1).
+    """
+    if isinstance(seed, (bool, np.bool_)):
+        raise ValueError(f"`{name}` must be None, a non-negative integer or a numpy Generator; got {seed!r}.")
+    try:
+        return np.random.default_rng(seed)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"`{name}` must be None, a non-negative integer or a numpy Generator; got {seed!r} ({exc})."
+        ) from None
 
 
 def warn_unknown_options(options, context):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_float_array, check_finite
+from ._validation import as_float_array, check_bool, check_finite
 
 __all__ = ["LowRank"]
 
@@ -54,7 +54,7 @@ class LowRank:
         check_finite(d, "scale")
         self.factor = np.ascontiguousarray(u)
         self.scale = np.ascontiguousarray(d)
-        self.zero_diagonal = bool(zero_diagonal)
+        self.zero_diagonal = check_bool(zero_diagonal, "zero_diagonal")
 
     @property
     def n(self):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_edges
+from ._validation import as_float_array, as_index_array, as_rng, check_edges, check_finite, check_real, check_shape, check_size
 
 __all__ = ["csr_from_edges", "edges_from_dense", "watts_strogatz_edges", "ring_edges", "complete_edges",
            "rcm_permutation", "inverse_permutation", "relabel_edges"]
@@ -19,11 +19,11 @@ def csr_from_edges(n, edges, *values):
     Parameters
     ----------
     n : int
-        Number of nodes.
-    edges : ndarray, shape (E, 2), int
-        Validated undirected edges, each pair once.
-    *values : ndarray, shape (E,)
-        Per-edge values; each is returned permuted into CSR entry order.
+        Number of nodes (>= 1; an integral float such as ``3.0`` is accepted).
+    edges : array_like, shape (E, 2), int
+        Undirected edges, each pair once, no self-loops, indices in ``[0, n)``.
+    *values : array_like, shape (E,)
+        Real per-edge values; each is returned (as float64) permuted into CSR entry order.
 
     Returns
     -------
@@ -42,6 +42,18 @@ def csr_from_edges(n, edges, *values):
     >>> indptr.tolist(), indices.tolist(), eid.tolist()
     ([0, 1, 3, 4], [1, 0, 2, 1], [0, 0, 1, 1])
     """
+    n = check_size(n, "n")
+    edges = check_edges(edges, n)
+    vals = []
+    for k, v in enumerate(values):
+        name = f"values[{k}]"
+        arr = check_shape(as_float_array(v, name), (edges.shape[0],), name, "Give one value per edge.")
+        vals.append(arr)
+    return _pull_csr(n, edges, *vals)
+
+
+def _pull_csr(n, edges, *values):
+    """:func:`csr_from_edges` for edges and values the caller has already validated."""
     edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
     e = edges.shape[0]
     rows = np.concatenate([edges[:, 0], edges[:, 1]])
@@ -57,21 +69,42 @@ def csr_from_edges(n, edges, *values):
 
 
 def edges_from_dense(mat, tol=0.0):
-    """Upper-triangle edges (i < j) where ``|mat[i, j]| > tol``, and their values."""
-    mat = np.asarray(mat)
+    """Upper-triangle edges (i < j) where ``|mat[i, j]| > tol``, and their values.
+
+    Parameters
+    ----------
+    mat : array_like, shape (N, N)
+        A real, finite square matrix (only its upper triangle is read).
+    tol : float, default 0.0
+        Entries with ``|mat[i, j]| <= tol`` (>= 0) are not edges.
+    """
+    mat = check_finite(as_float_array(mat, "mat"), "mat")
+    if mat.ndim != 2 or mat.shape[0] != mat.shape[1] or mat.shape[0] < 1:
+        raise ValueError(f"`mat` must be a square (N, N) matrix with N >= 1; got shape {mat.shape}.")
+    tol = check_real(tol, "tol", low=0.0)
     iu, ju = np.nonzero(np.triu(np.abs(mat) > tol, k=1))
     edges = np.stack([iu, ju], axis=1).astype(np.int64)
     return edges, mat[iu, ju]
 
 
 def complete_edges(n):
-    """All unordered pairs i < j of ``n`` nodes, shape (n (n - 1) / 2, 2)."""
+    """All unordered pairs i < j of ``n`` nodes, shape (n (n - 1) / 2, 2).
+
+    ``n`` is an integer >= 1 (an integral float such as ``10.0`` is accepted).
+    """
+    n = check_size(n, "n")
     iu, ju = np.triu_indices(n, k=1)
     return np.stack([iu, ju], axis=1).astype(np.int64)
 
 
 def ring_edges(n, k=1):
-    """Ring lattice: each node linked to its ``k`` nearest neighbours on each side."""
+    """Ring lattice: each node linked to its ``k`` nearest neighbours on each side.
+
+    ``n >= 3`` nodes and ``1 <= k < n/2`` (``k = 1`` for any ring); integral floats such
+    as ``10.0`` are accepted as integers.
+    """
+    n = check_size(n, "n", minimum=3, hint="A ring needs at least 3 nodes.")
+    k = check_size(k, "k")
     if not (1 <= k < n / 2 or (k == 1 and n >= 3)):
         raise ValueError(f"`k` must satisfy 1 <= k < n/2 for a ring of n = {n} nodes; got k = {k}.")
     i = np.repeat(np.arange(n), k)
@@ -89,12 +122,14 @@ def watts_strogatz_edges(n, k, p, seed=None):
     Parameters
     ----------
     n : int
-        Number of nodes.
+        Number of nodes (>= 3).
     k : int
         Even mean degree, ``2 <= k < n``.
     p : float
         Rewiring probability in [0, 1].
     seed : int or numpy.random.Generator, optional
+
+    Integral floats such as ``10.0`` are accepted for ``n`` and ``k``.
 
     Returns
     -------
@@ -105,11 +140,12 @@ def watts_strogatz_edges(n, k, p, seed=None):
     >>> watts_strogatz_edges(10, 4, 0.0).shape
     (20, 2)
     """
-    if not (isinstance(k, (int, np.integer)) and 2 <= k < n and k % 2 == 0):
-        raise ValueError(f"`k` must be an even integer with 2 <= k < n = {n}; got {k!r}.")
-    if not (0.0 <= float(p) <= 1.0):
-        raise ValueError(f"`p` must lie in [0, 1]; got {p!r}.")
-    rng = np.random.default_rng(seed)
+    n = check_size(n, "n", minimum=3, hint="A small-world ring needs at least 3 nodes.")
+    k = check_size(k, "k", minimum=2, maximum=n - 1, hint="The mean degree must lie in [2, n - 1].")
+    if k % 2:
+        raise ValueError(f"`k` must be an even integer with 2 <= k < n = {n}; got {k}. Pass k = {k - 1} or {k + 1}.")
+    p = check_real(p, "p", low=0.0, high=1.0)
+    rng = as_rng(seed)
     half = k // 2
     adj = [set() for _ in range(n)]
     for i in range(n):
@@ -168,9 +204,9 @@ def rcm_permutation(n, *edge_lists):
     import scipy.sparse as sp
     from scipy.sparse.csgraph import reverse_cuthill_mckee
 
-    if not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"`n` must be a positive integer (the number of units); got {n!r}.")
-    parts = [check_edges(e, n) for e in edge_lists if e is not None and len(e)]
+    n = check_size(n, "n")
+    parts = [check_edges(e, n, f"edge_lists[{k}]") for k, e in enumerate(edge_lists) if e is not None]
+    parts = [e for e in parts if e.size]
     if not parts:
         return np.arange(n, dtype=np.int64)
     e = np.concatenate(parts)
@@ -180,9 +216,31 @@ def rcm_permutation(n, *edge_lists):
     return np.asarray(reverse_cuthill_mckee(adj, symmetric_mode=True), dtype=np.int64)
 
 
+def _check_permutation(perm, name="perm"):
+    """``perm`` as an int64 array, or a ValueError unless it is a permutation of 0..n-1."""
+    arr = as_index_array(perm, name)
+    if arr.ndim != 1 or arr.size < 1:
+        raise ValueError(f"`{name}` must be a 1-D permutation of 0..n-1 with n >= 1; got shape {arr.shape}.")
+    seen = np.zeros(arr.size, dtype=bool)
+    inside = (arr >= 0) & (arr < arr.size)
+    seen[arr[inside]] = True
+    if not inside.all() or not seen.all():
+        k = int(np.argmin(seen)) if inside.all() else None
+        what = (f"index {k} is missing" if k is not None
+                else f"entry {int(np.argmin(inside))} is {int(arr[np.argmin(inside)])}, outside [0, {arr.size - 1}]")
+        raise ValueError(
+            f"`{name}` must be a permutation of 0..{arr.size - 1} (each index once); {what}. "
+            "Pass the order returned by rcm_permutation."
+        )
+    return arr
+
+
 def inverse_permutation(perm):
-    """``inv`` with ``inv[perm[k]] = k``: maps old unit indices to new ones."""
-    perm = np.asarray(perm, dtype=np.int64)
+    """``inv`` with ``inv[perm[k]] = k``: maps old unit indices to new ones.
+
+    ``perm`` must be a permutation of ``0..n-1`` (each index once).
+    """
+    perm = _check_permutation(perm)
     inv = np.empty_like(perm)
     inv[perm] = np.arange(perm.size, dtype=np.int64)
     return inv
@@ -190,6 +248,11 @@ def inverse_permutation(perm):
 
 def relabel_edges(edges, perm):
     """Edges in the new numbering of :func:`rcm_permutation` (same edge order, so per-edge
-    values stay aligned)."""
-    edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
-    return inverse_permutation(perm)[edges]
+    values stay aligned).
+
+    ``edges`` are index pairs in ``[0, n)`` with ``n = len(perm)``; self-pairs and repeats
+    are relabelled like any other pair.
+    """
+    inv = inverse_permutation(perm)
+    edges = check_edges(edges, inv.size, graph=False)
+    return inv[edges]

@@ -197,9 +197,9 @@ def _hk_to_dict(hk, copy):
     if hk.mode == "network":
         if hk.all_to_all:
             # A scalar a for every pair: the constructor accepts only a scalar here.
-            params["weight"] = float(hk.edge_weights[0]) if hk.edge_weights.size else 0.0
+            params["weight"] = float(hk.weights[0]) if hk.weights.size else 0.0
         else:
-            arrays["hk_weights"] = np.array(hk.edge_weights, copy=copy or None)
+            arrays["weights"] = np.array(hk.weights, copy=copy or None)
     return params, arrays
 
 
@@ -312,6 +312,8 @@ def _hk_from(r):
     edges = "all" if r.choice("hk_edges", ("all", "edges")) == "all" else r.array("hk_edges", np.int64)
     weights = None
     if mode == "network":
-        weights = r.number("weight") if isinstance(edges, str) else r.array("hk_weights")
+        # "hk_weights": the name stores written before the HK edge weights were called "weights"
+        stored = "weights" if "weights" in r.arrays or "hk_weights" not in r.arrays else "hk_weights"
+        weights = r.number("weight") if isinstance(edges, str) else r.array(stored)
     return HopfieldKuramoto(hop, kur, edges, weights=weights, alpha=r.number("alpha"), mode=mode,
                             kappa_h=r.number("kappa_h"), kappa_k=r.number("kappa_k"))

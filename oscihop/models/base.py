@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
 from collections import namedtuple
 
 import numpy as np
 
-from .._validation import check_finite, resolve_dtype
+from .._validation import as_float_array, as_rng, check_finite, check_real, check_size, resolve_dtype
 from ..kernels import params as P
 from ..kernels import system as S
 from ..kernels.activations import G_SUP, LIPSCHITZ_PER_BETA, activate
@@ -41,6 +42,8 @@ class Model:
     _nh = 0
     _nk = 0
     _dim = 0
+    #: deprecated parameter names that :meth:`replace` still accepts, mapped to the current ones
+    _PARAMETER_ALIASES: dict = {}
 
     # ------------------------------------------------------------------ layout
     @property
@@ -178,13 +181,14 @@ class Model:
             return
         y = np.asarray(y)
         x = self.unpack(y).x
-        dev = np.abs(np.linalg.norm(x, axis=-1) - 1.0)
+        norms = np.linalg.norm(x, axis=-1)
+        dev = np.abs(norms - 1.0)
         tol = UNIT_TOL.get(y.dtype, 1e-8)
         if dev.size and dev.max() > tol:
             idx = np.unravel_index(int(np.argmax(dev)), dev.shape)
             raise ValueError(
                 f"`{name}` must hold unit oscillators (|x_i| = 1 within {tol:g}); oscillator "
-                f"{idx[-1]}{' of batch member ' + str(idx[0]) if len(idx) > 1 else ''} has |x| = {1 + dev[idx]:.6g} "
+                f"{idx[-1]}{' of batch member ' + str(idx[0]) if len(idx) > 1 else ''} has |x| = {norms[idx]:.6g} "
                 f"(off by {dev[idx]:.3g}). Pass model.normalize({name})."
             )
 
@@ -197,8 +201,9 @@ class Model:
         batch : int, optional
             Number of states; returns shape (batch, size) instead of (size,).
         """
-        rng = np.random.default_rng(seed)
-        lead = () if batch is None else (int(batch),)
+        rng = as_rng(seed)
+        lead = () if batch is None else (check_size(batch, "batch"),)
+        h_scale = check_real(h_scale, "h_scale", low=0.0)
         h = h_scale * rng.standard_normal(lead + (self._nh,)) if self._nh else None
         x = None
         if self._nk:
@@ -321,7 +326,7 @@ class Model:
             0-d array, mean field), ``"interaction_weights"`` (E,) (nonlinear
             interactions), ``"omega"`` ((D, D) global or (N, D, D) per unit, when set),
             ``"stimulus"`` (N, D) (when set).  HopfieldKuramoto: ``"hopfield.<name>"``,
-            ``"kuramoto.<name>"``, ``"hk_weights"`` (E,) (mode "network") or ``"alpha"``.
+            ``"kuramoto.<name>"``, ``"weights"`` (E,) (mode "network") or ``"alpha"``.
 
         Examples
         --------
@@ -356,14 +361,17 @@ class Model:
         current = self._parameters()
         new = {}
         for name, value in params.items():
+            if name in self._PARAMETER_ALIASES:
+                alias, name = name, self._PARAMETER_ALIASES[name]
+                warnings.warn(f"The parameter name {alias!r} is deprecated; use {name!r}.", DeprecationWarning,
+                              stacklevel=2)
+                if name in params:
+                    raise ValueError(f"`{alias}` and `{name}` name the same parameter; pass only `{name}`.")
             if name not in current:
                 raise ValueError(
                     f"`{name}` is not a parameter of this {type(self).__name__}; valid names: {sorted(current)}."
                 )
-            try:
-                arr = np.asarray(value, dtype=np.float64)
-            except (TypeError, ValueError):
-                raise ValueError(f"`{name}` must be a real numeric array; got {type(value).__name__}.") from None
+            arr = as_float_array(value, name)
             want = np.shape(current[name])
             if arr.shape != want:
                 raise ValueError(f"`{name}` must have shape {want} (as model.parameters()[{name!r}]); got {arr.shape}.")

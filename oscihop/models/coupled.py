@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
-from .._validation import as_float_array, check_choice, check_edges, check_finite, check_positive, check_shape
+from .._validation import (
+    as_float_array,
+    check_choice,
+    check_edges,
+    check_finite,
+    check_positive,
+    check_real,
+    check_shape,
+)
 from ..couplings import LowRank
-from ..graph import complete_edges, csr_from_edges
+from ..graph import _pull_csr, complete_edges
 from ..kernels import params as P
 from .base import Model, activation_constants
 from .hopfield import Hopfield
@@ -27,7 +37,9 @@ class HopfieldKuramoto(Model):
     hk_edges : array_like (E, 2) or "all"
         Pairs coupled through ``E_HK``; ``"all"`` couples every pair i != j.
     weights : float or array_like (E,), optional
-        ``a_e`` per edge in ``mode="network"`` (required there).
+        ``a_e`` per edge in ``mode="network"`` (required there).  Kept as the attribute
+        ``weights`` (``None`` for ``hk_edges="all"`` with ``mode="additive"``) and named
+        ``"weights"`` in :meth:`parameters`, :meth:`replace` and the gradients.
     alpha : float, default 1.0
         Coupling scale for the additive (``a_e = alpha``) and multiplicative
         (``a_e = alpha W_ij``) modes.
@@ -80,10 +92,7 @@ class HopfieldKuramoto(Model):
         self.mode = mode
         self.kappa_h = check_positive(kappa_h, "kappa_h")
         self.kappa_k = check_positive(kappa_k, "kappa_k")
-        alpha_arr = as_float_array(alpha, "alpha")
-        if alpha_arr.ndim != 0 or not np.isfinite(alpha_arr):
-            raise ValueError(f"`alpha` must be a finite scalar; got {alpha!r}.")
-        self.alpha = float(alpha_arr)
+        self.alpha = check_real(alpha, "alpha")
         n = hop.n
         self._nh = n
         self._nk = n
@@ -91,7 +100,7 @@ class HopfieldKuramoto(Model):
         self.all_to_all = isinstance(hk_edges, str)
         if self.all_to_all:
             check_choice(hk_edges, ("all",), "hk_edges")
-            if mode == "network" and weights is not None and np.ndim(weights) != 0:
+            if mode == "network" and weights is not None and as_float_array(weights, "weights").ndim != 0:
                 raise ValueError("`weights` must be a scalar with hk_edges='all'; pass an explicit edge list for per-edge weights.")
             edges = complete_edges(n) if mode != "additive" else None
         else:
@@ -108,15 +117,25 @@ class HopfieldKuramoto(Model):
             if a.ndim == 0:
                 a = np.full(ne, float(a))
             check_shape(a, (ne,), "weights", "Give one a_e per hk edge.")
-            self.edge_weights = check_finite(a, "weights").copy()
+            self.weights = check_finite(a, "weights").copy()
         else:
             if weights is not None:
                 raise ValueError(f"`weights` is only used with mode='network'; got mode={mode!r}. Use `alpha`.")
             if mode == "additive":
-                self.edge_weights = None if edges is None else np.full(edges.shape[0], self.alpha)
+                self.weights = None if edges is None else np.full(edges.shape[0], self.alpha)
             else:
-                self.edge_weights = self.alpha * hop.weight_entries(edges[:, 0], edges[:, 1])
-        self._csr = None if edges is None else csr_from_edges(n, edges, self.edge_weights)
+                self.weights = self.alpha * hop.weight_entries(edges[:, 0], edges[:, 1])
+        self._csr = None if edges is None else _pull_csr(n, edges, self.weights)
+
+    #: deprecated parameter names -> their current names (see :meth:`Model.replace`)
+    _PARAMETER_ALIASES = {"hk_weights": "weights"}
+
+    @property
+    def edge_weights(self):
+        """Deprecated alias of :attr:`weights` (the ``a_e`` per hk edge)."""
+        warnings.warn("`HopfieldKuramoto.edge_weights` is deprecated; use `.weights` (the same array).",
+                      DeprecationWarning, stacklevel=2)
+        return self.weights
 
     # -------------------------------------------------------------- kernels
     def _fields(self, dtype):
@@ -142,8 +161,8 @@ class HopfieldKuramoto(Model):
             return a
         a = np.zeros((n, n))
         e = self.hk_edges
-        a[e[:, 0], e[:, 1]] = self.edge_weights
-        a[e[:, 1], e[:, 0]] = self.edge_weights
+        a[e[:, 0], e[:, 1]] = self.weights
+        a[e[:, 1], e[:, 0]] = self.weights
         return a
 
     def hk_correction(self, y):
@@ -225,7 +244,7 @@ class HopfieldKuramoto(Model):
         out = {"hopfield." + k: v for k, v in self.hopfield._parameters().items()}
         out.update({"kuramoto." + k: v for k, v in self.kuramoto._parameters().items()})
         if self.mode == "network":
-            out["hk_weights"] = self.edge_weights
+            out["weights"] = self.weights
         else:
             out["alpha"] = np.array(self.alpha)
         return out
@@ -238,7 +257,7 @@ class HopfieldKuramoto(Model):
         kw = dict(mode=self.mode, kappa_h=self.kappa_h, kappa_k=self.kappa_k)
         if self.mode == "network":
             edges = self.hk_edges  # explicit pairs (also for hk_edges="all": per-edge weights)
-            return type(self)(hop, kur, edges, weights=new.get("hk_weights", self.edge_weights), **kw)
+            return type(self)(hop, kur, edges, weights=new.get("weights", self.weights), **kw)
         edges = "all" if self.all_to_all else self.hk_edges
         return type(self)(hop, kur, edges, alpha=float(new.get("alpha", self.alpha)), **kw)
 
@@ -254,7 +273,7 @@ class HopfieldKuramoto(Model):
             o = int(ip[P.I_O_HK_A])
             abar = fp_bar[o : o + m]
             if self.mode == "network":
-                hk["hk_weights"] = np.bincount(eid, abar, minlength=self.hk_edges.shape[0])
+                hk["weights"] = np.bincount(eid, abar, minlength=self.hk_edges.shape[0])
             elif self.mode == "additive":
                 hk["alpha"] = np.array(abar.sum())
             else:

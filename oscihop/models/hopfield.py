@@ -7,7 +7,16 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
-from .._validation import as_float_array, check_choice, check_finite, check_positive, check_shape, check_symmetric
+from .._validation import (
+    as_float_array,
+    as_float_csr,
+    check_bool,
+    check_choice,
+    check_finite,
+    check_positive,
+    check_shape,
+    check_symmetric,
+)
 from ..couplings import LowRank
 from ..kernels import params as P
 from .base import Model, activation_constants
@@ -63,7 +72,7 @@ class Hopfield(Model):
         self.beta = check_positive(beta, "beta")
         if activation == "relu" and self.beta != 1.0:
             warnings.warn("`beta` has no effect for activation='relu' (g(h) = max(h, 0)).", UserWarning, stacklevel=2)
-        self._set_weights(weights, symmetrize)
+        self._set_weights(weights, check_bool(symmetrize, "symmetrize"))
         n = self._n
         if bias is None:
             self.bias = np.zeros(n)
@@ -84,9 +93,9 @@ class Hopfield(Model):
             self._n = weights.n
             return
         if sp.issparse(weights):
-            w = sp.csr_matrix(weights, dtype=np.float64)
-            if w.shape[0] != w.shape[1]:
-                raise ValueError(f"`weights` must be square (N, N); got {w.shape}.")
+            w = as_float_csr(weights, "weights")
+            if w.shape[0] != w.shape[1] or w.shape[0] < 1:
+                raise ValueError(f"`weights` must be square (N, N) with N >= 1; got {w.shape}.")
             check_finite(w.data, "weights")
             w = sp.csr_matrix(check_symmetric(w, "weights", symmetrize))
             w.sum_duplicates()
@@ -98,7 +107,8 @@ class Hopfield(Model):
         w = as_float_array(weights, "weights")
         if w.ndim != 2 or w.shape[0] != w.shape[1] or w.shape[0] < 1:
             raise ValueError(
-                f"`weights` must be a square (N, N) array, a scipy.sparse matrix or an oh.LowRank; got shape {w.shape}."
+                "`weights` must be a square (N, N) array with N >= 1, a scipy.sparse matrix or an oh.LowRank; "
+                f"got shape {w.shape}."
             )
         check_finite(w, "weights")
         self._w = np.ascontiguousarray(check_symmetric(w, "weights", symmetrize))
@@ -129,6 +139,7 @@ class Hopfield(Model):
             With ``.patterns`` set to the stored patterns.
         """
         check_choice(rule, RULES, "rule")
+        dense = check_bool(dense, "dense")
         xi = as_float_array(patterns, "patterns")
         if xi.ndim == 1:
             xi = xi[None, :]

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import scipy.sparse as sp
 
 from .._validation import (
     as_float_array,
+    as_float_csr,
     check_antisymmetric,
+    check_bool,
     check_choice,
     check_edges,
     check_finite,
+    check_real,
     check_shape,
+    check_size,
     check_symmetric,
 )
 from ..couplings import LowRank
-from ..graph import csr_from_edges, edges_from_dense
+from ..graph import _pull_csr, edges_from_dense
 from ..kernels import params as P
 from .base import Model
 
@@ -43,8 +45,8 @@ class Kuramoto(Model):
         Pair interaction ``phi``; nonlinear ones need an edge list (dense and sparse
         couplings are turned into one).
     interaction_weights : float or array_like, optional
-        ``B`` per edge (or (N, N) with a dense coupling); default 1 for a nonlinear
-        interaction.
+        ``B`` per edge (or a symmetric (N, N) matrix with a dense or sparse coupling);
+        default 1 for a nonlinear interaction.
     stimulus : array_like, shape (N, D), optional
         External field ``c``.
     omega : array_like, optional
@@ -54,6 +56,11 @@ class Kuramoto(Model):
         Number of oscillators (inferred from edges or coupling when omitted).
     strength : float, optional
         ``K`` for ``coupling="mean-field"``.
+    symmetrize : bool, default False
+        Replace a non-symmetric dense or sparse ``coupling`` (and a non-symmetric (N, N)
+        ``interaction_weights``) by (J + J.T)/2 instead of raising, as
+        :class:`~oscihop.Hopfield` does.  Edge lists, LowRank and mean-field couplings are
+        symmetric by construction.
 
     Notes
     -----
@@ -77,14 +84,13 @@ class Kuramoto(Model):
     """
 
     def __init__(self, dim, edges=None, coupling=1.0, interaction="linear", interaction_weights=None,
-                 stimulus=None, omega=None, n=None, strength=None):
-        if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (numbers.Integral, np.integer)) or dim < 2:
-            raise ValueError(f"`dim` must be an integer >= 2 (oscillators live on S^(dim-1)); got {dim!r}.")
-        self._dim = int(dim)
+                 stimulus=None, omega=None, n=None, strength=None, symmetrize=False):
+        self._dim = check_size(dim, "dim", minimum=2, hint="Oscillators live on the sphere S^(dim-1).")
         check_choice(interaction, P.INTERACTIONS, "interaction")
         self.interaction = interaction
-        if n is not None and (isinstance(n, bool) or not isinstance(n, (numbers.Integral, np.integer)) or n < 1):
-            raise ValueError(f"`n` must be a positive integer; got {n!r}.")
+        if n is not None:
+            n = check_size(n, "n")
+        self._symmetrize = check_bool(symmetrize, "symmetrize")
         self._build_coupling(edges, coupling, interaction_weights, n, strength)
         nn = self._nk
         self.stimulus = None
@@ -104,8 +110,9 @@ class Kuramoto(Model):
                 raise ValueError("`edges` must be None with coupling='mean-field' (all-to-all coupling).")
             if n is None:
                 raise ValueError("`n` is required with coupling='mean-field': pass n=number of oscillators.")
-            if strength is None or not np.isfinite(strength):
-                raise ValueError(f"`strength` (K, with J_ij = K/N) must be a finite number for coupling='mean-field'; got {strength!r}.")
+            if strength is None:
+                raise ValueError("`strength` (K, with J_ij = K/N) is required with coupling='mean-field'; pass strength=K.")
+            strength = check_real(strength, "strength")
             if nonlinear:
                 raise ValueError(
                     f"`interaction` must be 'linear' with coupling='mean-field' (O(N D) needs a linear pair "
@@ -121,7 +128,7 @@ class Kuramoto(Model):
             e = check_edges(edges, n, "edges")
             nn = int(n) if n is not None else (int(e.max()) + 1 if e.size else 0)
             if nn < 1:
-                raise ValueError("`n` is required when `edges` is empty.")
+                raise ValueError("`n` is required when `edges` is empty: pass n=number of oscillators.")
             self._set_edges(nn, e, coupling, b_weights, "coupling", "interaction_weights")
             return
         if isinstance(coupling, LowRank):
@@ -133,37 +140,40 @@ class Kuramoto(Model):
             self._k_kind = P.K_LOWRANK
             return
         if sp.issparse(coupling):
-            m = sp.csr_matrix(coupling, dtype=np.float64)
+            m = as_float_csr(coupling, "coupling")
             m.sum_duplicates()
             m.eliminate_zeros()  # explicitly stored zeros are not edges
-            if m.shape[0] != m.shape[1]:
-                raise ValueError(f"`coupling` must be square (N, N); got {m.shape}.")
+            if m.shape[0] != m.shape[1] or m.shape[0] < 1:
+                raise ValueError(f"`coupling` must be square (N, N) with N >= 1; got {m.shape}.")
             check_finite(m.data, "coupling")
-            check_symmetric(m, "coupling")
+            m = sp.csr_matrix(check_symmetric(m, "coupling", self._symmetrize))
             self._check_n(n, m.shape[0])
             up = sp.triu(m, k=1).tocoo()
             e = np.stack([up.row, up.col], axis=1).astype(np.int64)
             bw = b_weights
-            if bw is not None and np.ndim(bw) == 2:
-                bw = np.asarray(bw, dtype=float)[up.row, up.col]
+            if bw is not None and np.ndim(as_float_array(bw, "interaction_weights")) == 2:
+                bw = self._interaction_matrix(bw, m.shape)[up.row, up.col]
             self._set_edges(m.shape[0], e, up.data, bw, "coupling", "interaction_weights")
             return
         jarr = as_float_array(coupling, "coupling")
         if jarr.ndim == 2:
-            if jarr.shape[0] != jarr.shape[1]:
-                raise ValueError(f"`coupling` must be a square (N, N) matrix; got {jarr.shape}.")
+            if jarr.shape[0] != jarr.shape[1] or jarr.shape[0] < 1:
+                raise ValueError(f"`coupling` must be a square (N, N) matrix with N >= 1; got {jarr.shape}.")
             check_finite(jarr, "coupling")
-            jarr = check_symmetric(jarr.copy(), "coupling")
+            jarr = np.array(check_symmetric(jarr, "coupling", self._symmetrize))
             np.fill_diagonal(jarr, 0.0)
             self._check_n(n, jarr.shape[0])
             if nonlinear:
                 bw = 1.0 if b_weights is None else b_weights
                 bmat = as_float_array(bw, "interaction_weights")
                 if bmat.ndim == 2:
-                    check_shape(bmat, jarr.shape, "interaction_weights")
-                    check_finite(bmat, "interaction_weights")
-                    bmat = check_symmetric(bmat, "interaction_weights")
+                    bmat = self._interaction_matrix(bmat, jarr.shape)
                     mask = (jarr != 0) | (bmat != 0)
+                elif bmat.ndim != 0:
+                    raise ValueError(
+                        f"`interaction_weights` must be a scalar or a symmetric {jarr.shape} matrix with a dense "
+                        f"coupling; got shape {bmat.shape}. Pass `edges=` for per-edge values."
+                    )
                 else:
                     mask = jarr != 0
                     bmat = np.full(jarr.shape, float(bmat))
@@ -183,6 +193,14 @@ class Kuramoto(Model):
             "Pass `edges=` to use per-edge or scalar couplings."
         )
 
+    def _interaction_matrix(self, bw, shape):
+        """A dense (N, N) ``interaction_weights``, validated like a dense coupling."""
+        bmat = as_float_array(bw, "interaction_weights")
+        check_shape(bmat, shape, "interaction_weights",
+                    "Give a scalar, one value per edge, or a symmetric (N, N) matrix like the coupling.")
+        check_finite(bmat, "interaction_weights")
+        return check_symmetric(bmat, "interaction_weights", self._symmetrize)
+
     @staticmethod
     def _check_n(n, got):
         if n is not None and int(n) != got:
@@ -201,7 +219,7 @@ class Kuramoto(Model):
         self.edges = e
         self.edge_coupling = jv
         self.edge_interaction_weights = bv
-        self._csr = csr_from_edges(nn, e, jv, bv)
+        self._csr = _pull_csr(nn, e, jv, bv)
         self._k_kind = P.K_CSR
 
     @staticmethod
