@@ -122,14 +122,12 @@ def watts_strogatz_edges(n, k, p, seed=None):
     Parameters
     ----------
     n : int
-        Number of nodes (>= 3).
+        Number of nodes (>= 3; an integral float such as ``10.0`` is accepted).
     k : int
-        Even mean degree, ``2 <= k < n``.
+        Even mean degree, ``2 <= k < n`` (an integral float is accepted).
     p : float
         Rewiring probability in [0, 1].
     seed : int or numpy.random.Generator, optional
-
-    Integral floats such as ``10.0`` are accepted for ``n`` and ``k``.
 
     Returns
     -------

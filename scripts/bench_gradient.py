@@ -156,7 +156,7 @@ def run(n, d, batch, t1, dt, rtol, repeats):
 
     prm = hk.parameters()
     params = {"W": prm["hopfield.weights"], "b": prm["hopfield.bias"], "J": prm["kuramoto.coupling"],
-              "B": prm["kuramoto.interaction_weights"], "c": prm["kuramoto.stimulus"], "a": prm["hk_weights"]}
+              "B": prm["kuramoto.interaction_weights"], "c": prm["kuramoto.stimulus"], "a": prm["weights"]}
     params = {k: jnp.asarray(v) for k, v in params.items()}
     f_rk4, f_ts = jax_losses(hk, edges, target, jnp.asarray(hs_rk4), jnp.asarray(hs_ts))
     y0j = jnp.asarray(y0)
@@ -187,7 +187,7 @@ def run(n, d, batch, t1, dt, rtol, repeats):
     res_rk4, out_rk4, res_ts, out_ts = outs["oh_rk4"], outs["jx_rk4"], outs["oh_ts"], outs["jx_ts"]
 
     names = {"W": "hopfield.weights", "b": "hopfield.bias", "J": "kuramoto.coupling",
-             "B": "kuramoto.interaction_weights", "c": "kuramoto.stimulus", "a": "hk_weights"}
+             "B": "kuramoto.interaction_weights", "c": "kuramoto.stimulus", "a": "weights"}
 
     def agreement(res, out):
         (val, (gp, gy)) = out

@@ -133,7 +133,7 @@ def test_hk_edges_graph_and_network_mode():
     spec = hk_spec(coupling={"hk_edges": "graph", "mode": "network", "weights": 0.02, "kappa_h": 2.0})
     model, _ = build_from_spec(spec)
     np.testing.assert_array_equal(model.hk_edges, model.kuramoto.edges)
-    np.testing.assert_allclose(model.edge_weights, 0.02)
+    np.testing.assert_allclose(model.weights, 0.02)
     assert model.kappa_h == 2.0
     spec = hk_spec(kuramoto={"dim": 2}, coupling={"hk_edges": "graph", "mode": "multiplicative", "alpha": 0.1})
     model, _ = build_from_spec(spec)  # mean-field graph: every pair
