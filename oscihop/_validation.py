@@ -55,7 +55,7 @@ def resolve_dtype(dtype, name="dtype"):
     return dt
 
 
-def _real_ndarray(value, name, what="a real numeric array"):
+def _real_ndarray(value, name, what="a real numeric array", bool_fix=None):
     """``np.asarray(value)`` of a real (integer or float) dtype, or a ValueError naming ``name``.
 
     The one place that refuses input whose meaning a numeric conversion would change:
@@ -68,15 +68,13 @@ def _real_ndarray(value, name, what="a real numeric array"):
             f"Pass `np.ma.filled({name}, fill_value)` to choose the masked entries' values."
         )
     if isinstance(value, (str, bytes)):
-        raise ValueError(f"`{name}` must be {what}; got the string {value!r}.")
+        raise ValueError(f"`{name}` must be {what}; got the string {value!r}. Pass numbers, not text.")
     kind = getattr(getattr(value, "dtype", None), "kind", None)
     if kind is None and not isinstance(value, (numbers.Real, list, tuple)):
         kind = np.asarray(value).dtype.kind if not sp.issparse(value) else value.dtype.kind
     if kind == "b" or isinstance(value, (bool, np.bool_)):
-        raise ValueError(
-            f"`{name}` must be {what}; got booleans. Pass `{name}.astype(float)` "
-            "if 0/1 values are meant."
-        )
+        fix = bool_fix or f"Pass `{name}.astype(float)` if 0/1 values are meant."
+        raise ValueError(f"`{name}` must be {what}; got booleans. {fix}")
     if kind == "c" or isinstance(value, (complex, np.complexfloating)):
         raise ValueError(
             f"`{name}` must be real; got complex values (the imaginary part would be dropped). "
@@ -130,7 +128,8 @@ def as_index_array(value, name):
     numbers (``2.0``) are converted (a documented conversion); fractional or non-finite
     floats, booleans, complex values, masked arrays, strings and objects are rejected.
     """
-    raw = _real_ndarray(value, name, "an integer array (node indices)")
+    raw = _real_ndarray(value, name, "an integer array (node indices)",
+                        bool_fix=f"For a boolean mask, pass `np.argwhere({name})` (the indices of its True entries).")
     if raw.dtype.kind == "f":
         with np.errstate(invalid="ignore"):
             bad = ~np.isfinite(raw) | (raw != np.round(raw)) | (np.abs(raw) > 2.0**53)
@@ -146,12 +145,12 @@ def as_float_csr(value, name):
     """A scipy.sparse matrix as float64 CSR, with the dtype rules of :func:`as_float_array`."""
     kind = value.dtype.kind
     if kind not in "iuf":
-        what = {"b": "booleans", "c": "complex values (the imaginary part would be dropped)"}.get(kind, f"dtype {value.dtype}")
-        fix = "np.real" if kind == "c" else "a float matrix such as "
-        raise ValueError(
-            f"`{name}` must be a real sparse matrix; got {what}. Pass {fix}({name}) "
-            f"or `{name}.astype(float)`."
-        )
+        what, fix = {
+            "b": ("booleans", f"Pass `{name}.astype(float)` if 0/1 values are meant."),
+            "c": ("complex values (the imaginary part would be dropped)",
+                  f"Pass `{name}.real` if only the real part is meant."),
+        }.get(kind, (f"dtype {value.dtype}", f"Pass `{name}.astype(float)`."))
+        raise ValueError(f"`{name}` must be a real sparse matrix; got {what}. {fix}")
     return sp.csr_matrix(value, dtype=np.float64)
 
 
@@ -174,7 +173,7 @@ def check_size(value, name, minimum=1, maximum=None, hint=""):
     are rejected.  ``hint`` is appended to the message of an out-of-range value.
     """
     if isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"`{name}` must be an integer; got {value!r}. Pass a count such as {max(minimum, 1)}.")
+        raise ValueError(f"`{name}` must be an integer; got {value!r}. Pass a whole number >= {minimum}.")
     if isinstance(value, (numbers.Integral, np.integer)):
         v = int(value)
     elif isinstance(value, (numbers.Real, np.floating)) and np.isfinite(value) and float(value).is_integer():
@@ -182,7 +181,7 @@ def check_size(value, name, minimum=1, maximum=None, hint=""):
     else:
         raise ValueError(
             f"`{name}` must be an integer; got {value!r} ({type(value).__name__}). "
-            f"Pass a whole number such as {max(minimum, 1)}."
+            f"Pass a whole number >= {minimum}."
         )
     if v < minimum or (maximum is not None and v > maximum):
         rule = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"

@@ -99,7 +99,8 @@ class HopfieldKuramoto(Model):
         self._dim = kur._dim
         self.all_to_all = isinstance(hk_edges, str)
         if self.all_to_all:
-            check_choice(hk_edges, ("all",), "hk_edges")
+            if hk_edges != "all":
+                raise ValueError(f"`hk_edges` must be an (E, 2) array of unit index pairs or 'all'; got {hk_edges!r}.")
             if mode == "network" and weights is not None and as_float_array(weights, "weights").ndim != 0:
                 raise ValueError("`weights` must be a scalar with hk_edges='all'; pass an explicit edge list for per-edge weights.")
             edges = complete_edges(n) if mode != "additive" else None

@@ -105,7 +105,11 @@ class Kuramoto(Model):
         nonlinear = self.interaction != "linear"
         self.strength = None
         if isinstance(coupling, str):
-            check_choice(coupling, ("mean-field",), "coupling")
+            if coupling != "mean-field":
+                raise ValueError(
+                    "`coupling` must be a number or array (per edge, dense (N, N)), a scipy.sparse matrix, "
+                    f"an oh.LowRank or the string 'mean-field'; got {coupling!r}."
+                )
             if edges is not None:
                 raise ValueError("`edges` must be None with coupling='mean-field' (all-to-all coupling).")
             if n is None:
@@ -151,7 +155,7 @@ class Kuramoto(Model):
             up = sp.triu(m, k=1).tocoo()
             e = np.stack([up.row, up.col], axis=1).astype(np.int64)
             bw = b_weights
-            if bw is not None and np.ndim(as_float_array(bw, "interaction_weights")) == 2:
+            if bw is not None and np.ndim(as_float_array(bw, "interaction_weights")) >= 2:
                 bw = self._interaction_matrix(bw, m.shape)[up.row, up.col]
             self._set_edges(m.shape[0], e, up.data, bw, "coupling", "interaction_weights")
             return
