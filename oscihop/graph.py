@@ -23,7 +23,8 @@ def csr_from_edges(n, edges, *values):
     edges : array_like, shape (E, 2), int
         Undirected edges, each pair once, no self-loops, indices in ``[0, n)``.
     *values : array_like, shape (E,)
-        Real per-edge values; each is returned (as float64) permuted into CSR entry order.
+        Real per-edge values; each is returned (as float64) permuted into CSR entry order
+        (values are carried as given, NaN included: nothing is computed with them).
 
     Returns
     -------
@@ -180,9 +181,10 @@ def rcm_permutation(n, *edge_lists):
     ----------
     n : int
         Number of units.
-    *edge_lists : ndarray, shape (E, 2), int
+    *edge_lists : ndarray, shape (E, 2), int, or None
         Every graph of the model (Kuramoto edges, hk_edges, sparse Hopfield weights);
-        the order is computed for their union.
+        the order is computed for their union.  ``None`` entries (a graph the model does
+        not have) are skipped.
 
     Returns
     -------
