@@ -214,7 +214,7 @@ def _directions(model, rng):
             np.fill_diagonal(d, 0.0)
         if name.endswith("omega"):
             d = d - np.swapaxes(d, -1, -2)
-        if name == "hopfield.weights" or name == "weights":
+        if name == "hopfield.weights" or (name == "weights" and not hasattr(model, "hopfield")):
             w = model.hopfield.weights if hasattr(model, "hopfield") else model.weights
             if sp.issparse(w):  # CSR data: a symmetric perturbation of the stored pattern
                 m = sp.csr_matrix((d, w.indices, w.indptr), shape=w.shape)

@@ -504,3 +504,49 @@ def test_max_steps_exhausted_is_reported_not_raised():
     assert sol.status == -1
     assert not sol.success
     assert isinstance(sol.message, str) and sol.message
+
+
+@pytest.mark.parametrize("scale", [0.5, 1.5])
+def test_unit_norm_message_reports_the_actual_norm(scale):
+    """Below 1 the message used to report 1 + |deviation| (1.5 for a norm of 0.5)."""
+    y = _y0().copy()
+    y[:D] *= scale
+    err = raises_naming("y0", _kur().check_unit, y)
+    assert f"has |x| = {scale:g} " in str(err), err
+    assert f"off by {abs(1 - scale):.3g}" in str(err), err
+
+
+def test_kuramoto_symmetrize_like_hopfield():
+    j = np.triu(_sym(), k=1)
+    raises_naming("symmetrize=True", oh.Kuramoto, D, coupling=j)
+    kur = oh.Kuramoto(D, coupling=j, symmetrize=True)
+    np.testing.assert_allclose(kur.coupling_dense(), (j + j.T) / 2)
+    kur = oh.Kuramoto(D, coupling=scipy.sparse.csr_matrix(j), symmetrize=True)
+    np.testing.assert_allclose(kur.coupling_dense(), (j + j.T) / 2)
+    b = np.triu(np.ones((N, N)), k=1)
+    kur = oh.Kuramoto(D, coupling=_sym(), interaction="tanh", interaction_weights=b, symmetrize=True)
+    np.testing.assert_allclose(kur.edge_interaction_weights, 0.5)
+
+
+def test_validation_helpers_refuse_meaning_changing_input():
+    from oscihop._validation import as_float_csr, as_index_array, as_rng, check_real, check_size
+
+    assert check_size(10.0, "n") == 10 and check_size(np.int32(3), "n") == 3  # integral floats: documented
+    for bad in (2.5, "10", True, None, float("nan"), 3 + 0j):
+        raises_naming("`n`", check_size, bad, "n")
+    assert check_real(np.float32(0.5), "x") == 0.5 and check_real(np.array(2.0), "x") == 2.0
+    for bad in ("1", True, None, 1j, [1.0], float("inf"), np.array([1.0])):
+        raises_naming("`x`", check_real, bad, "x")
+    raises_naming("`p`", check_real, 1.5, "p", low=0.0, high=1.0)
+    assert as_index_array([[0.0, 2.0]], "e").dtype == np.int64
+    for bad in ([[0, 0.5]], [[True, False]], np.ma.array([[0, 1]]), [[0, 1j]], [["0", "1"]], [[0, 1e300]]):
+        raises_naming("`e`", as_index_array, bad, "e")
+    raises_naming("`w`", as_float_csr, scipy.sparse.csr_matrix(np.eye(2) + 0j), "w")
+    raises_naming("`w`", as_float_csr, scipy.sparse.csr_matrix(np.eye(2, dtype=bool)), "w")
+    from oscihop._validation import as_float_array
+
+    err = raises_naming("`w`", as_float_array, scipy.sparse.csr_matrix(np.eye(2)), "w")
+    assert "toarray" in str(err)
+    for bad in ("abc", True, 2.5, -1):
+        raises_naming("`seed`", as_rng, bad)
+    assert as_rng(np.random.default_rng(0)) is not None
