@@ -405,5 +405,32 @@ def test_replace(category, label, value):
     expect_rejected("Model.replace", "bias", lambda: _hop().replace(bias=value))
 
 
+# --------------------------------------------------------------------------- states
+STATE_CASES = array_cases((N + N * D,)) + [("type", "None", None)]
+
+
+@pytest.mark.parametrize("category,label,value", STATE_CASES, ids=case_ids(STATE_CASES))
+@pytest.mark.parametrize("method", ["rhs", "energy", "energy_gradient"])
+def test_model_states(method, category, label, value):
+    """States given to the evaluations: a complex or masked y used to lose its imaginary
+    part or mask on the way to float64."""
+    hk = _hk()
+    call = (lambda: hk.rhs(0.0, value)) if method == "rhs" else (lambda: getattr(hk, method)(value))
+    expect_rejected(f"Model.{method}", "y", call)
+
+
+PACK_CASES = array_cases((N, D))
+
+
+@pytest.mark.parametrize("category,label,value", PACK_CASES, ids=case_ids(PACK_CASES))
+def test_model_pack(category, label, value):
+    kur = _kur_edges()
+    if category == "nonfinite":  # pack only lays parts out; the evaluations refuse NaN/inf
+        kur.pack(x=value)
+        expect_rejected("Model.pack", "y", lambda: kur.rhs(0.0, kur.pack(x=value)))
+        return
+    expect_rejected("Model.pack", "x", lambda: kur.pack(x=value))
+
+
 def teardown_module():
     print("\nbad inputs per entry point:", dict(sorted(COUNTS.items())))

@@ -21,6 +21,15 @@ UNIT_TOL = {np.dtype(np.float64): 1e-8, np.dtype(np.float32): 1e-4}
 _F64, _F32 = np.dtype(np.float64), np.dtype(np.float32)
 
 
+def real_state(value, name):
+    """State(s) as a real float array: float32 and float64 arrays as they are, anything else
+    through :func:`~oscihop._validation.as_float_array` (float64; complex, boolean, masked
+    and string input refused, naming ``name``)."""
+    if type(value) is np.ndarray and (value.dtype == _F64 or value.dtype == _F32):
+        return value
+    return as_float_array(value, name)
+
+
 def assemble(dtype, fields):
     """Build the compiled-kernel :class:`SystemParams` of ``dtype`` from named fields."""
     nh = int(fields.get("nh", 0))
@@ -91,12 +100,7 @@ class Model:
     # ---------------------------------------------------------------- states
     def _coerce(self, y, name="y"):
         """Return (2-D contiguous float array, was_1d)."""
-        arr = np.asarray(y)
-        if arr.dtype != _F32:
-            try:
-                arr = arr.astype(np.float64, copy=False)
-            except (TypeError, ValueError):
-                raise ValueError(f"`{name}` must be a real array; got dtype {arr.dtype}.") from None
+        arr = real_state(y, name)
         if arr.ndim not in (1, 2) or arr.shape[-1] != self.size:
             raise ValueError(
                 f"`{name}` must have shape ({self.size},) or (B, {self.size}) for this model "
@@ -132,7 +136,7 @@ class Model:
         if self._nh:
             if h is None:
                 raise ValueError("`h` is required: this model has threshold units.")
-            h = np.asarray(h, dtype=np.result_type(np.asarray(h).dtype, np.float32))
+            h = real_state(h, "h")
             if h.shape[-1:] != (self._nh,):
                 raise ValueError(f"`h` must have shape (..., {self._nh}); got {h.shape}.")
             lead = h.shape[:-1]
@@ -142,7 +146,7 @@ class Model:
         if self._nk:
             if x is None:
                 raise ValueError("`x` is required: this model has oscillators.")
-            x = np.asarray(x, dtype=np.result_type(np.asarray(x).dtype, np.float32))
+            x = real_state(x, "x")
             if x.shape[-2:] != (self._nk, self._dim):
                 raise ValueError(f"`x` must have shape (..., {self._nk}, {self._dim}); got {x.shape}.")
             if lead is not None and x.shape[:-2] != lead:
@@ -166,7 +170,7 @@ class Model:
 
     def normalize(self, y):
         """A copy of ``y`` with every oscillator scaled to unit length."""
-        y = np.array(y, dtype=np.result_type(np.asarray(y).dtype, np.float32))
+        y = np.array(real_state(y, "y"))
         if self._nk:
             x = self.unpack(y).x
             norms = np.linalg.norm(x, axis=-1, keepdims=True)
@@ -292,7 +296,7 @@ class Model:
         hop = getattr(self, "hopfield", self)
         if not self._nh:
             raise ValueError("`overlaps` needs threshold units; this model has none.")
-        xi = getattr(hop, "patterns", None) if patterns is None else np.asarray(patterns, dtype=float)
+        xi = getattr(hop, "patterns", None) if patterns is None else as_float_array(patterns, "patterns")
         if xi is None:
             raise ValueError("`patterns` is required: this model was not built with Hopfield.from_patterns.")
         if xi.ndim != 2 or xi.shape[1] != self._nh:

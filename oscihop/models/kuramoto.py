@@ -34,7 +34,8 @@ class Kuramoto(Model):
     Parameters
     ----------
     dim : int
-        Oscillator dimension D >= 2 (D = 2: phase oscillators).
+        Oscillator dimension D >= 2 (D = 2: phase oscillators).  Integral floats such as
+        ``3.0`` are accepted for ``dim`` and ``n``.
     edges : array_like, shape (E, 2), optional
         Undirected edges, each pair once, no self-loops.
     coupling : float, array_like (E,), array_like (N, N), scipy.sparse, LowRank or "mean-field"
