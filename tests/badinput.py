@@ -147,7 +147,8 @@ def float_arrays(shape, *, elements=None):
     """Hypothesis strategy: real float64 arrays of ``shape`` (finite unless ``elements`` says)."""
     from hypothesis.extra import numpy as hnp
 
-    elements = elements or st.floats(-10, 10, allow_nan=False, allow_infinity=False)
+    if elements is None:
+        elements = st.floats(-10, 10, allow_nan=False, allow_infinity=False)
     return hnp.arrays(np.float64, shape, elements=elements)
 
 
