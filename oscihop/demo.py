@@ -55,7 +55,15 @@ def correction_spectrum(hk, y):
 
 
 def numerical_rank(singular_values, tol=RANK_TOL):
-    """How many singular values exceed ``tol`` times the largest (0 for an all-zero spectrum)."""
+    """How many singular values exceed ``tol`` times the largest (0 for an all-zero spectrum).
+
+    Examples
+    --------
+    >>> numerical_rank([2.0, 6e-16, 1e-18])
+    1
+    >>> numerical_rank([1.28, 0.39, 0.33]), numerical_rank([1.0, 1e-4], tol=1e-3)
+    (3, 1)
+    """
     s = np.asarray(singular_values, dtype=float)
     return int(np.sum(s > tol * s.max())) if s.size and s.max() > 0 else 0
 
@@ -210,8 +218,8 @@ def run_demo(n=200, patterns=5, dim=3, blend=0.3, noise=0.0, alpha=2.0, coupling
         f"(<= D = {dim})")
     out(f"  oscillators: R = |mean x_i| = {r_plain:.3f}; in B's gauge R_B = |mean B_i x_i| = {r_b:.3f} "
         "(1: x_i = B_i e, the correction is (alpha/N)(B B^T - I))")
-    out(f"  time: first call {first:.2f} s = compile {max(first - warm, 0.0):.2f} s + run {warm:.3f} s "
-        f"(run: the same solves again, warm; compile = first - warm)")
+    out(f"  time: compile {max(first - warm, 0.0):.2f} s, run {warm:.3f} s (measured: first call {first:.2f} s, "
+        "then the same solves again, warm; compile = first - warm)")
     res = dict(overlaps_hopfield=m_h, overlaps_coupled=m_hk, overlap_hopfield=float(m_h[0]),
                overlap_coupled=float(m_hk[1]), energy_monotone=mono_h and mono_hk, energy_monotone_hopfield=mono_h,
                energy_monotone_coupled=mono_hk, is_lyapunov=hop.is_lyapunov and hk.is_lyapunov,
