@@ -181,7 +181,8 @@ def run_demo(n=200, patterns=5, dim=3, blend=0.3, noise=0.0, alpha=2.0, coupling
 
     out(f"oscihop demo: memory editing by oscillators (N={n}, P={patterns} Hebbian memories, D={dim}, "
         f"method={method}, seed={seed})")
-    out("  first call: Numba compiles oscihop's solver kernels (tens of seconds; cached on disk, later runs load them)")
+    out("  first call: Numba compiles oscihop's solver kernels (tens of seconds on a first run; cached on disk, "
+        "later runs load them in about a second)")
     start = time.perf_counter()
     with spinner("compiling and solving", enabled=progress):
         sol_h, sol_hk = both()
@@ -219,7 +220,7 @@ def run_demo(n=200, patterns=5, dim=3, blend=0.3, noise=0.0, alpha=2.0, coupling
     out(f"  oscillators: R = |mean x_i| = {r_plain:.3f}; in B's gauge R_B = |mean B_i x_i| = {r_b:.3f} "
         "(1: x_i = B_i e, the correction is (alpha/N)(B B^T - I))")
     out(f"  time: compile {max(first - warm, 0.0):.2f} s, run {warm:.3f} s (measured: first call {first:.2f} s, "
-        "then the same solves again, warm; compile = first - warm)")
+        "then the same solves again, warm; compile = first - warm, a cache load when already compiled)")
     res = dict(overlaps_hopfield=m_h, overlaps_coupled=m_hk, overlap_hopfield=float(m_h[0]),
                overlap_coupled=float(m_hk[1]), energy_monotone=mono_h and mono_hk, energy_monotone_hopfield=mono_h,
                energy_monotone_coupled=mono_hk, is_lyapunov=hop.is_lyapunov and hk.is_lyapunov,
