@@ -61,7 +61,8 @@ def test_readme_demo_command_runs_as_written(tmp_path):
     assert "recalls A" in proc.stdout and "recalls B" in proc.stdout
     assert "energy non-increasing along the coupled run: True" in proc.stdout
     assert re.search(r"3 at t=0 -> 1 at t=20 \(<= D = 3\)", proc.stdout)
-    assert (tmp_path / "oscihop-demo" / "demo.zarr").is_dir() and (tmp_path / "oscihop-demo" / "memory_edit.png").is_file()
+    out = tmp_path / "oscihop-demo"
+    assert (out / "demo.zarr").is_dir() and (out / "memory_edit.png").is_file()
 
 
 def test_cli_rejects_bad_arguments(tmp_path):
