@@ -6,7 +6,7 @@ terminal (tqdm's ``disable=None``), ``True`` always shows it, ``False`` never do
 
 from __future__ import annotations
 
-__all__ = ["progress_bar"]
+__all__ = ["progress_bar", "spinner"]
 
 
 class _NullBar:
@@ -64,3 +64,58 @@ def progress_bar(total, initial=0, enabled=None, desc=None, unit="it"):
 
     return tqdm(total=int(total), initial=int(initial), desc=desc, unit=unit,
                 disable=None if enabled is None else False, dynamic_ncols=True, smoothing=0.05)
+
+
+class spinner:
+    """An elapsed-seconds line on standard error while a long call runs (compilation).
+
+    A background thread redraws ``desc: 12 s`` every ``interval`` seconds until the
+    ``with`` block ends; the line is then cleared.  Nothing is printed when disabled.
+
+    Parameters
+    ----------
+    desc : str
+        What is running.
+    enabled : bool or None, default None
+        ``None``: only when standard error is a terminal; ``True``: always; ``False``: never.
+    interval : float, default 0.5
+        Seconds between redraws.
+
+    Examples
+    --------
+    >>> from oscihop._progress import spinner
+    >>> with spinner("compiling", enabled=False):
+    ...     pass
+    """
+
+    def __init__(self, desc, enabled=None, interval=0.5):
+        if enabled not in (None, True, False):
+            raise ValueError(f"`progress` must be None (show on a terminal only), True or False; got {enabled!r}.")
+        self.desc, self.enabled, self.interval = desc, enabled, float(interval)
+        self._bar = self._thread = None
+
+    def __enter__(self):
+        if self.enabled is False:
+            return self
+        import threading
+
+        from tqdm import tqdm
+
+        self._bar = tqdm(total=None, desc=self.desc, bar_format="{desc}: {elapsed}", leave=False,
+                         disable=None if self.enabled is None else False)
+        self._stop = threading.Event()
+
+        def tick():
+            while not self._stop.wait(self.interval):
+                self._bar.refresh()
+
+        self._thread = threading.Thread(target=tick, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            self._bar.close()
+        return False

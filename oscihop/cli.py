@@ -62,13 +62,20 @@ def build_parser():
                                      description="Hopfield, Kuramoto and Hopfield-Kuramoto simulations.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    demo = sub.add_parser("demo", help="run the Hopfield-Kuramoto memory demo on local defaults",
-                          description="Recall a stored pattern with and without oscillators; write the coupled "
-                                      "run as a zarr store and PNG figures.")
+    demo = sub.add_parser("demo", help="run the Hopfield-Kuramoto memory-editing demo on local defaults",
+                          description="Oscillators edit which memory frozen Hopfield weights recall: a cue the "
+                                      "Hopfield network alone completes to memory A is completed to memory B once "
+                                      "oscillators locked to B's signs are coupled in. Prints both runs side by side "
+                                      "and writes the coupled run as a zarr store and PNG figures.")
     demo.add_argument("--n", type=_positive_int, default=200, help="number of units (default 200)")
-    demo.add_argument("--patterns", type=_positive_int, default=5, help="stored patterns (default 5)")
+    demo.add_argument("--patterns", type=_positive_int, default=5, help="stored patterns, >= 2 (default 5)")
     demo.add_argument("--dim", type=_positive_int, default=3, help="oscillator dimension D >= 2 (default 3)")
-    demo.add_argument("--noise", type=_fraction, default=0.25, help="fraction of flipped cue units (default 0.25)")
+    demo.add_argument("--blend", type=_fraction, default=0.3,
+                      help="fraction of the cue's units taken from memory B, the rest from A (default 0.3)")
+    demo.add_argument("--noise", type=_fraction, default=0.0,
+                      help="fraction of the cue's units then flipped at random (default 0)")
+    demo.add_argument("--alpha", type=float, default=2.0,
+                      help="HK coupling a = alpha/N per pair: how much the oscillators deepen B (default 2)")
     demo.add_argument("--method", choices=[m for m in METHODS if METHODS[m].kind == "adaptive"], default="Tsit5")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--out", default="oscihop-demo", metavar="DIR",
@@ -198,8 +205,8 @@ def _cmd_demo(args):
 
     if args.dim < 2:
         raise CLIError("--dim must be >= 2")
-    res = run_demo(n=args.n, patterns=args.patterns, dim=args.dim, noise=args.noise, method=args.method,
-                   seed=args.seed, out_dir=args.out)
+    res = run_demo(n=args.n, patterns=args.patterns, dim=args.dim, blend=args.blend, noise=args.noise,
+                   alpha=args.alpha, method=args.method, seed=args.seed, out_dir=args.out)
     return 0 if res["energy_monotone"] else 1
 
 
