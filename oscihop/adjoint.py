@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import config
-from ._validation import check_size, resolve_dtype
+from ._validation import as_float_array, check_size, resolve_dtype
 from .config import serial_jit
 from .kernels.params import I_WORK_SIZE, generic
 from .kernels.system import system_rhs
@@ -764,6 +764,8 @@ def value_and_grad(model, loss, y0, t_span, *, method="RK45", rtol=None, atol=No
     names = list(model.parameters())
     wanted = _check_wrt(wrt, names)
     t0, t1 = check_t_span(t_span)
+    if not (type(y0) is np.ndarray and y0.dtype.kind == "f"):  # refuse complex, bool, masked, strings
+        y0 = as_float_array(y0, "y0", dtype=None)
     ys, single = model._coerce(y0, "y0")
     dtp = resolve_dtype(dtype if dtype is not None else (np.float32 if ys.dtype == np.float32 else None))
     ys = np.ascontiguousarray(ys, dtype=dtp)

@@ -120,17 +120,20 @@ def solve(model, t_span, y0, method="RK45", t_eval=None, rtol=None, atol=None, m
     ----------
     model : Hopfield, Kuramoto or HopfieldKuramoto
     t_span : (float, float)
-        ``(t0, t1)`` with ``t1 >= t0``.  For ``method="async"``: sweeps ``(0, S)``.
+        ``(t0, t1)``, finite reals with ``t1 >= t0`` (required, as by every entry point).
+        For ``method="async"``: sweeps ``(0, S)``.
     y0 : array_like, shape (size,) or (B, size)
         Initial state(s); oscillators must have unit length (see ``model.normalize``).
         A batch integrates every member with its own step size, in parallel.
     method : str, default "RK45"
         ``"RK45"``, ``"RK23"``, ``"Tsit5"`` (adaptive), ``"Euler"``, ``"RK4"``,
         ``"Geometric"``, ``"AKOrN"`` (fixed step ``dt``), ``"async"`` (binary Hopfield).
+        The default of :func:`oscihop.value_and_grad` and :func:`oscihop.sweep` too.
     t_eval : array_like, optional
-        Output times.  Default: every accepted step (one adaptive trajectory), the
-        ends of ``t_span`` (an adaptive batch), every step (fixed-step methods), every
-        sweep (``async``).
+        Output times: finite, within ``t_span`` and strictly increasing (scipy's rule;
+        :func:`oscihop.solvers.times.check_t_eval`, shared by every entry point).
+        Default: every accepted step (one adaptive trajectory), the ends of ``t_span``
+        (an adaptive batch), every step (fixed-step methods), every sweep (``async``).
     rtol, atol : float (atol also (size,)), default 1e-3, 1e-6
         Tolerances of the adaptive methods (scipy's error norm).
     max_step : float, default inf
@@ -138,10 +141,17 @@ def solve(model, t_span, y0, method="RK45", t_eval=None, rtol=None, atol=None, m
         Initial step; default chosen by scipy's algorithm.
     dt : float
         Step of the fixed-step methods (required there); steps never cross an
-        output time.  ``gamma`` is an alias for ``method="AKOrN"``.
+        output time.  ``gamma`` is an alias for ``method="AKOrN"``.  The steps it
+        implies are counted before anything runs: more than ``max_steps`` when that is
+        not given (10^6), or more than 2**53 ever, is a ``ValueError`` naming ``dt``
+        (pass a larger ``dt``, or ``max_steps``).
     max_steps : int, optional
-        Limit on accepted steps (default 10^6 for adaptive methods, none for
-        fixed-step ones); reaching it returns ``success=False``, not an exception.
+        Limit on steps (accepted steps of the adaptive methods, steps of the fixed-step
+        ones, sweeps of ``async``); default 10^6 for every method, as for
+        :func:`oscihop.value_and_grad`.  Running out returns a failed Solution
+        (``status`` -1, ``success=False``, later outputs NaN), not an exception; a
+        ``max_steps`` given explicitly below the steps ``dt`` needs stops the run there
+        in the same way.  Integral floats (``1e6``) are accepted.
     steady_state : float, optional
         Stop once ``max |dy/dt| < steady_state``; later outputs hold that state.
     backend : {"cpu", "cuda", "auto"}, default "cpu"
@@ -152,7 +162,8 @@ def solve(model, t_span, y0, method="RK45", t_eval=None, rtol=None, atol=None, m
         ``layout`` (``"auto"``, ``"thread"``: one thread per trajectory, ``"block"``: one
         thread block per trajectory) and ``threads_per_block``.  See the GPU guide.
     dtype : {"float64", "float32"}, optional
-        Precision of the whole solve; default float64 (float32 when ``y0`` is float32).
+        Precision of the whole solve; default float64, or float32 when ``y0`` is a
+        float32 array (pass ``dtype="float64"`` to solve a float32 ``y0`` in double).
     seed : int, optional
         Random unit order of ``method="async"`` (one stream per batch member).
 
@@ -160,7 +171,9 @@ def solve(model, t_span, y0, method="RK45", t_eval=None, rtol=None, atol=None, m
     -------
     Solution
         ``t``, ``y`` ((size, T) or (B, size, T)), ``energy``, ``status``, ``message``,
-        ``success``, ``nfev``, ``nsteps``, ``method``, ``options``.
+        ``success``, ``nfev``, ``nsteps``, ``method``, ``options``.  A state or energy
+        that is NaN or inf at any output (the last one included) makes its member fail
+        with ``status`` -3, whatever the method or backend; the message gives the time.
 
     Notes
     -----
@@ -216,6 +229,8 @@ def solve(model, t_span, y0, method="RK45", t_eval=None, rtol=None, atol=None, m
     t0, t1 = check_t_span(t_span)
 
     # ---- state and precision
+    if not (type(y0) is np.ndarray and y0.dtype.kind == "f"):  # refuse complex, bool, masked, strings
+        y0 = as_float_array(y0, "y0", dtype=None)
     ys, single = model._coerce(y0, "y0")
     dt_type = resolve_dtype(dtype if dtype is not None else (np.float32 if ys.dtype == np.float32 else None))
     ys = np.ascontiguousarray(ys, dtype=dt_type)
@@ -486,8 +501,10 @@ def _solve_async(p, ys, t0, t1, t_eval, max_steps, seed, opts, cuda_opts):
         te = check_t_eval(t_eval, t0, t1)
         if np.any(te != np.round(te)):
             raise ValueError("`t_eval` must hold whole sweeps (integers) for method='async'.")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (numbers.Integral, np.integer, np.random.SeedSequence))):
-        raise ValueError(f"`seed` must be an integer or a numpy SeedSequence; got {seed!r}.")
+    if seed is not None and (isinstance(seed, (bool, np.bool_))
+                             or not isinstance(seed, (numbers.Integral, np.integer, np.random.SeedSequence))
+                             or (not isinstance(seed, np.random.SeedSequence) and seed < 0)):
+        raise ValueError(f"`seed` must be a non-negative integer or a numpy SeedSequence; got {seed!r}.")
     seeds = np.random.default_rng(seed).integers(0, 2**63 - 1, size=nb, dtype=np.int64)
     opts.update(seed=seed, max_steps=max_steps, member_seeds=seeds)
     out = np.empty((nb, te.shape[0], size), dtype=ys.dtype)

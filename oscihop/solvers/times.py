@@ -81,7 +81,7 @@ def check_t_eval(t_eval, t0, t1, name="t_eval"):
             rule = "repeats" if te[i + 1] == te[i] else "decreases"
             raise ValueError(
                 f"`{name}` must be strictly increasing (every output a distinct time); it {rule} at index {i + 1}: "
-                f"{name}[{i}] = {te[i]!r}, {name}[{i + 1}] = {te[i + 1]!r}. Pass np.unique({name}) to sort it "
+                f"{name}[{i}] = {float(te[i])!r}, {name}[{i + 1}] = {float(te[i + 1])!r}. Pass np.unique({name}) to sort it "
                 "and drop repeats."
             )
     span = max(abs(t0), abs(t1), 1.0) * 1e-12
