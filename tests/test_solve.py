@@ -840,3 +840,17 @@ def test_coherence_method_list_is_a_value_error_in_both():
         oh.solve(model, (0.0, 1.0), y0, method=["RK45"])
     with pytest.raises(ValueError, match=r"`method` must be one of .*'RK45'.*got \['RK45'\]"):
         oh.value_and_grad(model, _sum_loss, y0, (0.0, 1.0), method=["RK45"])
+
+
+def test_defect2_first_nonfinite_output_ends_the_run():
+    """An energy that overflows before the state does fails the member there: later outputs
+    are NaN, as after any failure (so a streamed solve, cut into blocks, agrees)."""
+    hop = oh.Hopfield(np.array([[0.0, 3.0], [3.0, 0.0]]), activation="relu")
+    y0 = np.array([[1.0, 1.0], [-1.0, -1.0]])  # the first member grows without bound, the second decays
+    t = np.arange(0.0, 801.0, 4.0)
+    sol = oh.solve(hop, (0, 800), y0, t_eval=t, method="Euler", dt=1.0)
+    np.testing.assert_array_equal(sol.status, [-3, 0])
+    j = int(np.argmax(~np.isfinite(sol.energy[0])))
+    assert np.all(np.isfinite(sol.y[0, :, :j])) and sol.t_final[0] == t[j]
+    assert np.all(np.isnan(sol.y[0, :, j + 1:])) and np.all(np.isnan(sol.energy[0, j + 1:]))
+    assert np.all(np.isfinite(sol.energy[1]))

@@ -288,21 +288,26 @@ def solve(model, t_span, y0, method="RK45", t_eval=None, rtol=None, atol=None, m
 
 
 def flag_nonfinite(states, energy, t_out, stats):
-    """Mark the members whose outputs hold a non-finite state or energy as failed.
+    """Fail the members whose outputs hold a non-finite state or energy, from the first one.
 
-    ``states`` (B, T, size), ``energy`` (B, T), ``stats`` (B, 5) rows of the compiled
-    loops, updated in place: a member that reported success (status >= 0) but has a NaN or
-    inf state or energy at an output gets status -3 (:data:`loops.STATUS_NONFINITE`) and
-    ``t_final`` = the first such output time.  The loops check the state before every
-    step; this catches the last step's overflow, and energies that overflow on their own.
+    ``states`` (B, T, size), ``energy`` (B, T) and ``stats`` (B, 5) rows of the compiled
+    loops, updated in place.  A member with a NaN or inf state or energy at output ``j``
+    that reported success (status >= 0), or a failure only later than ``t_out[j]``, gets
+    status -3 (:data:`loops.STATUS_NONFINITE`), ``t_final = t_out[j]``, and NaN outputs
+    after ``j``, as after any failure.  The loops check the state before every step; this
+    catches the last step's overflow and energies that overflow on their own, the same way
+    whatever the method, backend or (for streamed solves) block boundaries.
     """
     good = np.isfinite(energy) & np.isfinite(states).all(axis=-1)
     if good.all():
         return
     for b in np.flatnonzero(~good.all(axis=1)):
-        if stats[b, 3] >= 0:
+        j = int(np.argmin(good[b]))
+        if stats[b, 3] >= 0 or t_out[j] < stats[b, 4]:
             stats[b, 3] = loops.STATUS_NONFINITE
-            stats[b, 4] = t_out[int(np.argmin(good[b]))]
+            stats[b, 4] = t_out[j]
+            states[b, j + 1:] = np.nan
+            energy[b, j + 1:] = np.nan
 
 
 def _cuda_done(opts, energy, layout, threads):
