@@ -22,19 +22,22 @@ import numbers
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import config
-from ._validation import resolve_dtype
+from ._validation import as_float_array, check_size, resolve_dtype
 from .config import serial_jit
 from .kernels.params import I_WORK_SIZE, generic
 from .kernels.system import system_rhs
 from .kernels.vjp import retract_inplace, retract_vjp, system_rhs_vjp, vjp_work_size
 from .models.base import Model
 from .solvers.methods import METHODS
-from .solvers.solve import DEFAULT_ATOL, DEFAULT_RTOL, _time_grid, _tolerances
+from .solvers.result import batch_message, status_message
+from .solvers.solve import _scalar, _tolerances, fixed_time_grid
+from .solvers.times import DEFAULT_MAX_STEPS, MAX_STEPS_LIMIT, check_t_eval, check_t_span
 
 __all__ = ["value_and_grad", "gradient", "GradientResult", "SUPPORTED_METHODS"]
 
@@ -553,6 +556,15 @@ class GradientResult:
         ``memory_bytes`` (tape: stages or checkpoints and step sizes of all members, plus
         the backward pass's per-thread buffers and per-block gradients), ``tape_bytes``,
         ``time_forward``, ``time_loss``, ``time_backward`` (seconds).
+    status : int or ndarray (B,)
+        The forward solve's status per member, the codes of :class:`oscihop.Solution`:
+        0 reached ``t_span[1]``; -1 ``max_steps`` exhausted; -2 step size underflow;
+        -3 non-finite state.
+    message : str
+        What happened, with the time of a failure and what to change.
+    success : bool
+        ``status >= 0`` for every member.  On failure ``value``, ``grads`` and ``y0`` are
+        NaN (the loss is not called) and :func:`value_and_grad` warns (``RuntimeWarning``).
     """
 
     value: float
@@ -560,17 +572,23 @@ class GradientResult:
     y0: np.ndarray
     y: np.ndarray
     stats: dict = field(default_factory=dict)
+    status: object = 0
+    message: str = "The solver successfully reached the end of the integration interval."
+    success: bool = True
 
     def __repr__(self):
         shapes = ", ".join(f"{k}: {np.shape(v)}" for k, v in self.grads.items())
         return (f"GradientResult(value={self.value:.6g}, grads={{{shapes}}}, y0: {self.y0.shape}, "
-                f"nsteps={int(np.sum(self.stats.get('nsteps', 0)))}, memory_bytes={self.stats.get('memory_bytes')})")
+                f"nsteps={int(np.sum(self.stats.get('nsteps', 0)))}, memory_bytes={self.stats.get('memory_bytes')}, "
+                f"success={self.success})")
 
 
 def _check_method(method):
-    if method not in SUPPORTED_METHODS:
+    if not isinstance(method, str) or method not in SUPPORTED_METHODS:
         why = ""
-        if method == "Geometric":
+        if not isinstance(method, str):
+            why = f" (a {type(method).__name__}, not a method name)"
+        elif method == "Geometric":
             why = " (its exact rotations are not differentiated in this version)"
         elif method == "async":
             why = " (binary updates have no derivative)"
@@ -578,14 +596,19 @@ def _check_method(method):
             why = " (not a method name)"
         raise ValueError(
             f"`method` must be one of {list(SUPPORTED_METHODS)} for gradients; got {method!r}{why}. "
-            "Use method='Tsit5' (adaptive) or 'RK4' (fixed step)."
+            "Use method='RK45' (adaptive, the default) or 'RK4' (fixed step)."
         )
 
 
 def _check_wrt(wrt, names):
     if wrt is None:
         return list(names)
-    items = [wrt] if isinstance(wrt, str) else list(wrt)
+    if isinstance(wrt, str):
+        items = [wrt]
+    elif isinstance(wrt, (list, tuple)):
+        items = list(wrt)
+    else:
+        raise ValueError(f"`wrt` must be a parameter name or a list of them; got {wrt!r}. Valid names: {sorted(names)}.")
     for name in items:
         if not isinstance(name, str) or name not in names:
             raise ValueError(
@@ -616,29 +639,20 @@ def _validate_checkpoint(checkpoint):
     return int(checkpoint)
 
 
-def _fixed_grid(t0, t1, t_eval, dt):
-    """Step sizes and output mapping of ``loops.fixed_member`` (steps never cross an output)."""
+def _fixed_grid(t0, t1, t_eval, dt, max_steps):
+    """Step sizes and output mapping of ``loops.fixed_member`` (steps never cross an output),
+    from the grid :func:`oscihop.solvers.solve.fixed_time_grid` checks and cuts."""
+    te, n_before, nsub = fixed_time_grid(t0, t1, t_eval, dt, max_steps)
+    spans = np.diff(np.concatenate([[t0], te[n_before:]]))
+    hs = np.repeat(spans / np.maximum(nsub, 1), nsub)
     if t_eval is None:
-        nstep = int(np.ceil((t1 - t0) / dt * (1.0 - 1e-12))) if t1 > t0 else 0
-        te = t0 + dt * np.arange(nstep + 1)
-        te[-1] = t1
-        keep_outputs = False
-    else:
-        te = t_eval
-        keep_outputs = True
-    n_before = int(np.sum(te <= t0))
-    rest = te[n_before:]
-    spans = np.diff(np.concatenate([[t0], rest]))
-    nsub = np.maximum(1, np.ceil(spans / dt * (1.0 - 1e-12)).astype(np.int64))
-    hs = np.repeat(spans / nsub, nsub)
-    if not keep_outputs:
         return hs, np.zeros(0, np.int64)
     ev_step = np.concatenate([np.full(n_before, -1, np.int64), np.cumsum(nsub) - 1]).astype(np.int64)
     return hs, ev_step
 
 
-def value_and_grad(model, loss, y0, t_span=(0.0, 1.0), *, method="Tsit5", rtol=DEFAULT_RTOL, atol=DEFAULT_ATOL,
-                   dt=None, t_eval=None, wrt=None, max_steps=100_000, checkpoint="all", dtype=None):
+def value_and_grad(model, loss, y0, t_span, *, method="RK45", rtol=None, atol=None, dt=None, t_eval=None, wrt=None,
+                   max_steps=None, checkpoint="all", dtype=None):
     r"""Loss of the solved states and its gradient w.r.t. every parameter and ``y0``.
 
     Parameters
@@ -652,22 +666,31 @@ def value_and_grad(model, loss, y0, t_span=(0.0, 1.0), *, method="Tsit5", rtol=D
         Initial state(s), unit oscillators.  A batch runs its members on threads and
         sums the parameter gradients over members.
     t_span : (float, float)
-    method : {"Tsit5", "RK45", "RK23", "Euler", "RK4", "AKOrN"}
-        Adaptive methods use scipy's step-size controller, exactly as :func:`oscihop.solve`;
-        fixed-step methods need ``dt``.  ``"Geometric"`` and ``"async"`` are not supported.
-    rtol, atol : float
-        Tolerances of the adaptive methods.
+        ``(t0, t1)`` with ``t1 >= t0``; required, as for :func:`oscihop.solve`.
+    method : {"RK45", "RK23", "Tsit5", "Euler", "RK4", "AKOrN"}, default "RK45"
+        The default of :func:`oscihop.solve`.  Adaptive methods use scipy's step-size
+        controller, exactly as :func:`oscihop.solve`; fixed-step methods need ``dt``.
+        ``"Geometric"`` and ``"async"`` are not supported.
+    rtol, atol : float (atol also (size,)), default 1e-3, 1e-6
+        Tolerances of the adaptive methods (the defaults of :func:`oscihop.solve`).
     dt : float
         Step of the fixed-step methods (``gamma`` of AKOrN).
     t_eval : array_like, optional
-        Output times.  None: the loss sees the final state, shape (size,) or (B, size).
-        Given: the loss sees ``sol.y``-shaped states, (size, T) or (B, size, T), taken by
-        the same dense output as :func:`oscihop.solve`, which is differentiated too.
+        Output times, strictly increasing within ``t_span`` (the rule of
+        :func:`oscihop.solve`).  None: the loss sees the final state, shape (size,) or
+        (B, size).  Given: the loss sees ``sol.y``-shaped states, (size, T) or
+        (B, size, T), taken by the same dense output as :func:`oscihop.solve`, which is
+        differentiated too.
     wrt : str or list of str, optional
         Parameter names to return (default: all of ``model.parameters()``); ``[]`` skips
         the parameter part and returns only the gradient w.r.t. ``y0``.
-    max_steps : int, default 100000
-        Limit on accepted steps per member; exceeding it raises ``ValueError``.
+    max_steps : int, optional
+        Limit on steps per member, as for :func:`oscihop.solve` (default 10^6).  Running
+        out of steps returns a failed result (``success`` False, ``status`` -1, NaN value
+        and gradients) with a ``RuntimeWarning``, as :func:`oscihop.solve` returns a failed
+        Solution; so do a step size underflow (-2) and a non-finite state (-3).  A fixed
+        ``dt`` whose steps exceed the default limit is refused up front (``ValueError``
+        naming ``dt``), as by :func:`oscihop.solve`.
     checkpoint : "all", "sqrt" or int, default "all"
         States kept for the backward pass.  ``"all"``: the state of every stage of every
         accepted step (``s + 1`` vectors per step), so the backward pass recomputes nothing;
@@ -679,13 +702,14 @@ def value_and_grad(model, loss, y0, t_span=(0.0, 1.0), *, method="Tsit5", rtol=D
         (``"all"``) or ``O(size * (n_steps / k + (s + 1) k))`` per member; see
         ``stats["memory_bytes"]``.
     dtype : {"float64", "float32"}, optional
-        Precision of the solve (default float64, float32 for float32 ``y0``).  The adjoint
-        is accumulated in float64 either way.
+        Precision of the solve (default float64, float32 for float32 ``y0``: the rule of
+        :func:`oscihop.solve`).  The adjoint is accumulated in float64 either way.
 
     Returns
     -------
     GradientResult
-        ``value``, ``grads`` (dict), ``y0``, ``y``, ``stats``.
+        ``value``, ``grads`` (dict), ``y0``, ``y``, ``stats``, ``status``, ``message``,
+        ``success``.  Check ``success`` (or heed the warning): a failed result holds NaN.
 
     Notes
     -----
@@ -735,16 +759,13 @@ def value_and_grad(model, loss, y0, t_span=(0.0, 1.0), *, method="Tsit5", rtol=D
         raise ValueError(f"`loss` must be a callable loss(y) -> (value, dvalue_dy); got {type(loss).__name__}.")
     _check_method(method)
     checkpoint = _validate_checkpoint(checkpoint)
-    if isinstance(max_steps, bool) or not isinstance(max_steps, (numbers.Integral, np.integer)) or max_steps < 1:
-        raise ValueError(f"`max_steps` must be a positive integer; got {max_steps!r}.")
+    if max_steps is not None:
+        max_steps = check_size(max_steps, "max_steps", minimum=0, maximum=MAX_STEPS_LIMIT)
     names = list(model.parameters())
     wanted = _check_wrt(wrt, names)
-    try:
-        t0, t1 = (float(v) for v in t_span)
-    except (TypeError, ValueError):
-        raise ValueError(f"`t_span` must be a pair of numbers (t0, t1); got {t_span!r}.") from None
-    if not (np.isfinite(t0) and np.isfinite(t1)) or t1 < t0:
-        raise ValueError(f"`t_span` must be finite with t_span[1] >= t_span[0]; got ({t0}, {t1}).")
+    t0, t1 = check_t_span(t_span)
+    if not (type(y0) is np.ndarray and y0.dtype.kind == "f"):  # refuse complex, bool, masked, strings
+        y0 = as_float_array(y0, "y0", dtype=None)
     ys, single = model._coerce(y0, "y0")
     dtp = resolve_dtype(dtype if dtype is not None else (np.float32 if ys.dtype == np.float32 else None))
     ys = np.ascontiguousarray(ys, dtype=dtp)
@@ -752,7 +773,7 @@ def value_and_grad(model, loss, y0, t_span=(0.0, 1.0), *, method="Tsit5", rtol=D
     # Run-time-dispatched bundle: the VJP kernels cover every model kind in one compilation.
     p = generic(model.params(dtp))
     nb, size = ys.shape
-    te = None if t_eval is None else _time_grid(t_eval, t0, t1)
+    te = None if t_eval is None else check_t_eval(t_eval, t0, t1)
     n_eval = 0 if te is None else te.shape[0]
     meth = METHODS[method]
     adaptive = meth.kind == "adaptive"
@@ -772,6 +793,7 @@ def value_and_grad(model, loss, y0, t_span=(0.0, 1.0), *, method="Tsit5", rtol=D
         fsal = True
         ns = B.shape[0]
         rtol_v, atol_v = _tolerances(rtol, atol, size, dtp)
+        limit = DEFAULT_MAX_STEPS if max_steps is None else max_steps
         ev_steps = np.zeros((nb, n_eval), np.int64)
         ev_thetas = np.zeros((nb, n_eval))
         te_arr = np.zeros(0) if te is None else te
@@ -783,7 +805,7 @@ def value_and_grad(model, loss, y0, t_span=(0.0, 1.0), *, method="Tsit5", rtol=D
         def forward_block(lo, hi):
             for b in range(lo, hi):
                 hs, ck, tape = erk_forward_member(
-                    p, ys[b], t0, t1, te_arr, rtol_v, atol_v, np.inf, int(max_steps), A, B, E, Pd,
+                    p, ys[b], t0, t1, te_arr, rtol_v, atol_v, np.inf, limit, A, B, E, Pd,
                     tab.error_estimator_order, -1 if k_fixed is None else k_fixed, stage_tape, out[b],
                     ev_steps[b], ev_thetas[b], y_final[b], fwd_stats[b])
                 if stage_tape and fwd_stats[b, 1] <= cap:
@@ -792,7 +814,8 @@ def value_and_grad(model, loss, y0, t_span=(0.0, 1.0), *, method="Tsit5", rtol=D
                     tapes[b] = [hs, ck, k_fixed, None]
 
         t_fwd = _run_blocks(blocks, forward_block, threads, None)
-        _raise_on_failure(fwd_stats, max_steps)
+        if _forward_failed(fwd_stats, out, y_final):
+            return _failed(model, wanted, ys, single, te, out, y_final, fwd_stats, method)
         if checkpoint == "sqrt":
             def replay_block(lo, hi):
                 for b in range(lo, hi):
@@ -812,20 +835,21 @@ def value_and_grad(model, loss, y0, t_span=(0.0, 1.0), *, method="Tsit5", rtol=D
     else:
         if dt is None:
             raise ValueError(f"`dt` is required for the fixed-step method {method!r}; pass dt=<step>, e.g. dt=0.01.")
-        if isinstance(dt, bool) or not isinstance(dt, (numbers.Real, np.floating, np.integer)) or not dt > 0 \
-                or not np.isfinite(dt):
-            raise ValueError(f"`dt` must be a finite number > 0; got {dt!r}.")
+        dt = _scalar(dt, "dt", positive=True)
         A, B = _FIXED_TABLEAUS[method]
         ns = B.shape[0]
         Pd = np.zeros((ns + 1, 1))
         fsal = False
-        hs, ev_step = _fixed_grid(t0, t1, te, float(dt))
+        hs, ev_step = _fixed_grid(t0, t1, te, dt, max_steps)
         n_steps = hs.shape[0]
-        if n_steps > max_steps:
-            raise ValueError(
-                f"`max_steps` = {max_steps} is smaller than the {n_steps} steps of size dt = {dt} that t_span needs; "
-                "raise max_steps or dt."
-            )
+        if max_steps is not None and n_steps > max_steps:
+            # what oh.solve returns for this call: out of steps at the time max_steps of them reach
+            fwd_stats[:, 1] = max_steps
+            fwd_stats[:, 3] = -1
+            fwd_stats[:, 4] = t0 + float(np.sum(hs[:max_steps]))
+            out.fill(np.nan)
+            y_final.fill(np.nan)
+            return _failed(model, wanted, ys, single, te, out, y_final, fwd_stats, method)
         k = _checkpoint_every(checkpoint, n_steps)
         stage_tape = checkpoint == "all" and nb * n_steps * (ns + 1) * size * itemsize <= _STAGE_TAPE_BYTES
         ev_steps = np.repeat(ev_step.reshape(1, n_eval), nb, axis=0)
@@ -852,7 +876,8 @@ def value_and_grad(model, loss, y0, t_span=(0.0, 1.0), *, method="Tsit5", rtol=D
                 tapes[b] = [hs, None, k, tape] if stage_tape else [hs, ck, k, None]
 
         t_fwd = _run_blocks(blocks, forward_block, threads, None)
-        _raise_on_failure(fwd_stats, max_steps)
+        if _forward_failed(fwd_stats, out, y_final):
+            return _failed(model, wanted, ys, single, te, out, y_final, fwd_stats, method)
     t_forward = time.perf_counter() - t_start
 
     # ---- loss
@@ -925,7 +950,8 @@ def value_and_grad(model, loss, y0, t_span=(0.0, 1.0), *, method="Tsit5", rtol=D
         time_backward=t_backward,
     )
     y0_grad = (y0_bar[0] if single else y0_bar).astype(dtp, copy=False)
-    return GradientResult(float(value), grads, y0_grad, y_seen, stats)
+    return GradientResult(float(value), grads, y0_grad, y_seen, stats,
+                          status=0 if single else fwd_stats[:, 3].astype(int))
 
 
 # =============================================================================================
@@ -992,21 +1018,40 @@ def _run_blocks(blocks, run_block, threads, estimate):
     return time.perf_counter() - t
 
 
-def _raise_on_failure(fwd_stats, max_steps):
+def _forward_failed(fwd_stats, out, y_final):
+    """Whether any member's forward solve failed: a failure status of its loop, or (status
+    0) a non-finite output or final state, which then gets status -3 at the time it shows
+    (the final time for the final state), as :func:`oscihop.solve` reports it."""
     status = fwd_stats[:, 3]
-    if np.all(status == 0):
-        return
-    b = int(np.argmax(status != 0))
-    code = int(status[b])
-    where = f" (batch member {b}, t = {fwd_stats[b, 4]:g})" if fwd_stats.shape[0] > 1 else f" (t = {fwd_stats[b, 4]:g})"
-    if code == -1:
-        raise ValueError(f"`max_steps` = {max_steps} accepted steps were not enough to reach t_span[1]{where}; "
-                         "raise max_steps or loosen rtol/atol.")
-    if code == -2:
-        raise ValueError(f"the step size underflowed{where}: the solution is too stiff or singular for these "
-                         "tolerances (`rtol`, `atol`).")
-    raise ValueError(f"the state became non-finite (NaN or inf){where}; reduce the step (`dt` or `rtol`) or "
-                     "the parameters' scale.")
+    for b in np.flatnonzero(status >= 0):
+        if not np.isfinite(y_final[b]).all() or not np.isfinite(out[b]).all():
+            status[b] = -3
+    return bool(np.any(status < 0))
+
+
+def _failed(model, wanted, ys, single, te, out, y_final, fwd_stats, method):
+    """The failed result: NaN value and gradients, the forward states, the status and a
+    message; warns (``RuntimeWarning``) with the message."""
+    status = fwd_stats[:, 3].astype(int)
+    t_final = fwd_stats[:, 4].astype(float)
+    message = (status_message(int(status[0]), float(t_final[0]), method) if single
+               else batch_message(status, t_final, method))
+    warnings.warn(f"value_and_grad: {message} The value and gradients are NaN.", RuntimeWarning, stacklevel=3)
+    dtp = ys.dtype
+    params = model.parameters()
+    grads = {name: np.full(np.shape(params[name]), np.nan, dtype=dtp) for name in wanted}
+    if te is None:
+        y_seen = y_final[0].copy() if single else y_final
+    else:
+        y_seen = np.ascontiguousarray(np.swapaxes(out, 1, 2))
+        if single:
+            y_seen = y_seen[0]
+    nsteps = fwd_stats[:, 1].astype(np.int64)
+    stats = dict(nfev=int(fwd_stats[:, 0].sum()), nsteps=int(nsteps[0]) if single else nsteps,
+                 nrejected=int(fwd_stats[0, 2]) if single else fwd_stats[:, 2].astype(np.int64))
+    y0_grad = np.full(ys.shape[1:] if single else ys.shape, np.nan, dtype=dtp)
+    return GradientResult(float("nan"), grads, y0_grad, y_seen, stats, status=int(status[0]) if single else status,
+                          message=message, success=False)
 
 
 def _call_loss(loss, y):
@@ -1028,8 +1073,11 @@ def _call_loss(loss, y):
     return float(value.reshape(())), np.ascontiguousarray(dy)
 
 
-def gradient(model, loss, y0, t_span=(0.0, 1.0), **kwargs):
+def gradient(model, loss, y0, t_span, **kwargs):
     """The gradients of :func:`value_and_grad` only: a dict name -> ndarray (``"y0"`` included).
+
+    Takes the arguments of :func:`value_and_grad`.  A failed solve gives NaN gradients and a
+    ``RuntimeWarning`` (see :func:`value_and_grad`).
 
     Examples
     --------

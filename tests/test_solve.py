@@ -644,3 +644,213 @@ def test_argument_validation():
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         oh.solve(model, (0.0, 1.0), y0, rtol=1e-4)
+
+
+# --------------------------------------------------------------------------------------------
+# Issue 14, defect 1: a tiny fixed step overflowed the step count (success with one step)
+# --------------------------------------------------------------------------------------------
+FIXED_METHODS = ("Euler", "RK4", "Geometric", "AKOrN")
+BACKENDS = ("cpu", "cuda")  # "cuda" runs numba's CUDA simulator (tests/conftest.py) or a GPU
+
+
+def _fixed_model(method):
+    """Geometric needs oscillators to rotate; the others run on a Hopfield network."""
+    if method == "Geometric":
+        return oscillator("kuramoto")
+    return hopfield("tanh-dense")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("batch", [False, True])
+@pytest.mark.parametrize("method", FIXED_METHODS)
+def test_defect1_tiny_dt_is_refused_naming_dt(method, batch, backend):
+    model, y0 = _fixed_model(method)
+    y = _batch_y0(model, y0, b=3) if batch else y0
+    for t_eval in ([0.0, 1.0], None):
+        with pytest.raises(ValueError, match=r"`dt` = 1e-19 needs 1e\+19 steps over t_span = \(0.0, 1.0\), more "
+                                             r"than 2\*\*53.*pass a larger `dt`"):
+            oh.solve(model, (0.0, 1.0), y, method=method, dt=1e-19, t_eval=t_eval, backend=backend)
+    # more steps than the default max_steps: refused up front, the fix named
+    with pytest.raises(ValueError, match=r"`dt` = 1e-07 needs 10000000 steps .* more than max_steps = 1000000 "
+                                         r"\(the default\); pass a larger `dt`.*max_steps=10000000"):
+        oh.solve(model, (0.0, 1.0), y, method=method, dt=1e-7, t_eval=[0.0, 1.0], backend=backend)
+    # an explicit, smaller max_steps: the run stops there and fails (as an adaptive solve does)
+    sol = oh.solve(model, (0.0, 1.0), y, method=method, dt=1e-12, t_eval=[0.0, 1.0], max_steps=4, backend=backend)
+    np.testing.assert_array_equal(sol.status, -1)
+    np.testing.assert_array_equal(sol.nsteps, 4)
+    assert not sol.success and "max_steps" in sol.message
+    assert np.all(np.isnan(sol.y[..., -1]))
+
+
+def test_defect1_tiny_dt_async_sweeps_are_refused():
+    hop = oh.Hopfield(np.array([[0.0, 1.0], [1.0, 0.0]]), activation="sign")
+    with pytest.raises(ValueError, match=r"`t_span` = \(0.0, 1e\+19\) needs 1e\+19 sweeps"):
+        oh.solve(hop, (0, 1e19), [1.0, -1.0], method="async", t_eval=[0, 1])
+    with pytest.raises(ValueError, match=r"needs 2000000 sweeps .*max_steps=2000000"):
+        oh.solve(hop, (0, 2_000_000), [1.0, -1.0], method="async")
+
+
+@pytest.mark.parametrize("scheme", [0, 1, 2])
+def test_defect1_compiled_fixed_loops_cannot_overflow_the_step_count(scheme):
+    """Below the driver's check: the loops themselves stop with status -1 (no int overflow)."""
+    from oscihop.kernels.batched import work_t_size
+    from oscihop.solvers import loops
+    from oscihop.solvers.lockstep import fixed_lockstep
+
+    model, y0 = _fixed_model("Geometric" if scheme == 2 else "Euler")
+    p = model.params()
+    te = np.array([0.0, 1.0])
+    out = np.empty((2, model.size))
+    stats = np.zeros(5)
+    loops.fixed_member(p, y0, 0.0, te, 1e-19, scheme, 2**53, 0.0, out, stats)
+    assert stats[3] == loops.STATUS_MAX_STEPS and stats[1] == 0
+    np.testing.assert_array_equal(out[0], y0)
+    assert np.all(np.isnan(out[1]))
+    if scheme < 2:  # the lockstep batch loop (Euler, RK4)
+        ys = np.stack([y0] * 4)
+        outb = np.empty((4, 2, model.size))
+        statsb = np.zeros((4, 5))
+        fixed_lockstep(p, ys, 0.0, te, 1e-19, scheme, 2**53, 0.0, outb, statsb, np.empty(work_t_size(p, 4)))
+        np.testing.assert_array_equal(statsb[:, 3], loops.STATUS_MAX_STEPS)
+        assert np.all(np.isnan(outb[:, 1]))
+    from oscihop.cuda import backend as gpu
+
+    for layout in ("thread", "block"):
+        states, st, _, _, _, _ = gpu.run_fixed(p, y0[None], 0.0, te, 1e-19, scheme, 2**53, 0.0, layout, 2)
+        np.testing.assert_array_equal(st[:, 3], loops.STATUS_MAX_STEPS)
+        assert np.all(np.isnan(states[:, 1]))
+
+
+# --------------------------------------------------------------------------------------------
+# Issue 14, defect 2: a last step that overflows was reported as success
+# --------------------------------------------------------------------------------------------
+def _overflowing_hopfield():
+    """y0 = 0 and dt = 2 on (0, 2): every fixed-step method's one step overflows to inf/NaN,
+    while the right-hand side at the start (the bias, 1e308) is finite."""
+    return oh.Hopfield(np.array([[0.0, 3.0], [3.0, 0.0]]), bias=[1e308, 1e308], activation="relu")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("batch", [False, True])
+@pytest.mark.parametrize("method", FIXED_METHODS)
+def test_defect2_last_step_nonfinite_is_failure(method, batch, backend):
+    model = _overflowing_hopfield()
+    y0 = np.zeros((3, 2)) if batch else np.zeros(2)
+    for t_eval in (None, [0.0, 2.0]):
+        sol = oh.solve(model, (0.0, 2.0), y0, method=method, dt=2.0, t_eval=t_eval, backend=backend)
+        assert not np.all(np.isfinite(sol.y[..., -1]))  # the overflow really happens on the last step
+        np.testing.assert_array_equal(sol.status, -3)
+        assert sol.success is False
+        np.testing.assert_array_equal(sol.t_final, 2.0)
+        assert "non-finite" in sol.message and "by t = 2" in sol.message and "dt" in sol.message
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_defect2_batch_status_is_per_member(backend):
+    model = oh.Hopfield(np.zeros((2, 2)), bias=[1e308, 0.0], activation="tanh")
+    y0 = np.array([[0.0, 0.0], [1e308, 0.0]])  # member 1 starts at rest and stays finite
+    sol = oh.solve(model, (0.0, 2.0), y0, method="Euler", dt=2.0, backend=backend)
+    assert np.all(np.isfinite(sol.y[1])) and np.all(np.isfinite(sol.energy[1]))
+    np.testing.assert_array_equal(sol.status, [-3, 0])
+    assert not sol.success and "1 member(s): Failed: the state or its energy became non-finite" in sol.message
+
+
+@pytest.mark.parametrize("method", ["RK45", "Euler"])
+def test_defect2_nonfinite_energy_at_an_output_is_failure(method):
+    """A finite state whose energy overflows (here at t0, no step taken) is not a result."""
+    model = oh.Hopfield(np.array([[0.0, 1.0], [1.0, 0.0]]), activation="relu")
+    y0 = np.array([1e200, 1e200])
+    kw = dict(dt=0.1) if method == "Euler" else {}
+    sol = oh.solve(model, (0.0, 0.0), y0, method=method, t_eval=[0.0], **kw)
+    assert np.all(np.isfinite(sol.y)) and not np.isfinite(sol.energy[0])
+    assert sol.status == -3 and not sol.success and "by t = 0" in sol.message
+
+
+# --------------------------------------------------------------------------------------------
+# Issue 14: one surface (solve and value_and_grad agree)
+# --------------------------------------------------------------------------------------------
+def _sum_loss(y):
+    return float(np.sum(y)), np.ones_like(y)
+
+
+def test_coherence_t_span_is_required_everywhere():
+    model, y0 = hopfield("tanh-dense")
+    for call in (lambda: oh.solve(model, y0=y0), lambda: oh.value_and_grad(model, _sum_loss, y0),
+                 lambda: oh.gradient(model, _sum_loss, y0)):
+        with pytest.raises(TypeError, match="t_span"):
+            call()
+    for bad in ((0.0, "1"), (True, 1.0), (0.0, 1.0 + 0j), (0.0,), None, (1.0, 0.0), (0.0, np.inf)):
+        for call in (oh.solve, lambda m, t, y: oh.value_and_grad(m, _sum_loss, y, t)):
+            with pytest.raises(ValueError, match="`t_span`"):
+                call(model, bad, y0)
+
+
+def test_coherence_default_method_and_tolerances_are_solves():
+    import inspect
+
+    from oscihop.solvers.solve import DEFAULT_ATOL, DEFAULT_RTOL
+
+    sig_s, sig_g = inspect.signature(oh.solve), inspect.signature(oh.value_and_grad)
+    assert sig_s.parameters["method"].default == sig_g.parameters["method"].default == "RK45"
+    for name in ("rtol", "atol", "max_steps", "dt", "t_eval", "dtype"):
+        assert sig_s.parameters[name].default is sig_g.parameters[name].default is None, name
+    model, y0 = hopfield("tanh-dense")
+    res = oh.value_and_grad(model, _sum_loss, y0, (0.0, 1.0), t_eval=[0.0, 0.5, 1.0])
+    sol = oh.solve(model, (0.0, 1.0), y0, t_eval=[0.0, 0.5, 1.0])
+    assert sol.options["rtol"] == DEFAULT_RTOL and sol.options["atol"] == DEFAULT_ATOL
+    assert res.success and res.status == 0
+    np.testing.assert_allclose(res.y, sol.y, rtol=0, atol=1e-13)
+    assert res.stats["nsteps"] == sol.nsteps
+
+
+@pytest.mark.parametrize("method,kw", [("RK45", dict(rtol=1e-10, atol=1e-12)), ("RK4", dict(dt=0.1))])
+def test_coherence_running_out_of_steps_is_a_failed_result_in_both(method, kw):
+    model, y0 = hopfield("tanh-dense")
+    for y in (y0, _batch_y0(model, y0, b=2)):
+        sol = oh.solve(model, (0.0, 10.0), y, method=method, max_steps=3, **kw)
+        with pytest.warns(RuntimeWarning, match="max_steps"):
+            res = oh.value_and_grad(model, _sum_loss, y, (0.0, 10.0), method=method, max_steps=3, **kw)
+        np.testing.assert_array_equal(sol.status, -1)
+        np.testing.assert_array_equal(res.status, sol.status)
+        assert res.success is sol.success is False
+        assert res.message == sol.message
+        assert np.isnan(res.value) and np.all(np.isnan(res.y0))
+        assert all(np.all(np.isnan(g)) for g in res.grads.values())
+        with pytest.warns(RuntimeWarning, match="max_steps"):
+            g = oh.gradient(model, _sum_loss, y, (0.0, 10.0), method=method, max_steps=3, **kw)
+        assert np.all(np.isnan(g["y0"]))
+
+
+def test_coherence_repeated_output_times_are_refused_by_both():
+    model, y0 = hopfield("tanh-dense")
+    msg = r"`t_eval` must be strictly increasing .* repeats at index 2: t_eval\[1\] = 0.5, t_eval\[2\] = 0.5"
+    with pytest.raises(ValueError, match=msg):
+        oh.solve(model, (0.0, 1.0), y0, t_eval=[0.0, 0.5, 0.5, 1.0])
+    with pytest.raises(ValueError, match=msg):
+        oh.value_and_grad(model, _sum_loss, y0, (0.0, 1.0), t_eval=[0.0, 0.5, 0.5, 1.0])
+    from oscihop.solvers.times import check_t_eval
+
+    with pytest.raises(ValueError, match=msg):
+        check_t_eval([0.0, 0.5, 0.5, 1.0], 0.0, 1.0)
+
+
+def test_coherence_method_list_is_a_value_error_in_both():
+    model, y0 = hopfield("tanh-dense")
+    with pytest.raises(ValueError, match=r"`method` must be one of .*'RK45'.*got \['RK45'\]"):
+        oh.solve(model, (0.0, 1.0), y0, method=["RK45"])
+    with pytest.raises(ValueError, match=r"`method` must be one of .*'RK45'.*got \['RK45'\]"):
+        oh.value_and_grad(model, _sum_loss, y0, (0.0, 1.0), method=["RK45"])
+
+
+def test_defect2_first_nonfinite_output_ends_the_run():
+    """An energy that overflows before the state does fails the member there: later outputs
+    are NaN, as after any failure (so a streamed solve, cut into blocks, agrees)."""
+    hop = oh.Hopfield(np.array([[0.0, 3.0], [3.0, 0.0]]), activation="relu")
+    y0 = np.array([[1.0, 1.0], [-1.0, -1.0]])  # the first member grows without bound, the second decays
+    t = np.arange(0.0, 801.0, 4.0)
+    sol = oh.solve(hop, (0, 800), y0, t_eval=t, method="Euler", dt=1.0)
+    np.testing.assert_array_equal(sol.status, [-3, 0])
+    j = int(np.argmax(~np.isfinite(sol.energy[0])))
+    assert np.all(np.isfinite(sol.y[0, :, :j])) and sol.t_final[0] == t[j]
+    assert np.all(np.isnan(sol.y[0, :, j + 1:])) and np.all(np.isnan(sol.energy[0, j + 1:]))
+    assert np.all(np.isfinite(sol.energy[1]))

@@ -14,7 +14,7 @@ import pytest
 
 import oscihop as oh
 from oscihop._validation import check_finite, resolve_dtype
-from oscihop.solvers.result import STATUS_MESSAGES, Solution
+from oscihop.solvers.result import STATUS_MESSAGES, Solution, status_message
 
 S = importlib.import_module("oscihop.solvers.solve")  # the module (``oscihop.solvers.solve`` is the function)
 
@@ -113,7 +113,7 @@ def test_scalar_checks_and_messages():
 
 def test_time_grid_is_a_clipped_copy():
     t0, t1 = 0.0, 2.0
-    for t_eval in (T_EVAL, [0.0, 2.0], [1.0], [-0.0, 1.0, 2.0], [-1e-13, 1.0, 2.0 + 1e-13], [0.5, 0.5, 1.0]):
+    for t_eval in (T_EVAL, [0.0, 2.0], [1.0], [-0.0, 1.0, 2.0], [-1e-13, 1.0, 2.0 + 1e-13], [0.5, 0.75, 1.0]):
         got = S._time_grid(t_eval, t0, t1)
         want = np.clip(np.asarray(t_eval, dtype=np.float64), t0, t1)
         assert got.dtype == np.float64 and got.tobytes() == want.tobytes()
@@ -129,7 +129,10 @@ def test_time_grid_is_a_clipped_copy():
     ([np.inf], "`t_eval` must be finite; found inf at index (0,)."),
     ([0.0, 1.0, -np.inf], "`t_eval` must be finite; found -inf at index (2,)."),
     ([np.nan, 0.5], "`t_eval` must be finite; found nan at index (0,)."),
-    ([0.0, 1.5, 1.0], "`t_eval` must be sorted in increasing order."),
+    ([0.0, 1.5, 1.0], "`t_eval` must be strictly increasing (every output a distinct time); it decreases at "
+                      "index 2: t_eval[1] = 1.5, t_eval[2] = 1.0. Pass np.unique(t_eval) to sort it and drop repeats."),
+    ([0.0, 0.5, 0.5], "`t_eval` must be strictly increasing (every output a distinct time); it repeats at "
+                      "index 2: t_eval[1] = 0.5, t_eval[2] = 0.5."),
     ([], "`t_eval` must be a non-empty 1-D array of times; got shape (0,)."),
     ([[0.0, 1.0]], "`t_eval` must be a non-empty 1-D array of times; got shape (1, 2)."),
     ([0.0, 3.0], "`t_eval` must lie within t_span = (0.0, 2.0); got values in [0.0, 3.0]."),
@@ -211,11 +214,7 @@ def _old_fields(stats, method, batched):
     t_final = st[:, 4].astype(float)
     if batched:
         return dict(status=status, nfev=nfev, nsteps=nsteps, nrejected=nrej, t_final=t_final)
-    msg = STATUS_MESSAGES[int(status[0])]
-    if status[0] == 1:
-        unit = "sweep" if method == "async" else "t"
-        what = "fixed point" if method == "async" else "steady state (max |dy/dt| < steady_state)"
-        msg = f"Stopped early: {what} reached at {unit} = {t_final[0]:.6g}."
+    msg = status_message(int(status[0]), float(t_final[0]), method)
     return dict(status=int(status[0]), nfev=int(nfev[0]), nsteps=int(nsteps[0]), nrejected=int(nrej[0]),
                 t_final=float(t_final[0]), success=bool(np.all(status >= 0)), message=msg)
 

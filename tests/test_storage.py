@@ -454,10 +454,12 @@ def test_streaming_batch_member_failure_matches_one_shot(rng):
     one = oh.solve(hop, (0, 800), y0, t_eval=t, method="Euler", dt=1.0)
     assert one.status.tolist() == [-3, 0]
     ds = oh.solve_to_zarr(hop, (0, 800), y0, zarr.storage.MemoryStore(), t, block=16, method="Euler", dt=1.0)
-    _assert_same_dataset(ds, one.to_xarray(), ignore_attrs=("created", "block"))
+    # the member fails at its first non-finite energy; one shot, its loop ran on to the state's
+    # overflow before that was known, so the work counts differ (the data and statuses do not)
+    _assert_same_dataset(ds, one.to_xarray(), ignore_attrs=("created", "block", "nfev", "nsteps"))
     single = oh.solve_to_zarr(hop, (0, 800), y0[0], zarr.storage.MemoryStore(), t, block=16, method="Euler", dt=1.0)
     ref = oh.solve(hop, (0, 800), y0[0], t_eval=t, method="Euler", dt=1.0).to_xarray()
-    _assert_same_dataset(single, ref, ignore_attrs=("created", "block"))
+    _assert_same_dataset(single, ref, ignore_attrs=("created", "block", "nfev", "nsteps"))
 
 
 def test_streaming_steady_state_status(rng):

@@ -119,6 +119,7 @@ from ..solvers.loops import (
     erk_start,
     fixed_core,
     spacing_up,
+    substeps,
 )
 
 #: True when numba runs CUDA kernels in its simulator (``NUMBA_ENABLE_CUDASIM=1``).
@@ -787,10 +788,10 @@ def fixed_block_kernel(fps, ip, y, t0, t_eval, dt_max, scheme, max_steps, steady
     status = STATUS_DONE
     while k < n_eval:
         span = te[k] - t
-        nsub = max(1, int(math.ceil(span / dt_max * (1.0 - 1e-12))))
-        h = span / nsub
-        for _ in range(nsub):
-            if nsteps >= max_steps:
+        nsub = substeps(span, dt_max)  # -1: too many to count, stop as if out of steps
+        h = span / max(nsub, 1)
+        for _ in range(max(nsub, 1)):
+            if nsteps >= max_steps or nsub < 0:
                 status = STATUS_MAX_STEPS
                 break
             _block_rhs(p, yb, a1, gb, pb, rb, tid, nt)

@@ -33,6 +33,7 @@ from .loops import (
     STATUS_STEP_UNDERFLOW,
     retract,
     spacing_up,
+    substeps,
 )
 
 
@@ -105,10 +106,10 @@ def fixed_lockstep(p, y0s, t0, t_eval, dt_max, scheme, max_steps, steady_tol, ou
     n_live = nb
     while k < n_eval and n_live > 0:
         span = t_eval[k] - t
-        nsub = max(1, int(math.ceil(span / dt_max * (1.0 - 1e-12))))
-        h = span / nsub
-        for _ in range(nsub):
-            if steps >= max_steps:
+        nsub = substeps(span, dt_max)  # -1: too many to count, stop as if out of steps
+        h = span / max(nsub, 1)
+        for _ in range(max(nsub, 1)):
+            if steps >= max_steps or nsub < 0:
                 for b in range(nb):
                     if live[b]:
                         status[b] = STATUS_MAX_STEPS

@@ -120,6 +120,25 @@ def _rest_status(f, steady_tol):
     return STATUS_DONE
 
 
+#: Largest step count of one output interval that :func:`substeps` converts to an integer.
+MAX_SUBSTEPS = 4.0e18
+
+
+@serial_jit
+def substeps(span, dt_max):
+    """The fewest equal steps no longer than ``dt_max`` that cover ``span`` (at least 1).
+
+    Returns -1 when that count is not below :data:`MAX_SUBSTEPS` (or not a number): no
+    float-to-integer conversion can overflow, and the caller stops with status -1 (no
+    ``max_steps`` could be reached).  The driver refuses such a ``dt`` before compiling
+    (:func:`oscihop.solvers.times.check_step_count`); this keeps the loop itself safe.
+    """
+    q = span / dt_max * (1.0 - 1e-12)
+    if not q < MAX_SUBSTEPS:
+        return -1
+    return max(1, int(math.ceil(q)))
+
+
 @serial_jit
 def _fill(out_y, start, value_row, nan):
     for k in range(start, out_y.shape[0]):
@@ -472,7 +491,10 @@ def fixed_core(p, y, t0, t_eval, dt_max, scheme, max_steps, steady_tol, out_y, s
     status = STATUS_DONE
     while k < n_eval:
         span = t_eval[k] - t
-        nsub = max(1, int(math.ceil(span / dt_max * (1.0 - 1e-12))))
+        nsub = substeps(span, dt_max)
+        if nsub < 0:
+            status = STATUS_MAX_STEPS
+            break
         h = span / nsub
         for _ in range(nsub):
             if nsteps >= max_steps:

@@ -9,8 +9,44 @@ STATUS_MESSAGES = {
     1: "Stopped early: steady state reached.",
     -1: "Failed: the maximum number of steps (max_steps) was reached before the end of the interval.",
     -2: "Failed: the required step size fell below the spacing of floating point numbers.",
-    -3: "Failed: the state became non-finite (NaN or inf); reduce the step or check the parameters.",
+    -3: "Failed: the state or its energy became non-finite (NaN or inf); reduce the step (`dt`, or "
+        "`rtol`/`max_step`) or the scale of the model's parameters.",
 }
+
+
+def status_message(status, t_final, method):
+    """The message of one trajectory's ``status``, with the time where it applies.
+
+    Shared by :class:`Solution` and :func:`oscihop.value_and_grad`.
+    """
+    unit = "sweep" if method == "async" else "t"
+    if status == 1:
+        what = "fixed point" if method == "async" else "steady state (max |dy/dt| < steady_state)"
+        return f"Stopped early: {what} reached at {unit} = {t_final:.6g}."
+    if status == -1:
+        return (f"Failed: the maximum number of steps (max_steps) was reached at {unit} = {t_final:.6g}, before "
+                "the end of the interval; raise `max_steps` (or loosen `rtol`/`atol`, or take a larger `dt`).")
+    if status == -2:
+        return (f"Failed: the required step size fell below the spacing of floating point numbers at "
+                f"t = {t_final:.6g}; the solution is too stiff or singular for these tolerances (`rtol`, `atol`).")
+    if status == -3:
+        return (f"Failed: the state or its energy became non-finite (NaN or inf) by t = {t_final:.6g}; reduce "
+                "the step (`dt`, or `rtol`/`max_step`) or the scale of the model's parameters.")
+    return STATUS_MESSAGES[status]
+
+
+def batch_message(status, t_final, method):
+    """The message of a batch: how many members ended with each status, and where the
+    first member with each failure failed.  Shared with :func:`oscihop.value_and_grad`."""
+    parts = []
+    for code in sorted(set(status.tolist()), reverse=True):
+        count = int(np.sum(status == code))
+        msg = STATUS_MESSAGES[code]
+        if code < 0:
+            b = int(np.argmax(status == code))
+            msg = status_message(code, float(t_final[b]), method) + f" (first: member {b})"
+        parts.append(f"{count} member(s): {msg}")
+    return " ".join(parts)
 
 
 class Solution:
@@ -28,7 +64,9 @@ class Solution:
         Model energy at every output.
     status : int or ndarray (B,)
         0: reached ``t_span[1]``; 1: stopped early (steady state / fixed point);
-        -1: ``max_steps`` exhausted; -2: step size underflow; -3: non-finite state.
+        -1: ``max_steps`` exhausted; -2: step size underflow; -3: non-finite state or
+        energy (checked before every step and at every output, the last one included;
+        ``t_final`` is then the time by which it happened).
     message : str
     success : bool
         ``status >= 0`` (for every member of a batch).
@@ -70,21 +108,12 @@ class Solution:
         self.message = self._message(status, t_final)
 
     def _single_message(self, status, t_final):
-        msg = STATUS_MESSAGES[status]
-        if status == 1:
-            unit = "sweep" if self.method == "async" else "t"
-            what = "fixed point" if self.method == "async" else "steady state (max |dy/dt| < steady_state)"
-            msg = f"Stopped early: {what} reached at {unit} = {t_final:.6g}."
-        return msg
+        return status_message(status, t_final, self.method)
 
     def _message(self, status, t_final):
         if not self.batched:
             return self._single_message(int(status[0]), float(t_final[0]))
-        parts = []
-        for code in sorted(set(status.tolist()), reverse=True):
-            count = int(np.sum(status == code))
-            parts.append(f"{count} member(s): {STATUS_MESSAGES[code]}")
-        return " ".join(parts)
+        return batch_message(status, t_final, self.method)
 
     @property
     def y(self):

@@ -10,18 +10,24 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from .. import config
-from .._validation import check_finite, resolve_dtype, warn_unknown_options
+from .._validation import as_float_array, check_choice, check_size, resolve_dtype, warn_unknown_options
 from ..kernels.system import batch_energy
 from ..models.base import Model
 from . import loops
 from .methods import METHODS
 from .result import Solution
+from .times import (
+    DEFAULT_MAX_STEPS,
+    MAX_STEPS_LIMIT,
+    check_step_count,
+    check_t_eval,
+    check_t_span,
+    fixed_substeps,
+)
 
 BACKENDS = ("cpu", "cuda", "auto")
 DEFAULT_RTOL = 1e-3
 DEFAULT_ATOL = 1e-6
-DEFAULT_MAX_STEPS_ADAPTIVE = 1_000_000
-_NO_LIMIT = 2**62
 
 # Per-call constants, computed once (``np.dtype.name`` and ``np.finfo`` cost microseconds a call).
 _F64, _F32 = np.dtype(np.float64), np.dtype(np.float32)
@@ -90,7 +96,7 @@ def _tolerances(rtol, atol, size, dtype):
     if type(atol) is float and math.isfinite(atol) and atol >= 0:
         # fast path of a valid scalar: the same values as the general path's full + astype
         return rtol, np.full(size, atol, dtype=dtype)
-    a = np.asarray(atol, dtype=np.float64)
+    a = as_float_array(atol, "atol")
     if a.ndim == 0:
         a = np.full(size, float(a))
     if a.shape != (size,):
@@ -100,20 +106,9 @@ def _tolerances(rtol, atol, size, dtype):
     return rtol, a.astype(dtype)
 
 
-def _time_grid(t_eval, t0, t1, name="t_eval"):
-    te = np.asarray(t_eval, dtype=np.float64)
-    if te.ndim != 1 or te.size == 0:
-        raise ValueError(f"`{name}` must be a non-empty 1-D array of times; got shape {te.shape}.")
-    # One pass for the common valid grid: non-decreasing (a NaN fails every comparison) between
-    # finite ends means finite and sorted; otherwise the checks below name what is wrong.
-    if not (math.isfinite(te[0]) and math.isfinite(te[-1]) and (te[1:] >= te[:-1]).all()):
-        check_finite(te, name)
-        if (te[1:] < te[:-1]).any():  # finite values: b < a exactly when b - a < 0 (np.diff's test)
-            raise ValueError(f"`{name}` must be sorted in increasing order.")
-    span = max(abs(t0), abs(t1), 1.0) * 1e-12
-    if te[0] < t0 - span or te[-1] > t1 + span:
-        raise ValueError(f"`{name}` must lie within t_span = ({t0}, {t1}); got values in [{te[0]}, {te[-1]}].")
-    return te.clip(t0, t1)  # what np.clip calls, without its dispatch layers; always a new array
+#: The one validator of output times (:func:`oscihop.solvers.times.check_t_eval`), under
+#: the name the storage layer imports.
+_time_grid = check_t_eval
 
 
 def solve(model, t_span, y0, method="RK45", t_eval=None, rtol=None, atol=None, max_step=np.inf,
@@ -125,17 +120,20 @@ def solve(model, t_span, y0, method="RK45", t_eval=None, rtol=None, atol=None, m
     ----------
     model : Hopfield, Kuramoto or HopfieldKuramoto
     t_span : (float, float)
-        ``(t0, t1)`` with ``t1 >= t0``.  For ``method="async"``: sweeps ``(0, S)``.
+        ``(t0, t1)``, finite reals with ``t1 >= t0`` (required, as by every entry point).
+        For ``method="async"``: sweeps ``(0, S)``.
     y0 : array_like, shape (size,) or (B, size)
         Initial state(s); oscillators must have unit length (see ``model.normalize``).
         A batch integrates every member with its own step size, in parallel.
     method : str, default "RK45"
         ``"RK45"``, ``"RK23"``, ``"Tsit5"`` (adaptive), ``"Euler"``, ``"RK4"``,
         ``"Geometric"``, ``"AKOrN"`` (fixed step ``dt``), ``"async"`` (binary Hopfield).
+        The default of :func:`oscihop.value_and_grad` and :func:`oscihop.sweep` too.
     t_eval : array_like, optional
-        Output times.  Default: every accepted step (one adaptive trajectory), the
-        ends of ``t_span`` (an adaptive batch), every step (fixed-step methods), every
-        sweep (``async``).
+        Output times: finite, within ``t_span`` and strictly increasing (scipy's rule;
+        :func:`oscihop.solvers.times.check_t_eval`, shared by every entry point).
+        Default: every accepted step (one adaptive trajectory), the ends of ``t_span``
+        (an adaptive batch), every step (fixed-step methods), every sweep (``async``).
     rtol, atol : float (atol also (size,)), default 1e-3, 1e-6
         Tolerances of the adaptive methods (scipy's error norm).
     max_step : float, default inf
@@ -143,10 +141,17 @@ def solve(model, t_span, y0, method="RK45", t_eval=None, rtol=None, atol=None, m
         Initial step; default chosen by scipy's algorithm.
     dt : float
         Step of the fixed-step methods (required there); steps never cross an
-        output time.  ``gamma`` is an alias for ``method="AKOrN"``.
+        output time.  ``gamma`` is an alias for ``method="AKOrN"``.  The steps it
+        implies are counted before anything runs: more than ``max_steps`` when that is
+        not given (10^6), or more than 2**53 ever, is a ``ValueError`` naming ``dt``
+        (pass a larger ``dt``, or ``max_steps``).
     max_steps : int, optional
-        Limit on accepted steps (default 10^6 for adaptive methods, none for
-        fixed-step ones); reaching it returns ``success=False``, not an exception.
+        Limit on steps (accepted steps of the adaptive methods, steps of the fixed-step
+        ones, sweeps of ``async``); default 10^6 for every method, as for
+        :func:`oscihop.value_and_grad`.  Running out returns a failed Solution
+        (``status`` -1, ``success=False``, later outputs NaN), not an exception; a
+        ``max_steps`` given explicitly below the steps ``dt`` needs stops the run there
+        in the same way.  Integral floats (``1e6``) are accepted.
     steady_state : float, optional
         Stop once ``max |dy/dt| < steady_state``; later outputs hold that state.
     backend : {"cpu", "cuda", "auto"}, default "cpu"
@@ -157,7 +162,8 @@ def solve(model, t_span, y0, method="RK45", t_eval=None, rtol=None, atol=None, m
         ``layout`` (``"auto"``, ``"thread"``: one thread per trajectory, ``"block"``: one
         thread block per trajectory) and ``threads_per_block``.  See the GPU guide.
     dtype : {"float64", "float32"}, optional
-        Precision of the whole solve; default float64 (float32 when ``y0`` is float32).
+        Precision of the whole solve; default float64, or float32 when ``y0`` is a
+        float32 array (pass ``dtype="float64"`` to solve a float32 ``y0`` in double).
     seed : int, optional
         Random unit order of ``method="async"`` (one stream per batch member).
 
@@ -165,7 +171,9 @@ def solve(model, t_span, y0, method="RK45", t_eval=None, rtol=None, atol=None, m
     -------
     Solution
         ``t``, ``y`` ((size, T) or (B, size, T)), ``energy``, ``status``, ``message``,
-        ``success``, ``nfev``, ``nsteps``, ``method``, ``options``.
+        ``success``, ``nfev``, ``nsteps``, ``method``, ``options``.  A state or energy
+        that is NaN or inf at any output (the last one included) makes its member fail
+        with ``status`` -3, whatever the method or backend; the message gives the time.
 
     Notes
     -----
@@ -189,8 +197,7 @@ def solve(model, t_span, y0, method="RK45", t_eval=None, rtol=None, atol=None, m
     """
     if not isinstance(model, Model):
         raise ValueError(f"`model` must be an oscihop model (Hopfield, Kuramoto, HopfieldKuramoto); got {type(model).__name__}.")
-    if method not in METHODS:
-        raise ValueError(f"`method` must be one of {list(METHODS)}; got {method!r}.")
+    check_choice(method, METHODS, "method")
     meth = METHODS[method]
     used_backend = _check_backend(backend)
 
@@ -219,16 +226,11 @@ def solve(model, t_span, y0, method="RK45", t_eval=None, rtol=None, atol=None, m
         warn_unknown_options(extraneous, f"method={method!r}")
 
     # ---- time span
-    try:
-        t0, t1 = (float(v) for v in t_span)
-    except (TypeError, ValueError):
-        raise ValueError(f"`t_span` must be a pair of numbers (t0, t1); got {t_span!r}.") from None
-    if not (math.isfinite(t0) and math.isfinite(t1)) or t1 < t0:
-        raise ValueError(
-            f"`t_span` must be finite with t_span[1] >= t_span[0] (oscihop integrates forward); got ({t0}, {t1})."
-        )
+    t0, t1 = check_t_span(t_span)
 
     # ---- state and precision
+    if not (type(y0) is np.ndarray and y0.dtype.kind == "f"):  # refuse complex, bool, masked, strings
+        y0 = as_float_array(y0, "y0", dtype=None)
     ys, single = model._coerce(y0, "y0")
     dt_type = resolve_dtype(dtype if dtype is not None else (np.float32 if ys.dtype == np.float32 else None))
     ys = np.ascontiguousarray(ys, dtype=dt_type)
@@ -238,8 +240,7 @@ def solve(model, t_span, y0, method="RK45", t_eval=None, rtol=None, atol=None, m
 
     steady = 0.0 if steady_state is None else _scalar(steady_state, "steady_state", positive=True)
     if max_steps is not None:
-        if isinstance(max_steps, bool) or not isinstance(max_steps, (numbers.Integral, np.integer)) or max_steps < 0:
-            raise ValueError(f"`max_steps` must be a non-negative integer; got {max_steps!r}.")
+        max_steps = check_size(max_steps, "max_steps", minimum=0, maximum=MAX_STEPS_LIMIT)
     opts = dict(t_span=(t0, t1), dtype=_DTYPE_NAMES.get(dt_type) or dt_type.name, backend=used_backend,
                 steady_state=steady_state)
     if used_backend == "cuda":
@@ -266,12 +267,14 @@ def solve(model, t_span, y0, method="RK45", t_eval=None, rtol=None, atol=None, m
 
     if used_backend == "cuda":
         energy = opts["cuda"].pop("energy")  # computed on the device
+        flag_nonfinite(states, energy, t_out, stats)
         if single:
             states, energy = states[0], energy[0]
     elif single:  # one trajectory: its energies go straight into a (T,) array
         states = states[0]
         energy = np.empty(states.shape[0], dtype=dt_type)
         batch_energy(p, np.ascontiguousarray(states), energy)
+        flag_nonfinite(states[None], energy[None], t_out, stats)
     else:
         flat = np.ascontiguousarray(states.reshape(-1, size))
         energy = np.empty(flat.shape[0], dtype=dt_type)
@@ -280,7 +283,31 @@ def solve(model, t_span, y0, method="RK45", t_eval=None, rtol=None, atol=None, m
         else:
             batch_energy(p, flat, energy)
         energy = energy.reshape(states.shape[:2])
+        flag_nonfinite(states, energy, t_out, stats)
     return Solution(model, t_out, states, energy, stats, method, opts, batched=not single)
+
+
+def flag_nonfinite(states, energy, t_out, stats):
+    """Fail the members whose outputs hold a non-finite state or energy, from the first one.
+
+    ``states`` (B, T, size), ``energy`` (B, T) and ``stats`` (B, 5) rows of the compiled
+    loops, updated in place.  A member with a NaN or inf state or energy at output ``j``
+    that reported success (status >= 0), or a failure only later than ``t_out[j]``, gets
+    status -3 (:data:`loops.STATUS_NONFINITE`), ``t_final = t_out[j]``, and NaN outputs
+    after ``j``, as after any failure.  The loops check the state before every step; this
+    catches the last step's overflow and energies that overflow on their own, the same way
+    whatever the method, backend or (for streamed solves) block boundaries.
+    """
+    good = np.isfinite(energy) & np.isfinite(states).all(axis=-1)
+    if good.all():
+        return
+    for b in np.flatnonzero(~good.all(axis=1)):
+        j = int(np.argmin(good[b]))
+        if stats[b, 3] >= 0 or t_out[j] < stats[b, 4]:
+            stats[b, 3] = loops.STATUS_NONFINITE
+            stats[b, 4] = t_out[j]
+            states[b, j + 1:] = np.nan
+            energy[b, j + 1:] = np.nan
 
 
 def _cuda_done(opts, energy, layout, threads):
@@ -299,7 +326,7 @@ def _solve_adaptive(p, ys, t0, t1, t_eval, rtol, atol, max_step, first_step, max
         h0 = _scalar(first_step, "first_step", positive=True)
         if h0 > max(t1 - t0, 0.0) and t1 > t0:
             raise ValueError(f"`first_step` must not exceed the interval length {t1 - t0}; got {first_step!r}.")
-    limit = DEFAULT_MAX_STEPS_ADAPTIVE if max_steps is None else int(max_steps)
+    limit = DEFAULT_MAX_STEPS if max_steps is None else int(max_steps)
     tab = meth.tableau
     opts.update(rtol=rtol, atol=float(atol[0]) if uniform or (atol == atol[0]).all() else atol, max_step=max_step,
                 first_step=first_step, max_steps=limit)
@@ -308,7 +335,7 @@ def _solve_adaptive(p, ys, t0, t1, t_eval, rtol, atol, max_step, first_step, max
         from ..cuda import backend as gpu
 
         te = None if (t_eval is None and single) else (np.array([t0, t1]) if t_eval is None
-                                                       else _time_grid(t_eval, t0, t1))
+                                                       else check_t_eval(t_eval, t0, t1))
         states, stats, t_out, energy, lay, nt = gpu.run_adaptive(
             p, ys, t0, t1, te, rtol, atol, max_step, np.full(nb, h0), limit, steady, tab,
             cuda_opts["layout"], cuda_opts["threads_per_block"])
@@ -321,7 +348,7 @@ def _solve_adaptive(p, ys, t0, t1, t_eval, rtol, atol, max_step, first_step, max
             tab.A, tab.B, tab.E, tab.P, tab.error_estimator_order,
             np.empty(cap), np.empty((cap, size), dtype=dt_type), stats[0], True)
         return out_y[:n_out][None].copy(), stats, out_t[:n_out].copy()
-    te = np.array([t0, t1]) if t_eval is None else _time_grid(t_eval, t0, t1)
+    te = np.array([t0, t1]) if t_eval is None else check_t_eval(t_eval, t0, t1)
     out = np.empty((nb, te.shape[0], size), dtype=dt_type)
     if single:  # a block of one: the same compiled loop as a batch (one compilation, not two)
         loops.erk_block(p, ys[:1], t0, t1, te, rtol, atol, max_step, np.full(1, h0), limit, steady,
@@ -336,19 +363,38 @@ def _solve_adaptive(p, ys, t0, t1, t_eval, rtol, atol, max_step, first_step, max
     return out, stats, te
 
 
+def fixed_time_grid(t0, t1, t_eval, dt, max_steps):
+    """Output times and step counts of a fixed-step solve, checked before anything runs.
+
+    Returns ``(te, n_before, nsub)``: the output times (every step when ``t_eval`` is None),
+    the outputs at ``t0`` and the steps of each later output interval (int64), as the
+    compiled loops cut them.  The total must pass
+    :func:`oscihop.solvers.times.check_step_count` (``ValueError`` naming ``dt``).
+    """
+    over = f"t_span = ({t0}, {t1})"
+    if t_eval is None:
+        with np.errstate(over="ignore"):
+            n = float(np.ceil((t1 - t0) / dt * (1.0 - 1e-12))) if t1 > t0 else 0.0
+        check_step_count(n, max_steps, name="dt", value=dt, over=over, every_step=True)
+        nstep = int(n)
+        te = t0 + dt * np.arange(nstep + 1)
+        te[-1] = t1
+    else:
+        te = check_t_eval(t_eval, t0, t1)
+    n_before, nsub = fixed_substeps(t0, te, dt)
+    if t_eval is not None:
+        check_step_count(float(nsub.sum()), max_steps, name="dt", value=dt, over=over)
+    return te, n_before, nsub.astype(np.int64)
+
+
 def _solve_fixed(p, ys, t0, t1, t_eval, dt, meth, max_steps, steady, opts, cuda_opts):
     nb, size = ys.shape
     if dt is None:
         alias = " (or `gamma`)" if meth.name == "AKOrN" else ""
         raise ValueError(f"`dt`{alias} is required for the fixed-step method {meth.name!r}; pass dt=<step>, e.g. dt=0.01.")
     dt = _scalar(dt, "dt", positive=True)
-    if t_eval is None:
-        nstep = int(np.ceil((t1 - t0) / dt * (1.0 - 1e-12))) if t1 > t0 else 0
-        te = t0 + dt * np.arange(nstep + 1)
-        te[-1] = t1
-    else:
-        te = _time_grid(t_eval, t0, t1)
-    limit = _NO_LIMIT if max_steps is None else int(max_steps)
+    te = fixed_time_grid(t0, t1, t_eval, dt, max_steps)[0]
+    limit = MAX_STEPS_LIMIT if max_steps is None else int(max_steps)  # the count is checked above
     opts.update(dt=dt, max_steps=max_steps)
     if cuda_opts:
         from ..cuda import backend as gpu
@@ -449,17 +495,21 @@ def _solve_async(p, ys, t0, t1, t_eval, max_steps, seed, opts, cuda_opts):
         raise ValueError(
             f"`y0` must hold +-1 spins for method='async'; unit {i} is {ys[b, i]!r}. Use np.where(h > 0, 1.0, -1.0)."
         )
+    check_step_count(t1, max_steps, name="t_span", value=(t0, t1), what="sweeps", over="t_span",
+                     every_step=t_eval is None)
     sweeps = int(t1)
     if max_steps is not None:
         sweeps = min(sweeps, int(max_steps))
     if t_eval is None:
         te = np.arange(int(t1) + 1, dtype=np.float64)
     else:
-        te = _time_grid(t_eval, t0, t1)
+        te = check_t_eval(t_eval, t0, t1)
         if np.any(te != np.round(te)):
             raise ValueError("`t_eval` must hold whole sweeps (integers) for method='async'.")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (numbers.Integral, np.integer, np.random.SeedSequence))):
-        raise ValueError(f"`seed` must be an integer or a numpy SeedSequence; got {seed!r}.")
+    if seed is not None and (isinstance(seed, (bool, np.bool_))
+                             or not isinstance(seed, (numbers.Integral, np.integer, np.random.SeedSequence))
+                             or (not isinstance(seed, np.random.SeedSequence) and seed < 0)):
+        raise ValueError(f"`seed` must be a non-negative integer or a numpy SeedSequence; got {seed!r}.")
     seeds = np.random.default_rng(seed).integers(0, 2**63 - 1, size=nb, dtype=np.int64)
     opts.update(seed=seed, max_steps=max_steps, member_seeds=seeds)
     out = np.empty((nb, te.shape[0], size), dtype=ys.dtype)
