@@ -490,7 +490,10 @@ def main(argv=None):
         0 on success; 1 when the demo's energy check fails; 2 for a bad argument,
         config or store (a one-line message on stderr).
     """
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # argparse printed the usage and what is wrong (or --help)
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         return _COMMANDS[args.command](args)
     except BrokenPipeError:  # output piped into `head` and the like

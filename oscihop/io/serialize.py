@@ -14,6 +14,7 @@ from collections.abc import Mapping
 import numpy as np
 import scipy.sparse as sp
 
+from .._validation import as_float_array
 from ..couplings import LowRank
 from ..kernels import params as P
 from ..models import Hopfield, HopfieldKuramoto, Kuramoto
@@ -234,6 +235,22 @@ class _Reader:
             )
         return v
 
+    def integer(self, name):
+        v = self.param(name)
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+            raise ValueError(
+                f"parameter {self.prefix}{name!r} of a {self.kind} model dict must be an integer; got {v!r}."
+            )
+        return int(v)
+
+    def flag(self, name, default=KeyError):
+        v = self.param(name, default)
+        if not isinstance(v, (bool, np.bool_)):
+            raise ValueError(
+                f"parameter {self.prefix}{name!r} of a {self.kind} model dict must be true or false; got {v!r}."
+            )
+        return bool(v)
+
     def choice(self, name, choices):
         v = self.param(name)
         if v not in choices:
@@ -250,14 +267,22 @@ class _Reader:
                 f"the {self.kind} model dict lacks the array {key!r} (arrays has {sorted(self.arrays)}); "
                 "the store or dict is incomplete."
             )
-        try:
-            return np.array(self.arrays[key], dtype=dtype, copy=True)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"array {key!r} of a {self.kind} model dict is not numeric: {exc}") from None
+        value = self.arrays[key]
+        if dtype is not None and np.dtype(dtype).kind == "f":
+            # complex, boolean, masked, string and object arrays are refused, not converted
+            return np.array(as_float_array(value, key, dtype=dtype), copy=True)
+        raw = np.asarray(value) if getattr(value, "dtype", None) is not None else None
+        if raw is not None and raw.dtype.kind in "iu":
+            return np.array(raw, dtype=dtype, copy=True)
+        arr = as_float_array(value, key)
+        if arr.size and not (np.all(np.isfinite(arr)) and np.array_equal(arr, np.round(arr))):
+            raise ValueError(f"array {key!r} of a {self.kind} model dict must hold integers (indices); "
+                             f"got non-integral values.")
+        return arr.astype(dtype or np.int64)
 
 
 def _hopfield_from(r):
-    n = int(r.number("n"))
+    n = r.integer("n")
     kind = r.choice("weights", tuple(_W_NAMES.values()))
     if kind == "dense":
         w = r.array("weights")
@@ -267,25 +292,25 @@ def _hopfield_from(r):
         indptr = r.array("weights_indptr", None)
         w = sp.csr_matrix((data, indices, indptr), shape=(n, n))
     else:
-        w = LowRank(r.array("weights_factor"), r.array("weights_scale"), zero_diagonal=bool(r.param("zero_diagonal")))
+        w = LowRank(r.array("weights_factor"), r.array("weights_scale"), zero_diagonal=r.flag("zero_diagonal"))
     with warnings.catch_warnings():
         # e.g. beta != 1 with relu: the original construction already warned.
         warnings.simplefilter("ignore", UserWarning)
         hop = Hopfield(w, bias=r.array("bias"), activation=r.param("activation"), beta=r.number("beta"))
     if hop.n != n:
         raise ValueError(f"parameter {r.prefix}'n' = {n} does not match the stored weights' size {hop.n}.")
-    if r.param("has_patterns", False):
+    if r.flag("has_patterns", False):
         hop.patterns = r.array("patterns")
     return hop
 
 
 def _kuramoto_from(r):
-    n = int(r.number("n"))
-    dim = int(r.number("dim"))
+    n = r.integer("n")
+    dim = r.integer("dim")
     interaction = r.param("interaction")
     kind = r.choice("coupling", tuple(_K_NAMES.values()))
     omega_kind = r.choice("omega", tuple(_OMEGA_NAMES.values()))
-    stimulus = r.array("stimulus") if r.param("has_stimulus", False) else None
+    stimulus = r.array("stimulus") if r.flag("has_stimulus", False) else None
     omega = None
     if omega_kind != "none":
         omega = r.array("omega")
@@ -300,7 +325,7 @@ def _kuramoto_from(r):
         return Kuramoto(dim, coupling=r.array("coupling"), n=n, **common)
     if kind == "lowrank":
         lr = LowRank(r.array("coupling_factor"), r.array("coupling_scale"),
-                     zero_diagonal=bool(r.param("zero_diagonal")))
+                     zero_diagonal=r.flag("zero_diagonal"))
         return Kuramoto(dim, coupling=lr, n=n, **common)
     return Kuramoto(dim, coupling="mean-field", strength=r.number("strength"), n=n, **common)
 

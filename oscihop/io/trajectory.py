@@ -195,7 +195,11 @@ def _describe_path(path):
 def _as_store(path):
     """A path string or a zarr Store; anything else is a ValueError naming `path`."""
     if isinstance(path, (str, os.PathLike)):
-        return os.fspath(path)
+        path = os.fspath(path)
+        if not isinstance(path, str) or not path.strip():
+            # "" would be the current directory, and bytes paths are not zarr stores
+            raise ValueError(f"`path` must be a non-empty directory path; got {path!r}.")
+        return path
     if isinstance(path, Store):
         return path
     raise ValueError(
@@ -454,6 +458,14 @@ def _verify(group, where, attrs, read, stacklevel):
         ) from exc
 
 
+def _opens_without_chunks(store):
+    try:
+        xr.open_zarr(store, consolidated=False, zarr_format=3)
+    except Exception:  # noqa: BLE001 - the store itself is the problem
+        return False
+    return True
+
+
 def open_trajectory(path, chunks=None, verify=True):
     """Open a trajectory store written by ``sol.to_zarr`` or :func:`solve_to_zarr`.
 
@@ -510,6 +522,11 @@ def open_trajectory(path, chunks=None, verify=True):
     try:
         ds = xr.open_zarr(store, consolidated=False, chunks=chunks, zarr_format=3)
     except Exception as exc:
+        if chunks is not None and _opens_without_chunks(store):
+            raise ValueError(
+                f"`chunks` must be None, 'auto', an integer or a dict of dimension -> chunk size, as "
+                f"xarray.open_zarr takes; got {chunks!r} ({type(exc).__name__}: {exc})."
+            ) from None
         raise ValueError(
             f"`path` {where} is a corrupted trajectory store: xarray cannot open it ({type(exc).__name__}: {exc})."
         ) from exc
