@@ -48,6 +48,13 @@ def _fraction(text):
     return value
 
 
+def _path(text):
+    """A file or directory name; an empty one would silently mean the current directory."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must be a non-empty path")
+    return text
+
+
 def _memory_gib(text):
     value = float(text)
     if not value > 0 or value == float("inf"):
@@ -90,8 +97,8 @@ def build_parser():
     run = sub.add_parser("run", help="integrate the model a TOML config describes; write a trajectory store",
                          description="Build the model and initial state of CONFIG, solve as [solve] says and "
                                      "write the trajectory (and the model) to a zarr store.")
-    run.add_argument("config", metavar="CONFIG.toml")
-    run.add_argument("--out", metavar="STORE", help="zarr store to write (default ./<config name>.zarr)")
+    run.add_argument("config", metavar="CONFIG.toml", type=_path)
+    run.add_argument("--out", metavar="STORE", type=_path, help="zarr store to write (default ./<config name>.zarr)")
     run.add_argument("--overwrite", action="store_true",
                      help="replace STORE if it is an oscihop trajectory store (other directories are never deleted)")
     run.add_argument("--max-memory", type=_memory_gib, metavar="GIB",
@@ -102,8 +109,8 @@ def build_parser():
     sweep = sub.add_parser("sweep", help="run the parameter sweep of a TOML config into one zarr store",
                            description="Run every point of CONFIG's [sweep] (a grid or a list of points) into STORE. "
                                        "Interrupted sweeps resume: run the same command again.")
-    sweep.add_argument("config", metavar="CONFIG.toml")
-    sweep.add_argument("--store", required=True, metavar="STORE", help="zarr store of the sweep (created or resumed)")
+    sweep.add_argument("config", metavar="CONFIG.toml", type=_path)
+    sweep.add_argument("--store", required=True, metavar="STORE", type=_path, help="zarr store of the sweep (created or resumed)")
     sweep.add_argument("--scheduler", metavar="ADDRESS",
                        help="dask.distributed scheduler address (default: all local cores)")
     sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -115,11 +122,11 @@ def build_parser():
                        help="override a config value for every point (repeatable)")
 
     info = sub.add_parser("info", help="describe a trajectory or sweep store")
-    info.add_argument("store", metavar="STORE")
+    info.add_argument("store", metavar="STORE", type=_path)
 
     plot = sub.add_parser("plot", help="write PNG figures of a trajectory or sweep store")
-    plot.add_argument("store", metavar="STORE")
-    plot.add_argument("--out", metavar="DIR", help="directory for the PNGs (default: <STORE without .zarr>-plots)")
+    plot.add_argument("store", metavar="STORE", type=_path)
+    plot.add_argument("--out", metavar="DIR", type=_path, help="directory for the PNGs (default: <STORE without .zarr>-plots)")
     return parser
 
 

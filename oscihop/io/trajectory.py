@@ -182,6 +182,10 @@ def solution_to_xarray(sol):
     >>> ds.attrs["model"], ds.attrs["method"], ds.attrs["success"]
     ('Kuramoto', 'RK45', True)
     """
+    from ..solvers.result import Solution
+
+    if not isinstance(sol, Solution):
+        raise ValueError(f"`sol` must be an oscihop Solution (the result of oh.solve); got {type(sol).__name__}.")
     ds = _build_dataset(sol.model, sol.t, sol.states, sol.energy, sol.batched, sweeps=sol.method == "async")
     ds.attrs.update(_solution_attrs(sol))
     return ds
