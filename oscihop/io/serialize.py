@@ -260,7 +260,17 @@ class _Reader:
             )
         return v
 
-    def array(self, name, dtype=np.float64):
+    def array(self, name, dtype=np.float64, shape=None):
+        """The array ``name`` as ``dtype``; ``shape`` (None entries: any length) is checked when given."""
+        out = self._array(name, dtype)
+        if shape is not None and (out.ndim != len(shape) or any(w is not None and w != g
+                                                                for w, g in zip(shape, out.shape))):
+            want = "(" + ", ".join("k" if w is None else str(w) for w in shape) + ")"
+            raise ValueError(f"array {self.prefix + name!r} of a {self.kind} model dict must have shape {want} "
+                             f"to match its parameters; got {out.shape}.")
+        return out
+
+    def _array(self, name, dtype):
         key = self.prefix + name
         if key not in self.arrays:
             raise ValueError(
@@ -285,22 +295,23 @@ def _hopfield_from(r):
     n = r.integer("n")
     kind = r.choice("weights", tuple(_W_NAMES.values()))
     if kind == "dense":
-        w = r.array("weights")
+        w = r.array("weights", shape=(n, n))
     elif kind == "sparse":
         data = r.array("weights_data")
         indices = r.array("weights_indices", None)
         indptr = r.array("weights_indptr", None)
         w = sp.csr_matrix((data, indices, indptr), shape=(n, n))
     else:
-        w = LowRank(r.array("weights_factor"), r.array("weights_scale"), zero_diagonal=r.flag("zero_diagonal"))
+        w = LowRank(r.array("weights_factor", shape=(None, n)), r.array("weights_scale"),
+                    zero_diagonal=r.flag("zero_diagonal"))
     with warnings.catch_warnings():
         # e.g. beta != 1 with relu: the original construction already warned.
         warnings.simplefilter("ignore", UserWarning)
-        hop = Hopfield(w, bias=r.array("bias"), activation=r.param("activation"), beta=r.number("beta"))
+        hop = Hopfield(w, bias=r.array("bias", shape=(n,)), activation=r.param("activation"), beta=r.number("beta"))
     if hop.n != n:
         raise ValueError(f"parameter {r.prefix}'n' = {n} does not match the stored weights' size {hop.n}.")
     if r.flag("has_patterns", False):
-        hop.patterns = r.array("patterns")
+        hop.patterns = r.array("patterns", shape=(None, n))
     return hop
 
 
@@ -310,7 +321,7 @@ def _kuramoto_from(r):
     interaction = r.param("interaction")
     kind = r.choice("coupling", tuple(_K_NAMES.values()))
     omega_kind = r.choice("omega", tuple(_OMEGA_NAMES.values()))
-    stimulus = r.array("stimulus") if r.flag("has_stimulus", False) else None
+    stimulus = r.array("stimulus", shape=(n, dim)) if r.flag("has_stimulus", False) else None
     omega = None
     if omega_kind != "none":
         omega = r.array("omega")
@@ -322,9 +333,9 @@ def _kuramoto_from(r):
         return Kuramoto(dim, edges=r.array("edges", np.int64), coupling=r.array("edge_coupling"),
                         interaction_weights=bw, n=n, **common)
     if kind == "dense":
-        return Kuramoto(dim, coupling=r.array("coupling"), n=n, **common)
+        return Kuramoto(dim, coupling=r.array("coupling", shape=(n, n)), n=n, **common)
     if kind == "lowrank":
-        lr = LowRank(r.array("coupling_factor"), r.array("coupling_scale"),
+        lr = LowRank(r.array("coupling_factor", shape=(None, n)), r.array("coupling_scale"),
                      zero_diagonal=r.flag("zero_diagonal"))
         return Kuramoto(dim, coupling=lr, n=n, **common)
     return Kuramoto(dim, coupling="mean-field", strength=r.number("strength"), n=n, **common)

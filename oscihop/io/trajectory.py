@@ -36,7 +36,7 @@ import zarr
 import zarr.errors
 from zarr.abc.store import Store
 
-from .._validation import check_bool
+from .._validation import as_float_array, check_bool
 from . import integrity
 from .serialize import KINDS, MODEL_FORMAT_VERSION, _describe, model_from_dict
 from .stores import check_writable
@@ -612,9 +612,24 @@ def load_model(path):
             f"({type(exc).__name__}: {exc})."
         ) from exc
     try:
-        return model_from_dict({"kind": mattrs["kind"], "params": mattrs["params"], "arrays": arrays})
+        model = model_from_dict({"kind": mattrs["kind"], "params": mattrs["params"], "arrays": arrays})
     except ValueError as exc:
         raise ValueError(f"`path` {where} holds a model that cannot be rebuilt: {exc}") from exc
+    _check_model_matches(model, group, where)
+    return model
+
+
+def _check_model_matches(model, group, where):
+    """The rebuilt model must have the trajectory's sizes (an edited ``n`` or ``dim`` would not)."""
+    want = {"neuron": model.n}
+    if "x" in group.array_keys():
+        want["component"] = model.dim
+    for name, size in want.items():
+        if name in group.array_keys() and group[name].shape != (size,):
+            raise ValueError(
+                f"`path` {where} is a corrupted trajectory store: its model has {name} size {size}, but the "
+                f"trajectory has {group[name].shape[0]} (the model's parameters were edited or damaged)."
+            )
 
 
 # -------------------------------------------------------------------- streaming
@@ -709,7 +724,8 @@ def solve_to_zarr(model, t_span, y0, path, t_eval, block=256, mode="w-", **solve
         raise ValueError(f"`t_span` must be a pair of numbers (t0, t1); got {t_span!r}.") from None
     if not (np.isfinite(t0) and np.isfinite(t1)) or t1 < t0:
         raise ValueError(f"`t_span` must be finite with t_span[1] >= t_span[0]; got ({t0}, {t1}).")
-    te = _time_grid(t_eval, t0, t1)
+    # complex, boolean, masked and string times are refused before the grid is checked
+    te = _time_grid(as_float_array(t_eval, "t_eval"), t0, t1)
     store = _as_store(path)
     _check_target(store, path, mode)  # before solving: a refused path costs no computation
 
