@@ -110,7 +110,8 @@ def build_parser():
                            description="Run every point of CONFIG's [sweep] (a grid or a list of points) into STORE. "
                                        "Interrupted sweeps resume: run the same command again.")
     sweep.add_argument("config", metavar="CONFIG.toml", type=_path)
-    sweep.add_argument("--store", required=True, metavar="STORE", type=_path, help="zarr store of the sweep (created or resumed)")
+    sweep.add_argument("--store", required=True, metavar="STORE", type=_path,
+                       help="zarr store of the sweep (created or resumed)")
     sweep.add_argument("--scheduler", metavar="ADDRESS",
                        help="dask.distributed scheduler address (default: all local cores)")
     sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -126,7 +127,8 @@ def build_parser():
 
     plot = sub.add_parser("plot", help="write PNG figures of a trajectory or sweep store")
     plot.add_argument("store", metavar="STORE", type=_path)
-    plot.add_argument("--out", metavar="DIR", type=_path, help="directory for the PNGs (default: <STORE without .zarr>-plots)")
+    plot.add_argument("--out", metavar="DIR", type=_path,
+                      help="directory for the PNGs (default: <STORE without .zarr>-plots)")
     return parser
 
 

@@ -696,6 +696,8 @@ def load_config(path):
             raw = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"{p}: invalid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"config file {str(p)!r} is not a UTF-8 text file, so not a TOML config ({exc}).") from None
     except OSError as exc:
         raise ValueError(f"cannot read config file {str(p)!r}: {exc}") from None
     try:
