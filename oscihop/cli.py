@@ -496,8 +496,9 @@ def main(argv=None):
     Returns
     -------
     int
-        0 on success; 1 when the demo's energy check fails; 2 for a bad argument,
-        config or store (a one-line message on stderr).
+        0 on success; 1 when the demo's energy check fails or the solve of ``run``
+        fails (its store is written); 2 for a bad argument, config or store, a damaged
+        store included (a one-line message on stderr).
     """
     try:
         args = build_parser().parse_args(argv)
