@@ -9,7 +9,13 @@
     oscihop plot STORE [--out DIR]                # PNGs of what a store holds
 
 Bad arguments, configs and stores end with a one-line message on stderr and exit
-status 2 (no traceback).  Configs are described in :mod:`oscihop.spec`.
+status 2 (no traceback); a solve that fails (``oscihop run``) writes its store and exits
+with status 1 and the solver's message.  Configs are described in :mod:`oscihop.spec`;
+``run`` and ``sweep`` refuse a config whose arrays would need more than ``--max-memory``
+GiB (default 8) before building anything.  Stores are verified when read (every chunk
+present, every CRC32C checksum right): ``info`` and ``plot`` refuse a damaged store, naming
+the array and the chunk.  ``run --out`` and ``sweep --store`` never delete a directory
+oscihop did not write, even with ``--overwrite``.
 """
 
 from __future__ import annotations
@@ -39,6 +45,20 @@ def _fraction(text):
     value = float(text)
     if not 0.0 <= value <= 0.5:
         raise argparse.ArgumentTypeError(f"must lie in [0, 0.5]; got {text}")
+    return value
+
+
+def _path(text):
+    """A file or directory name; an empty one would silently mean the current directory."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must be a non-empty path")
+    return text
+
+
+def _memory_gib(text):
+    value = float(text)
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of GiB > 0; got {text}")
     return value
 
 
@@ -84,40 +104,51 @@ def build_parser():
     run = sub.add_parser("run", help="integrate the model a TOML config describes; write a trajectory store",
                          description="Build the model and initial state of CONFIG, solve as [solve] says and "
                                      "write the trajectory (and the model) to a zarr store.")
-    run.add_argument("config", metavar="CONFIG.toml")
-    run.add_argument("--out", metavar="STORE", help="zarr store to write (default ./<config name>.zarr)")
-    run.add_argument("--overwrite", action="store_true", help="replace STORE if it exists")
+    run.add_argument("config", metavar="CONFIG.toml", type=_path)
+    run.add_argument("--out", metavar="STORE", type=_path, help="zarr store to write (default ./<config name>.zarr)")
+    run.add_argument("--overwrite", action="store_true",
+                     help="replace STORE if it is an oscihop trajectory store (other directories are never deleted)")
+    run.add_argument("--max-memory", type=_memory_gib, metavar="GIB",
+                     help="refuse configs whose arrays need more than GIB GiB (default 8)")
     run.add_argument("--set", dest="overrides", type=_override, action="append", default=[], metavar="KEY=VALUE",
                      help="override a config value, e.g. --set kuramoto.coupling=0.5 (repeatable)")
 
     sweep = sub.add_parser("sweep", help="run the parameter sweep of a TOML config into one zarr store",
                            description="Run every point of CONFIG's [sweep] (a grid or a list of points) into STORE. "
                                        "Interrupted sweeps resume: run the same command again.")
-    sweep.add_argument("config", metavar="CONFIG.toml")
-    sweep.add_argument("--store", required=True, metavar="STORE", help="zarr store of the sweep (created or resumed)")
+    sweep.add_argument("config", metavar="CONFIG.toml", type=_path)
+    sweep.add_argument("--store", required=True, metavar="STORE", type=_path,
+                       help="zarr store of the sweep (created or resumed)")
     sweep.add_argument("--scheduler", metavar="ADDRESS",
                        help="dask.distributed scheduler address (default: all local cores)")
     sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
-    sweep.add_argument("--overwrite", action="store_true", help="discard an existing STORE and start again")
+    sweep.add_argument("--overwrite", action="store_true",
+                       help="discard an existing sweep STORE and start again (other directories are never deleted)")
+    sweep.add_argument("--max-memory", type=_memory_gib, metavar="GIB",
+                       help="refuse configs whose arrays (per point) need more than GIB GiB (default 8)")
     sweep.add_argument("--set", dest="overrides", type=_override, action="append", default=[], metavar="KEY=VALUE",
                        help="override a config value for every point (repeatable)")
 
     info = sub.add_parser("info", help="describe a trajectory or sweep store")
-    info.add_argument("store", metavar="STORE")
+    info.add_argument("store", metavar="STORE", type=_path)
 
     plot = sub.add_parser("plot", help="write PNG figures of a trajectory or sweep store")
-    plot.add_argument("store", metavar="STORE")
-    plot.add_argument("--out", metavar="DIR", help="directory for the PNGs (default: <STORE without .zarr>-plots)")
+    plot.add_argument("store", metavar="STORE", type=_path)
+    plot.add_argument("--out", metavar="DIR", type=_path,
+                      help="directory for the PNGs (default: <STORE without .zarr>-plots)")
     return parser
 
 
 # ----------------------------------------------------------------------------- helpers
-def _load_spec(path, overrides):
-    from .spec import apply_overrides, load_config
+def _load_spec(path, overrides, max_memory=None):
+    """The validated config with its ``--set`` overrides, refused if it needs more memory than allowed."""
+    from .spec import MAX_MEMORY, apply_overrides, check_memory, load_config
 
     spec = load_config(path)
     if overrides:
         spec = apply_overrides(spec, dict(overrides))
+    limit = MAX_MEMORY if max_memory is None else max_memory * 2**30
+    check_memory(spec, limit, how=f"pass --max-memory GIB (now {limit / 2**30:.3g})")
     return spec
 
 
@@ -232,14 +263,17 @@ def _summarize_trajectory(ds, model=None):
 
 
 def _cmd_run(args):
+    import numpy as np
+
     import oscihop as oh
 
+    from .io.stores import check_writable
     from .spec import build_from_spec, solve_kwargs
 
-    spec = _load_spec(args.config, args.overrides)
+    spec = _load_spec(args.config, args.overrides, args.max_memory)
     out = Path(args.out) if args.out else Path(Path(args.config).stem + ".zarr")
-    if out.exists() and not args.overwrite:
-        raise CLIError(f"{str(out)!r} already exists; pass --overwrite to replace it, or choose another --out.")
+    # before solving: a refused --out costs no computation, and nothing oscihop did not write is deleted
+    check_writable(str(out), "trajectory", overwrite=args.overwrite, name="--out", flag="--overwrite")
     model, y0 = build_from_spec(spec)
     kw = solve_kwargs(spec)
     mode = "w" if args.overwrite else "w-"
@@ -252,11 +286,11 @@ def _cmd_run(args):
     if block:
         kw = dict(kw)
         ds = oh.solve_to_zarr(model, kw.pop("t_span"), y0, str(out), kw.pop("t_eval"), block=block, mode=mode, **kw)
-        message, nfev = ds.attrs.get("message"), ds.attrs.get("nfev")
+        message, nfev, success = ds.attrs.get("message"), ds.attrs.get("nfev"), ds.attrs.get("success")
     else:
         sol = oh.solve(model, y0=y0, **kw)
         sol.to_zarr(str(out), mode=mode)
-        message, nfev = sol.message, sol.nfev
+        message, nfev, success = sol.message, sol.nfev, sol.success
         ds = oh.open_trajectory(str(out))
     seconds = time.perf_counter() - start
     _record_config(out, spec)
@@ -264,6 +298,11 @@ def _cmd_run(args):
     print(f"  {nfev} right-hand side evaluations in {seconds:.2f} s (compilation and writing included)")
     _summarize_trajectory(ds, model)
     print(f"  wrote trajectory store: {out}")
+    if not bool(np.all(success)):
+        text = " ".join(str(message).split())
+        print(f"oscihop run: error: the solve failed: {text} (the outputs up to the failure are in {str(out)!r}; "
+              "see its 'status' and 'message' attributes).", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -286,7 +325,7 @@ def _cmd_sweep(args):
 
     from .spec import sweep_kwargs
 
-    spec = _load_spec(args.config, args.overrides)
+    spec = _load_spec(args.config, args.overrides, args.max_memory)
     kw = sweep_kwargs(spec)
     keys = _sweep_keys(kw)
     grid, points = kw.get("grid"), kw.get("points")
@@ -392,9 +431,40 @@ def _cmd_info(args):
     if versions:
         print("  " + ", ".join(versions))
     _print_dataset(ds)
+    if kind == "trajectory":
+        _print_integrity(args.store)
     if kind == "trajectory" and "time" in ds.dims:
         _summarize_trajectory(ds)
     return 0
+
+
+def _print_integrity(path):
+    """One verdict per array of a trajectory store that open_trajectory has just verified."""
+    import zarr
+
+    from .io.integrity import array_summary
+
+    rows = array_summary(zarr.open_group(str(path), mode="r"))
+    checked = sum(1 for _, _, crc in rows if crc)
+    if checked == len(rows):
+        print(f"  integrity: all {len(rows)} arrays whole (every chunk present, every CRC32C checksum verified)")
+    else:
+        print(f"  integrity: {checked} of {len(rows)} arrays verified; the others were written without checksums "
+              "(an older oscihop) and cannot be verified")
+    width = max((len(name) for name, _, _ in rows), default=0)
+    for name, chunks, crc in rows:
+        verdict = "ok" if crc else "not verifiable (no checksums)"
+        print(f"    {name:<{width}}  {chunks:>5} chunk{'s' if chunks != 1 else ' '}  {verdict}")
+
+
+def _raised_by_zarr(exc):
+    """Whether ``exc`` came from inside zarr or its codecs (reading a store), not from oscihop's own code."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_globals.get("__name__", "").split(".")[0] in ("zarr", "numcodecs"):
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _cmd_plot(args):
@@ -405,7 +475,14 @@ def _cmd_plot(args):
     out = Path(args.out) if args.out else store.with_name(store.name.removesuffix(".zarr") + "-plots")
     for note in notes:
         print(f"note: {note}")
-    files = save_figures(ds, out)
+    try:
+        files = save_figures(ds, out)
+    except Exception as exc:
+        # plotting reads every variable: a chunk zarr cannot decode (truncated, altered) surfaces here
+        if not _raised_by_zarr(exc):
+            raise
+        raise CLIError(f"cannot read store {str(args.store)!r} while plotting ({type(exc).__name__}: {exc}); "
+                       "it is damaged: check it with `oscihop info`, then write it again or restore it.") from None
     print(f"oscihop plot: {args.store} ({kind}) -> {len(files)} figures in {out}")
     for f in files:
         print(f"  {f}")
@@ -426,10 +503,14 @@ def main(argv=None):
     Returns
     -------
     int
-        0 on success; 1 when the demo's energy check fails; 2 for a bad argument,
-        config or store (a one-line message on stderr).
+        0 on success; 1 when the demo's energy check fails or the solve of ``run``
+        fails (its store is written); 2 for a bad argument, config or store, a damaged
+        store included (a one-line message on stderr).
     """
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # argparse printed the usage and what is wrong (or --help)
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         return _COMMANDS[args.command](args)
     except BrokenPipeError:  # output piped into `head` and the like

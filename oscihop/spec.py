@@ -61,6 +61,12 @@ Every section except ``[model]`` may be left out (defaults above, except that
 does not apply to ``[model].kind`` is an error.  File names are relative to the
 config file.  Errors name the TOML key, the rule and the value seen.
 
+Sizes have no fixed upper bound; instead ``oscihop run`` and ``oscihop sweep`` estimate
+the memory a config needs before building anything (:func:`memory_estimate`: the output
+trajectory, dense weights, patterns, edges...) and refuse one above 8 GiB
+(:data:`MAX_MEMORY`; ``--max-memory GIB`` raises it), naming the keys that set the sizes,
+so that ``n = 1e9`` is an error rather than a 15 GiB allocation.
+
 Parameters are addressed by dotted keys, ``"section.key"`` (``"kuramoto.coupling"``,
 ``"coupling.alpha"``, ``"initial.seed"``, ``"kuramoto.graph.p"``; or with ``__`` for
 the dots, ``kuramoto__coupling``, where a Python identifier is needed): the same names
@@ -93,6 +99,9 @@ __all__ = [
     "sweep_kwargs",
     "sweep_names",
     "build_from_named",
+    "memory_estimate",
+    "check_memory",
+    "MAX_MEMORY",
 ]
 
 #: The model kinds a spec can describe.
@@ -210,6 +219,30 @@ def _file(value, path, base):
     return str(p)
 
 
+def _numbers(value, path, rule):
+    """A list (nested lists for a matrix) of real numbers as a float array; ``None`` if it is not one.
+
+    Booleans, strings and complex numbers are refused rather than converted (``true`` would
+    read as 1.0).
+    """
+    def ok(v):
+        if isinstance(v, (list, tuple)):
+            return all(ok(x) for x in v)
+        return isinstance(v, (numbers.Real, np.floating, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if not isinstance(value, (list, tuple)) or not ok(value):
+        _fail(path, rule, value)
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):  # ragged nested lists
+        _fail(path, rule, value)
+    if not np.all(np.isfinite(arr)):
+        _fail(path, rule, value)
+    return arr
+
+
 def _flatten(table, prefix=()):
     """Nested tables -> ``{"a.b": leaf}`` (TOML turns ``a.b = 1`` into nested tables)."""
     out = {}
@@ -318,12 +351,9 @@ def _v_omega(value, dim):
         raise ValueError("[kuramoto].omega with kind = 'global' takes exactly one of `rate` and `matrix`.")
     if "rate" in value:
         return {"kind": "global", "rate": _float(value["rate"], path + ("rate",))}
-    try:
-        m = np.asarray(value["matrix"], dtype=float)
-    except (TypeError, ValueError):
-        m = None
     rule = f"a ({dim}, {dim}) antisymmetric matrix (list of {dim} rows)"
-    if m is None or m.shape != (dim, dim) or not np.all(np.isfinite(m)) or np.max(np.abs(m + m.T)) > 1e-12:
+    m = _numbers(value["matrix"], path + ("matrix",), rule)
+    if m.shape != (dim, dim) or np.max(np.abs(m + m.T)) > 1e-12:
         _fail(path + ("matrix",), rule, value["matrix"])
     return {"kind": "global", "matrix": m.tolist()}
 
@@ -337,12 +367,10 @@ def _v_stimulus(value, dim):
         if "seed" in value:
             raise ValueError("[kuramoto].stimulus takes `direction` (one field for all units) or `seed` (random "
                              "directions), not both.")
-        try:
-            d = np.asarray(value["direction"], dtype=float)
-        except (TypeError, ValueError):
-            d = None
-        if d is None or d.shape != (dim,) or not np.all(np.isfinite(d)) or not np.any(d):
-            _fail(path + ("direction",), f"a non-zero list of {dim} numbers", value["direction"])
+        rule = f"a non-zero list of {dim} numbers"
+        d = _numbers(value["direction"], path + ("direction",), rule)
+        if d.shape != (dim,) or not np.any(d):
+            _fail(path + ("direction",), rule, value["direction"])
         out["direction"] = d.tolist()
     else:
         out["seed"] = _int(value.get("seed", 0), path + ("seed",), lo=0)
@@ -446,11 +474,8 @@ def _v_solve(sec):
     if "t_eval" in sec:
         te = sec["t_eval"]
         rule = f"a non-empty increasing list of times in [{out['t_start']}, {out['t_end']}]"
-        try:
-            arr = np.asarray(te, dtype=float)
-        except (TypeError, ValueError):
-            arr = None
-        if (arr is None or arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(np.diff(arr) <= 0)
+        arr = _numbers(te, ("solve", "t_eval"), rule)
+        if (arr.ndim != 1 or arr.size == 0 or np.any(np.diff(arr) <= 0)
                 or arr[0] < out["t_start"] or arr[-1] > out["t_end"]):
             _fail(("solve", "t_eval"), rule, te)
         if is_async and np.any(arr != np.round(arr)):
@@ -656,10 +681,14 @@ def load_config(path):
     Raises
     ------
     ValueError
-        For a missing or unreadable file, invalid TOML, or an invalid setting (the
-        message names the file and the key).
+        For a missing or unreadable file, a directory, invalid TOML, or an invalid
+        setting (the message names the file and the key).
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise ValueError(f"`path` must be the file name of a TOML config (str or Path); got {type(path).__name__}.")
     p = Path(path)
+    if p.is_dir():
+        raise ValueError(f"config file {str(p)!r} is a directory, not a TOML file; give the .toml file inside it.")
     if not p.is_file():
         raise ValueError(f"config file {str(p)!r} does not exist.")
     try:
@@ -667,6 +696,8 @@ def load_config(path):
             raw = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"{p}: invalid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"config file {str(p)!r} is not a UTF-8 text file, so not a TOML config ({exc}).") from None
     except OSError as exc:
         raise ValueError(f"cannot read config file {str(p)!r}: {exc}") from None
     try:
@@ -962,6 +993,161 @@ def solve_kwargs(spec):
         if name in s:
             kw[name] = s[name]
     return kw
+
+
+#: Default limit of :func:`check_memory` in bytes (8 GiB); ``oscihop run`` and ``oscihop sweep``
+#: take ``--max-memory GIB`` to change it.
+MAX_MEMORY = 8 * 2**30
+
+_FLOAT = 8  # bytes of a float64 (an int64 index too)
+
+
+def _n_outputs(s):
+    """Output times one solve keeps, and the keys that set it."""
+    if "t_eval" in s:
+        count, keys = len(s["t_eval"]), "[solve].t_eval"
+    elif "n_out" in s:
+        count, keys = s["n_out"], "[solve].n_out"
+    else:  # async without t_eval: every sweep is kept
+        count, keys = int(s["t_end"]) + 1, "[solve].t_end"
+    if "block" in s and s["block"] < count:
+        count, keys = s["block"], "[solve].block"
+    return count, keys
+
+
+def _n_edges(graph, n):
+    kind = graph["kind"]
+    if kind == "complete":
+        return n * (n - 1) // 2
+    if kind == "ring":
+        return n * graph["k"]
+    if kind == "watts-strogatz":
+        return n * graph["k"] // 2
+    return 0
+
+
+def memory_estimate(spec):
+    """Bytes the largest arrays of building and solving a spec take, before anything is allocated.
+
+    An estimate from below of the memory ``oscihop run`` needs (one point of a sweep
+    for ``oscihop sweep``): the output trajectory (held twice: the solution and the
+    dataset written to zarr), the solver's working states, dense Hopfield weights
+    (``rule = "storkey"``, ``dense = true`` or a weights file), stored patterns,
+    graph edges with their sparse (CSR) copies, per-unit frequencies and stimuli.
+
+    Parameters
+    ----------
+    spec : dict
+        A validated spec (see :func:`validate_spec`).
+
+    Returns
+    -------
+    list of (str, int, str)
+        ``(what, bytes, keys)``, largest first; ``keys`` names the config keys that set
+        the size (what to lower).
+
+    Examples
+    --------
+    >>> spec = validate_spec({"model": {"kind": "kuramoto", "n": 1000}, "kuramoto": {"dim": 3},
+    ...                       "solve": {"n_out": 101}})
+    >>> what, nbytes, keys = memory_estimate(spec)[0]
+    >>> what, nbytes, keys
+    ('output trajectory', 4848000, '[model].n, [kuramoto].dim, [solve].n_out')
+    """
+    kind, n = spec["model"]["kind"], spec["model"]["n"]
+    hs, ks = spec.get("hopfield"), spec.get("kuramoto")
+    size = (n if hs is not None else 0) + (n * ks["dim"] if ks is not None else 0)
+    size_keys = "[model].n" + (", [kuramoto].dim" if ks is not None else "")
+    count, count_keys = _n_outputs(spec["solve"])
+    items = [("output trajectory", 2 * _FLOAT * count * size, f"{size_keys}, {count_keys}"),
+             ("solver states (stages and work arrays)", 16 * _FLOAT * size, size_keys)]
+    if hs is not None:
+        if "weights" in hs or hs.get("rule") == "storkey" or hs.get("dense"):
+            items.append(("dense Hopfield weights (n x n)", 2 * _FLOAT * n * n, "[model].n"))
+        pat = hs.get("patterns", {})
+        if "count" in pat:
+            items.append(("stored patterns", 3 * _FLOAT * pat["count"] * n, "[hopfield].patterns.count, [model].n"))
+        elif "file" in pat:
+            try:
+                nbytes = os.path.getsize(pat["file"])
+            except OSError:
+                nbytes = 0  # reported when it is read
+            items.append(("stored patterns", 3 * nbytes, "[hopfield].patterns.file"))
+    if ks is not None:
+        edges = _n_edges(ks["graph"], n)
+        if edges:
+            # (E, 2) int64 edges, per-edge couplings, and the symmetric CSR copy (indices and values)
+            items.append(("graph edges", (3 + 4) * _FLOAT * edges, "[model].n, [kuramoto].graph"))
+        om = ks.get("omega")
+        if om is not None and om["kind"] == "natural":
+            per_unit = 1 if ks["dim"] == 2 else ks["dim"] ** 2
+            items.append(("natural frequencies", 2 * _FLOAT * n * per_unit, "[model].n, [kuramoto].dim"))
+        if "stimulus" in ks:
+            items.append(("stimulus", _FLOAT * n * ks["dim"], "[model].n, [kuramoto].dim"))
+    if kind == "hopfield-kuramoto":
+        cs = spec["coupling"]
+        if cs["hk_edges"] == "all" and cs["mode"] != "additive":
+            items.append(("hk edges (every pair)", 7 * _FLOAT * (n * (n - 1) // 2),
+                          "[model].n, [coupling].mode, [coupling].hk_edges"))
+    return sorted(items, key=lambda item: -item[1])
+
+
+def _gib(nbytes):
+    return f"{nbytes / 2**30:.3g} GiB"
+
+
+def check_memory(spec, limit=MAX_MEMORY, how="raise the limit"):
+    """Refuse a spec whose arrays would not fit in ``limit`` bytes, before allocating any.
+
+    Parameters
+    ----------
+    spec : dict
+        A validated spec.  With a ``[sweep]`` section each swept value is checked too
+        (one value at a time, as one point of the sweep).
+    limit : int, default MAX_MEMORY (8 GiB)
+    how : str
+        How the caller raises the limit, for the message (``"pass --max-memory 16"``).
+
+    Returns
+    -------
+    int
+        The estimate in bytes (the largest over the swept values).
+
+    Raises
+    ------
+    ValueError
+        Naming the estimate, the arrays that take the most and the config keys that
+        set their sizes.
+
+    Examples
+    --------
+    >>> spec = validate_spec({"model": {"kind": "kuramoto", "n": 10**9}})
+    >>> check_memory(spec, how="pass --max-memory GIB")
+    Traceback (most recent call last):
+    ...
+    ValueError: the config needs about ... GiB, more than the limit of 8 GiB: output trajectory ... GiB (set by [model].n, [kuramoto].dim, [solve].n_out); ... pass --max-memory GIB if the machine has the memory.
+    """
+    if isinstance(limit, bool) or not isinstance(limit, (numbers.Real, np.integer, np.floating)) or not limit > 0:
+        raise ValueError(f"`limit` must be a number of bytes > 0; got {limit!r}.")
+    variants = [("", spec)]
+    sw = spec.get("sweep", {})
+    base = {k: v for k, v in spec.items() if k != "sweep"}
+    for name, values in sw.get("grid", {}).items():
+        variants += [(f" (at the swept value {name} = {v!r})", apply_overrides(base, {name: v})) for v in values]
+    for i, point in enumerate(sw.get("points", [])):
+        variants.append((f" (at [sweep].points[{i}])", apply_overrides(base, point)))
+    worst = 0
+    for where, variant in variants:
+        items = memory_estimate(variant)
+        total = sum(b for _, b, _ in items)
+        worst = max(worst, total)
+        if total > limit:
+            top = "; ".join(f"{what} {_gib(b)} (set by {keys})" for what, b, keys in items[:3] if b)
+            raise ValueError(
+                f"the config needs about {_gib(total)}{where}, more than the limit of {_gib(limit)}: {top}. "
+                f"Lower those sizes, or {how} if the machine has the memory."
+            )
+    return worst
 
 
 #: Names a sweep parameter may not take (variables and dimensions of sweep and trajectory datasets).

@@ -494,8 +494,18 @@ def _ckpt_name(epoch):
 
 
 def _write_arrays(group, arrays):
+    from .io import integrity
+
     for name, arr in arrays.items():
-        group.create_array(name, data=np.ascontiguousarray(arr))
+        # a CRC32C checksum on every chunk, and every chunk written (zeros included)
+        group.create_array(name, data=np.ascontiguousarray(arr), **integrity.array_options())
+
+
+def _write_metrics(metrics, path, group):
+    from .io import integrity
+
+    metrics.to_zarr(str(path), group=group, mode="w", consolidated=False, zarr_format=3,
+                    encoding=integrity.xarray_encoding(metrics), write_empty_chunks=integrity.WRITE_EMPTY_CHUNKS)
 
 
 def _save_checkpoint(path, epoch, params, opt_state, metrics, config):
@@ -503,6 +513,10 @@ def _save_checkpoint(path, epoch, params, opt_state, metrics, config):
     import zarr
 
     root = zarr.open_group(str(path), mode="a", zarr_format=3)
+    if "oscihop_store" not in root.attrs:
+        # marked as oscihop's from the start, so a run killed before its first checkpoint leaves
+        # a store that the next run may replace (see oscihop.io.stores)
+        root.attrs.update({"oscihop_store": STORE_KIND, "format_version": FORMAT_VERSION})
     name = _ckpt_name(epoch)
     if name in root:
         del root[name]
@@ -513,7 +527,7 @@ def _save_checkpoint(path, epoch, params, opt_state, metrics, config):
     og.attrs.update({"kind": opt_state["kind"], "hyper": opt_state["hyper"], "step": int(opt_state["step"]),
                      "names": sorted(opt_state["arrays"]),
                      "shapes": {k: list(np.shape(v)) for k, v in opt_state["arrays"].items()}})
-    metrics.to_zarr(str(path), group=f"{name}/metrics", mode="w", consolidated=False, zarr_format=3)
+    _write_metrics(metrics, path, f"{name}/metrics")
     g.attrs.update({"epoch": int(epoch), "complete": True, "param_names": sorted(params),
                     "param_shapes": {k: list(np.shape(v)) for k, v in params.items()}})
     # the marker: a reader trusts only the group named here
@@ -522,7 +536,7 @@ def _save_checkpoint(path, epoch, params, opt_state, metrics, config):
     for other in list(root.group_keys()):
         if other.startswith("epoch_") and other != name:
             del root[other]
-    metrics.to_zarr(str(path), group="metrics", mode="w", consolidated=False, zarr_format=3)
+    _write_metrics(metrics, path, "metrics")
 
 
 def load_checkpoint(path):
@@ -835,12 +849,18 @@ def train(model, X, labels, loss, encode, *, epochs=10, batch_size=32, optimizer
             optimizer.load_state_dict(ck["optimizer"])
             rows = _rows(ck["metrics"])
             start = ck["epoch"]
-        elif os.path.isdir(str(checkpoint)) and os.listdir(str(checkpoint)):
+        else:
+            from .io.stores import check_writable
+
             if resume:
                 load_checkpoint(checkpoint)  # raises if it is some other kind of store
-            import shutil
+            # only a training store oscihop wrote is deleted; a directory of other files is refused
+            state = check_writable(str(checkpoint), STORE_KIND, overwrite=True, name="`checkpoint`",
+                                   flag="resume=False")
+            if state.state == "oscihop":
+                import shutil
 
-            shutil.rmtree(str(checkpoint))
+                shutil.rmtree(str(checkpoint))
 
     def current_model(p):
         kw = {k: v for k, v in p.items() if k != "x0"}

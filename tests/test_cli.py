@@ -143,7 +143,7 @@ def test_run_overwrite_set_and_streaming(tmp_path, monkeypatch, capsys):
     assert main(["run", "hk.toml", "--out", "a.zarr"]) == 0
     assert main(["run", "hk.toml", "--out", "a.zarr"]) == 2
     err = capsys.readouterr().err
-    assert "already exists" in err and "--overwrite" in err
+    assert "already holds an oscihop trajectory store" in err and "--overwrite" in err
     assert main(["run", "hk.toml", "--out", "a.zarr", "--overwrite", "--set", "coupling.alpha=0.0",
                  "--set", "solve.block=2"]) == 0
     assert "streamed in blocks of 2" in capsys.readouterr().out

@@ -12,12 +12,15 @@ sweeps, training checkpoints):
 :func:`verify_array` and :func:`verify_group` check both (presence from the key listing,
 checksums by decoding every chunk); :func:`check_group` raises :class:`StoreDamagedError`
 naming each damaged array and chunk. Stores written before checksums were added (no
-``crc32c`` codec) are reported as unverifiable by :func:`verify_array` rather than trusted.
+``crc32c`` codec) are reported as unverifiable by :func:`verify_array` rather than trusted;
+:func:`check_group` either counts that as damage or (``unverifiable="warn"``) skips those
+arrays with a ``UserWarning`` naming them.
 """
 
 from __future__ import annotations
 
 import itertools
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +32,8 @@ __all__ = [
     "xarray_encoding",
     "WRITE_EMPTY_CHUNKS",
     "has_checksums",
+    "arrays_without_checksums",
+    "array_summary",
     "missing_chunks",
     "verify_array",
     "verify_group",
@@ -38,6 +43,7 @@ __all__ = [
 #: every chunk is written, so a missing chunk key means damage (zarr's array config / to_zarr option)
 WRITE_EMPTY_CHUNKS = True
 _CHECKSUM = "crc32c"
+_UNVERIFIABLE = "written without checksums (an older oscihop); it cannot be verified"
 
 
 class StoreDamagedError(ValueError):
@@ -96,6 +102,32 @@ def has_checksums(array):
     return any((c.get("name") if isinstance(c, dict) else getattr(c, "name", None)) == _CHECKSUM for c in codecs)
 
 
+def _arrays(group):
+    """(path in the store, array) of every array in ``group`` and its subgroups, sorted."""
+    import zarr
+
+    out = [(_join(group.path, name), array) for name, array in sorted(group.arrays(), key=lambda kv: kv[0])]
+    for _name, sub in sorted(group.groups(), key=lambda kv: kv[0]):
+        if isinstance(sub, zarr.Group):
+            out += _arrays(sub)
+    return out
+
+
+def arrays_without_checksums(group):
+    """Paths of the arrays of ``group`` (and its subgroups) written without the CRC32C codec.
+
+    A store written by an oscihop from before checksums has only such arrays; their
+    chunks cannot be verified, and a missing chunk cannot be told from an empty one.
+    """
+    return [path for path, array in _arrays(group) if not has_checksums(array)]
+
+
+def array_summary(group):
+    """``(path, number of chunks, has checksums)`` of every array of ``group`` and its subgroups."""
+    return [(path, int(np.prod(array.cdata_shape)) if array.size else 0, has_checksums(array))
+            for path, array in _arrays(group)]
+
+
 def _written_keys(array):
     from zarr.core.sync import sync
 
@@ -122,6 +154,13 @@ def _chunk_slices(array, coords):
     return tuple(slice(i * c, min((i + 1) * c, s)) for i, c, s in zip(coords, array.chunks, array.shape))
 
 
+def _reason(exc):
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if "checksum" in text.lower():
+        return "fails its CRC32C checksum (its bytes were changed or cut short)"
+    return f"unreadable ({text[:120]})"
+
+
 def verify_array(array, name=None, *, read=True, chunks=None):
     """Damage found in one zarr array: missing chunks, and (``read``) chunks that fail to decode.
 
@@ -143,7 +182,7 @@ def verify_array(array, name=None, *, read=True, chunks=None):
     """
     name = name or array.path or "<array>"
     if not has_checksums(array):
-        return [Damage(name, (), "written without checksums (an older oscihop); it cannot be verified")]
+        return [Damage(name, (), _UNVERIFIABLE)]
     if array.size == 0:
         return []
     keys = _written_keys(array)
@@ -156,23 +195,22 @@ def verify_array(array, name=None, *, read=True, chunks=None):
             try:
                 np.asarray(array[_chunk_slices(array, coords)])
             except Exception as exc:  # zarr/numcodecs raise ValueError, RuntimeError, ... on bad bytes
-                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                damage.append(Damage(name, coords, f"unreadable ({reason[:120]})"))
+                damage.append(Damage(name, coords, _reason(exc)))
     return damage
 
 
-def verify_group(group, *, read=True, names=None):
-    """Damage found in every array of a zarr group and its subgroups (or only ``names``)."""
-    import zarr
+def verify_group(group, *, read=True, names=None, unverifiable="damage"):
+    """Damage found in every array of a zarr group and its subgroups (or only ``names``).
 
+    ``unverifiable="skip"`` leaves out arrays written without checksums (see
+    :func:`arrays_without_checksums`); by default each gives one :class:`Damage` record.
+    """
+    pairs = _arrays(group) if names is None else [(_join(group.path, n), group[n]) for n in names]
     damage = []
-    for path, array in sorted(group.arrays(), key=lambda kv: kv[0]) if names is None else (
-            (n, group[n]) for n in names):
-        damage += verify_array(array, _join(group.path, path), read=read)
-    if names is None:
-        for sub_name, sub in sorted(group.groups(), key=lambda kv: kv[0]):
-            if isinstance(sub, zarr.Group):
-                damage += verify_group(sub, read=read)
+    for path, array in pairs:
+        if unverifiable == "skip" and not has_checksums(array):
+            continue
+        damage += verify_array(array, path, read=read)
     return damage
 
 
@@ -180,12 +218,32 @@ def _join(prefix, name):
     return f"{prefix}/{name}" if prefix else name
 
 
-def check_group(group, where, *, read=True, names=None, fix="Write it again, or restore it from a copy."):
+def check_group(group, where, *, read=True, names=None, fix="Write it again, or restore it from a copy.",
+                unverifiable="damage", stacklevel=1):
     """Raise :class:`StoreDamagedError` when :func:`verify_group` finds damage.
 
     The message names the store (``where``), every damaged array and chunk, and ``fix``.
+
+    Parameters
+    ----------
+    unverifiable : {"damage", "warn"}, default "damage"
+        What an array written without checksums (an older oscihop) counts as: damage, or
+        (``"warn"``) one ``UserWarning`` naming the store and those arrays, which are then
+        read without verification.
+    stacklevel : int, default 1
+        Of the warning, counted from the caller of ``check_group`` (1: that caller).
     """
-    damage = verify_group(group, read=read, names=names)
+    if unverifiable not in ("damage", "warn"):
+        raise ValueError(f"`unverifiable` must be 'damage' or 'warn'; got {unverifiable!r}.")
+    if unverifiable == "warn":
+        legacy = (arrays_without_checksums(group) if names is None
+                  else [_join(group.path, n) for n in names if not has_checksums(group[n])])
+        if legacy:
+            shown = ", ".join(legacy[:8]) + (f" (and {len(legacy) - 8} more)" if len(legacy) > 8 else "")
+            warnings.warn(f"store {where} was written without checksums (by an older oscihop): {shown} cannot be "
+                          "verified, and a missing chunk reads as its fill value. Write it again with this "
+                          "oscihop to protect it.", UserWarning, stacklevel=stacklevel + 1)
+    damage = verify_group(group, read=read, names=names, unverifiable="skip" if unverifiable == "warn" else "damage")
     if damage:
         shown = "; ".join(str(d) for d in damage[:5])
         more = f" (and {len(damage) - 5} more)" if len(damage) > 5 else ""

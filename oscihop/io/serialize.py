@@ -14,6 +14,7 @@ from collections.abc import Mapping
 import numpy as np
 import scipy.sparse as sp
 
+from .._validation import as_float_array
 from ..couplings import LowRank
 from ..kernels import params as P
 from ..models import Hopfield, HopfieldKuramoto, Kuramoto
@@ -234,6 +235,22 @@ class _Reader:
             )
         return v
 
+    def integer(self, name):
+        v = self.param(name)
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+            raise ValueError(
+                f"parameter {self.prefix}{name!r} of a {self.kind} model dict must be an integer; got {v!r}."
+            )
+        return int(v)
+
+    def flag(self, name, default=KeyError):
+        v = self.param(name, default)
+        if not isinstance(v, (bool, np.bool_)):
+            raise ValueError(
+                f"parameter {self.prefix}{name!r} of a {self.kind} model dict must be true or false; got {v!r}."
+            )
+        return bool(v)
+
     def choice(self, name, choices):
         v = self.param(name)
         if v not in choices:
@@ -243,49 +260,68 @@ class _Reader:
             )
         return v
 
-    def array(self, name, dtype=np.float64):
+    def array(self, name, dtype=np.float64, shape=None):
+        """The array ``name`` as ``dtype``; ``shape`` (None entries: any length) is checked when given."""
+        out = self._array(name, dtype)
+        if shape is not None and (out.ndim != len(shape) or any(w is not None and w != g
+                                                                for w, g in zip(shape, out.shape))):
+            want = "(" + ", ".join("k" if w is None else str(w) for w in shape) + ")"
+            raise ValueError(f"array {self.prefix + name!r} of a {self.kind} model dict must have shape {want} "
+                             f"to match its parameters; got {out.shape}.")
+        return out
+
+    def _array(self, name, dtype):
         key = self.prefix + name
         if key not in self.arrays:
             raise ValueError(
                 f"the {self.kind} model dict lacks the array {key!r} (arrays has {sorted(self.arrays)}); "
                 "the store or dict is incomplete."
             )
-        try:
-            return np.array(self.arrays[key], dtype=dtype, copy=True)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"array {key!r} of a {self.kind} model dict is not numeric: {exc}") from None
+        value = self.arrays[key]
+        if dtype is not None and np.dtype(dtype).kind == "f":
+            # complex, boolean, masked, string and object arrays are refused, not converted
+            return np.array(as_float_array(value, key, dtype=dtype), copy=True)
+        raw = np.asarray(value) if getattr(value, "dtype", None) is not None else None
+        if raw is not None and raw.dtype.kind in "iu":
+            return np.array(raw, dtype=dtype, copy=True)
+        arr = as_float_array(value, key)
+        if arr.size and not (np.all(np.isfinite(arr)) and np.array_equal(arr, np.round(arr))):
+            raise ValueError(f"array {key!r} of a {self.kind} model dict must hold integers (indices); "
+                             f"got non-integral values.")
+        return arr.astype(dtype or np.int64)
 
 
 def _hopfield_from(r):
-    n = int(r.number("n"))
+    n = r.integer("n")
     kind = r.choice("weights", tuple(_W_NAMES.values()))
     if kind == "dense":
-        w = r.array("weights")
+        w = r.array("weights", shape=(n, n))
     elif kind == "sparse":
         data = r.array("weights_data")
         indices = r.array("weights_indices", None)
         indptr = r.array("weights_indptr", None)
         w = sp.csr_matrix((data, indices, indptr), shape=(n, n))
     else:
-        w = LowRank(r.array("weights_factor"), r.array("weights_scale"), zero_diagonal=bool(r.param("zero_diagonal")))
+        w = LowRank(r.array("weights_factor", shape=(None, n)), r.array("weights_scale"),
+                    zero_diagonal=r.flag("zero_diagonal"))
     with warnings.catch_warnings():
         # e.g. beta != 1 with relu: the original construction already warned.
         warnings.simplefilter("ignore", UserWarning)
-        hop = Hopfield(w, bias=r.array("bias"), activation=r.param("activation"), beta=r.number("beta"))
+        hop = Hopfield(w, bias=r.array("bias", shape=(n,)), activation=r.param("activation"), beta=r.number("beta"))
     if hop.n != n:
         raise ValueError(f"parameter {r.prefix}'n' = {n} does not match the stored weights' size {hop.n}.")
-    if r.param("has_patterns", False):
-        hop.patterns = r.array("patterns")
+    if r.flag("has_patterns", False):
+        hop.patterns = r.array("patterns", shape=(None, n))
     return hop
 
 
 def _kuramoto_from(r):
-    n = int(r.number("n"))
-    dim = int(r.number("dim"))
+    n = r.integer("n")
+    dim = r.integer("dim")
     interaction = r.param("interaction")
     kind = r.choice("coupling", tuple(_K_NAMES.values()))
     omega_kind = r.choice("omega", tuple(_OMEGA_NAMES.values()))
-    stimulus = r.array("stimulus") if r.param("has_stimulus", False) else None
+    stimulus = r.array("stimulus", shape=(n, dim)) if r.flag("has_stimulus", False) else None
     omega = None
     if omega_kind != "none":
         omega = r.array("omega")
@@ -297,10 +333,10 @@ def _kuramoto_from(r):
         return Kuramoto(dim, edges=r.array("edges", np.int64), coupling=r.array("edge_coupling"),
                         interaction_weights=bw, n=n, **common)
     if kind == "dense":
-        return Kuramoto(dim, coupling=r.array("coupling"), n=n, **common)
+        return Kuramoto(dim, coupling=r.array("coupling", shape=(n, n)), n=n, **common)
     if kind == "lowrank":
-        lr = LowRank(r.array("coupling_factor"), r.array("coupling_scale"),
-                     zero_diagonal=bool(r.param("zero_diagonal")))
+        lr = LowRank(r.array("coupling_factor", shape=(None, n)), r.array("coupling_scale"),
+                     zero_diagonal=r.flag("zero_diagonal"))
         return Kuramoto(dim, coupling=lr, n=n, **common)
     return Kuramoto(dim, coupling="mean-field", strength=r.number("strength"), n=n, **common)
 

@@ -10,9 +10,16 @@ Store layout (zarr format 3, one group)::
       model/                 group: attrs kind, params (JSON), arrays, format_version
         weights, edges, ...  the model's arrays, one zarr array each
 
-The root marker is written last, so a store whose writing was interrupted is not
-mistaken for a finished trajectory (a streamed store is marked at its first block,
-with ``oscihop_complete = False`` until the last one).
+The root marker is written with the store, ``oscihop_complete = False``, and set to
+true last, so a store whose writing was interrupted is never mistaken for a finished
+trajectory, yet is known as oscihop's (``mode="w"`` may replace it; see
+:mod:`oscihop.io.stores`: a directory oscihop did not write is never deleted).
+
+Integrity (:mod:`oscihop.io.integrity`): every array is written with a CRC32C checksum
+on each chunk and with every chunk present (``write_empty_chunks``), streamed blocks
+included.  :func:`open_trajectory` and :func:`load_model` check that every chunk is there
+and (by default) read each one to check its checksum, and refuse a damaged store with a
+message naming the array and the chunk.
 """
 
 from __future__ import annotations
@@ -29,7 +36,10 @@ import zarr
 import zarr.errors
 from zarr.abc.store import Store
 
-from .serialize import MODEL_FORMAT_VERSION, _describe, model_from_dict
+from .._validation import as_float_array, check_bool
+from . import integrity
+from .serialize import KINDS, MODEL_FORMAT_VERSION, _describe, model_from_dict
+from .stores import check_writable
 
 __all__ = ["solution_to_xarray", "solution_to_zarr", "open_trajectory", "load_model", "solve_to_zarr"]
 
@@ -172,6 +182,10 @@ def solution_to_xarray(sol):
     >>> ds.attrs["model"], ds.attrs["method"], ds.attrs["success"]
     ('Kuramoto', 'RK45', True)
     """
+    from ..solvers.result import Solution
+
+    if not isinstance(sol, Solution):
+        raise ValueError(f"`sol` must be an oscihop Solution (the result of oh.solve); got {type(sol).__name__}.")
     ds = _build_dataset(sol.model, sol.t, sol.states, sol.energy, sol.batched, sweeps=sol.method == "async")
     ds.attrs.update(_solution_attrs(sol))
     return ds
@@ -185,7 +199,11 @@ def _describe_path(path):
 def _as_store(path):
     """A path string or a zarr Store; anything else is a ValueError naming `path`."""
     if isinstance(path, (str, os.PathLike)):
-        return os.fspath(path)
+        path = os.fspath(path)
+        if not isinstance(path, str) or not path.strip():
+            # "" would be the current directory, and bytes paths are not zarr stores
+            raise ValueError(f"`path` must be a non-empty directory path; got {path!r}.")
+        return path
     if isinstance(path, Store):
         return path
     raise ValueError(
@@ -219,29 +237,39 @@ def _time_chunks(ds, time_chunk=None):
     return enc
 
 
-def _write_dataset(ds, model, store, path, mode, time_chunk=None):
-    """Create the store from ``ds`` and write the model group; no marker yet."""
+def _check_target(store, path, mode, flag="mode='w'"):
+    """Refuse, before anything is computed or written, a target oscihop may not write."""
     _check_mode(mode)
-    try:
-        ds.to_zarr(store, mode=mode, zarr_format=3, consolidated=False, encoding=_time_chunks(ds, time_chunk))
-    except (FileExistsError, zarr.errors.ContainsGroupError, zarr.errors.ContainsArrayError) as exc:
-        raise FileExistsError(
-            f"`path` {_describe_path(path)} already holds data; pass mode='w' to overwrite it, or choose another path."
-        ) from exc
+    check_writable(store, STORE_KIND, overwrite=mode == "w", name="`path`", flag=flag)
+
+
+def _write_dataset(ds, model, store, path, mode, time_chunk=None):
+    """Create the store from ``ds`` (marked incomplete) and write the model group."""
+    _check_target(store, path, mode)
+    ds = ds.copy()
+    ds.attrs.update(_markers(list(ds.data_vars), complete=False))
+    encoding = integrity.xarray_encoding(ds, _time_chunks(ds, time_chunk))
+    # the target was checked above: a missing path, an empty directory or a trajectory store to replace
+    ds.to_zarr(store, mode="w", zarr_format=3, consolidated=False, encoding=encoding,
+               write_empty_chunks=integrity.WRITE_EMPTY_CHUNKS)
     group = zarr.open_group(store, mode="r+", zarr_format=3)
     kind, params, arrays = _describe(model, copy=False)
     mgroup = group.create_group(MODEL_GROUP, overwrite=True)
     for name, arr in arrays.items():
-        mgroup.create_array(name, data=np.ascontiguousarray(arr))
+        mgroup.create_array(name, data=np.ascontiguousarray(arr), **integrity.array_options())
     mgroup.attrs.update({"kind": kind, "params": _jsonable(params), "arrays": sorted(arrays),
                          "format_version": MODEL_FORMAT_VERSION})
     return group
 
 
+def _markers(var_names, complete):
+    return {"oscihop_store": STORE_KIND, "oscihop_format_version": FORMAT_VERSION,
+            "oscihop_complete": bool(complete), "oscihop_variables": sorted(var_names)}
+
+
 def _mark(group, var_names, complete, extra=None):
     attrs = dict(extra or {})
-    attrs.update({"oscihop_store": STORE_KIND, "oscihop_format_version": FORMAT_VERSION,
-                  "oscihop_complete": bool(complete), "oscihop_variables": sorted(var_names)})
+    attrs.update(_markers(var_names, complete))
     group.attrs.update(attrs)
 
 
@@ -255,7 +283,10 @@ def solution_to_zarr(sol, path, mode="w-"):
         A directory (created) or a store such as ``zarr.storage.MemoryStore()``.
     mode : {"w-", "w"}, default "w-"
         ``"w-"`` refuses to touch an existing store (``FileExistsError``); ``"w"``
-        replaces it.
+        replaces a trajectory store.  A missing path or an empty directory is written
+        with either mode.  Anything else (a directory holding other files, a zarr store
+        oscihop did not write, a sweep store) is refused with a ``ValueError`` whatever
+        the mode: oscihop never deletes what it did not write.
 
     Notes
     -----
@@ -263,7 +294,9 @@ def solution_to_zarr(sol, path, mode="w-"):
     along ``time``, about 4 MiB per chunk) and a ``model`` group with the model's
     arrays as zarr arrays and its parameters in the group's attributes, which
     :func:`load_model` rebuilds the model from.  Read it back with
-    :func:`open_trajectory`.
+    :func:`open_trajectory`.  Every chunk carries a CRC32C checksum and every chunk is
+    written, even one holding only zeros, so readers detect a missing, truncated or
+    altered chunk (:mod:`oscihop.io.integrity`).
 
     Examples
     --------
@@ -284,6 +317,72 @@ def solution_to_zarr(sol, path, mode="w-"):
     _mark(group, list(ds.data_vars), complete=True)
 
 
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _each(test):
+    """A test passing a value or a list (a batch's per-member values) of values that pass ``test``."""
+    return lambda v: test(v) or (isinstance(v, list) and all(test(x) for x in v))
+
+
+def _is_str_list(v):
+    return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+
+#: root attributes the readers use: name -> (test, rule for the message)
+_ROOT_ATTRS = {
+    "oscihop_store": (lambda v: isinstance(v, str), "a string"),
+    "oscihop_format_version": (_is_int, "an integer"),
+    "oscihop_complete": (lambda v: isinstance(v, bool), "true or false"),
+    "oscihop_variables": (_is_str_list, "a list of variable names"),
+    "model": (lambda v: isinstance(v, str) and v in KINDS, f"one of {list(KINDS)}"),
+    "model_params": (lambda v: isinstance(v, str), "a JSON string"),
+    "model_group": (lambda v: v == MODEL_GROUP, repr(MODEL_GROUP)),
+    "method": (lambda v: isinstance(v, str), "a method name (string)"),
+    "options": (lambda v: isinstance(v, str), "a JSON string"),
+    "message": (_each(lambda v: isinstance(v, str)), "a string (or a list of them)"),
+    "success": (_each(lambda v: isinstance(v, bool)), "true or false (or a list of them)"),
+    "status": (_each(_is_int), "an integer (or a list of them)"),
+    "nfev": (_each(_is_int), "an integer (or a list of them)"),
+    "nsteps": (_each(_is_int), "an integer (or a list of them)"),
+    "nrejected": (_each(_is_int), "an integer (or a list of them)"),
+    "t_final": (_each(_is_number), "a number (or a list of them)"),
+    "rtol": (_each(_is_number), "a number (or a list of them)"),
+    "atol": (_each(_is_number), "a number (or a list of them)"),
+    "dt": (_each(_is_number), "a number"),
+    "block": (lambda v: _is_int(v) and v >= 1, "a positive integer"),
+    "dtype": (lambda v: isinstance(v, str), "a dtype name (string)"),
+    "title": (lambda v: isinstance(v, str), "a string"),
+    "created": (lambda v: isinstance(v, str), "a string"),
+    "oscihop_version": (lambda v: isinstance(v, str), "a string"),
+    "numba_version": (lambda v: isinstance(v, str), "a string"),
+}
+#: attributes of the model group
+_MODEL_ATTRS = {
+    "kind": (lambda v: isinstance(v, str) and v in KINDS, f"one of {list(KINDS)}"),
+    "params": (lambda v: isinstance(v, dict), "a table of parameters"),
+    "arrays": (_is_str_list, "a list of array names"),
+    "format_version": (_is_int, "an integer"),
+}
+
+
+def _check_attrs(attrs, rules, where, node):
+    """Refuse attributes of the wrong type, naming the attribute (edited or damaged stores)."""
+    for name, (test, rule) in rules.items():
+        if name in attrs and not test(attrs[name]):
+            seen = repr(attrs[name])
+            seen = seen if len(seen) <= 80 else seen[:77] + "..."
+            raise ValueError(
+                f"`path` {where} is a corrupted trajectory store: the attribute {name!r} of {node} must be {rule}; "
+                f"got {seen}. Write the trajectory again (it was edited or damaged)."
+            )
+
+
 def _open_group(path):
     """Open ``path`` read-only and check it is an oscihop trajectory store."""
     store = _as_store(path)
@@ -292,6 +391,8 @@ def _open_group(path):
         raise ValueError(
             f"`path` {where} does not exist; write a trajectory with sol.to_zarr(path) or oh.solve_to_zarr."
         )
+    if _is_local(store) and not os.path.isdir(store):
+        raise ValueError(f"`path` {where} is a file, not a trajectory store (a zarr directory).")
     try:
         group = zarr.open_group(store, mode="r")
         attrs = group.attrs.asdict()
@@ -306,18 +407,20 @@ def _open_group(path):
     if kind is None:
         raise ValueError(
             f"`path` {where} is a zarr store but not an oscihop trajectory: its root lacks the "
-            "'oscihop_store' attribute (a foreign store, or one whose writing was interrupted). "
+            "'oscihop_store' attribute (a foreign store). "
             "Trajectory stores are written by sol.to_zarr(path) and oh.solve_to_zarr."
         )
+    _check_attrs({"oscihop_store": kind}, _ROOT_ATTRS, where, "the root")
     if kind != STORE_KIND:
         hint = " Open it with oh.open_sweep." if kind == "sweep" else ""
         raise ValueError(f"`path` {where} is an oscihop {kind!r} store, not a trajectory.{hint}")
     version = attrs.get("oscihop_format_version")
-    if not isinstance(version, int) or isinstance(version, bool) or version > FORMAT_VERSION:
+    if not _is_int(version) or version > FORMAT_VERSION:
         raise ValueError(
             f"`path` {where} has trajectory format version {version!r}; this oscihop reads versions "
             f"<= {FORMAT_VERSION}. Upgrade oscihop."
         )
+    _check_attrs(attrs, _ROOT_ATTRS, where, "the root")
     return store, group, attrs, where
 
 
@@ -335,13 +438,39 @@ def _check_model_group(group, where):
         raise ValueError(
             f"`path` {where} is a corrupted trajectory store: '{MODEL_GROUP}' lacks its kind/params attributes."
         )
+    _check_attrs(mattrs, _MODEL_ATTRS, where, f"the '{MODEL_GROUP}' group")
     missing = sorted(set(mattrs.get("arrays", [])) - names)
     if missing:
         raise ValueError(f"`path` {where} is a corrupted trajectory store: model arrays {missing} are missing.")
     return mgroup, mattrs
 
 
-def open_trajectory(path, chunks=None):
+def _verify(group, where, attrs, read, stacklevel):
+    """Every chunk present and (``read``) its checksum right; older stores are read with a warning."""
+    if attrs.get("oscihop_complete", False):
+        fix = "Write the trajectory again (sol.to_zarr, oh.solve_to_zarr or oscihop run), or restore it from a copy."
+    else:
+        fix = "The run that wrote it was interrupted while writing: run it again."
+    try:
+        integrity.check_group(group, where, read=read, fix=fix, unverifiable="warn", stacklevel=stacklevel + 1)
+    except integrity.StoreDamagedError:
+        raise
+    except Exception as exc:  # an array's metadata cannot be read
+        raise ValueError(
+            f"`path` {where} is a corrupted trajectory store: its arrays cannot be listed or opened "
+            f"({type(exc).__name__}: {exc})."
+        ) from exc
+
+
+def _opens_without_chunks(store):
+    try:
+        xr.open_zarr(store, consolidated=False, zarr_format=3)
+    except Exception:  # noqa: BLE001 - the store itself is the problem
+        return False
+    return True
+
+
+def open_trajectory(path, chunks=None, verify=True):
     """Open a trajectory store written by ``sol.to_zarr`` or :func:`solve_to_zarr`.
 
     Parameters
@@ -350,6 +479,11 @@ def open_trajectory(path, chunks=None):
     chunks : optional
         Passed to :func:`xarray.open_zarr`: ``None`` (default) gives lazily loaded
         NumPy-backed variables; ``{}`` gives dask arrays with the store's chunks.
+    verify : bool, default True
+        Read every chunk of the store once, checking its CRC32C checksum, before
+        returning.  With ``False`` only the presence of every chunk is checked (a listing
+        of the store's keys, cheap for large stores); checksums are still checked by zarr
+        whenever a chunk is read, which then raises.
 
     Returns
     -------
@@ -363,14 +497,17 @@ def open_trajectory(path, chunks=None):
     ValueError
         Naming ``path``: when it does not exist, is not a zarr store, is a zarr store
         that oscihop did not write (a foreign store), or is corrupted (unreadable
-        metadata, missing variables, missing model arrays, unreadable chunks of the
-        loaded variables).
+        metadata, attributes of the wrong type, missing variables, missing model arrays).
+    oscihop.io.integrity.StoreDamagedError
+        A ``ValueError`` naming the store, the array and the chunk, when a chunk is missing
+        or fails its checksum (a removed, truncated or altered chunk file).
 
     Warns
     -----
     UserWarning
         When a streamed store is incomplete (its run stopped before the last block);
-        the blocks written so far are returned.
+        the blocks written so far are returned.  When the store was written by an
+        older oscihop, without checksums: it is read, but cannot be verified.
 
     Examples
     --------
@@ -383,10 +520,17 @@ def open_trajectory(path, chunks=None):
     >>> dict(ds.h.sizes), dict(ds.overlap.sizes)
     ({'batch': 3, 'time': 3, 'neuron': 4}, {'batch': 3, 'time': 3, 'pattern': 2})
     """
+    verify = check_bool(verify, "verify")
     store, group, attrs, where = _open_group(path)
+    _verify(group, where, attrs, read=verify, stacklevel=2)
     try:
         ds = xr.open_zarr(store, consolidated=False, chunks=chunks, zarr_format=3)
     except Exception as exc:
+        if chunks is not None and _opens_without_chunks(store):
+            raise ValueError(
+                f"`chunks` must be None, 'auto', an integer or a dict of dimension -> chunk size, as "
+                f"xarray.open_zarr takes; got {chunks!r} ({type(exc).__name__}: {exc})."
+            ) from None
         raise ValueError(
             f"`path` {where} is a corrupted trajectory store: xarray cannot open it ({type(exc).__name__}: {exc})."
         ) from exc
@@ -406,8 +550,9 @@ def open_trajectory(path, chunks=None):
             f"`path` {where} is a corrupted trajectory store: reading {name!r} failed ({type(exc).__name__}: {exc})."
         ) from exc
     if not attrs.get("oscihop_complete", False):
+        how = "streamed it stopped" if "block" in attrs else "wrote it stopped"
         warnings.warn(
-            f"`path` {where} is incomplete: the run that streamed it stopped after {ds.sizes['time']} output "
+            f"`path` {where} is incomplete: the run that {how} after {ds.sizes['time']} output "
             "times; returning what was written.", UserWarning, stacklevel=2)
     return ds
 
@@ -428,7 +573,16 @@ def load_model(path):
     Raises
     ------
     ValueError
-        Naming ``path`` when the store is missing, foreign or corrupted.
+        Naming ``path`` when the store is missing, foreign or corrupted (attributes
+        of the wrong type included).
+    oscihop.io.integrity.StoreDamagedError
+        A ``ValueError`` naming the store, the model array and the chunk, when a chunk
+        of the model's arrays is missing or fails its checksum.
+
+    Warns
+    -----
+    UserWarning
+        When the store was written by an older oscihop, without checksums.
 
     Examples
     --------
@@ -440,14 +594,16 @@ def load_model(path):
     >>> bool(oh.load_model(store).energy(y0) == kur.energy(y0))
     True
     """
-    _, group, _, where = _open_group(path)
+    _, group, attrs, where = _open_group(path)
     mgroup, mattrs = _check_model_group(group, where)
     version = mattrs.get("format_version", 1)
-    if not isinstance(version, int) or version > MODEL_FORMAT_VERSION:
+    if version > MODEL_FORMAT_VERSION:
         raise ValueError(
             f"`path` {where} has model format version {version!r}; this oscihop reads <= {MODEL_FORMAT_VERSION}. "
             "Upgrade oscihop."
         )
+    # the model's arrays are read whole below: checking them costs one more read of each
+    _verify(mgroup, where, attrs, read=True, stacklevel=2)
     try:
         arrays = {name: mgroup[name][...] for name in mattrs.get("arrays", [])}
     except Exception as exc:
@@ -456,9 +612,24 @@ def load_model(path):
             f"({type(exc).__name__}: {exc})."
         ) from exc
     try:
-        return model_from_dict({"kind": mattrs["kind"], "params": mattrs["params"], "arrays": arrays})
+        model = model_from_dict({"kind": mattrs["kind"], "params": mattrs["params"], "arrays": arrays})
     except ValueError as exc:
         raise ValueError(f"`path` {where} holds a model that cannot be rebuilt: {exc}") from exc
+    _check_model_matches(model, group, where)
+    return model
+
+
+def _check_model_matches(model, group, where):
+    """The rebuilt model must have the trajectory's sizes (an edited ``n`` or ``dim`` would not)."""
+    want = {"neuron": model.n}
+    if "x" in group.array_keys():
+        want["component"] = model.dim
+    for name, size in want.items():
+        if name in group.array_keys() and group[name].shape != (size,):
+            raise ValueError(
+                f"`path` {where} is a corrupted trajectory store: its model has {name} size {size}, but the "
+                f"trajectory has {group[name].shape[0]} (the model's parameters were edited or damaged)."
+            )
 
 
 # -------------------------------------------------------------------- streaming
@@ -467,7 +638,8 @@ def _append_block(group, ds, start):
     names = [n for n, v in ds.variables.items() if "time" in v.dims and n != "time"] + ["time"]
     for name in names:
         var = ds.variables[name]
-        arr = group[name]
+        # every chunk written, fill values included: a missing chunk then always means damage
+        arr = group[name].with_config({"write_empty_chunks": integrity.WRITE_EMPTY_CHUNKS})
         ax = var.dims.index("time")
         shape = list(arr.shape)
         shape[ax] = start + var.shape[ax]
@@ -491,7 +663,8 @@ def solve_to_zarr(model, t_span, y0, path, t_eval, block=256, mode="w-", **solve
     block : int, default 256
         Output times per block.  Memory holds one block of the trajectory.
     mode : {"w-", "w"}, default "w-"
-        As in ``Solution.to_zarr``.
+        As in ``Solution.to_zarr`` (:func:`solution_to_zarr`); the path is checked
+        before anything is solved.
     **solve_kwargs
         Passed to :func:`oscihop.solve` (``method``, ``rtol``, ``atol``, ``dt``,
         ``dtype``, ...).  ``method="async"`` is not supported.
@@ -551,12 +724,10 @@ def solve_to_zarr(model, t_span, y0, path, t_eval, block=256, mode="w-", **solve
         raise ValueError(f"`t_span` must be a pair of numbers (t0, t1); got {t_span!r}.") from None
     if not (np.isfinite(t0) and np.isfinite(t1)) or t1 < t0:
         raise ValueError(f"`t_span` must be finite with t_span[1] >= t_span[0]; got ({t0}, {t1}).")
-    te = _time_grid(t_eval, t0, t1)
+    # complex, boolean, masked and string times are refused before the grid is checked
+    te = _time_grid(as_float_array(t_eval, "t_eval"), t0, t1)
     store = _as_store(path)
-    if mode == "w-" and _is_local(store) and os.path.exists(store):
-        raise FileExistsError(
-            f"`path` {_describe_path(path)} already exists; pass mode='w' to overwrite it, or choose another path."
-        )
+    _check_target(store, path, mode)  # before solving: a refused path costs no computation
 
     nt = te.shape[0]
     y = y0
