@@ -595,7 +595,7 @@ def _probe(build, d):
             first_error = first_error or (params, str(exc))
             continue
         dtype = d.solve_kwargs.get("dtype") or ("float32" if y0.dtype == np.float32 else "float64")
-        solve(model, d.t_span, y0, method=d.method, t_eval=d.solve_times, **{**d.solve_kwargs, "dtype": dtype,
+        solve(model, d.t_span, _at_precision(model, y0, dtype), method=d.method, t_eval=d.solve_times, **{**d.solve_kwargs, "dtype": dtype,
                                                                                "max_steps": 0})
         if "order_parameter" in d.reduce and model.dim == 0:
             raise ValueError(f"`reduce`='order_parameter' needs oscillators, but the model built at the point "
@@ -842,6 +842,12 @@ def _check_point(out, params, ref):
     return model, y0
 
 
+def _at_precision(model, y0, dtype):
+    """``y0`` at the sweep's precision; converted oscillators are scaled to unit length again there."""
+    dtype = np.dtype(dtype)
+    return y0 if y0.dtype == dtype else model.normalize(y0.astype(dtype))
+
+
 def _solve_failure(sol):
     """Why a finished solve is not a result (failure status, non-finite values), or ``""``."""
     if sol.status < 0:
@@ -860,9 +866,8 @@ def _run_point(task, params):
         model, y0 = _check_point(_call_build(task["build"], params), params, task["ref"])
     except _PointFailure as exc:
         return FAILED, str(exc), None, None
-    dtype = task["dtype"]
     try:
-        sol = solve(model, task["t_span"], y0.astype(dtype, copy=False), method=task["method"],
+        sol = solve(model, task["t_span"], _at_precision(model, y0, task["dtype"]), method=task["method"],
                     t_eval=task["solve_times"], **{**task["solve_kwargs"], "dtype": dtype})
     except Exception as exc:  # noqa: BLE001 - reported per point
         return FAILED, f"`oh.solve` raised {_exc_text(exc)}", model, None
@@ -1195,8 +1200,10 @@ def sweep(build, grid=None, points=None, store=None, t_span=None, t_eval=None, m
 
     *Precision.*  The sweep's float dtype is decided once: the ``dtype`` solve option if
     given, else ``float32`` if the first point's ``y0`` is float32, else ``float64``.  Every
-    point is integrated at that dtype, its ``y0`` converted to it (integer ``y0`` count as
-    float64), so one point cannot switch the sweep's precision.
+    point is integrated at that dtype, so one point cannot switch the sweep's precision: a
+    ``y0`` of the other precision is converted to it (integer ``y0`` count as float64) and its
+    oscillators are scaled to unit length again at that precision (``model.normalize``), as a
+    float32 unit vector is not one within float64's tolerance.
 
     *Execution.*  Points are grouped into tasks of ``points_per_task`` consecutive points
     (C order over the grid), one task per chunk region.  By default the tasks run on a
@@ -1552,6 +1559,10 @@ def _open_dataset(path, read_data):
     if lazy:
         ds = ds.assign_coords({name: ds[name].load() for name in lazy})
     if not old:
+        # messages as a plain numpy str array (zarr's variable-length strings arrive as StringDType,
+        # which does not cast with .astype(str)); one short string per point, read in the check above
+        msg = ds["message"]
+        ds["message"] = msg.copy(data=np.array(msg.values.tolist(), dtype=str).reshape(msg.shape))
         ds["done"] = (ds["outcome"] == DONE).assign_attrs(long_name=_LONG_NAMES["done"])
         n_failed = int(((outcome == FAILED) | (outcome == SOLVE_FAILED)).sum())
     else:
