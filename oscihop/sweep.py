@@ -595,8 +595,8 @@ def _probe(build, d):
             first_error = first_error or (params, str(exc))
             continue
         dtype = d.solve_kwargs.get("dtype") or ("float32" if y0.dtype == np.float32 else "float64")
-        solve(model, d.t_span, _at_precision(model, y0, dtype), method=d.method, t_eval=d.solve_times, **{**d.solve_kwargs, "dtype": dtype,
-                                                                               "max_steps": 0})
+        options = {**d.solve_kwargs, "dtype": dtype, "max_steps": 0}  # checks every option, takes no step
+        solve(model, d.t_span, _at_precision(model, y0, dtype), method=d.method, t_eval=d.solve_times, **options)
         if "order_parameter" in d.reduce and model.dim == 0:
             raise ValueError(f"`reduce`='order_parameter' needs oscillators, but the model built at the point "
                              f"{_fmt_params(params)} ({type(model).__name__}) has none.")
@@ -868,7 +868,7 @@ def _run_point(task, params):
         return FAILED, str(exc), None, None
     try:
         sol = solve(model, task["t_span"], _at_precision(model, y0, task["dtype"]), method=task["method"],
-                    t_eval=task["solve_times"], **{**task["solve_kwargs"], "dtype": dtype})
+                    t_eval=task["solve_times"], **{**task["solve_kwargs"], "dtype": task["dtype"]})
     except Exception as exc:  # noqa: BLE001 - reported per point
         return FAILED, f"`oh.solve` raised {_exc_text(exc)}", model, None
     why = _solve_failure(sol)
@@ -1040,22 +1040,27 @@ def _mp_context(build):
     return multiprocessing.get_context("spawn")
 
 
+def _check_picklable(build):
+    """Raise unless ``build`` can reach the local worker processes (fork needs no pickling)."""
+    if _mp_context(build).get_start_method() == "fork":
+        return
+    import pickle
+
+    try:
+        pickle.dumps(build)
+    except Exception as exc:  # noqa: BLE001 - pickle raises PicklingError, AttributeError, TypeError...
+        raise ValueError(f"`build` must be picklable to reach the sweep's worker processes (a function defined at "
+                         f"the top level of a module, not a lambda or a nested function); pickling {build!r} failed: "
+                         f"{_exc_text(exc)}. Define it in a module, or pass workers=1 to run the points in this "
+                         "process.") from None
+
+
 def _run_local(tasks, build, workers, on_result):
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
 
     n = max(1, min(workers, len(tasks)))
-    ctx = _mp_context(build)
-    if ctx.get_start_method() != "fork":
-        import pickle
-
-        try:
-            pickle.dumps(build)
-        except Exception as exc:  # noqa: BLE001 - pickle raises PicklingError, AttributeError, TypeError...
-            raise ValueError(f"`build` must be picklable to reach the sweep's worker processes (a function defined "
-                             f"at the top level of a module, not a lambda or a nested function); pickling {build!r} "
-                             f"failed: {_exc_text(exc)}. Nothing was computed.") from None
-    pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_worker_init,
+    pool = ProcessPoolExecutor(max_workers=n, mp_context=_mp_context(build), initializer=_worker_init,
                                initargs=(os.getpid(),))
     try:
         futures = [pool.submit(_run_task, t) for t in tasks]
@@ -1293,6 +1298,8 @@ def sweep(build, grid=None, points=None, store=None, t_span=None, t_eval=None, m
             workers = _client_threads(client)
         elif workers is None:
             workers = 1 if on_gpu else _local_workers()
+        if client is None and workers > 1 and d.n_points > 1:  # tasks will go to a local process pool
+            _check_picklable(build)
         made = not os.path.exists(path)
         os.makedirs(path, exist_ok=True)
         try:
@@ -1317,7 +1324,7 @@ def sweep(build, grid=None, points=None, store=None, t_span=None, t_eval=None, m
 def _store_path(store, required):
     """Absolute path of ``store``: a non-empty str or os.PathLike naming a directory."""
     if store is None and required:
-        raise ValueError("`store` is required: the directory of the zarr store the sweep writes (e.g. 'sweep.zarr').")
+        raise ValueError("`store` is required: the directory of the sweep's zarr store (e.g. 'sweep.zarr').")
     try:
         path = os.fspath(store)
     except TypeError:
