@@ -23,8 +23,6 @@ from oscihop.sweep import DONE, LOCK_NAME, _StoreLock
 
 import sweep_models as sm
 
-TESTS = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(TESTS)
 GRID = {"coupling": [0.5, 1.0, 2.0], "seed": [0, 1, 2, 3]}
 T_SPAN = (0.0, 2.0)
 T_EVAL = np.linspace(0.0, 2.0, 5)
@@ -148,23 +146,19 @@ def test_dask_local_cluster_matches_local_run(grid_run, tmp_path):
 # ------------------------------------------------------------------ resume and safety
 def done_mask(store):
     """The completion record of a sweep store, read straight from its ``outcome`` array."""
-    return np.asarray(zarr.open_array(os.path.join(store, "outcome"), mode="r")[...]) == DONE
+    return sm.read_outcome(store) == DONE
 
 
 def _done_count(store):
-    try:
-        return int(done_mask(store).sum())
-    except Exception:  # not created yet
-        return -1
+    outcome = sm.read_outcome(store)
+    return -1 if outcome is None else int((outcome == DONE).sum())
 
 
 def test_sigkill_then_resume(tmp_path):
     store = str(tmp_path / "kill.zarr")
     markers = tmp_path / "markers"
     markers.mkdir()
-    env = dict(os.environ, OSCIHOP_SWEEP_MARKERS=str(markers), OSCIHOP_SWEEP_SLEEP="0.02",
-               PYTHONPATH=os.pathsep.join([TESTS, ROOT, os.environ.get("PYTHONPATH", "")]))
-    cmd = [sys.executable, "-c", f"import sweep_models; sweep_models.run_kill_sweep({store!r})"]
+    cmd, env = sm.kill_command(store, markers)
     total = 200
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
@@ -207,8 +201,7 @@ def test_sigkill_then_resume(tmp_path):
 
     ref = oh.sweep(sm.kuramoto_build, grid=grid, store=tmp_path / "ref.zarr",
                    **{**sm.KILL_OPTIONS, "points_per_task": 200})  # chunking does not change the numbers
-    for name in ("y_final", "energy", "status", "nfev", "nsteps", "outcome", "message", "done"):
-        np.testing.assert_array_equal(ds[name].values, ref[name].values, err_msg=name)
+    sm.assert_same_as_reference(ds, ref)
 
 
 def test_rerun_skips_done_points(tmp_path):
