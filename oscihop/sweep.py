@@ -10,21 +10,28 @@ one per grid parameter, or a single ``point`` dimension for a list of points)::
     energy           (P..., time)         reduce="full" or "energy"
     y_final          (P..., state)        reduce="final": the state at t_span[1]
     order_parameter  (P..., time)         reduce="order_parameter"
-    status           (P...) int8          solver status (-128: not run yet)
+    status           (P...) int8          solver status (-128: the solver did not run)
     nfev, nsteps     (P...) int64         right-hand side evaluations, accepted steps (-1: not run)
-    done             (P...) bool          completion record, written after the point's data
+    message          (P...) str           why the point failed ("" when it did not)
+    outcome          (P...) int8          completion record, written after the rest of the point:
+                                          0 not run, 1 done, 2 failed, 3 solve failed
     .oscihop.lock                         present while a sweep writes the store
 
 Every array is chunked along the parameter dimensions in blocks of ``points_per_task``
 consecutive points (C order); one task computes one such block and is the only writer of
 those chunks.  Trailing dimensions (time, state) may be split into several chunks, all owned
-by the same task.
+by the same task.  Every chunk carries a CRC32C checksum and every chunk is written
+(:mod:`oscihop.io.integrity`): the coordinates and the per-point records when the store is
+created, the data chunks of a block when its task writes it.  A missing, truncated or altered
+chunk is therefore detected; a resumed sweep recomputes the points it holds.
+:func:`open_sweep` adds ``done`` (``outcome == 1``).
 """
 
 from __future__ import annotations
 
 import datetime
 import hashlib
+import itertools
 import json
 import keyword
 import math
@@ -40,26 +47,39 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from ._validation import (as_float_array, check_bool, check_choice, check_finite, check_shape, check_size,
+                          resolve_dtype)
+from .io.integrity import StoreDamagedError, array_options, verify_array
 from .models.base import Model
 from .solvers import METHODS, solve
 
-__all__ = ["sweep", "open_sweep", "kuramoto_ring_build", "REDUCTIONS", "LOCK_NAME", "NOT_RUN"]
+__all__ = ["sweep", "open_sweep", "kuramoto_ring_build", "REDUCTIONS", "LOCK_NAME", "NOT_RUN", "OUTCOMES",
+           "PENDING", "DONE", "FAILED", "SOLVE_FAILED"]
 
 #: Reductions ``sweep`` can keep per point.
 REDUCTIONS = ("full", "final", "energy", "order_parameter")
 #: Name of the lock file inside a store while a sweep writes it.
 LOCK_NAME = ".oscihop.lock"
-#: ``status`` of a point that has not been computed yet.
+#: ``status`` of a point the solver has not run (yet, or because the point failed before solving).
 NOT_RUN = -128
+#: ``outcome`` of a point: not run yet, done, failed (``build``, the point's checks or ``oh.solve``
+#: raised), solve failed (the solver returned a failure status or non-finite values).
+PENDING, DONE, FAILED, SOLVE_FAILED = 0, 1, 2, 3
+#: ``outcome`` code -> meaning.
+OUTCOMES = {PENDING: "not run", DONE: "done", FAILED: "failed", SOLVE_FAILED: "solve failed"}
 #: Output times used when a time curve is kept and ``t_eval`` is not given.
 DEFAULT_N_TIMES = 11
 
 _ATTR = "oscihop_sweep"
-_FORMAT = 1
+#: 2: checksums on every chunk, every chunk written, per-point ``outcome`` and ``message``
+#: (format 1 kept a ``done`` array and aborted on a failing point).
+_FORMAT = 2
 _CURVES = ("full", "energy", "order_parameter")
 _DATA_VARS = ("y", "energy", "y_final", "order_parameter")
-_RECORD_VARS = ("status", "nfev", "nsteps")
+#: per-point records, in the order a task writes them: ``outcome`` last (the completion record)
+_RECORD_VARS = ("status", "nfev", "nsteps", "message", "outcome")
 _RESERVED = frozenset({"point", "time", "state", "done", *_DATA_VARS, *_RECORD_VARS})
+_MESSAGE_CHARS = 2000  # longest message kept per point
 _CHUNK_BYTES = 32 * 2**20  # largest chunk of a data array
 _TASK_BYTES = 64 * 2**20  # largest buffer a task holds (default points_per_task)
 _MAX_POINTS_PER_TASK = 256
@@ -72,7 +92,10 @@ _LONG_NAMES = {
     "status": f"solver status (0 done, 1 stopped early, < 0 failed, {NOT_RUN} not run)",
     "nfev": "right-hand side evaluations (-1: not run)",
     "nsteps": "accepted steps (-1: not run)",
-    "done": "point computed and written",
+    "message": "why the point failed (empty when it did not)",
+    "outcome": "0 not run, 1 done, 2 failed (build, checks or solve raised), 3 solve failed (status < 0 or "
+               "non-finite values)",
+    "done": "point computed and written (outcome == 1)",
 }
 
 
@@ -113,6 +136,9 @@ def _check_name(name, where):
 
 def _param_values(name, values, where):
     """Validate the values of one parameter: a non-empty 1-D array without duplicates."""
+    if np.ma.isMaskedArray(values):
+        raise ValueError(f"{where}: the values of {name!r} must be a plain list or array; got a masked array, whose "
+                         "mask would be ignored. Pass only the values to sweep over.")
     try:
         arr = np.asarray(values)
     except (TypeError, ValueError) as exc:
@@ -148,16 +174,27 @@ def _unique_check(name, arr, where):
 
 
 def _time_grid(t_eval, t0, t1):
-    te = np.asarray(t_eval, dtype=np.float64) if not isinstance(t_eval, str) else None
-    if te is None or te.ndim != 1 or te.size == 0:
-        raise ValueError(f"`t_eval` must be a non-empty 1-D array of times; got {t_eval!r}.")
-    if not np.all(np.isfinite(te)):
-        raise ValueError("`t_eval` must be finite.")
-    if np.any(np.diff(te) <= 0):
-        raise ValueError("`t_eval` must be strictly increasing.")
-    if te[0] < t0 or te[-1] > t1:
-        raise ValueError(f"`t_eval` must lie within t_span = ({t0}, {t1}); got values in [{te[0]}, {te[-1]}].")
-    return te
+    """``t_eval`` as :func:`oscihop.solve` accepts it (1-D, sorted, repeats allowed, within ``t_span``).
+
+    Complex, boolean, masked and string input is refused rather than converted.
+    """
+    from .solvers.solve import _time_grid as solve_time_grid
+
+    return solve_time_grid(as_float_array(t_eval, "t_eval"), t0, t1)
+
+
+def _check_t_span(t_span):
+    """``(t0, t1)`` as floats: two finite real numbers with ``t1 >= t0`` (what :func:`oscihop.solve` takes)."""
+    if t_span is None:
+        raise ValueError("`t_span` is required: the interval (t0, t1) every point is integrated over, "
+                         "as in oh.solve; e.g. t_span=(0, 10).")
+    span = as_float_array(t_span, "t_span")
+    if span.shape != (2,):
+        raise ValueError(f"`t_span` must be a pair of numbers (t0, t1); got shape {span.shape} from {t_span!r}.")
+    t0, t1 = (float(v) for v in check_finite(span, "t_span"))
+    if t1 < t0:
+        raise ValueError(f"`t_span` must have t_span[1] >= t_span[0] (oscihop integrates forward); got ({t0}, {t1}).")
+    return t0, t1
 
 
 def _build_identity(build):
@@ -202,23 +239,14 @@ class _Definition:
             self._from_points(points)
         self.n_points = int(np.prod(self.shape))
 
-        try:
-            t0, t1 = (float(v) for v in t_span)
-        except (TypeError, ValueError):
-            raise ValueError(f"`t_span` must be a pair of numbers (t0, t1); got {t_span!r}.") from None
-        if not (math.isfinite(t0) and math.isfinite(t1)) or t1 < t0:
-            raise ValueError(f"`t_span` must be finite with t_span[1] >= t_span[0]; got {t_span!r}.")
-        self.t_span = (t0, t1)
-
-        if not isinstance(method, str) or method not in METHODS:
-            raise ValueError(f"`method` must be one of {list(METHODS)}; got {method!r}.")
-        self.method = method
+        t0, t1 = self.t_span = _check_t_span(t_span)
+        self.method = check_choice(method, METHODS, "method")
 
         items = [reduce] if isinstance(reduce, str) else reduce
         if not isinstance(items, Sequence) or isinstance(items, str) or len(items) == 0:
             raise ValueError(f"`reduce` must be one of {list(REDUCTIONS)} or a non-empty list of them; got {reduce!r}.")
         for r in items:
-            if r not in REDUCTIONS:
+            if not isinstance(r, str) or r not in REDUCTIONS:
                 raise ValueError(f"`reduce` must be one of {list(REDUCTIONS)} or a list of them; got {r!r}.")
         self.reduce = [r for r in REDUCTIONS if r in items]
 
@@ -248,6 +276,8 @@ class _Definition:
             raise ValueError("`seed` is required with method='async' in a sweep: the random unit order is drawn "
                              "from it, and a sweep must be reproducible to be resumable; pass seed=<int>.")
         self.solve_kwargs = dict(solve_kwargs)
+        if self.solve_kwargs.get("dtype") is not None:  # one precision for the whole sweep, checked here
+            self.solve_kwargs["dtype"] = resolve_dtype(self.solve_kwargs["dtype"]).name
         self.variables = []
         if "full" in self.reduce:
             self.variables += ["y", "energy"]
@@ -548,16 +578,71 @@ def _remove_partials(path):
 
 
 def _probe(build, d):
-    """Build and zero-length-solve the first point: checks build, options; returns the model facts."""
-    params = d.params_of(0)
-    model, y0 = _call_build(build, params)
-    t0 = d.t_span[0]
-    sol = solve(model, (t0, t0), y0, method=d.method, t_eval=[t0], **d.solve_kwargs)
-    if "order_parameter" in d.reduce and model.dim == 0:
-        raise ValueError(f"`reduce`='order_parameter' needs oscillators, but the model built at the first point "
-                         f"{_fmt_params(params)} ({type(model).__name__}) has none.")
-    return {"size": int(model.size), "n": int(model.n), "dim": int(model.dim), "kind": type(model).__name__,
-            "dtype": sol.states.dtype.name}
+    """Lay-out facts of the sweep from its first point that builds; checks the solve options there.
+
+    Points are tried in order until one builds and passes the point checks (so a failing first
+    point does not stop the sweep: it is recorded as failed by its task).  That point's solve is
+    run for zero steps on the real ``t_span`` and output times, which checks every solve option
+    (``dt``, tolerances, async's whole sweeps...) before anything is written: an error there
+    applies to every point, so it is raised.  If no point builds, the first point's error is raised.
+    """
+    first_error = None
+    for flat in range(d.n_points):
+        params = d.params_of(flat)
+        try:
+            model, y0 = _check_point(_call_build(build, params), params, None)
+        except _PointFailure as exc:
+            first_error = first_error or (params, str(exc))
+            continue
+        dtype = d.solve_kwargs.get("dtype") or ("float32" if y0.dtype == np.float32 else "float64")
+        options = {**d.solve_kwargs, "dtype": dtype, "max_steps": 0}  # checks every option, takes no step
+        solve(model, d.t_span, _at_precision(model, y0, dtype), method=d.method, t_eval=d.solve_times, **options)
+        if "order_parameter" in d.reduce and model.dim == 0:
+            raise ValueError(f"`reduce`='order_parameter' needs oscillators, but the model built at the point "
+                             f"{_fmt_params(params)} ({type(model).__name__}) has none.")
+        return {"size": int(model.size), "n": int(model.n), "dim": int(model.dim), "kind": type(model).__name__,
+                "dtype": dtype, "point": params}
+    params, message = first_error
+    raise ValueError(f"No point of the sweep could be built, so the store cannot be laid out; at the first "
+                     f"point {_fmt_params(params)}: {message}" + (f" ({d.n_points} points tried)" if d.n_points > 1
+                                                                   else ""))
+
+
+def _write_coords(group, d, size, create):
+    """Write (``create``: create and write) the coordinate arrays, which the definition fixes."""
+    def coord(name, values, dim):
+        if create:
+            group.create_array(name, shape=values.shape, chunks=values.shape,
+                               dtype=str if values.dtype.kind == "U" else values.dtype, dimension_names=[dim],
+                               **array_options())
+        _writable(group[name])[...] = values
+
+    if d.kind == "grid":
+        for name, values in zip(d.names, d.values):
+            coord(name, values, name)
+    else:
+        coord("point", np.arange(d.n_points, dtype=np.int64), "point")
+        for name, values in zip(d.names, d.values):
+            coord(name, values, "point")
+    if d.n_times:
+        coord("time", d.times.astype(np.float64), "time")
+    if "y" in d.variables or "y_final" in d.variables:
+        coord("state", np.arange(size, dtype=np.int64), "state")
+
+
+def _coord_names(record, variables):
+    """Names of the coordinate arrays of a store, from its definition record and variables."""
+    names = list(record["params"]) if record["kind"] == "grid" else ["point", *record["params"]]
+    if record["t_eval"] is not None:
+        names.append("time")
+    if "y" in variables or "y_final" in variables:
+        names.append("state")
+    return names
+
+
+#: fill value of each per-point record: what a point that has not run holds
+_RECORD_FILL = {"status": (np.int8, NOT_RUN), "nfev": (np.int64, -1), "nsteps": (np.int64, -1),
+                "message": (str, ""), "outcome": (np.int8, PENDING)}
 
 
 def _create_store(path, d, model, points_per_task):
@@ -585,90 +670,218 @@ def _create_store(path, d, model, points_per_task):
     }
     group = zarr.create_group(store=path, zarr_format=3, attributes={_ATTR: attrs}, overwrite=False)
     coord_attrs = {"coordinates": " ".join(d.names)} if d.kind == "points" else {}
-
-    def coord(name, values, dim):
-        arr = group.create_array(name, shape=values.shape, chunks=values.shape,
-                                 dtype=str if values.dtype.kind == "U" else values.dtype,
-                                 dimension_names=[dim])
-        arr[...] = values
-
-    if d.kind == "grid":
-        for name, values in zip(d.names, d.values):
-            coord(name, values, name)
-    else:
-        coord("point", np.arange(d.n_points, dtype=np.int64), "point")
-        for name, values in zip(d.names, d.values):
-            coord(name, values, "point")
-    if d.n_times:
-        coord("time", d.times.astype(np.float64), "time")
-    if "y" in d.variables or "y_final" in d.variables:
-        coord("state", np.arange(size, dtype=np.int64), "state")
+    _write_coords(group, d, size, create=True)
 
     n_chunk = int(np.prod(chunks))
     itemsize = dtype.itemsize
     tchunk = max(1, min(d.n_times, _CHUNK_BYTES // max(1, n_chunk * size * itemsize))) if d.n_times else 0
     layout = {
-        "y": (("time", "state"), (d.n_times, size), (tchunk, size), dtype, np.nan),
-        "energy": (("time",), (d.n_times,), (d.n_times,), dtype, np.nan),
-        "y_final": (("state",), (size,), (size,), dtype, np.nan),
-        "order_parameter": (("time",), (d.n_times,), (d.n_times,), dtype, np.nan),
-        "status": ((), (), (), np.dtype(np.int8), NOT_RUN),
-        "nfev": ((), (), (), np.dtype(np.int64), -1),
-        "nsteps": ((), (), (), np.dtype(np.int64), -1),
-        "done": ((), (), (), np.dtype(bool), False),
+        "y": (("time", "state"), (d.n_times, size), (tchunk, size)),
+        "energy": (("time",), (d.n_times,), (d.n_times,)),
+        "y_final": (("state",), (size,), (size,)),
+        "order_parameter": (("time",), (d.n_times,), (d.n_times,)),
     }
-    for name in [*d.variables, *_RECORD_VARS, "done"]:
-        tail_dims, tail_shape, tail_chunks, dt, fill = layout[name]
-        group.create_array(name, shape=tuple(d.shape) + tail_shape, chunks=tuple(chunks) + tail_chunks,
-                           dtype=dt, fill_value=fill, dimension_names=list(d.dims) + list(tail_dims),
-                           attributes={"long_name": _LONG_NAMES[name], **coord_attrs})
+    for name in [*d.variables, *_RECORD_VARS]:
+        tail_dims, tail_shape, tail_chunks = layout.get(name, ((), (), ()))
+        dt, fill = _RECORD_FILL.get(name, (dtype, np.nan))
+        arr = group.create_array(name, shape=tuple(d.shape) + tail_shape, chunks=tuple(chunks) + tail_chunks,
+                                 dtype=dt, fill_value=fill, dimension_names=list(d.dims) + list(tail_dims),
+                                 attributes={"long_name": _LONG_NAMES[name], **coord_attrs,
+                                             **(_OUTCOME_FLAGS if name == "outcome" else {})}, **array_options())
+        if name in _RECORD_FILL:  # every record chunk exists from the start: a missing one is damage
+            arr[...] = np.full(d.shape, fill, dtype=object if dt is str else dt)
     attrs["initialized"] = True
     group.update_attributes({_ATTR: attrs})
     return attrs
 
 
-def _check_arrays(path, attrs):
-    """Open the done array and check every variable exists with its shape; ValueError if not."""
+#: CF-style description of the outcome codes
+_OUTCOME_FLAGS = {"flag_values": list(OUTCOMES), "flag_meanings": " ".join(v.replace(" ", "_")
+                                                                           for v in OUTCOMES.values())}
+
+
+def _open_group(path, attrs):
+    """The store's group, with every array of its format present in its shape; ValueError if not."""
     import zarr
 
     shape = tuple(attrs["shape"])
+    names = [*attrs["variables"], *(_RECORD_VARS if attrs.get("format") == _FORMAT else ("status", "nfev", "nsteps",
+                                                                                          "done"))]
     try:
         group = zarr.open_group(path, mode="r")
-        for name in [*attrs["variables"], *_RECORD_VARS, "done"]:
+        for name in names:
             if name not in group:
                 raise ValueError(f"array {name!r} is missing")
             if tuple(group[name].shape[: len(shape)]) != shape:
                 raise ValueError(f"array {name!r} has shape {group[name].shape}, expected {shape} + ...")
-        done = np.asarray(group["done"][...], dtype=bool)
-    except Exception as exc:  # noqa: BLE001 - any decoding failure means a damaged store
+    except Exception as exc:  # noqa: BLE001 - unreadable metadata means a damaged store
         raise ValueError(
             f"Sweep store {path!r} is corrupted: {exc}. Pass overwrite=True to delete it and run the "
             "sweep again from scratch."
         ) from exc
-    return done
+    return group
+
+
+def _region_slices(cidx, chunks, shape):
+    return tuple(slice(i * c, min((i + 1) * c, s)) for i, c, s in zip(cidx, chunks, shape))
+
+
+def _scan(path, attrs, *, read_data=True):
+    """Verify a sweep store (format 2) and read its completion record.
+
+    Checks, with :func:`oscihop.io.integrity.verify_array`: every chunk of the coordinates and of
+    the per-point records (all written when the store was created), and every chunk of the data
+    arrays in the blocks that hold a done point (decoded when ``read_data``, else only present).
+
+    Returns
+    -------
+    outcome : ndarray (P...) int8
+        The completion record; a block whose ``outcome`` chunk is damaged reads as not run.
+    damage : list of Damage
+        Every damaged chunk found.
+    bad : set of tuple
+        Chunk indices (along the parameter dimensions) of the blocks with damage.
+    """
+    group = _open_group(path, attrs)
+    shape, chunks = tuple(attrs["shape"]), tuple(attrs["chunks"])
+    nd = len(shape)
+    damage = []
+    for name in _coord_names(attrs["definition"], attrs["variables"]):
+        if name not in group:
+            raise ValueError(f"Sweep store {path!r} is corrupted: coordinate array {name!r} is missing. Pass "
+                             "overwrite=True to delete it and run the sweep again from scratch.")
+        damage += verify_array(group[name], name)
+    bad = set()
+    for name in _RECORD_VARS:
+        found = verify_array(group[name], name)
+        damage += found
+        bad |= {d.chunk[:nd] for d in found}
+    if any(d.chunk == () for d in damage):  # the array has no checksum codec: format 2 always writes one
+        raise ValueError(f"Sweep store {path!r} is corrupted: {damage[0]}. Pass overwrite=True to delete it and run "
+                         "the sweep again from scratch.")
+    grid = [math.ceil(s / c) for s, c in zip(shape, chunks)]
+    outcome = np.full(shape, PENDING, dtype=np.int8)
+    if not bad:
+        outcome[...] = group["outcome"][...]
+    else:
+        for cidx in np.ndindex(*grid):
+            if cidx not in bad:
+                sl = _region_slices(cidx, chunks, shape)
+                outcome[sl] = group["outcome"][sl]
+    blocks = [cidx for cidx in np.ndindex(*grid)
+              if cidx not in bad and (outcome[_region_slices(cidx, chunks, shape)] == DONE).any()]
+    for name in attrs["variables"]:
+        arr = group[name]
+        tails = [range(n) for n in arr.cdata_shape[nd:]]
+        wanted = [cidx + tail for cidx in blocks for tail in itertools.product(*tails)]
+        found = verify_array(arr, name, read=read_data, chunks=wanted)
+        damage += found
+        bad |= {d.chunk[:nd] for d in found}
+    return outcome, damage, bad
+
+
+def _damage_text(damage, limit=5):
+    shown = "; ".join(str(d) for d in damage[:limit])
+    return shown + (f" (and {len(damage) - limit} more)" if len(damage) > limit else "")
 
 
 # ------------------------------------------------------------------------------- tasks
+class _PointFailure(ValueError):
+    """A point that cannot be integrated: ``build`` raised or returned something unusable."""
+
+
+def _exc_text(exc):
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def _call_build(build, params):
-    return _check_built(build(**params), params)
+    try:
+        return build(**params)
+    except Exception as exc:  # noqa: BLE001 - any error of the user's build is this point's failure
+        raise _PointFailure(f"`build` raised {_exc_text(exc)}") from exc
 
 
-def _check_built(out, params):
+def _layout_text(facts):
+    return f"{facts['kind']} with n={facts['n']}, D={facts['dim']}, state size {facts['size']}"
+
+
+def _check_point(out, params, ref):
+    """(model, y0) of one point, checked; raises :class:`_PointFailure` saying what is wrong.
+
+    ``y0`` must be a real 1-D array of the model's size, finite and with unit oscillators; it
+    keeps its float precision here (the sweep's precision is applied by :func:`_run_point`).
+    ``ref`` (the store's model facts) requires the same model kind, ``n``, ``D`` and size.
+    """
     try:
         model, y0 = out
     except (TypeError, ValueError):
-        raise ValueError(f"`build` must return (model, y0); at point {_fmt_params(params)} it returned "
-                         f"{type(out).__name__}.") from None
+        raise _PointFailure(f"`build` must return (model, y0); it returned {type(out).__name__}"
+                            f"{'' if out is None else ' ' + repr(out)[:80]}.") from None
     if not isinstance(model, Model):
-        raise ValueError(f"`build` must return (model, y0) with an oscihop model; at point {_fmt_params(params)} "
-                         f"the model is {type(model).__name__}.")
-    if np.ndim(y0) != 1:
-        raise ValueError(f"`build` must return one initial state y0 of shape ({model.size},); at point "
-                         f"{_fmt_params(params)} y0 has shape {np.shape(y0)}. Sweep points are integrated one by one.")
+        raise _PointFailure(f"`build` must return (model, y0) with an oscihop model; the model is "
+                            f"{type(model).__name__}.")
+    try:
+        y0 = as_float_array(y0, "y0", dtype=None)
+        if y0.dtype not in (np.float32, np.float64):
+            y0 = y0.astype(np.float64)
+        if y0.ndim != 1:
+            raise ValueError(f"`build` must return one initial state y0 of shape ({model.size},); y0 has shape "
+                             f"{y0.shape}. Sweep points are integrated one by one.")
+        check_shape(y0, (model.size,), "y0", hint=f"The model is {type(model).__name__} of state size {model.size}.")
+        check_finite(y0, "y0")
+        model.check_unit(y0, "y0")
+    except ValueError as exc:
+        raise _PointFailure(str(exc)) from None
+    if ref is not None:
+        facts = {"kind": type(model).__name__, "n": int(model.n), "dim": int(model.dim), "size": int(model.size)}
+        if any(facts[k] != ref[k] for k in facts):
+            raise _PointFailure(f"Every point of a sweep must build the same kind of model as its first point "
+                                f"{_fmt_params(ref['point'])} ({_layout_text(ref)}); this point built "
+                                f"{_layout_text(facts)}.")
     return model, y0
 
 
+def _at_precision(model, y0, dtype):
+    """``y0`` at the sweep's precision; converted oscillators are scaled to unit length again there."""
+    dtype = np.dtype(dtype)
+    return y0 if y0.dtype == dtype else model.normalize(y0.astype(dtype))
+
+
+def _solve_failure(sol):
+    """Why a finished solve is not a result (failure status, non-finite values), or ``""``."""
+    if sol.status < 0:
+        return f"the solver failed (status {sol.status}): {sol.message}"
+    bad = ~(np.isfinite(sol.states).all(axis=-1) & np.isfinite(sol.energy))
+    if bad.any():
+        k = int(np.argmax(bad))
+        return (f"the solution holds non-finite values from t = {float(sol.t[k]):g} on (solver status {sol.status}); "
+                "the integration diverged: try a smaller step or tighter tolerances")
+    return ""
+
+
+def _run_point(task, params):
+    """Build, check and integrate one point: (outcome, message, model, sol); point errors do not raise."""
+    try:
+        model, y0 = _check_point(_call_build(task["build"], params), params, task["ref"])
+    except _PointFailure as exc:
+        return FAILED, str(exc), None, None
+    try:
+        sol = solve(model, task["t_span"], _at_precision(model, y0, task["dtype"]), method=task["method"],
+                    t_eval=task["solve_times"], **{**task["solve_kwargs"], "dtype": task["dtype"]})
+    except Exception as exc:  # noqa: BLE001 - reported per point
+        return FAILED, f"`oh.solve` raised {_exc_text(exc)}", model, None
+    why = _solve_failure(sol)
+    return (SOLVE_FAILED if why else DONE), why, model, sol
+
+
 _OPEN = {}
+
+
+def _writable(array):
+    """``array`` with the store's write options (zarr keeps them per opened array, not in the store):
+    every chunk written, even one that holds only the fill value, so that a missing chunk is damage."""
+    return array.with_config(array_options()["config"])
 
 
 def _open_arrays(task):
@@ -682,7 +895,7 @@ def _open_arrays(task):
         attrs = group.attrs.get(_ATTR) or {}
         if attrs.get("store_id") != task["store_id"]:
             raise RuntimeError(f"Sweep store {task['store']!r} was replaced while this sweep ran.")
-        arrays = {name: group[name] for name in [*task["variables"], *_RECORD_VARS, "done"]}
+        arrays = {name: _writable(group[name]) for name in [*task["variables"], *_RECORD_VARS]}
         _OPEN.clear()
         _OPEN[key] = arrays
     return arrays
@@ -699,8 +912,10 @@ def _run_task(task):
     """Compute the pending points of one chunk region and write the region (worker side).
 
     Points are integrated one by one with :func:`oscihop.solve` on single states (serial,
-    disk-cached kernels).  Data arrays are written first, then ``status``/``nfev``/``nsteps``,
-    then ``done``; a long task writes what it has every ``_FLUSH_SECONDS``.
+    disk-cached kernels).  A point that fails (``build`` raises or returns something unusable,
+    ``solve`` raises, or the solve fails) is recorded with its ``outcome`` and ``message`` and
+    the task goes on.  The data arrays are written first, then the records, ``outcome`` last;
+    a long task writes what it has every ``_FLUSH_SECONDS``.
     """
     t_start = time.perf_counter()
     cpu_start = time.process_time()
@@ -712,83 +927,63 @@ def _run_task(task):
     size, n_times = task["size"], task["n_times"]
     tails = {"y": (n_times, size), "energy": (n_times,), "y_final": (size,), "order_parameter": (n_times,)}
     dtype = np.dtype(task["dtype"])
-    if done.any():  # points computed earlier live in the same chunks: keep them
+    if done.any():  # points computed earlier live in the same chunks (verified by the driver): keep them
         bufs = {name: np.asarray(arrays[name][region]) for name in [*task["variables"], *_RECORD_VARS]}
+        bufs["message"] = bufs["message"].astype(object)
     else:
         bufs = {name: np.full(rshape + tails[name], np.nan, dtype=dtype) for name in task["variables"]}
-        bufs["status"] = np.full(rshape, NOT_RUN, dtype=np.int8)
-        bufs["nfev"] = np.full(rshape, -1, dtype=np.int64)
-        bufs["nsteps"] = np.full(rshape, -1, dtype=np.int64)
+        for name, (dt, fill) in _RECORD_FILL.items():
+            bufs[name] = np.full(rshape, fill, dtype=object if dt is str else dt)
     t_io = time.perf_counter() - io
 
     def flush():
         t = time.perf_counter()
-        for name in [*task["variables"], *_RECORD_VARS]:
+        for name in [*task["variables"], *_RECORD_VARS]:  # outcome last: the completion record
             arrays[name][region] = bufs[name]
-        arrays["done"][region] = done
         return time.perf_counter() - t
 
-    build, t_span, times, n_curve = task["build"], task["t_span"], task["solve_times"], n_times
+    n_curve = n_times
     computed = failed = 0
     last_flush = time.perf_counter()
     pending = np.flatnonzero(~done.ravel())
-    for pos, k in enumerate(pending):
-        params = _task_params(task, int(k))
-        idx = np.unravel_index(int(k), rshape)
-        try:
+    try:
+        for pos, k in enumerate(pending):
+            params = _task_params(task, int(k))
+            idx = np.unravel_index(int(k), rshape)
+            outcome, message, model, sol = _run_point(task, params)
+            for name in task["variables"]:
+                bufs[name][idx] = np.nan
+            if sol is not None:
+                states = sol.states
+                if "y" in bufs:
+                    bufs["y"][idx] = states[:n_curve]
+                if "energy" in bufs:
+                    bufs["energy"][idx] = sol.energy[:n_curve]
+                if "y_final" in bufs:
+                    bufs["y_final"][idx] = states[-1]
+                if "order_parameter" in bufs:
+                    bufs["order_parameter"][idx] = model.order_parameter(states[:n_curve])
+            bufs["status"][idx] = NOT_RUN if sol is None else sol.status
+            bufs["nfev"][idx] = -1 if sol is None else sol.nfev
+            bufs["nsteps"][idx] = -1 if sol is None else sol.nsteps
+            bufs["message"][idx] = message[:_MESSAGE_CHARS]
+            bufs["outcome"][idx] = outcome
+            computed += 1
+            failed += outcome != DONE
+            if time.perf_counter() - last_flush > task["flush_seconds"] and pos + 1 < len(pending):
+                t_io += flush()
+                last_flush = time.perf_counter()
+    except BaseException:
+        if computed:  # keep the points this task already finished (KeyboardInterrupt, a dying worker...)
             try:
-                out = build(**params)
-            except Exception as exc:
-                raise SweepPointError(f"`build` raised at sweep point {_fmt_params(params)}: "
-                                      f"{type(exc).__name__}: {exc}") from exc
-            model, y0 = _check_built(out, params)
-            if model.size != size:
-                raise ValueError(
-                    f"Every point of a sweep must build a model of the same state size: point "
-                    f"{_fmt_params(params)} built {type(model).__name__} of size {model.size}, but the first "
-                    f"point {_fmt_params(task['first_point'])} built size {size}."
-                )
-            if "order_parameter" in bufs and model.dim == 0:
-                raise ValueError(f"`reduce`='order_parameter' needs oscillators; the model at point "
-                                 f"{_fmt_params(params)} has none.")
-            try:
-                sol = solve(model, t_span, y0, method=task["method"], t_eval=times, **task["solve_kwargs"])
-            except Exception as exc:
-                raise SweepPointError(f"`oh.solve` raised at sweep point {_fmt_params(params)}: "
-                                      f"{type(exc).__name__}: {exc}") from exc
-        except BaseException:
-            if computed:  # keep the points this task already finished
-                try:
-                    flush()
-                except Exception:  # noqa: BLE001
-                    pass
-            raise
-        states = sol.states
-        if "y" in bufs:
-            bufs["y"][idx] = states[:n_curve]
-        if "energy" in bufs:
-            bufs["energy"][idx] = sol.energy[:n_curve]
-        if "y_final" in bufs:
-            bufs["y_final"][idx] = states[-1]
-        if "order_parameter" in bufs:
-            bufs["order_parameter"][idx] = model.order_parameter(states[:n_curve])
-        bufs["status"][idx] = sol.status
-        bufs["nfev"][idx] = sol.nfev
-        bufs["nsteps"][idx] = sol.nsteps
-        done[idx] = True
-        computed += 1
-        failed += sol.status < 0
-        if time.perf_counter() - last_flush > task["flush_seconds"] and pos + 1 < len(pending):
-            t_io += flush()
-            last_flush = time.perf_counter()
+                flush()
+            except Exception:  # noqa: BLE001
+                pass
+        raise
     t_io += flush()
     total = time.perf_counter() - t_start
     return {"computed": computed, "failed": int(failed), "t_task": total, "t_io": t_io,
             "t_cpu": time.process_time() - cpu_start, "pid": os.getpid()}
-
-
-class SweepPointError(RuntimeError):
-    """A point of a sweep raised while being built or integrated (the message names the point)."""
 
 
 def _watch_driver(driver_pid, interval=0.1):
@@ -845,6 +1040,21 @@ def _mp_context(build):
     return multiprocessing.get_context("spawn")
 
 
+def _check_picklable(build):
+    """Raise unless ``build`` can reach the local worker processes (fork needs no pickling)."""
+    if _mp_context(build).get_start_method() == "fork":
+        return
+    import pickle
+
+    try:
+        pickle.dumps(build)
+    except Exception as exc:  # noqa: BLE001 - pickle raises PicklingError, AttributeError, TypeError...
+        raise ValueError(f"`build` must be picklable to reach the sweep's worker processes (a function defined at "
+                         f"the top level of a module, not a lambda or a nested function); pickling {build!r} failed: "
+                         f"{_exc_text(exc)}. Define it in a module, or pass workers=1 to run the points in this "
+                         "process.") from None
+
+
 def _run_local(tasks, build, workers, on_result):
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
@@ -894,9 +1104,9 @@ _BACKEND_OPTIONS = ("backend", "layout", "threads_per_block")
 
 
 # ------------------------------------------------------------------------------- the API
-def sweep(build, grid=None, points=None, store=None, t_span=(0, 1), t_eval=None, method="RK45", reduce="full",
-          client=None, scheduler=None, points_per_task=None, progress=None, overwrite=False, backend="cpu",
-          **solve_kwargs):
+def sweep(build, grid=None, points=None, store=None, t_span=None, t_eval=None, method="RK45", reduce="full",
+          client=None, scheduler=None, points_per_task=None, workers=None, progress=None, overwrite=False,
+          backend="cpu", **solve_kwargs):
     """Integrate a model over a grid (or list) of parameters into one resumable zarr store.
 
     Parameters
@@ -915,9 +1125,11 @@ def sweep(build, grid=None, points=None, store=None, t_span=(0, 1), t_eval=None,
         and one ``(point,)`` coordinate per parameter.  Give ``grid`` or ``points``.
     store : str or os.PathLike
         Directory of the zarr v3 store (created if missing).
-    t_span : (float, float), default (0, 1)
+    t_span : (float, float)
+        Interval every point is integrated over (required, as in :func:`oscihop.solve`).
     t_eval : array_like, optional
-        Output times of the time curves (``reduce`` "full", "energy", "order_parameter").
+        Output times of the time curves (``reduce`` "full", "energy", "order_parameter"):
+        what :func:`oscihop.solve` accepts (sorted, within ``t_span``; repeated times are kept).
         Default: ``np.linspace(t0, t1, 11)`` (rounded to whole sweeps for ``"async"``).
         With ``"final"``, ``t_span[1]`` is appended to the solver's output times when
         ``t_eval`` stops earlier.
@@ -937,41 +1149,67 @@ def sweep(build, grid=None, points=None, store=None, t_span=(0, 1), t_eval=None,
         (rounded down to whole rows of trailing grid dimensions).  Default: about
         ``n_points / (8 workers)``, at most 256 and at most ~64 MiB of results per task.
         Fixed when the store is created; a resumed sweep keeps the store's chunks.
+    workers : int, optional
+        Local worker processes (default: one per available core; at most 4 per core).  Not
+        with ``client``/``scheduler``, where the cluster decides.
     progress : bool or None, default None
         Progress bar (points done, rate, time left): ``None`` shows it on a terminal only.
     overwrite : bool, default False
         Delete an existing sweep store at ``store`` whose definition differs (or that is
-        damaged) and start again.  A directory that is not a sweep store is never deleted.
+        damaged beyond what a re-run repairs, or written by an older oscihop) and start again.
+        A directory that is not a sweep store is never deleted.
     backend : {"cpu", "cuda", "auto"}, default "cpu"
         Passed to every :func:`oscihop.solve` (with the CUDA options ``layout`` and
         ``threads_per_block`` if given).  With CUDA the tasks run one after another in this
         process (or on the dask workers), each point a device solve.  The backend is not
         part of the fingerprint: a sweep started on one backend resumes on the other.
     **solve_kwargs
-        Passed to every :func:`oscihop.solve` call (``rtol``, ``atol``, ``dt``, ``max_steps``...).
+        Passed to every :func:`oscihop.solve` call (``rtol``, ``atol``, ``dt``, ``max_steps``,
+        ``dtype``...).
 
     Returns
     -------
     xarray.Dataset
-        :func:`open_sweep` of the finished store, plus ``attrs["sweep_run"]``: points
-        computed in this call (``computed``), ``wall_s``, the tasks' summed wall time
-        (``task_s``), CPU time (``task_cpu_s``) and zarr I/O time (``task_io_s``), the
-        driver's I/O time, the executor and the number of workers.
+        :func:`open_sweep` of the store, plus ``attrs["sweep_run"]``: points attempted in
+        this call (``computed``) and how many of them failed (``failed``), ``wall_s``, the
+        tasks' summed wall time (``task_s``), CPU time (``task_cpu_s``) and zarr I/O time
+        (``task_io_s``), the driver's I/O time, the executor and the number of workers.
 
     Raises
     ------
     ValueError
-        Invalid arguments (naming the parameter); a point whose model differs in size from the
-        first point's; ``store`` holding a different sweep (and ``overwrite=False``), or a
-        foreign or corrupted store.
+        Invalid arguments (naming the parameter); no point could be built; a solve option
+        rejected at the first point that builds; ``store`` holding a different sweep (and
+        ``overwrite=False``), written by an older oscihop, or a foreign or corrupted store.
     RuntimeError
         Another sweep holds the store's lock (the message names the lock file and how to clear
         a stale one).
-    SweepPointError
-        ``build`` or ``solve`` raised at a point (the message names it).
+
+    Warns
+    -----
+    UserWarning
+        When points failed (the count, and the first points with their messages), or when a
+        resumed store had damaged chunks (which are recomputed).
 
     Notes
     -----
+    *Failures.*  A point whose ``build`` raises or returns something unusable (not
+    ``(model, y0)``, a ``y0`` of the wrong shape, non-finite, complex or with non-unit
+    oscillators, a model of another kind, ``n``, ``D`` or size than the first point's),
+    or whose ``oh.solve`` raises, is recorded with ``outcome`` 2 ("failed"); a solve that
+    ends with a failure status or non-finite values is recorded with ``outcome`` 3 ("solve
+    failed") and its data as the solver left them.  Either way ``message`` says why, the
+    sweep goes on with the other points, and the point is not done: ``attrs["complete"]``
+    stays False and running the same sweep again retries the failed points (and only them,
+    with any unfinished ones), for instance once ``build`` is fixed.
+
+    *Precision.*  The sweep's float dtype is decided once: the ``dtype`` solve option if
+    given, else ``float32`` if the first point's ``y0`` is float32, else ``float64``.  Every
+    point is integrated at that dtype, so one point cannot switch the sweep's precision: a
+    ``y0`` of the other precision is converted to it (integer ``y0`` count as float64) and its
+    oscillators are scaled to unit length again at that precision (``model.normalize``), as a
+    float32 unit vector is not one within float64's tolerance.
+
     *Execution.*  Points are grouped into tasks of ``points_per_task`` consecutive points
     (C order over the grid), one task per chunk region.  By default the tasks run on a
     ``concurrent.futures.ProcessPoolExecutor`` with one process per available core (started
@@ -982,16 +1220,20 @@ def sweep(build, grid=None, points=None, store=None, t_span=(0, 1), t_eval=None,
     do not recompile) and writes its own chunks directly into the store: no two tasks write
     one chunk, and the driver only reads the completion record.
 
-    *Resuming.*  ``done`` is written after a point's data, and zarr writes each chunk to a
-    temporary file renamed into place, so a process killed at any moment leaves every chunk
-    either old or new.  Running the same call again skips points marked done and computes
-    the others; as every point is integrated alone from its own parameters, the numbers are
-    identical to an uninterrupted run.  The definition (parameters, times, method, solve
-    options, reductions and the build's name or spec) is hashed into ``attrs["fingerprint"]``; a
-    different definition on the same store raises.  While a sweep writes a store it holds
-    ``store/.oscihop.lock``; a second sweep on the same store refuses to start.  Local workers
-    exit within 0.1 s of the driver's death; tasks already running on a dask cluster finish
-    (they write the same numbers a resumed run would).
+    *Resuming.*  ``outcome`` is written after a point's data and other records, and zarr
+    writes each chunk to a temporary file renamed into place, so a process killed at any
+    moment leaves every chunk either old or new.  Running the same call again first checks
+    the store (every chunk of the coordinates and records, and the data chunks of the done
+    points: present and passing their CRC32C checksum); a damaged chunk makes the points it
+    holds not done, and they are recomputed.  It then skips the points that are done and
+    computes the others; as every point is integrated alone from its own parameters, the
+    numbers are identical to an uninterrupted run.  The definition (parameters, times, method,
+    solve options, reductions and the build's name or spec) is hashed into
+    ``attrs["fingerprint"]``; a different definition on the same store raises.  While a sweep
+    writes a store it holds ``store/.oscihop.lock``; a second sweep on the same store refuses
+    to start.  Local workers exit within 0.1 s of the driver's death; tasks already running on
+    a dask cluster finish (they write the same numbers a resumed run would).  A store written
+    by an older oscihop (format 1, without checksums) is not resumed: pass ``overwrite=True``.
 
     *Scripts.*  Local workers import the main module (multiprocessing's ``forkserver`` or
     ``spawn``), so a script must call ``sweep`` under ``if __name__ == "__main__":``.
@@ -1005,8 +1247,8 @@ def sweep(build, grid=None, points=None, store=None, t_span=(0, 1), t_eval=None,
     ...               store=store, t_span=(0, 2), reduce=["final", "order_parameter"], progress=False)
     >>> ds["order_parameter"].dims, ds["y_final"].shape, bool(ds.attrs["complete"])
     (('coupling', 'seed', 'time'), (3, 2, 16), True)
-    >>> ds.attrs["sweep_run"]["computed"]
-    6
+    >>> ds.attrs["sweep_run"]["computed"], int(ds["done"].sum()), ds.attrs["n_failed"]
+    (6, 6, 0)
     >>> oh.sweep(kuramoto_ring_build, grid={"coupling": [0.5, 1.0, 2.0], "seed": [0, 1]}, store=store,
     ...          t_span=(0, 2), reduce=["final", "order_parameter"], progress=False).attrs["sweep_run"]["computed"]
     0
@@ -1016,17 +1258,12 @@ def sweep(build, grid=None, points=None, store=None, t_span=(0, 1), t_eval=None,
         build = _SpecBuild(build)
     elif not callable(build):
         raise ValueError(f"`build` must be a callable build(**params) -> (model, y0) or a spec dict; got {build!r}.")
-    if store is None:
-        raise ValueError("`store` is required: the directory of the zarr store the sweep writes (e.g. 'sweep.zarr').")
-    try:
-        path = os.path.abspath(os.fspath(store))
-    except TypeError:
-        raise ValueError(f"`store` must be a path (str or os.PathLike) to a directory; got {store!r}.") from None
-    if points_per_task is not None and (isinstance(points_per_task, bool) or not isinstance(
-            points_per_task, (numbers.Integral, np.integer)) or points_per_task < 1):
-        raise ValueError(f"`points_per_task` must be a positive integer; got {points_per_task!r}.")
-    if progress not in (None, True, False):
-        raise ValueError(f"`progress` must be None (on a terminal only), True or False; got {progress!r}.")
+    path = _store_path(store, required=True)
+    if points_per_task is not None:
+        points_per_task = check_size(points_per_task, "points_per_task", 1)
+    if progress is not None:
+        progress = check_bool(progress, "progress")
+    overwrite = check_bool(overwrite, "overwrite")
     if client is not None and scheduler is not None:
         raise ValueError("Give `client` or `scheduler`, not both.")
     if scheduler is not None and not isinstance(scheduler, str):
@@ -1034,6 +1271,11 @@ def sweep(build, grid=None, points=None, store=None, t_span=(0, 1), t_eval=None,
                          f"got {scheduler!r}.")
     if client is not None and not hasattr(client, "submit"):
         raise ValueError(f"`client` must be a dask.distributed.Client; got {type(client).__name__}.")
+    if workers is not None:
+        if client is not None or scheduler is not None:
+            raise ValueError("`workers` sets the number of local worker processes; with `client` or `scheduler` "
+                             "the dask cluster decides. Leave `workers` out.")
+        workers = check_size(workers, "workers", 1, maximum=4 * _local_workers())
     from .solvers.solve import _check_backend
 
     on_gpu = _check_backend(backend) == "cuda"  # validates it, and fails early without a device
@@ -1052,7 +1294,12 @@ def sweep(build, grid=None, points=None, store=None, t_span=(0, 1), t_eval=None,
                              "or pass a distributed.Client as `client`.") from exc
         own_client = True
     try:
-        workers = _client_threads(client) if client is not None else (1 if on_gpu else _local_workers())
+        if client is not None:
+            workers = _client_threads(client)
+        elif workers is None:
+            workers = 1 if on_gpu else _local_workers()
+        if client is None and workers > 1 and d.n_points > 1:  # tasks will go to a local process pool
+            _check_picklable(build)
         made = not os.path.exists(path)
         os.makedirs(path, exist_ok=True)
         try:
@@ -1065,13 +1312,44 @@ def sweep(build, grid=None, points=None, store=None, t_span=(0, 1), t_eval=None,
     finally:
         if own_client:
             client.close()
-    ds = open_sweep(path)
+    ds = _open_dataset(path, read_data=False)  # the data chunks were checked (resume) or just written
     stats["wall_s"] = time.perf_counter() - t_wall
     ds.attrs["sweep_run"] = stats
-    if stats["failed"]:
-        warnings.warn(f"{stats['failed']} sweep point(s) failed to integrate (status < 0); see ds['status'].",
-                      UserWarning, stacklevel=2)
+    n_failed = ds.attrs["n_failed"]
+    if n_failed:
+        warnings.warn(_failure_summary(ds, path), UserWarning, stacklevel=2)
     return ds
+
+
+def _store_path(store, required):
+    """Absolute path of ``store``: a non-empty str or os.PathLike naming a directory."""
+    if store is None and required:
+        raise ValueError("`store` is required: the directory of the sweep's zarr store (e.g. 'sweep.zarr').")
+    try:
+        path = os.fspath(store)
+    except TypeError:
+        path = None
+    if not isinstance(path, str) or not path.strip():
+        raise ValueError(f"`store` must be a path (a non-empty str or os.PathLike) to a directory; got {store!r}.")
+    return os.path.abspath(path)
+
+
+def _failure_summary(ds, path, shown=3):
+    """One line: how many points failed, the first few with their messages, and what to do."""
+    outcome = ds["outcome"].values
+    flat = np.flatnonzero((outcome == FAILED) | (outcome == SOLVE_FAILED))
+    message = ds["message"].values.reshape(-1)
+    d_names = list(ds.attrs[_ATTR]["definition"]["params"])
+    examples = []
+    for k in flat[:shown]:
+        idx = np.unravel_index(int(k), outcome.shape)
+        pt = ds.isel(dict(zip(ds["outcome"].dims, idx)))
+        params = {n: pt[n].item() for n in d_names}
+        examples.append(f"{_fmt_params(params)}: {str(message[k])[:300]}")
+    more = f"; and {flat.size - shown} more" if flat.size > shown else ""
+    return (f"oh.sweep: {flat.size} of {outcome.size} points of {path!r} failed and are recorded in "
+            f"ds['outcome'] and ds['message']: {'; '.join(examples)}{more}. Run the same sweep again to retry "
+            "them (after fixing `build` if it is the cause).")
 
 
 def _sweep_locked(path, build, d, client, workers, points_per_task, progress, overwrite):
@@ -1086,6 +1364,11 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
         raise ValueError(f"Sweep store {path!r} is corrupted: {info}. Pass overwrite=True to delete it and "
                          "run the sweep again from scratch.")
     attrs = info if kind == "ours" else None
+    if attrs is not None and attrs.get("initialized") and attrs.get("format") != _FORMAT and not overwrite:
+        raise ValueError(f"Sweep store {path!r} was written by an older oscihop (sweep store format "
+                         f"{attrs.get('format')!r}; this version writes format {_FORMAT}, with a checksum on every "
+                         "chunk and a per-point outcome record), so it cannot be resumed safely. Pass overwrite=True "
+                         "to compute it again, or use another `store`; oh.open_sweep still reads it.")
     if attrs is not None and attrs.get("initialized") and attrs["fingerprint"] != d.fingerprint and not overwrite:
         old = attrs.get("definition", {})
         diff = [f"{k} (store: {_short(old.get(k))}, now: {_short(d.record.get(k))})"
@@ -1094,9 +1377,16 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
                          f"{'; '.join(diff) or 'fingerprint'}. Re-run with the store's definition to resume it, "
                          "use another `store`, or pass overwrite=True to delete it and start again.")
     resume = attrs is not None and attrs.get("initialized") and attrs["fingerprint"] == d.fingerprint and not overwrite
+    bad = set()
     if resume:
-        done = _check_arrays(path, attrs)
         _remove_partials(path)
+        outcome, damage, bad = _scan(path, attrs)
+        if damage:
+            _repair_coords(path, attrs, d, damage)
+            lost = sum(outcome[_region_slices(c, attrs["chunks"], d.shape)].size for c in bad)
+            warnings.warn(f"Sweep store {path!r} has damaged chunks: {_damage_text(damage)}. "
+                          + (f"Recomputing the {lost} point(s) they hold." if bad else "Rewriting the coordinates."),
+                          UserWarning, stacklevel=3)
     else:
         t_probe = time.perf_counter()
         model = _probe(build, d)  # before deleting anything: a bad definition leaves the store as it was
@@ -1108,10 +1398,8 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
             points_per_task = max(1, min(_MAX_POINTS_PER_TASK, math.ceil(d.n_points / (8 * workers)),
                                          _TASK_BYTES // per_point))
         attrs = _create_store(path, d, model, int(points_per_task))
-        done = np.zeros(d.shape, dtype=bool)
-    if done.shape != tuple(d.shape):
-        raise ValueError(f"Sweep store {path!r} is corrupted: its done array has shape {done.shape}, "
-                         f"expected {tuple(d.shape)}. Pass overwrite=True to start again.")
+        outcome = np.full(d.shape, PENDING, dtype=np.int8)
+    done = outcome == DONE
     t_driver_io = time.perf_counter() - t0
 
     chunks = tuple(attrs["chunks"])
@@ -1120,14 +1408,14 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
         "store": path, "store_id": attrs["store_id"], "build": build, "kind": d.kind, "names": d.names,
         "t_span": d.t_span, "solve_times": d.solve_times, "n_times": d.n_times, "method": d.method,
         "solve_kwargs": d.solve_kwargs, "variables": d.variables, "size": model["size"], "dtype": model["dtype"],
-        "first_point": d.params_of(0), "flush_seconds": _FLUSH_SECONDS,
+        "ref": model, "flush_seconds": _FLUSH_SECONDS,
     }
     tasks = []
     grid_counts = [math.ceil(s / c) for s, c in zip(d.shape, chunks)]
     for cidx in np.ndindex(*grid_counts):
         region = [(i * c, min((i + 1) * c, s)) for i, c, s in zip(cidx, chunks, d.shape)]
         sl = tuple(slice(a, b) for a, b in region)
-        local_done = done[sl]
+        local_done = np.zeros(done[sl].shape, dtype=bool) if cidx in bad else done[sl]
         if local_done.all():
             continue
         if d.kind == "grid":
@@ -1137,7 +1425,7 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
         tasks.append({**common, "region": region, "rshape": tuple(b - a for a, b in region), "values": values,
                       "done": local_done.copy()})
 
-    n_before = int(done.sum())
+    n_before = int(done.sum()) - sum(int(done[_region_slices(c, chunks, d.shape)].sum()) for c in bad)
     stats = {"points": d.n_points, "done_before": n_before, "computed": 0, "failed": 0, "tasks": len(tasks),
              "points_per_task": int(np.prod(chunks)), "workers": 0, "task_s": 0.0, "task_io_s": 0.0,
              "task_cpu_s": 0.0,
@@ -1168,14 +1456,23 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
         finally:
             bar.close()
         t1 = time.perf_counter()
-        final = _check_arrays(path, attrs)
+        final = np.asarray(_open_group(path, attrs)["outcome"][...])
         stats["driver_io_s"] += time.perf_counter() - t1
-        if not final.all():
+        if (final == PENDING).any():
             raise RuntimeError(
-                f"All tasks reported success but {int((~final).sum())} point(s) of {path!r} are not marked done. "
+                f"All tasks finished but {int((final == PENDING).sum())} point(s) of {path!r} have no record. "
                 "Do the workers see the store at the same path (a shared file system)?"
             )
     return stats
+
+
+def _repair_coords(path, attrs, d, damage):
+    """Rewrite damaged coordinate arrays from the definition (they hold nothing else)."""
+    import zarr
+
+    names = set(_coord_names(d.record, attrs["variables"]))
+    if any(dmg.array in names for dmg in damage):
+        _write_coords(zarr.open_group(path, mode="r+"), d, attrs["model"]["size"], create=False)
 
 
 def _short(value, limit=60):
@@ -1184,7 +1481,10 @@ def _short(value, limit=60):
 
 
 def open_sweep(store):
-    """Open a sweep store written by :func:`sweep` as a lazy ``xarray.Dataset``.
+    """Open a sweep store written by :func:`sweep` as a lazy ``xarray.Dataset``, after checking it.
+
+    Every chunk of the coordinates and per-point records, and every data chunk holding a done
+    point, must be present and pass its CRC32C checksum (the chunks are decoded once here).
 
     Parameters
     ----------
@@ -1196,14 +1496,24 @@ def open_sweep(store):
     xarray.Dataset
         Dimensions: the grid parameters (or ``point``), then ``time`` and ``state`` where
         kept.  Variables: those of the reductions (``y``, ``energy``, ``y_final``,
-        ``order_parameter``) and ``status``, ``nfev``, ``nsteps``, ``done`` per point.
-        Attributes: ``oscihop_sweep`` (definition, fingerprint, chunks, model size and kind,
-        versions), and the completion record ``n_points``, ``n_done``, ``complete``.
+        ``order_parameter``) and, per point, ``status`` (the solver's), ``nfev``, ``nsteps``,
+        ``outcome`` (0 not run, 1 done, 2 failed, 3 solve failed; see :data:`OUTCOMES`),
+        ``message`` (why a point failed) and ``done`` (``outcome == 1``).  Attributes:
+        ``oscihop_sweep`` (definition, fingerprint, chunks, model size and kind, versions),
+        and the completion record ``n_points``, ``n_done``, ``n_failed``, ``complete``.
 
     Raises
     ------
     ValueError
-        If ``store`` is missing, is not a sweep store, or is damaged.
+        If ``store`` is missing or is not a sweep store; :class:`oscihop.io.integrity.StoreDamagedError`
+        (a ValueError) naming each damaged array and chunk when a chunk is missing, truncated or
+        fails its checksum (running the same sweep again repairs it).
+
+    Warns
+    -----
+    UserWarning
+        For a store written by an older oscihop (sweep format 1, no checksums): it is opened
+        unverified, with its ``done`` record and without ``outcome`` and ``message``.
 
     Examples
     --------
@@ -1213,10 +1523,10 @@ def open_sweep(store):
     ...
     ValueError: ... is not an oscihop sweep store: it is an empty directory...
     """
-    try:
-        path = os.path.abspath(os.fspath(store))
-    except TypeError:
-        raise ValueError(f"`store` must be a path to a sweep store directory; got {store!r}.") from None
+    return _open_dataset(_store_path(store, required=True), read_data=True)
+
+
+def _open_dataset(path, read_data):
     if not os.path.exists(path):
         raise ValueError(f"Sweep store {path!r} does not exist.")
     if not os.path.isdir(path):
@@ -1231,7 +1541,19 @@ def open_sweep(store):
     if not info.get("initialized"):
         raise ValueError(f"Sweep store {path!r} was not fully created (the sweep that created it was interrupted); "
                          "run the sweep again.")
-    done = _check_arrays(path, info)
+    old = info.get("format") != _FORMAT
+    if old:
+        warnings.warn(f"Sweep store {path!r} was written by an older oscihop (sweep store format "
+                      f"{info.get('format')!r}, without checksums): its chunks cannot be verified. Run the sweep "
+                      "again with overwrite=True to rewrite it with checksums.", UserWarning, stacklevel=3)
+        done = np.asarray(_open_group(path, info)["done"][...], dtype=bool)
+    else:
+        outcome, damage, _ = _scan(path, info, read_data=read_data)
+        if damage:
+            raise StoreDamagedError(f"Sweep store {path!r} is damaged: {_damage_text(damage)}. Re-run the sweep "
+                                    "(the same oh.sweep call or oscihop sweep command) to repair it: it recomputes "
+                                    "the points these chunks hold.", damage)
+        done = outcome == DONE
     import xarray as xr
 
     try:
@@ -1243,8 +1565,18 @@ def open_sweep(store):
     lazy = [name for name in ds.coords if ds[name].chunks is not None]  # (point,) parameter coordinates
     if lazy:
         ds = ds.assign_coords({name: ds[name].load() for name in lazy})
+    if not old:
+        # messages as a plain numpy str array (zarr's variable-length strings arrive as StringDType,
+        # which does not cast with .astype(str)); one short string per point, read in the check above
+        msg = ds["message"]
+        ds["message"] = msg.copy(data=np.array(msg.values.tolist(), dtype=str).reshape(msg.shape))
+        ds["done"] = (ds["outcome"] == DONE).assign_attrs(long_name=_LONG_NAMES["done"])
+        n_failed = int(((outcome == FAILED) | (outcome == SOLVE_FAILED)).sum())
+    else:
+        n_failed = int((done & (np.asarray(ds["status"].values) < 0)).sum())
     ds.attrs["n_points"] = int(done.size)
     ds.attrs["n_done"] = int(done.sum())
+    ds.attrs["n_failed"] = n_failed
     ds.attrs["complete"] = bool(done.all())
     return ds
 

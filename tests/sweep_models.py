@@ -1,4 +1,4 @@
-"""Build functions for tests/test_sweep.py.
+"""Build functions for tests/test_sweep*.py.
 
 Sweep workers run in other processes, so build functions must be importable by name: they
 live here, not in the test module.  ``marked_build`` records every call in a marker file per
@@ -52,18 +52,6 @@ def binary_build(flip, seed):
     return hop, cue
 
 
-def size_build(n, seed):
-    """Kuramoto ring whose size depends on the parameter ``n`` (for the size-mismatch error)."""
-    return kuramoto_build(1.0, seed, n=n)
-
-
-def failing_build(coupling, seed):
-    """Raises at coupling 2.0."""
-    if coupling == 2.0:
-        raise RuntimeError("no model for coupling 2")
-    return kuramoto_build(coupling, seed)
-
-
 def bad_build(coupling):
     """Wrong return values: a bare model (coupling 1) or a batch of initial states (coupling 2)."""
     model, _ = kuramoto_build(coupling, 0)
@@ -72,26 +60,146 @@ def bad_build(coupling):
     return model, model.random_state(seed=0, batch=2)
 
 
-def marked_build(coupling, seed):
-    """``kuramoto_build``, recording the call (pid) in a marker file and sleeping first."""
+def _mark(name):
     markers = os.environ.get("OSCIHOP_SWEEP_MARKERS")
     if markers:
-        with open(os.path.join(markers, f"{coupling!r}_{seed!r}"), "a") as fh:
+        with open(os.path.join(markers, name), "a") as fh:
             fh.write(f"{os.getpid()}\n")
+
+
+def marked_build(coupling, seed):
+    """``kuramoto_build``, recording the call (pid) in a marker file and sleeping first."""
+    _mark(f"{coupling!r}_{seed!r}")
     time.sleep(float(os.environ.get("OSCIHOP_SWEEP_SLEEP", "0")))
     return kuramoto_build(coupling, seed)
 
 
-def run_kill_sweep(store):
+def kill_fails(coupling, seed):
+    """The points where ``marked_failing_build`` fails (20 of the kill grid's 200)."""
+    return seed % 10 == 3
+
+
+def marked_failing_build(coupling, seed):
+    """``marked_build`` that raises at the points where :func:`kill_fails` is true."""
+    out = marked_build(coupling, seed)
+    if kill_fails(coupling, seed):
+        raise RuntimeError(f"no model at seed {seed}")
+    return out
+
+
+def run_kill_sweep(store, failing=False):
     """The command of the kill-and-resume test (run as a subprocess), on 2 cores at most.
 
     Two workers keep the number of points finished between the kill and the workers' exit
-    small on machines with many cores.
+    small on machines with many cores.  ``failing``: some points fail (``marked_failing_build``).
     """
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:2])
-    oh.sweep(marked_build, grid=KILL_GRID, store=store, **KILL_OPTIONS)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the failure summary of the failing sweep
+        oh.sweep(marked_failing_build if failing else marked_build, grid=KILL_GRID, store=store, **KILL_OPTIONS)
+
+
+def kill_command(store, markers, failing=False):
+    """(command, environment) of the kill-and-resume tests: :func:`run_kill_sweep` in a subprocess,
+    recording builds in the directory ``markers``."""
+    tests = os.path.dirname(os.path.abspath(__file__))
+    env = dict(os.environ, OSCIHOP_SWEEP_MARKERS=str(markers), OSCIHOP_SWEEP_SLEEP="0.02",
+               PYTHONPATH=os.pathsep.join([tests, os.path.dirname(tests), os.environ.get("PYTHONPATH", "")]))
+    env.pop("OSCIHOP_SWEEP_FIXED", None)
+    cmd = [sys.executable, "-c", f"import sweep_models; sweep_models.run_kill_sweep({str(store)!r}, {failing!r})"]
+    return cmd, env
+
+
+def read_outcome(store):
+    """The ``outcome`` record of a sweep store read straight from zarr (None before it exists)."""
+    import zarr
+
+    try:
+        return np.asarray(zarr.open_array(os.path.join(store, "outcome"), mode="r")[...])
+    except Exception:  # noqa: BLE001 - not created yet
+        return None
+
+
+def assert_same_as_reference(ds, ref):
+    """A resumed kill-test store equals an uninterrupted run.
+
+    Everything is compared bit for bit but ``energy``, which gets a few ulp: it is computed by
+    a separate compiled kernel, and a kernel compiled in one process and loaded from Numba's disk
+    cache in another has been seen to round a sum differently (the states agree exactly).
+    """
+    for name in ("y_final", "status", "nfev", "nsteps", "outcome", "done"):
+        np.testing.assert_array_equal(ds[name].values, ref[name].values, err_msg=name)
+    np.testing.assert_array_equal(ds["message"].values, ref["message"].values)
+    np.testing.assert_allclose(ds["energy"].values, ref["energy"].values, rtol=1e-12, atol=1e-14)
+
+
+#: every kind of point failure ``case_build`` makes, with a fragment of its recorded message
+FAILURE_CASES = {
+    "raise": r"`build` raised RuntimeError: no model for case 'raise'",
+    "none": r"`build` must return \(model, y0\); it returned NoneType",
+    "not_a_model": r"`build` must return \(model, y0\) with an oscihop model; the model is str",
+    "size": r"same kind of model as its first point \{case='ok', seed=0\} \(Kuramoto with n=4, D=2, state size "
+            r"8\); this point built Kuramoto with n=5, D=2, state size 10",
+    "kind": r"same kind of model .*this point built Hopfield with n=8, D=0, state size 8",
+    "nan_y0": r"`y0` must be finite",
+    "norm_y0": r"`y0` must hold unit oscillators",
+    "complex_y0": r"`y0` must be real; got complex values",
+    "batch_y0": r"one initial state y0 of shape \(8,\); y0 has shape \(2, 8\)",
+    "short_y0": r"`y0` must have shape \(8,\); got \(7,\)",
+}
+
+
+def case_build(case, seed):
+    """A Kuramoto ring (n = 4, D = 2, size 8) for ``case='ok'``; every other case fails in its own way.
+
+    With ``OSCIHOP_SWEEP_FIXED`` set every case builds like "ok" (the build is "fixed"). Calls
+    are recorded in marker files ``<case>_<seed>`` (see :func:`marked_build`).
+    """
+    _mark(f"{case}_{seed}")
+    model, y0 = kuramoto_build(1.0, seed)
+    if case == "ok" or os.environ.get("OSCIHOP_SWEEP_FIXED"):
+        return model, y0
+    if case == "float32":
+        return model, y0.astype(np.float32)
+    if case == "raise":
+        raise RuntimeError(f"no model for case {case!r}")
+    if case == "none":
+        return None
+    if case == "not_a_model":
+        return "model", y0
+    if case == "size":
+        return kuramoto_build(1.0, seed, n=5)
+    if case == "kind":  # the same state size 8, another model
+        hop = oh.Hopfield.from_patterns(np.where(np.random.default_rng(seed).random((2, 8)) < 0.5, -1.0, 1.0))
+        return hop, hop.random_state(seed=seed)
+    if case == "nan_y0":
+        y0 = y0.copy()
+        y0[3] = np.nan
+        return model, y0
+    if case == "norm_y0":
+        return model, 2 * y0
+    if case == "complex_y0":
+        return model, y0 + 1j
+    if case == "batch_y0":
+        return model, model.random_state(seed=seed, batch=2)
+    if case == "short_y0":
+        return model, y0[:-1]
+    raise ValueError(f"unknown case {case!r}")
+
+
+def growth_build(rate, seed):
+    """Hopfield with relu units whose weights have the eigenvalue ``rate``: h grows like exp((rate - 1) t).
+
+    A large ``rate`` overflows (a solve that runs but fails).
+    """
+    n = 4
+    weights = float(rate) * (np.ones((n, n)) - np.eye(n)) / (n - 1)
+    hop = oh.Hopfield(weights, activation="relu")
+    return hop, 0.5 + 0.1 * np.random.default_rng(int(seed)).random(n)
 
 
 if __name__ == "__main__":
-    run_kill_sweep(sys.argv[1])
+    run_kill_sweep(sys.argv[1], failing=len(sys.argv) > 2 and sys.argv[2] == "failing")

@@ -19,12 +19,10 @@ import pytest
 import zarr
 
 import oscihop as oh
-from oscihop.sweep import LOCK_NAME, NOT_RUN, SweepPointError, _StoreLock
+from oscihop.sweep import DONE, LOCK_NAME, _StoreLock
 
 import sweep_models as sm
 
-TESTS = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(TESTS)
 GRID = {"coupling": [0.5, 1.0, 2.0], "seed": [0, 1, 2, 3]}
 T_SPAN = (0.0, 2.0)
 T_EVAL = np.linspace(0.0, 2.0, 5)
@@ -82,7 +80,8 @@ def test_points_reductions_match_solve(tmp_path):
     ds = oh.sweep(sm.hk_build, points=pts, store=tmp_path / "pts.zarr", t_span=(0, 1.5), t_eval=t_eval,
                   method="Tsit5", reduce=["final", "energy", "order_parameter"], points_per_task=2, rtol=1e-6,
                   progress=False)
-    assert set(ds.data_vars) == {"y_final", "energy", "order_parameter", "status", "nfev", "nsteps", "done"}
+    assert set(ds.data_vars) == {"y_final", "energy", "order_parameter", "status", "nfev", "nsteps", "outcome",
+                                 "message", "done"}
     assert ds["y_final"].dims == ("point", "state") and ds["energy"].dims == ("point", "time")
     assert ds.attrs["oscihop_sweep"]["chunks"] == [2]
     np.testing.assert_array_equal(ds["alpha"].values, [p["alpha"] for p in pts])
@@ -100,7 +99,7 @@ def test_points_reductions_match_solve(tmp_path):
 
 def test_final_only_and_default_times(tmp_path):
     ds = oh.sweep(sm.kuramoto_build, grid={"coupling": [1.0, 3.0], "seed": [5]}, store=tmp_path / "f.zarr",
-                  reduce="final", progress=False)
+                  t_span=(0, 1), reduce="final", progress=False)
     assert "time" not in ds.dims and set(ds["y_final"].dims) == {"coupling", "seed", "state"}
     for c in (1.0, 3.0):
         _, sol = direct(sm.kuramoto_build, {"coupling": c, "seed": 5}, t_eval=[1.0], t_span=(0, 1))
@@ -145,20 +144,21 @@ def test_dask_local_cluster_matches_local_run(grid_run, tmp_path):
 
 
 # ------------------------------------------------------------------ resume and safety
+def done_mask(store):
+    """The completion record of a sweep store, read straight from its ``outcome`` array."""
+    return sm.read_outcome(store) == DONE
+
+
 def _done_count(store):
-    try:
-        return int(np.sum(zarr.open_array(os.path.join(store, "done"), mode="r")[...]))
-    except Exception:  # not created yet
-        return -1
+    outcome = sm.read_outcome(store)
+    return -1 if outcome is None else int((outcome == DONE).sum())
 
 
 def test_sigkill_then_resume(tmp_path):
     store = str(tmp_path / "kill.zarr")
     markers = tmp_path / "markers"
     markers.mkdir()
-    env = dict(os.environ, OSCIHOP_SWEEP_MARKERS=str(markers), OSCIHOP_SWEEP_SLEEP="0.02",
-               PYTHONPATH=os.pathsep.join([TESTS, ROOT, os.environ.get("PYTHONPATH", "")]))
-    cmd = [sys.executable, "-c", f"import sweep_models; sweep_models.run_kill_sweep({store!r})"]
+    cmd, env = sm.kill_command(store, markers)
     total = 200
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
@@ -174,11 +174,11 @@ def test_sigkill_then_resume(tmp_path):
     proc.communicate(timeout=30)  # returns once every holder of its pipes (the workers too) has exited
     assert killed_at is not None, "no point was done within the time limit"
     time.sleep(0.5)
-    done_after_kill = np.asarray(zarr.open_array(os.path.join(store, "done"), mode="r")[...])
+    done_after_kill = done_mask(store)
     n_done = int(done_after_kill.sum())
     assert 0 < n_done < total, n_done
     time.sleep(0.5)  # the workers died with the driver: nothing changes any more
-    np.testing.assert_array_equal(zarr.open_array(os.path.join(store, "done"), mode="r")[...], done_after_kill)
+    np.testing.assert_array_equal(done_mask(store), done_after_kill)
     assert os.path.exists(os.path.join(store, LOCK_NAME))  # left behind by the killed driver: stale
 
     rerun = subprocess.run(cmd, env=env, capture_output=True, timeout=180)
@@ -201,8 +201,7 @@ def test_sigkill_then_resume(tmp_path):
 
     ref = oh.sweep(sm.kuramoto_build, grid=grid, store=tmp_path / "ref.zarr",
                    **{**sm.KILL_OPTIONS, "points_per_task": 200})  # chunking does not change the numbers
-    for name in ("y_final", "energy", "status", "nfev", "nsteps", "done"):
-        np.testing.assert_array_equal(ds[name].values, ref[name].values, err_msg=name)
+    sm.assert_same_as_reference(ds, ref)
 
 
 def test_rerun_skips_done_points(tmp_path):
@@ -215,8 +214,8 @@ def test_rerun_skips_done_points(tmp_path):
     assert again.attrs["sweep_run"]["computed"] == 0 and again.attrs["sweep_run"]["tasks"] == 0
     assert_same_store(first, again)
     # a partly done chunk: forget two points, the rerun recomputes exactly those
-    done = zarr.open_array(os.path.join(store, "done"), mode="r+")
-    done[0, 1:] = False
+    outcome = zarr.open_array(os.path.join(store, "outcome"), mode="r+").with_config({"write_empty_chunks": True})
+    outcome[0, 1:] = 0  # not run
     third = oh.sweep(sm.kuramoto_build, **kw)
     assert third.attrs["sweep_run"]["computed"] == 2
     assert_same_store(first, third)
@@ -225,7 +224,7 @@ def test_rerun_skips_done_points(tmp_path):
 def test_lock_refuses_second_sweep(tmp_path):
     store = tmp_path / "locked.zarr"
     store.mkdir()
-    kw = dict(grid={"coupling": [1.0], "seed": [0]}, store=store, reduce="final", progress=False)
+    kw = dict(grid={"coupling": [1.0], "seed": [0]}, store=store, t_span=(0, 1), reduce="final", progress=False)
     with _StoreLock(str(store)):  # a live holder (this process, a different open file)
         with pytest.raises(RuntimeError, match="in use: lock file .*oscihop.lock.* delete"):
             oh.sweep(sm.kuramoto_build, **kw)
@@ -261,7 +260,7 @@ def test_definition_mismatch(tmp_path):
 
 
 def test_foreign_and_corrupted_stores(tmp_path):
-    kw = dict(grid={"coupling": [1.0], "seed": [0]}, reduce="final", progress=False)
+    kw = dict(grid={"coupling": [1.0], "seed": [0]}, t_span=(0, 1), reduce="final", progress=False)
     # a directory with other things in it is never touched, even with overwrite=True
     other = tmp_path / "other"
     other.mkdir()
@@ -293,11 +292,12 @@ def test_foreign_and_corrupted_stores(tmp_path):
     with pytest.raises(ValueError, match="corrupted"):
         oh.open_sweep(store)
     (store / "zarr.json").write_bytes(meta)
-    chunk = next(p for p in (store / "done").rglob("*") if p.is_file() and p.name != "zarr.json")
-    chunk.write_bytes(b"\x00garbage")
-    with pytest.raises(ValueError, match="corrupted"):
+    # an array's metadata gone: only overwrite=True helps
+    meta = (store / "nfev" / "zarr.json").read_bytes()
+    (store / "nfev" / "zarr.json").unlink()
+    with pytest.raises(ValueError, match="corrupted: array 'nfev' is missing"):
         oh.open_sweep(store)
-    with pytest.raises(ValueError, match="corrupted.*overwrite=True"):
+    with pytest.raises(ValueError, match="corrupted.*nfev.*overwrite=True"):
         oh.sweep(sm.kuramoto_build, store=store, **kw)
     assert oh.sweep(sm.kuramoto_build, store=store, overwrite=True, **kw).attrs["complete"]
 
@@ -305,13 +305,13 @@ def test_foreign_and_corrupted_stores(tmp_path):
 def test_interrupted_creation_is_redone(tmp_path):
     """A store whose creation (or overwrite) was killed half-way is recognised and recreated."""
     store = tmp_path / "half.zarr"
-    kw = dict(grid={"coupling": [1.0, 2.0], "seed": [0]}, store=store, reduce="final", points_per_task=2,
-              progress=False)
+    kw = dict(grid={"coupling": [1.0, 2.0], "seed": [0]}, store=store, t_span=(0, 1), reduce="final",
+              points_per_task=2, progress=False)
     ref = oh.sweep(sm.kuramoto_build, **kw)
     meta = json.loads((store / "zarr.json").read_text())
     meta["attributes"]["oscihop_sweep"]["initialized"] = False
     (store / "zarr.json").write_text(json.dumps(meta))
-    (store / "done" / "zarr.json").unlink()
+    (store / "outcome" / "zarr.json").unlink()
     with pytest.raises(ValueError, match="not fully created.*run the sweep again"):
         oh.open_sweep(store)
     again = oh.sweep(sm.kuramoto_build, **{**kw, "method": "RK23"})  # any definition may take it over
@@ -339,10 +339,11 @@ def test_interrupted_creation_is_redone(tmp_path):
     (dict(grid={"coupling": [1.0]}, reduce="mean"), "`reduce` must be one of"),
     (dict(grid={"coupling": [1.0]}, reduce=[]), "`reduce` must be one of"),
     (dict(grid={"coupling": [1.0]}, t_span=(1, 0)), "`t_span`"),
-    (dict(grid={"coupling": [1.0]}, t_eval=[0.5, 0.2]), "`t_eval` must be strictly increasing"),
+    (dict(grid={"coupling": [1.0]}, t_eval=[0.5, 0.2]), "`t_eval` must be sorted in increasing order"),
+    (dict(grid={"coupling": [1.0]}, t_span=None), "`t_span` is required"),
     (dict(grid={"coupling": [1.0]}, t_eval=[0.0, 3.0]), "`t_eval` must lie within t_span"),
     (dict(grid={"coupling": [1.0]}, method="RK99"), "`method` must be one of"),
-    (dict(grid={"coupling": [1.0]}, points_per_task=0), "`points_per_task` must be a positive integer"),
+    (dict(grid={"coupling": [1.0]}, points_per_task=0), "`points_per_task` must be >= 1"),
     (dict(grid={"coupling": [1.0]}, client=object(), scheduler="tcp://x:1"), "`client` or `scheduler`"),
     (dict(grid={"coupling": [1.0]}, progress="yes"), "`progress`"),
     (dict(grid={"coupling": [1.0]}, store=None), "`store` is required"),
@@ -351,44 +352,35 @@ def test_interrupted_creation_is_redone(tmp_path):
      "`y0` cannot be passed"),
 ])
 def test_bad_arguments(tmp_path, kwargs, match):
-    kw = dict(store=tmp_path / "s.zarr", progress=False)
+    kw = dict(store=tmp_path / "s.zarr", t_span=(0, 1), progress=False)
     kw.update(kwargs)
     with pytest.raises(ValueError, match=match):
         oh.sweep(sm.kuramoto_build, **kw)
 
 
 def test_first_point_checks(tmp_path):
+    """Errors that concern every point are raised before anything is written."""
+    kw = dict(t_span=(0, 1), progress=False)
     with pytest.raises(ValueError, match="order_parameter.*needs oscillators.*beta=1.0"):
         oh.sweep(sm.hopfield_build, grid={"beta": [1.0], "seed": [0]}, store=tmp_path / "a.zarr",
-                 reduce="order_parameter", progress=False)
+                 reduce="order_parameter", **kw)
     with pytest.raises(ValueError, match="`dt` is required"):
         oh.sweep(sm.kuramoto_build, grid={"coupling": [1.0], "seed": [0]}, store=tmp_path / "b.zarr",
-                 method="Euler", progress=False)
-    with pytest.raises(ValueError, match=r"must return \(model, y0\); at point \{coupling=1.0\}"):
-        oh.sweep(sm.bad_build, grid={"coupling": [1.0]}, store=tmp_path / "c.zarr", progress=False)
-    with pytest.raises(ValueError, match=r"one initial state y0 of shape \(8,\); at point \{coupling=2.0\}"):
-        oh.sweep(sm.bad_build, grid={"coupling": [2.0]}, store=tmp_path / "d.zarr", progress=False)
+                 method="Euler", **kw)
+    with pytest.raises(ValueError, match="counts sweeps for method='async'"):  # checked on the real t_span
+        oh.sweep(sm.binary_build, grid={"flip": [0.0], "seed": [0]}, store=tmp_path / "e.zarr", method="async",
+                 seed=1, **{**kw, "t_span": (0, 2.5)})
+    with pytest.raises(ValueError, match=r"No point .* could be built.*first point \{coupling=1.0\}: "
+                                         r"`build` must return \(model, y0\)"):
+        oh.sweep(sm.bad_build, grid={"coupling": [1.0]}, store=tmp_path / "c.zarr", **kw)
+    with pytest.raises(ValueError, match=r"\{coupling=2.0\}: `build` must return one initial state y0 of "
+                                         r"shape \(8,\); y0 has shape \(2, 8\)"):
+        oh.sweep(sm.bad_build, grid={"coupling": [2.0]}, store=tmp_path / "d.zarr", **kw)
     assert not any(tmp_path.iterdir())  # a sweep that fails before writing leaves no directory behind
 
 
-def test_point_errors_name_the_point(tmp_path):
-    with pytest.raises(ValueError, match=r"same state size: point \{n=5, seed=0\}.*size 10.*\{n=4, seed=0\}.*size 8"):
-        oh.sweep(sm.size_build, grid={"n": [4, 5], "seed": [0, 1]}, store=tmp_path / "size.zarr", reduce="final",
-                 progress=False)
-    store = tmp_path / "fail.zarr"
-    with pytest.raises(SweepPointError, match=r"`build` raised at sweep point \{coupling=2.0, seed=0\}.*no model"):
-        oh.sweep(sm.failing_build, grid={"coupling": [1.0, 2.0], "seed": [0, 1]}, store=store, reduce="final",
-                 points_per_task=3, progress=False)
-    # points finished before the failure are kept
-    done = zarr.open_array(os.path.join(store, "done"), mode="r")[...]
-    assert done[0].all() and not done[1].any()
-    ds = oh.open_sweep(store)
-    assert ds.attrs["n_done"] == 2 and not ds.attrs["complete"]
-    assert (ds["status"].values[1] == NOT_RUN).all()
-
-
 def test_progress_bar_quiet_off_terminal(tmp_path, capfd):
-    kw = dict(grid={"coupling": [1.0, 2.0], "seed": [0]}, reduce="final", points_per_task=2)
+    kw = dict(grid={"coupling": [1.0, 2.0], "seed": [0]}, t_span=(0, 1), reduce="final", points_per_task=2)
     oh.sweep(sm.kuramoto_build, store=tmp_path / "a.zarr", **kw)  # progress=None: stderr is not a terminal
     assert "pt/s" not in capfd.readouterr().err
     oh.sweep(sm.kuramoto_build, store=tmp_path / "b.zarr", progress=True, **kw)
