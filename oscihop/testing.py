@@ -456,7 +456,8 @@ def states(model, h_max=4.0):
     >>> import numpy as np, oscihop as oh
     >>> from hypothesis import given, settings
     >>> from oscihop.testing import states
-    >>> hk = oh.HopfieldKuramoto(oh.Hopfield(np.zeros((3, 3))), oh.Kuramoto(2, coupling=np.ones((3, 3))), "all")
+    >>> hk = oh.HopfieldKuramoto(oh.Hopfield(np.zeros((3, 3))), oh.Kuramoto(2, coupling=np.ones((3, 3))), "all",
+    ...                          mode="additive")
     >>> @settings(max_examples=10, deadline=None, derandomize=True, database=None)
     ... @given(states(hk))
     ... def test_unit(y):
@@ -507,7 +508,8 @@ def assert_energy_nonincreasing(solution, rtol=1e-6, atol=1e-9):
     >>> from oscihop.testing import assert_energy_nonincreasing
     >>> kur = oh.Kuramoto(3, coupling="mean-field", strength=2.0, n=5)
     >>> assert_energy_nonincreasing(oh.solve(kur, (0, 3), kur.random_state(seed=0), rtol=1e-8, atol=1e-10))
-    >>> sol = oh.solve(kur, (0, 3), kur.random_state(seed=0), method="Euler", dt=2.0)
+    >>> hop = oh.Hopfield(np.array([[0.0, -3.0], [-3.0, 0.0]]), beta=2.0)  # step_bound 0.2
+    >>> sol = oh.solve(hop, (0, 4), [0.5, 0.3], method="Euler", dt=1.0)
     >>> assert_energy_nonincreasing(sol)
     Traceback (most recent call last):
     ...
