@@ -53,6 +53,7 @@ _LAZY = {
     "Lion": "oscihop.training",
     "SGD": "oscihop.training",
     "load_digits": "oscihop.datasets",
+    "verify": "oscihop.verification",
 }
 _LAZY_MODULES = ("plots", "losses", "datasets", "training")
 

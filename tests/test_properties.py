@@ -1,6 +1,6 @@
 """Property tests: the invariants SPEC.md promises, on small random models.
 
-Every model here is built from a *spec*: a plain dict of drawn choices and NumPy arrays
+Every model here is built from a *spec* (the strategies and builders of :mod:`oscihop.testing`): a plain dict of drawn choices and NumPy arrays
 (built from a drawn seed), so the same model can be rebuilt after relabelling its units
 or rotating its oscillators.  Flat state layout (SPEC 1): Hopfield ``h``; Kuramoto
 ``x.ravel()``; coupled ``concatenate([h, x.ravel()])``.
@@ -9,25 +9,25 @@ or rotating its oscillators.  Flat state layout (SPEC 1): Hopfield ``h``; Kuramo
 from __future__ import annotations
 
 import copy
-import math
 
 import numpy as np
 import pytest
 import scipy.linalg
-import scipy.sparse
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import oscihop as oh
+from oscihop.testing import ACTIVATIONS as SMOOTH_ACTIVATIONS
+from oscihop.testing import BOUNDED_ACTIVATIONS, COUPLING_KINDS, HK_MODES, INTERACTIONS
+from oscihop.testing import WEIGHT_KINDS as HOP_WEIGHT_KINDS
+from oscihop.testing import build_model as make_model
+from oscihop.testing import describe, expected_lyapunov, random_spec
+from oscihop.testing import join_state as join
+from oscihop.testing import model_specs as specs
+from oscihop.testing import n_threshold as n_h
+from oscihop.testing import spec_state as random_flat_state
+from oscihop.testing import split_state as split
 
-SMOOTH_ACTIVATIONS = ("tanh", "sigmoid", "relu", "softmax")
-# relu in the coupled model can blow up in finite time (dh ~ a g^2); keep it out of long solves
-BOUNDED_ACTIVATIONS = ("tanh", "sigmoid", "softmax")
-HOP_WEIGHT_KINDS = ("dense", "sparse", "lowrank", "hebbian", "pseudo-inverse", "storkey")
-INTERACTIONS = ("linear", "relu", "tanh", "sigmoid")
-COUPLING_KINDS = ("edges", "edges-scalar", "dense", "sparse", "lowrank", "mean-field")
-OMEGA_KINDS = (None, "global", "per-unit", "natural")
-HK_MODES = ("network", "additive", "multiplicative")
 ALL_METHODS = ("Euler", "RK4", "RK23", "RK45", "Tsit5", "Geometric", "AKOrN")
 FIXED_STEP = ("Euler", "RK4", "Geometric", "AKOrN")
 
@@ -38,285 +38,9 @@ SETTINGS = settings(
 )
 
 
-# --------------------------------------------------------------------------------------
-# specs: drawn choices + arrays
-# --------------------------------------------------------------------------------------
-
-
 def _antisym(rng, d):
     a = rng.normal(size=(d, d))
     return a - a.T
-
-
-def hop_spec(rng, n, activation, wkind, with_bias, gain=1.0):
-    s = {
-        "activation": activation,
-        "beta": 1.0 if activation == "relu" else float(rng.uniform(0.5, 2.0)),  # relu has no gain
-        "wkind": wkind,
-        "bias": gain * rng.normal(0.0, 0.5, n) if with_bias else None,
-    }
-    if wkind in ("dense", "sparse"):
-        a = rng.normal(size=(n, n)) / math.sqrt(n)
-        w = (a + a.T) / 2
-        if wkind == "sparse":
-            m = np.triu(rng.random((n, n)) < 0.5)
-            m = m | m.T
-            w = w * m
-        s["W"] = gain * w
-    elif wkind == "lowrank":
-        r = int(rng.integers(1, 4))
-        s["factor"] = rng.normal(size=(r, n)) / math.sqrt(n)
-        s["scale"] = gain * rng.choice([-1.0, 1.0], size=r) * rng.uniform(0.5, 1.5, r)
-    else:  # patterns with a storage rule
-        p = int(rng.integers(1, max(1, n // 2) + 1))
-        while True:
-            pats = rng.choice([-1.0, 1.0], size=(p, n))
-            if wkind != "pseudo-inverse" or np.linalg.matrix_rank(pats) == p:
-                break
-        s["patterns"] = pats
-    return s
-
-
-def kur_spec(rng, n, d, ckind, interaction, omega_kind, with_stim, gain=1.0):
-    if ckind in ("lowrank", "mean-field"):
-        interaction = "linear"
-    if omega_kind == "natural" and d != 2:
-        omega_kind = "per-unit"
-    nonlin = interaction != "linear"
-    s = {"dim": d, "n": n, "ckind": ckind, "interaction": interaction, "omega_kind": omega_kind}
-    if ckind in ("edges", "edges-scalar"):
-        pairs = np.array([(i, j) for i in range(n) for j in range(i + 1, n)], dtype=np.int64)
-        keep = rng.random(len(pairs)) < 0.6
-        if not keep.any():
-            keep[rng.integers(len(pairs))] = True
-        e = pairs[keep]
-        flip = rng.random(len(e)) < 0.5
-        e[flip] = e[flip][:, ::-1]
-        e = e[rng.permutation(len(e))]
-        s["edges"] = np.ascontiguousarray(e)
-        if ckind == "edges":
-            s["J"] = rng.normal(size=len(e))
-            s["B"] = rng.normal(size=len(e)) if nonlin else None
-        else:
-            s["J"] = float(rng.normal())
-            s["B"] = float(rng.normal()) if nonlin else None
-    elif ckind in ("dense", "sparse"):
-        a = rng.normal(size=(n, n))
-        j = (a + a.T) / 2
-        m = np.triu(rng.random((n, n)) < 0.7, 1)
-        if not m.any():
-            m[0, 1] = True
-        m = m | m.T
-        j = j * m
-        if ckind == "dense":
-            j[np.diag_indices(n)] = rng.normal(size=n)  # documented: diagonal ignored
-        s["J"] = j
-        s["B"] = float(rng.normal()) if nonlin else None
-    elif ckind == "lowrank":
-        r = int(rng.integers(1, 4))
-        s["factor"] = rng.normal(size=(r, n)) / math.sqrt(n)
-        s["scale"] = rng.choice([-1.0, 1.0], size=r) * rng.uniform(0.5, 1.5, r)
-    elif ckind == "mean-field":
-        s["K"] = float(rng.normal(0.0, 2.0))
-    for key in ("J", "B", "K", "scale"):
-        if s.get(key) is not None:
-            s[key] = gain * s[key]
-    s["stimulus"] = rng.normal(0.0, 0.5, size=(n, d)) if with_stim else None
-    if omega_kind is None:
-        s["omega"] = None
-    elif omega_kind == "global":
-        s["omega"] = _antisym(rng, d)
-    elif omega_kind == "per-unit":
-        s["omega"] = np.stack([_antisym(rng, d) for _ in range(n)])
-    else:
-        s["omega"] = rng.normal(0.0, 2.0, n)
-    return s
-
-
-def hk_coupling_spec(rng, n, mode, hk_all, gain=1.0):
-    s = {
-        "mode": mode,
-        "alpha": gain * float(rng.normal()),
-        "kappa_h": float(rng.uniform(0.3, 3.0)),
-        "kappa_k": float(rng.uniform(0.3, 3.0)),
-    }
-    if hk_all:
-        s["hk_edges"] = "all"
-    else:
-        pairs = np.array([(i, j) for i in range(n) for j in range(i + 1, n)], dtype=np.int64)
-        keep = rng.random(len(pairs)) < 0.6
-        if not keep.any():
-            keep[0] = True
-        e = pairs[keep]
-        flip = rng.random(len(e)) < 0.5
-        e[flip] = e[flip][:, ::-1]
-        s["hk_edges"] = np.ascontiguousarray(e)
-    if mode == "network":
-        if hk_all or rng.random() < 0.3:
-            s["weights"] = gain * float(rng.normal())
-        else:
-            s["weights"] = gain * rng.normal(size=len(s["hk_edges"]))
-    else:
-        s["weights"] = None
-    return s
-
-
-def random_spec(rng, kind, n=None, d=None, activation=None, wkind=None, with_bias=None,
-                ckind=None, interaction=None, omega_kind="draw", with_stim=None, mode=None,
-                hk_all=None):
-    """A spec with every undecided choice drawn from ``rng`` (for deterministic searches)."""
-
-    def pick(v, options):
-        return options[int(rng.integers(len(options)))] if v is None else v
-
-    n = int(rng.integers(2, 9)) if n is None else n
-    d = pick(d, (2, 3, 4))
-    spec = {"kind": kind, "n": n, "dim": 0 if kind == "hopfield" else d}
-    if kind in ("hopfield", "hk"):
-        spec["hop"] = hop_spec(rng, n, pick(activation, SMOOTH_ACTIVATIONS),
-                               pick(wkind, HOP_WEIGHT_KINDS),
-                               bool(rng.random() < 0.5) if with_bias is None else with_bias)
-    if kind in ("kuramoto", "hk"):
-        om = pick(None, OMEGA_KINDS) if omega_kind == "draw" else omega_kind
-        spec["kur"] = kur_spec(rng, n, d, pick(ckind, COUPLING_KINDS),
-                               pick(interaction, INTERACTIONS),
-                               om, bool(rng.random() < 0.5) if with_stim is None else with_stim)
-    if kind == "hk":
-        spec["hk"] = hk_coupling_spec(rng, n, pick(mode, HK_MODES),
-                                      bool(rng.random() < 0.4) if hk_all is None else hk_all)
-    return spec
-
-
-@st.composite
-def specs(draw, kinds=("hopfield", "kuramoto", "hk"), omega_kinds=OMEGA_KINDS, lyapunov=False,
-          activations=SMOOTH_ACTIVATIONS):
-    """Small random model specs.  ``lyapunov=True``: only the cases SPEC calls gradient flows
-    (no omega, or a global omega without stimulus)."""
-    kind = draw(st.sampled_from(kinds))
-    n = draw(st.integers(2, 8))
-    d = draw(st.sampled_from((2, 3, 4)))
-    seed = draw(st.integers(0, 2**32 - 1))
-    gain = draw(st.sampled_from((1.0, 0.2, 5.0)))  # overall strength of weights and couplings
-    rng = np.random.default_rng(seed)
-    spec = {"kind": kind, "n": n, "dim": 0 if kind == "hopfield" else d, "seed": seed, "gain": gain}
-    if kind in ("hopfield", "hk"):
-        spec["hop"] = hop_spec(rng, n, draw(st.sampled_from(activations)),
-                               draw(st.sampled_from(HOP_WEIGHT_KINDS)), draw(st.booleans()),
-                               gain=gain)
-    if kind in ("kuramoto", "hk"):
-        om = draw(st.sampled_from(omega_kinds))
-        stim = draw(st.booleans())
-        if lyapunov and om is not None:
-            stim = False
-        spec["kur"] = kur_spec(rng, n, d, draw(st.sampled_from(COUPLING_KINDS)),
-                               draw(st.sampled_from(INTERACTIONS)), om, stim, gain=gain)
-    if kind == "hk":
-        spec["hk"] = hk_coupling_spec(rng, n, draw(st.sampled_from(HK_MODES)), draw(st.booleans()),
-                                       gain=gain)
-    return spec
-
-
-# --------------------------------------------------------------------------------------
-# building models and states from specs
-# --------------------------------------------------------------------------------------
-
-
-def make_hop(s):
-    kw = dict(bias=s["bias"], activation=s["activation"], beta=s["beta"])
-    wk = s["wkind"]
-    if wk == "dense":
-        return oh.Hopfield(s["W"], **kw)
-    if wk == "sparse":
-        return oh.Hopfield(scipy.sparse.csr_matrix(s["W"]), **kw)
-    if wk == "lowrank":
-        return oh.Hopfield(oh.LowRank(s["factor"], s["scale"]), **kw)
-    return oh.Hopfield.from_patterns(s["patterns"], rule=wk, **kw)
-
-
-def make_kur(s):
-    kw = dict(interaction=s["interaction"], stimulus=s["stimulus"], omega=s["omega"])
-    ck = s["ckind"]
-    if ck in ("edges", "edges-scalar"):
-        return oh.Kuramoto(s["dim"], edges=s["edges"], coupling=s["J"], interaction_weights=s["B"],
-                           n=s["n"], **kw)
-    if ck == "dense":
-        return oh.Kuramoto(s["dim"], coupling=s["J"], interaction_weights=s["B"], **kw)
-    if ck == "sparse":
-        return oh.Kuramoto(s["dim"], coupling=scipy.sparse.csr_matrix(s["J"]),
-                           interaction_weights=s["B"], **kw)
-    if ck == "lowrank":
-        return oh.Kuramoto(s["dim"], coupling=oh.LowRank(s["factor"], s["scale"]), **kw)
-    return oh.Kuramoto(s["dim"], coupling="mean-field", strength=s["K"], n=s["n"], **kw)
-
-
-def make_model(spec):
-    if spec["kind"] == "hopfield":
-        return make_hop(spec["hop"])
-    if spec["kind"] == "kuramoto":
-        return make_kur(spec["kur"])
-    c = spec["hk"]
-    return oh.HopfieldKuramoto(make_hop(spec["hop"]), make_kur(spec["kur"]), c["hk_edges"],
-                               weights=c["weights"], alpha=c["alpha"], mode=c["mode"],
-                               kappa_h=c["kappa_h"], kappa_k=c["kappa_k"])
-
-
-def n_h(spec):
-    return spec["n"] if spec["kind"] in ("hopfield", "hk") else 0
-
-
-def split(spec, y):
-    """flat (size,) -> (h or None, x (N, D) or None)."""
-    y = np.asarray(y)
-    nh = n_h(spec)
-    h = y[:nh] if nh else None
-    x = y[nh:].reshape(spec["n"], spec["dim"]) if spec["kind"] != "hopfield" else None
-    return h, x
-
-
-def join(spec, h, x):
-    parts = []
-    if n_h(spec):
-        parts.append(np.asarray(h, dtype=float))
-    if spec["kind"] != "hopfield":
-        parts.append(np.asarray(x, dtype=float).ravel())
-    return np.concatenate(parts)
-
-
-def random_flat_state(spec, rng, h_scale=1.5):
-    n, d = spec["n"], spec["dim"]
-    h = rng.normal(0.0, h_scale, n) if n_h(spec) else None
-    x = None
-    if spec["kind"] != "hopfield":
-        x = rng.normal(size=(n, d))
-        x /= np.linalg.norm(x, axis=1, keepdims=True)
-    return join(spec, h, x)
-
-
-def expected_lyapunov(spec):
-    """SPEC 2-4: True where the energy is a Lyapunov function, False where it is not guaranteed."""
-    if spec["kind"] == "hopfield":
-        return True
-    k = spec["kur"]
-    if k["omega_kind"] is None:
-        return True
-    if k["omega_kind"] == "global":
-        return k["stimulus"] is None
-    return False
-
-
-def describe(spec):
-    """Short human-readable description of a spec (for assertion messages)."""
-    out = [spec["kind"], f"n={spec['n']}", f"dim={spec['dim']}"]
-    if "hop" in spec:
-        out += [f"act={spec['hop']['activation']}", f"W={spec['hop']['wkind']}"]
-    if "kur" in spec:
-        k = spec["kur"]
-        out += [f"J={k['ckind']}", f"phi={k['interaction']}", f"omega={k['omega_kind']}",
-                f"stim={k['stimulus'] is not None}"]
-    if "hk" in spec:
-        c = spec["hk"]
-        out += [f"mode={c['mode']}", f"hk_all={isinstance(c['hk_edges'], str)}"]
-    return " ".join(out)
 
 
 # --------------------------------------------------------------------------------------
