@@ -600,7 +600,7 @@ def _check_method(method):
         )
 
 
-def _check_wrt(wrt, names):
+def _check_wrt(wrt, names, aliases=None):
     if wrt is None:
         return list(names)
     if isinstance(wrt, str):
@@ -609,7 +609,11 @@ def _check_wrt(wrt, names):
         items = list(wrt)
     else:
         raise ValueError(f"`wrt` must be a parameter name or a list of them; got {wrt!r}. Valid names: {sorted(names)}.")
-    for name in items:
+    for k, name in enumerate(items):
+        if isinstance(name, str) and name in (aliases or {}) and name not in names:
+            warnings.warn(f"The parameter name {name!r} is deprecated; use {aliases[name]!r}.", DeprecationWarning,
+                          stacklevel=3)
+            name = items[k] = aliases[name]
         if not isinstance(name, str) or name not in names:
             raise ValueError(
                 f"`wrt` names parameters of this model; {name!r} is not one of them. "
@@ -762,7 +766,7 @@ def value_and_grad(model, loss, y0, t_span, *, method="RK45", rtol=None, atol=No
     if max_steps is not None:
         max_steps = check_size(max_steps, "max_steps", minimum=0, maximum=MAX_STEPS_LIMIT)
     names = list(model.parameters())
-    wanted = _check_wrt(wrt, names)
+    wanted = _check_wrt(wrt, names, getattr(model, "_PARAMETER_ALIASES", None))
     t0, t1 = check_t_span(t_span)
     if not (type(y0) is np.ndarray and y0.dtype.kind == "f"):  # refuse complex, bool, masked, strings
         y0 = as_float_array(y0, "y0", dtype=None)

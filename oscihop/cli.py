@@ -362,10 +362,13 @@ def _cmd_sweep(args):
     rate = f", {computed / max(seconds, 1e-9):.1f} points/s" if computed else ""
     print(f"  {computed if computed is not None else '?'} points computed in this run in {seconds:.2f} s{rate}; "
           f"{done} of {total} points done")
-    if run.get("failed"):
-        print(f"  WARNING: {run['failed']} point(s) failed to integrate; see the 'status' variable")
     _print_dataset(ds)
     print(f"  wrote sweep store: {args.store}")
+    if run.get("failed"):
+        # like `oscihop run` on a failed solve: the store is written, the exit status says it is not whole
+        print(f"oscihop sweep: {run['failed']} point(s) failed; see the 'outcome' and 'message' variables, "
+              "and run the same sweep again to retry them", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -419,13 +422,10 @@ def _cmd_info(args):
         if done is not None:
             state = "complete" if done >= total else "resume with the same oscihop sweep command"
             print(f"  completion: {done} of {total} points done ({state})")
-        if "status" in ds:
-            import numpy as np
-
-            status = np.asarray(ds["status"].values)
-            failed = int(np.sum((status < 0) & (status != -128)))
-            if failed:
-                print(f"  WARNING: {failed} point(s) failed to integrate (status < 0)")
+        failed = int(ds.attrs.get("n_failed", 0) or 0)
+        if failed:
+            print(f"  WARNING: {failed} point(s) failed (see the 'outcome' and 'message' variables); "
+                  "run the same sweep again to retry them")
         attrs = {**attrs, **{k: meta[k] for k in ("oscihop_version", "numba_version", "created") if k in meta}}
     versions = [f"{k}={attrs[k]}" for k in ("oscihop_version", "numba_version", "created") if k in attrs]
     if versions:

@@ -18,7 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from ._progress import spinner
+from ._validation import check_real, check_size
 from .graph import watts_strogatz_edges
+from .io.stores import check_writable
 from .models import Hopfield, HopfieldKuramoto, Kuramoto
 from .solvers import solve
 
@@ -28,6 +30,9 @@ __all__ = ["run_demo", "correction_spectrum", "numerical_rank", "plot_memory_edi
 #: ``RANK_TOL`` times the largest count.
 RANK_TOL = 1e-6
 
+
+#: the most units the demo accepts (its memory and run time grow with n; the story needs ~200)
+MAX_UNITS = 100_000
 
 def correction_spectrum(hk, y):
     """Singular values of the low-rank part of the oscillators' correction at state ``y``.
@@ -147,16 +152,15 @@ def run_demo(n=200, patterns=5, dim=3, blend=0.3, noise=0.0, alpha=2.0, coupling
     ValueError
         If ``patterns < 2``, ``n < 3``, ``dim < 2``, or ``blend``/``noise`` lie outside [0, 0.5].
     """
-    if int(patterns) < 2:
-        raise ValueError(f"`patterns` must be >= 2 (memory A is pattern 0, memory B pattern 1); got {patterns}.")
-    if int(n) < 3:
-        raise ValueError(f"`n` must be >= 3 units (the oscillators' graph is a ring with shortcuts); got {n}.")
-    if int(dim) < 2:
-        raise ValueError(f"`dim` must be >= 2 (oscillators on S^(dim-1)); got {dim}.")
+    patterns = check_size(patterns, "patterns", minimum=2,
+                          hint="Memory A is pattern 0 and memory B pattern 1.")
+    n = check_size(n, "n", minimum=3, maximum=MAX_UNITS,
+                   hint="The story needs about 200 units; the demo runs in seconds up to a few thousand.")
+    dim = check_size(dim, "dim", minimum=2, maximum=16, hint="Oscillators live on S^(dim-1).")
     for name, value in (("blend", blend), ("noise", noise)):
-        if not 0.0 <= float(value) <= 0.5:
-            raise ValueError(f"`{name}` must lie in [0, 0.5] (a fraction of the cue's units); got {value}.")
-    n, patterns, dim = int(n), int(patterns), int(dim)
+        check_real(value, name, low=0.0, high=0.5)
+    if out_dir is not None:  # refuse a user's directory before the (first-run) compile and solves
+        check_writable(Path(out_dir) / "demo.zarr", "trajectory", overwrite=True, name="`out_dir`/demo.zarr")
     rng = np.random.default_rng(seed)
     xi = np.where(rng.random((patterns, n)) < 0.5, -1.0, 1.0)
     mem_a, mem_b = xi[0], xi[1]

@@ -1153,7 +1153,7 @@ def check_memory(spec, limit=MAX_MEMORY, how="raise the limit"):
 #: Names a sweep parameter may not take (variables and dimensions of sweep and trajectory datasets).
 _RESERVED_NAMES = frozenset({"point", "time", "state", "done", "y", "energy", "y_final", "order_parameter",
                              "status", "nfev", "nsteps", "batch", "neuron", "component", "pattern", "h", "x",
-                             "overlap"})
+                             "overlap", "outcome", "message"})
 
 
 def sweep_names(keys):

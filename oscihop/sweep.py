@@ -50,6 +50,7 @@ import numpy as np
 from ._validation import (as_float_array, check_bool, check_choice, check_finite, check_shape, check_size,
                           resolve_dtype)
 from .io.integrity import StoreDamagedError, array_options, verify_array
+from .solvers.times import check_t_eval, check_t_span
 from .models.base import Model
 from .solvers import METHODS, solve
 
@@ -174,27 +175,16 @@ def _unique_check(name, arr, where):
 
 
 def _time_grid(t_eval, t0, t1):
-    """``t_eval`` as :func:`oscihop.solve` accepts it (1-D, sorted, repeats allowed, within ``t_span``).
-
-    Complex, boolean, masked and string input is refused rather than converted.
-    """
-    from .solvers.solve import _time_grid as solve_time_grid
-
-    return solve_time_grid(as_float_array(t_eval, "t_eval"), t0, t1)
+    """``t_eval`` by :func:`oscihop.solvers.times.check_t_eval`, the rule every entry point shares."""
+    return check_t_eval(t_eval, t0, t1)
 
 
 def _check_t_span(t_span):
-    """``(t0, t1)`` as floats: two finite real numbers with ``t1 >= t0`` (what :func:`oscihop.solve` takes)."""
+    """``(t0, t1)`` by :func:`oscihop.solvers.times.check_t_span`; ``t_span`` is required, as in oh.solve."""
     if t_span is None:
         raise ValueError("`t_span` is required: the interval (t0, t1) every point is integrated over, "
                          "as in oh.solve; e.g. t_span=(0, 10).")
-    span = as_float_array(t_span, "t_span")
-    if span.shape != (2,):
-        raise ValueError(f"`t_span` must be a pair of numbers (t0, t1); got shape {span.shape} from {t_span!r}.")
-    t0, t1 = (float(v) for v in check_finite(span, "t_span"))
-    if t1 < t0:
-        raise ValueError(f"`t_span` must have t_span[1] >= t_span[0] (oscihop integrates forward); got ({t0}, {t1}).")
-    return t0, t1
+    return check_t_span(t_span)
 
 
 def _build_identity(build):

@@ -408,6 +408,9 @@ def _engine_grad(t_span, solver):
         from .adjoint import value_and_grad
 
         res = value_and_grad(model, loss, y0, t_span, wrt=list(wrt), **solver)
+        if not res.success:  # a failed solve gives NaN gradients: say why, not "lower the learning rate"
+            raise RuntimeError(f"training stopped: the solve inside the gradient failed ({res.message}). "
+                               "Raise `max_steps`, or loosen `rtol`/`atol`, in the solver options.")
         return res.value, res.grads, getattr(res, "y0", None), dict(getattr(res, "stats", {}) or {})
 
     return grad_fn
@@ -580,6 +583,10 @@ def load_checkpoint(path):
     g = root[_ckpt_name(epoch)]
     if not g.attrs.get("complete"):
         raise ValueError(f"`checkpoint` {path!r}: the checkpoint of epoch {epoch} is incomplete (damaged store).")
+    from .io.integrity import check_group
+
+    check_group(g, f"`checkpoint` {path!r}", unverifiable="warn",
+                fix="Resume from an intact copy, or train again into a new directory.")
     # zarr stores a 0-d array (a scalar parameter such as alpha) as shape (1,): restore the shapes
     shapes = g.attrs["param_shapes"]
     params = {k: np.asarray(g["params"][k][...]).reshape(shapes[k]) for k in g.attrs["param_names"]}
@@ -588,7 +595,14 @@ def load_checkpoint(path):
     opt = {"kind": og.attrs["kind"], "hyper": og.attrs["hyper"], "step": int(og.attrs["step"]),
            "arrays": {k: np.asarray(og[k][...]).reshape(oshapes[k]) for k in og.attrs["names"]}}
     metrics = xr.open_zarr(path, group=f"{_ckpt_name(epoch)}/metrics", consolidated=False).load()
+    # checkpoints written before the HK edge weights were called "weights" everywhere
+    params = {_RENAMED.get(k, k): v for k, v in params.items()}
+    opt["arrays"] = {"/".join(_RENAMED.get(p, p) for p in k.split("/")): v for k, v in opt["arrays"].items()}
     return {"epoch": epoch, "params": params, "optimizer": opt, "metrics": metrics, "config": attrs.get("config")}
+
+
+#: old parameter names of checkpoints -> today's (HopfieldKuramoto's "hk_weights" is "weights")
+_RENAMED = {"hk_weights": "weights"}
 
 
 def open_metrics(path):
