@@ -600,6 +600,14 @@ def _check_method(method):
         )
 
 
+def _seen_states(y_final, out, te, single):
+    """The states the loss sees: the final state, or the states at ``t_eval`` ((B,) T x size)."""
+    if te is None:
+        return y_final[0].copy() if single else y_final
+    y_seen = np.ascontiguousarray(np.swapaxes(out, 1, 2))
+    return y_seen[0] if single else y_seen
+
+
 def _check_wrt(wrt, names, aliases=None):
     if wrt is None:
         return list(names)
@@ -886,12 +894,7 @@ def value_and_grad(model, loss, y0, t_span, *, method="RK45", rtol=None, atol=No
 
     # ---- loss
     t_start = time.perf_counter()
-    if te is None:
-        y_seen = y_final[0].copy() if single else y_final
-    else:
-        y_seen = np.ascontiguousarray(np.swapaxes(out, 1, 2))
-        if single:
-            y_seen = y_seen[0]
+    y_seen = _seen_states(y_final, out, te, single)
     value, dy = _call_loss(loss, y_seen)
     t_loss = time.perf_counter() - t_start
 
@@ -1044,12 +1047,7 @@ def _failed(model, wanted, ys, single, te, out, y_final, fwd_stats, method):
     dtp = ys.dtype
     params = model.parameters()
     grads = {name: np.full(np.shape(params[name]), np.nan, dtype=dtp) for name in wanted}
-    if te is None:
-        y_seen = y_final[0].copy() if single else y_final
-    else:
-        y_seen = np.ascontiguousarray(np.swapaxes(out, 1, 2))
-        if single:
-            y_seen = y_seen[0]
+    y_seen = _seen_states(y_final, out, te, single)
     nsteps = fwd_stats[:, 1].astype(np.int64)
     stats = dict(nfev=int(fwd_stats[:, 0].sum()), nsteps=int(nsteps[0]) if single else nsteps,
                  nrejected=int(fwd_stats[0, 2]) if single else fwd_stats[:, 2].astype(np.int64))
