@@ -1194,8 +1194,9 @@ def verify_config(path, **kwargs):
 
     Parameters
     ----------
-    path : str or Path
-        A config that ``oscihop run`` accepts.
+    path : str, Path or dict
+        A config that ``oscihop run`` accepts, or a spec dict (validated with
+        :func:`oscihop.spec.validate_spec`), e.g. a loaded config with overrides.
     **kwargs
         Further :func:`verify` arguments (``seed``, ``max_evals``, ...); they override the
         config's.
@@ -1216,9 +1217,9 @@ def verify_config(path, **kwargs):
     >>> report.method, report.dt, report.exit_code
     ('Euler', 0.05, 0)
     """
-    from .spec import build_from_spec, load_config
+    from .spec import build_from_spec, load_config, validate_spec
 
-    spec = load_config(path)
+    spec = validate_spec(path) if isinstance(path, dict) else load_config(path)
     model, y0 = build_from_spec(spec)
     return verify(model, **_solve_settings(spec["solve"], y0, kwargs))
 
