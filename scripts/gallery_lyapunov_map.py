@@ -91,7 +91,9 @@ def panel(ax, fig, data, bound, title):
     ax.set_title(title)
     ok = raw <= 1
     print(f"  {title}: step_bound = {bound:.4g}; cells with no increase beyond tolerance: {int(ok.sum())} of "
-          f"{ok.size}; sigma = 0 row: {np.round(raw[0], 3).tolist()}")
+          f"{ok.size}. Rows sigma, columns dt = {np.round(STEPS, 3).tolist()}; + an increase, . none:")
+    for sigma, row in zip(SIGMAS, ok):
+        print(f"    sigma = {sigma:<6g} " + " ".join("." if o else "+" for o in row))
 
 
 def main():
