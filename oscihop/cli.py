@@ -543,7 +543,6 @@ def _cmd_plot(args):
 
 
 def _cmd_verify(args):
-    from .solvers import METHODS as methods
     from .verification import verify_config, verify_store
 
     target = Path(args.target)
@@ -551,7 +550,7 @@ def _cmd_verify(args):
     for name in ("method", "dt", "rtol", "atol"):
         if getattr(args, name) is not None:
             kwargs[name] = getattr(args, name)
-    if args.method is not None and methods[args.method].kind != "fixed" and args.dt is None:
+    if args.method is not None and METHODS[args.method].kind != "fixed" and args.dt is None:
         kwargs["dt"] = None  # a config's or store's fixed step does not apply to the adaptive method asked for
     if target.is_file():
         report = verify_config(_load_spec(target, args.overrides), **kwargs)
