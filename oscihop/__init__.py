@@ -53,7 +53,10 @@ _LAZY = {
     "Lion": "oscihop.training",
     "SGD": "oscihop.training",
     "load_digits": "oscihop.datasets",
+    # Lyapunov verification of a user's model (issue 18)
     "verify": "oscihop.verification",
+    "VerifyReport": "oscihop.verification",
+    "CounterExample": "oscihop.verification",
 }
 _LAZY_MODULES = ("plots", "losses", "datasets", "training")
 

@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._json import jsonable
+
 __all__ = [
     "SGD",
     "Adam",
@@ -683,20 +685,6 @@ def _is_symmetric(a):
     return a.ndim == 2 and a.shape[0] == a.shape[1] and a.shape[0] > 1 and np.array_equal(a, a.T)
 
 
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if obj is None or isinstance(obj, (bool, int, float, str)):
-        return obj
-    return str(obj)
-
-
 def train(model, X, labels, loss, encode, *, epochs=10, batch_size=32, optimizer=None, schedule=None, wrt=None,
           seed=0, X_test=None, labels_test=None, eval_train=512, t_span=(0.0, 1.0), solver=None, x0=None,
           clip_norm=None, checkpoint=None, checkpoint_every=1, resume=True, progress=None, callbacks=(),
@@ -841,7 +829,7 @@ def train(model, X, labels, loss, encode, *, epochs=10, batch_size=32, optimizer
     scorer = decode if decode is not None else (loss.scores if hasattr(loss, "scores") else None)
 
     nb = -(-n // batch_size)
-    config = _jsonable({
+    config = jsonable({
         "n_train": n, "batch_size": batch_size, "seed": seed, "wrt": sorted(names),
         "optimizer": _describe(optimizer), "schedule": _describe(schedule), "loss": _describe(loss),
         "t_span": list(t_span), "solver": solver, "clip_norm": clip_norm, "learn_x0": learn_x0,

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._json import jsonable
 from ._validation import as_float_array, check_choice, check_finite, check_positive, check_size
 from .models.base import Model
 from .solvers import METHODS, solve
@@ -242,7 +243,7 @@ class CounterExample:
         out = {k: getattr(self, k) for k in ("kind", "state", "value", "tolerance", "method", "dt", "t_span",
                                                "n_times", "options", "shrunk", "found_state", "found_value")}
         out["excess"] = self.excess
-        return _jsonable(out)
+        return jsonable(out, strict=True)
 
 
 @dataclass
@@ -346,7 +347,7 @@ class VerifyReport:
         out["counterexamples"] = [c.to_dict() for c in self.counterexamples]
         out["ok"] = self.ok
         out["exit_code"] = self.exit_code
-        return _jsonable(out)
+        return jsonable(out, strict=True)
 
     def to_json(self, **kwargs):
         """:meth:`to_dict` as a JSON string (strict JSON: no NaN or Infinity literals).
@@ -428,20 +429,6 @@ def _format_state(y, n, dim, size):
         if nk:
             parts.append(f"x = {np.asarray(y[nh:]).reshape(nk, dim).tolist() if nk * dim <= 24 else y[nh:].reshape(nk, dim)}")
         return "\n".join(parts)
-
-
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        return _jsonable(obj.item())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return "nan" if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
-    return obj
 
 
 # --------------------------------------------------------------------------------- the search

@@ -1,11 +1,30 @@
 """Storage: models as dictionaries, trajectories as xarray Datasets and zarr stores.
 
 ``oscihop`` exposes these names lazily (``oh.model_to_dict``, ``oh.open_trajectory``...),
-so importing oscihop does not import xarray or zarr.
+and so does this package: importing ``oscihop`` or a light submodule such as
+``oscihop.io.integrity`` does not import xarray.
 """
 
-from .serialize import model_from_dict, model_to_dict
-from .trajectory import load_model, open_trajectory, solution_to_xarray, solution_to_zarr, solve_to_zarr
+import importlib
 
-__all__ = ["model_to_dict", "model_from_dict", "open_trajectory", "load_model", "solve_to_zarr",
-           "solution_to_xarray", "solution_to_zarr"]
+_WHERE = {
+    "model_to_dict": "serialize",
+    "model_from_dict": "serialize",
+    "open_trajectory": "trajectory",
+    "load_model": "trajectory",
+    "solve_to_zarr": "trajectory",
+    "solution_to_xarray": "trajectory",
+    "solution_to_zarr": "trajectory",
+}
+
+__all__ = list(_WHERE)
+
+
+def __getattr__(name):
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_WHERE))

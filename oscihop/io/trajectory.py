@@ -36,6 +36,7 @@ import zarr
 import zarr.errors
 from zarr.abc.store import Store
 
+from .._json import jsonable
 from .._validation import as_float_array, check_bool
 from . import integrity
 from .serialize import KINDS, MODEL_FORMAT_VERSION, _describe, model_from_dict
@@ -69,23 +70,6 @@ _COORD_ATTRS = {
 
 
 # ----------------------------------------------------------------------- Dataset
-def _jsonable(obj):
-    """``obj`` with numpy scalars/arrays and tuples turned into JSON types."""
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.dtype):
-        return obj.name
-    if obj is None or isinstance(obj, (bool, int, float, str)):
-        return obj
-    return str(obj)
-
-
 def _versions():
     import numba
 
@@ -96,7 +80,7 @@ def _versions():
 
 def _model_attrs(model):
     kind, params, _ = _describe(model, copy=False)
-    return {"model": kind, "model_params": json.dumps(_jsonable(params)), "model_group": MODEL_GROUP}
+    return {"model": kind, "model_params": json.dumps(jsonable(params)), "model_group": MODEL_GROUP}
 
 
 def _solution_attrs(sol):
@@ -105,14 +89,14 @@ def _solution_attrs(sol):
     attrs = {"title": f"oscihop {type(sol.model).__name__} trajectory"}
     attrs.update(_model_attrs(sol.model))
     attrs["method"] = sol.method
-    attrs["options"] = json.dumps(_jsonable(opts))
+    attrs["options"] = json.dumps(jsonable(opts))
     for name in ("rtol", "atol", "dt"):
         if opts.get(name) is not None:
-            attrs[name] = _jsonable(opts[name])
+            attrs[name] = jsonable(opts[name])
     attrs["dtype"] = str(opts.get("dtype", sol.states.dtype.name))
-    attrs["seed"] = _jsonable(opts.get("seed"))
+    attrs["seed"] = jsonable(opts.get("seed"))
     for name in ("status", "message", "success", "nfev", "nsteps", "nrejected", "t_final"):
-        attrs[name] = _jsonable(getattr(sol, name))
+        attrs[name] = jsonable(getattr(sol, name))
     attrs.update(_versions())
     attrs["created"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     return attrs
@@ -257,7 +241,7 @@ def _write_dataset(ds, model, store, path, mode, time_chunk=None):
     mgroup = group.create_group(MODEL_GROUP, overwrite=True)
     for name, arr in arrays.items():
         mgroup.create_array(name, data=np.ascontiguousarray(arr), **integrity.array_options())
-    mgroup.attrs.update({"kind": kind, "params": _jsonable(params), "arrays": sorted(arrays),
+    mgroup.attrs.update({"kind": kind, "params": jsonable(params), "arrays": sorted(arrays),
                          "format_version": MODEL_FORMAT_VERSION})
     return group
 
@@ -783,7 +767,7 @@ def solve_to_zarr(model, t_span, y0, path, t_eval, block=256, mode="w-", **solve
             group = _write_dataset(ds, model, store, path, mode, time_chunk=block)
             var_names = list(ds.data_vars)
             opts = dict(first_opts, t_span=(t0, t1))
-            early = dict(_model_attrs(model), method=method, options=json.dumps(_jsonable(opts)), block=block)
+            early = dict(_model_attrs(model), method=method, options=json.dumps(jsonable(opts)), block=block)
             _mark(group, var_names, complete=False, extra=early)
         else:
             _append_block(group, ds, start)
