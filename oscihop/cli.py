@@ -7,10 +7,14 @@
     oscihop sweep CONFIG.toml --store STORE [--scheduler ADDRESS] [--no-progress]
     oscihop info STORE                            # what a trajectory or sweep store holds
     oscihop plot STORE [--out DIR]                # PNGs of what a store holds
+    oscihop verify CONFIG.toml|STORE [--method M] [--dt DT] [--rtol R] [--atol A] [--seed S]
+                   [--max-evals N] [--time-limit SECONDS] [--set KEY=VALUE] [--json]
+                                                  # does the model's energy ever increase? (oh.verify)
 
 Bad arguments, configs and stores end with a one-line message on stderr and exit
 status 2 (no traceback); a solve that fails (``oscihop run``) writes its store and exits
-with status 1 and the solver's message.  Configs are described in :mod:`oscihop.spec`;
+with status 1 and the solver's message.  ``verify`` exits with 0 when no energy increase
+beyond the tolerance is found and 1 with a counter-example (the report is printed either way).  Configs are described in :mod:`oscihop.spec`;
 ``run`` and ``sweep`` refuse a config whose arrays would need more than ``--max-memory``
 GiB (default 8) before building anything.  Stores are verified when read (every chunk
 present, every CRC32C checksum right): ``info`` and ``plot`` refuse a damaged store, naming
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 import warnings
@@ -55,10 +60,31 @@ def _path(text):
     return text
 
 
-def _memory_gib(text):
-    value = float(text)
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a number of GiB > 0; got {text}")
+def _number(rule, low, strict=True, unit=""):
+    """An argparse type: a finite float ``> low`` (``>= low`` unless ``strict``)."""
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not math.isfinite(value) or (value <= low if strict else value < low):
+            raise argparse.ArgumentTypeError(f"must be {rule}; got {text!r}")
+        return value
+    return parse
+
+
+_memory_gib = _number("a number of GiB > 0", 0.0)
+_positive_float = _number("a finite number > 0", 0.0)
+_nonnegative_float = _number("a finite number >= 0", 0.0, strict=False)
+
+
+def _nonnegative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0; got {text!r}")
     return value
 
 
@@ -77,7 +103,7 @@ def _override(text):
 
 
 def build_parser():
-    """The argument parser of the ``oscihop`` command (sub-commands demo, run, sweep, info, plot)."""
+    """The argument parser of the ``oscihop`` command (sub-commands demo, run, sweep, info, plot, verify)."""
     parser = argparse.ArgumentParser(prog="oscihop",
                                      description="Hopfield, Kuramoto and Hopfield-Kuramoto simulations.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -136,6 +162,28 @@ def build_parser():
     plot.add_argument("store", metavar="STORE", type=_path)
     plot.add_argument("--out", metavar="DIR", type=_path,
                       help="directory for the PNGs (default: <STORE without .zarr>-plots)")
+
+    verify = sub.add_parser(
+        "verify", help="check numerically that a model's energy never increases (oh.verify)",
+        description="Search for states and steps where the energy of the model in CONFIG.toml (checked with its "
+                    "[solve] method, step and tolerances) or in a trajectory STORE (with the method it was solved "
+                    "with) increases. Prints the report; exit status 0: no increase beyond the tolerance found, "
+                    "1: a counter-example (printed), 2: bad input.")
+    verify.add_argument("target", metavar="CONFIG.toml|STORE", type=_path,
+                        help="a TOML config, or a trajectory store (oscihop run, sol.to_zarr)")
+    verify.add_argument("--method", choices=[m for m, meta in METHODS.items() if meta.kind != "async"],
+                        help="integration method to check (default: the config's or store's)")
+    verify.add_argument("--dt", type=_positive_float, help="step of a fixed-step method (Euler, AKOrN, RK4, Geometric)")
+    verify.add_argument("--rtol", type=_positive_float, help="relative tolerance (default: the config's or 1e-6)")
+    verify.add_argument("--atol", type=_nonnegative_float, help="absolute tolerance (default: the config's or 1e-9)")
+    verify.add_argument("--seed", type=_nonnegative_int, default=0, help="seed of the search (default 0)")
+    verify.add_argument("--max-evals", type=_positive_int, default=5000, metavar="N",
+                        help="budget of state evaluations (default 5000)")
+    verify.add_argument("--time-limit", type=_positive_float, metavar="SECONDS",
+                        help="stop the search after this many seconds (compilation excluded)")
+    verify.add_argument("--set", dest="overrides", type=_override, action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config value, e.g. --set kuramoto.coupling=0.5 (configs only; repeatable)")
+    verify.add_argument("--json", action="store_true", help="print the report as JSON instead of text")
     return parser
 
 
@@ -167,6 +215,11 @@ def _store_kind(path):
         return "sweep"
     if attrs.get("oscihop_store") == "trajectory":
         return "trajectory"
+    if attrs.get("oscihop_store") == "training":
+        raise CLIError(f"{str(path)!r} is an oscihop training store (oh.train's checkpoints): it holds the trained "
+                       "parameters, not the model they belong to (its kind, graph, activation), so no model can be "
+                       "rebuilt from it. Write a trajectory of the trained model, e.g. "
+                       "oh.solve(result.model, (0, 1), y0).to_zarr('trained.zarr'), and pass that store.")
     raise CLIError(f"{str(path)!r} is a zarr store but not an oscihop trajectory or sweep store "
                    "(its root has neither the oscihop_store nor the oscihop_sweep attribute).")
 
@@ -489,7 +542,40 @@ def _cmd_plot(args):
     return 0
 
 
-_COMMANDS = {"demo": _cmd_demo, "run": _cmd_run, "sweep": _cmd_sweep, "info": _cmd_info, "plot": _cmd_plot}
+def _cmd_verify(args):
+    from .verification import verify_config, verify_store
+
+    target = Path(args.target)
+    kwargs = {"seed": args.seed, "max_evals": args.max_evals, "time_limit": args.time_limit}
+    for name in ("method", "dt", "rtol", "atol"):
+        if getattr(args, name) is not None:
+            kwargs[name] = getattr(args, name)
+    if args.method is not None and METHODS[args.method].kind != "fixed" and args.dt is None:
+        kwargs["dt"] = None  # a config's or store's fixed step does not apply to the adaptive method asked for
+    if target.is_file():
+        report = verify_config(_load_spec(target, args.overrides), **kwargs)
+    elif not target.exists():
+        raise CLIError(f"{args.target!r} does not exist; pass a TOML config or a trajectory store.")
+    else:
+        kind = _store_kind(target)
+        if kind == "sweep":
+            raise CLIError(f"{args.target!r} is a sweep store; oscihop verify checks one model: pass the sweep's "
+                           "config (with --set for one point), or map the check over the sweep with "
+                           "reduce = [\"energy_increase\", \"dEdt_max\"] in its [sweep] section.")
+        if args.overrides:
+            raise CLIError("--set applies to configs; a store's model is verified as it was saved.")
+        with warnings.catch_warnings(record=True) as caught:  # e.g. an older store without checksums
+            warnings.simplefilter("always")
+            report = verify_store(str(target), **kwargs)
+        for w in caught:
+            if issubclass(w.category, UserWarning):
+                print(f"oscihop verify: note: {w.message}", file=sys.stderr)
+    print(report.to_json(indent=2) if args.json else report)
+    return report.exit_code
+
+
+_COMMANDS = {"demo": _cmd_demo, "run": _cmd_run, "sweep": _cmd_sweep, "info": _cmd_info, "plot": _cmd_plot,
+             "verify": _cmd_verify}
 
 
 def main(argv=None):
@@ -503,8 +589,9 @@ def main(argv=None):
     Returns
     -------
     int
-        0 on success; 1 when the demo's energy check fails or the solve of ``run``
-        fails (its store is written); 2 for a bad argument, config or store, a damaged
+        0 on success; 1 when the demo's energy check fails, the solve of ``run``
+        fails (its store is written), points of ``sweep`` fail, or ``verify`` finds an
+        energy increase (a counter-example); 2 for a bad argument, config or store, a damaged
         store included (a one-line message on stderr).
     """
     try:

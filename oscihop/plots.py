@@ -618,7 +618,7 @@ def save_figures(ds, out_dir, prefix="", dpi=110):
     :func:`sweep_states`): the same curves when the sweep kept time series (one line
     per point, at most 50), the oscillators of the first point when it kept states,
     and ``heatmap_<var>.png`` of the final order parameter, energy and overlap with the
-    first pattern over the first two parameters when at least two were swept (other
+    first pattern (and the ``energy_increase`` and ``dEdt_max`` checks) over the first two parameters when at least two were swept (other
     parameters at their first value), or ``sweep_<var>.png`` of the same quantities
     against the parameter (or the point) when one parameter (or a list of points) was
     swept.
@@ -666,7 +666,7 @@ def save_figures(ds, out_dir, prefix="", dpi=110):
         save(plot_oscillators(final.rename({k: k.removesuffix("_final") for k in final.data_vars})), "oscillators")
     if "overlap" in ds.variables and "time" in ds["overlap"].dims:
         save(plot_overlaps(ds), "overlaps")
-    swept = ("order_parameter", "order_parameter_final", "energy", "overlap")
+    swept = ("order_parameter", "order_parameter_final", "energy", "overlap", "energy_increase", "dEdt_max")
     if len(params) >= 2:
         x, y = params[0], params[1]
         for var in swept:

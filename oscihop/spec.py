@@ -53,7 +53,8 @@ A config file describes one simulation (``oscihop run``) or a parameter sweep
     [sweep]                         # used by `oscihop sweep`
     grid = { "kuramoto.coupling" = [0.1, 0.5, 1.0], "initial.seed" = [0, 1, 2] }
     # points = [ { "coupling.alpha" = 0.01, "initial.seed" = 3 } ]    # instead of `grid`
-    reduce = "final"                # "full" | "final" | "energy" | "order_parameter" (or a list)
+    reduce = "final"                # "full" | "final" | "energy" | "order_parameter" | "energy_increase"
+                                    # | "dEdt_max" (or a list)
     # points_per_task = 16
 
 Every section except ``[model]`` may be left out (defaults above, except that
@@ -135,7 +136,6 @@ _RULES = ("hebbian", "pseudo-inverse", "storkey")
 _ACTIVATIONS = ("tanh", "sigmoid", "relu", "softmax", "sign")
 _INTERACTIONS = ("linear", "relu", "tanh", "sigmoid")
 _MODES = ("additive", "multiplicative", "network")
-_REDUCTIONS = ("full", "final", "energy", "order_parameter")
 _OMEGA_KEYS = {"natural": ("kind", "spread", "mean", "seed", "distribution"), "global": ("kind", "rate", "matrix")}
 
 
@@ -568,13 +568,15 @@ def _v_sweep(sec, spec, deep):
                          "product) and `points` (a list of tables, one per point).")
     if "points_per_task" in sec:
         out["points_per_task"] = _int(sec["points_per_task"], ("sweep", "points_per_task"), lo=1)
+    from .sweep import REDUCTIONS  # the one list of reductions (imported here: spec stays light)
+
     red = sec.get("reduce", "full")
     if isinstance(red, (list, tuple)):
         if not red:
             _fail(("sweep", "reduce"), "a reduction name or a non-empty list of them", red)
-        out["reduce"] = [_choice(r, _REDUCTIONS, ("sweep", "reduce")) for r in red]
+        out["reduce"] = [_choice(r, REDUCTIONS, ("sweep", "reduce")) for r in red]
     else:
-        out["reduce"] = _choice(red, _REDUCTIONS, ("sweep", "reduce"))
+        out["reduce"] = _choice(red, REDUCTIONS, ("sweep", "reduce"))
     if deep:
         # every value must make a valid model spec on its own
         model_only = {k: v for k, v in spec.items() if k != "sweep"}
@@ -1153,7 +1155,7 @@ def check_memory(spec, limit=MAX_MEMORY, how="raise the limit"):
 #: Names a sweep parameter may not take (variables and dimensions of sweep and trajectory datasets).
 _RESERVED_NAMES = frozenset({"point", "time", "state", "done", "y", "energy", "y_final", "order_parameter",
                              "status", "nfev", "nsteps", "batch", "neuron", "component", "pattern", "h", "x",
-                             "overlap", "outcome", "message"})
+                             "overlap", "outcome", "message", "energy_increase", "dEdt_max"})
 
 
 def sweep_names(keys):

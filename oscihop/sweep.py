@@ -10,6 +10,9 @@ one per grid parameter, or a single ``point`` dimension for a list of points)::
     energy           (P..., time)         reduce="full" or "energy"
     y_final          (P..., state)        reduce="final": the state at t_span[1]
     order_parameter  (P..., time)         reduce="order_parameter"
+    energy_increase  (P...) float64       reduce="energy_increase": largest energy increase between
+                                          outputs relative to atol + rtol |E| (> 1: an increase)
+    dEdt_max         (P...) float64       reduce="dEdt_max": largest dE/dt over the output states
     status           (P...) int8          solver status (-128: the solver did not run)
     nfev, nsteps     (P...) int64         right-hand side evaluations, accepted steps (-1: not run)
     message          (P...) str           why the point failed ("" when it did not)
@@ -58,7 +61,7 @@ __all__ = ["sweep", "open_sweep", "kuramoto_ring_build", "REDUCTIONS", "LOCK_NAM
            "PENDING", "DONE", "FAILED", "SOLVE_FAILED"]
 
 #: Reductions ``sweep`` can keep per point.
-REDUCTIONS = ("full", "final", "energy", "order_parameter")
+REDUCTIONS = ("full", "final", "energy", "order_parameter", "energy_increase", "dEdt_max")
 #: Name of the lock file inside a store while a sweep writes it.
 LOCK_NAME = ".oscihop.lock"
 #: ``status`` of a point the solver has not run (yet, or because the point failed before solving).
@@ -76,7 +79,9 @@ _ATTR = "oscihop_sweep"
 #: (format 1 kept a ``done`` array and aborted on a failing point).
 _FORMAT = 2
 _CURVES = ("full", "energy", "order_parameter")
-_DATA_VARS = ("y", "energy", "y_final", "order_parameter")
+#: per-point numbers computed from the whole solver output by :mod:`oscihop.verification`; stored as float64
+_CHECKS = ("energy_increase", "dEdt_max")
+_DATA_VARS = ("y", "energy", "y_final", "order_parameter", *_CHECKS)
 #: per-point records, in the order a task writes them: ``outcome`` last (the completion record)
 _RECORD_VARS = ("status", "nfev", "nsteps", "message", "outcome")
 _RESERVED = frozenset({"point", "time", "state", "done", *_DATA_VARS, *_RECORD_VARS})
@@ -90,6 +95,10 @@ _LONG_NAMES = {
     "energy": "model energy",
     "y_final": "state at t_span[1] (flat layout)",
     "order_parameter": "Kuramoto order parameter |mean_i x_i|",
+    "energy_increase": "largest energy increase between outputs / (atol + rtol max|E|); > 1: the energy rose "
+                       "beyond the tolerance (oscihop.verification.energy_increase)",
+    "dEdt_max": "largest dE/dt = grad E . f over the output states; > 0: the energy rises along the flow "
+                "(oscihop.verification.max_energy_rate)",
     "status": f"solver status (0 done, 1 stopped early, < 0 failed, {NOT_RUN} not run)",
     "nfev": "right-hand side evaluations (-1: not run)",
     "nsteps": "accepted steps (-1: not run)",
@@ -250,7 +259,9 @@ class _Definition:
         else:
             times = _time_grid(t_eval, t0, t1)
         self.times = times if curves else None
-        if times is None:
+        if times is None and any(r in _CHECKS for r in self.reduce):
+            solve_times = None  # every step the solver takes (oh.solve without t_eval)
+        elif times is None:
             solve_times = np.array([t1])
         elif "final" in self.reduce and times[-1] < t1:
             solve_times = np.append(times, t1)
@@ -277,6 +288,13 @@ class _Definition:
             self.variables.append("y_final")
         if "order_parameter" in self.reduce:
             self.variables.append("order_parameter")
+        self.variables += [r for r in _CHECKS if r in self.reduce]
+        # tolerance of energy_increase: the solve's rtol/atol where given (as in oh.verify), else verify's defaults
+        self.energy_tolerance = None
+        if "energy_increase" in self.reduce:
+            from .verification import energy_tolerance
+
+            self.energy_tolerance = energy_tolerance(self.solve_kwargs.get("rtol"), self.solve_kwargs.get("atol"))
 
         self.record = {
             "format": _FORMAT,
@@ -285,7 +303,7 @@ class _Definition:
             "values": {n: v.tolist() for n, v in zip(self.names, self.values)},
             "t_span": list(self.t_span),
             "t_eval": None if self.times is None else self.times.tolist(),
-            "solve_times": self.solve_times.tolist(),
+            "solve_times": None if self.solve_times is None else self.solve_times.tolist(),
             "method": method,
             "reduce": self.reduce,
             # where the numbers are computed is not part of what they are: a sweep started on
@@ -294,6 +312,8 @@ class _Definition:
                                          "solve options"),
             "build": _build_identity(build),
         }
+        if self.energy_tolerance is not None:  # only then: the fingerprints of other sweeps stay as they were
+            self.record["energy_tolerance"] = list(self.energy_tolerance)
         text = json.dumps(self.record, sort_keys=True, separators=(",", ":"))
         self.fingerprint = hashlib.sha256(text.encode()).hexdigest()
 
@@ -590,6 +610,10 @@ def _probe(build, d):
         if "order_parameter" in d.reduce and model.dim == 0:
             raise ValueError(f"`reduce`='order_parameter' needs oscillators, but the model built at the point "
                              f"{_fmt_params(params)} ({type(model).__name__}) has none.")
+        if "dEdt_max" in d.reduce and getattr(getattr(model, "hopfield", model), "activation", None) == "sign":
+            raise ValueError(f"`reduce`='dEdt_max' needs a continuous flow, but the model built at the point "
+                             f"{_fmt_params(params)} has activation='sign' (the binary network, method 'async'); "
+                             "use 'energy_increase' for it.")
         return {"size": int(model.size), "n": int(model.n), "dim": int(model.dim), "kind": type(model).__name__,
                 "dtype": dtype, "point": params}
     params, message = first_error
@@ -673,7 +697,7 @@ def _create_store(path, d, model, points_per_task):
     }
     for name in [*d.variables, *_RECORD_VARS]:
         tail_dims, tail_shape, tail_chunks = layout.get(name, ((), (), ()))
-        dt, fill = _RECORD_FILL.get(name, (dtype, np.nan))
+        dt, fill = _RECORD_FILL.get(name, (np.float64 if name in _CHECKS else dtype, np.nan))
         arr = group.create_array(name, shape=tuple(d.shape) + tail_shape, chunks=tuple(chunks) + tail_chunks,
                                  dtype=dt, fill_value=fill, dimension_names=list(d.dims) + list(tail_dims),
                                  attributes={"long_name": _LONG_NAMES[name], **coord_attrs,
@@ -915,13 +939,15 @@ def _run_task(task):
     rshape = task["rshape"]
     done = np.array(task["done"], dtype=bool).reshape(rshape)
     size, n_times = task["size"], task["n_times"]
-    tails = {"y": (n_times, size), "energy": (n_times,), "y_final": (size,), "order_parameter": (n_times,)}
+    tails = {"y": (n_times, size), "energy": (n_times,), "y_final": (size,), "order_parameter": (n_times,),
+             "energy_increase": (), "dEdt_max": ()}
     dtype = np.dtype(task["dtype"])
     if done.any():  # points computed earlier live in the same chunks (verified by the driver): keep them
         bufs = {name: np.asarray(arrays[name][region]) for name in [*task["variables"], *_RECORD_VARS]}
         bufs["message"] = bufs["message"].astype(object)
     else:
-        bufs = {name: np.full(rshape + tails[name], np.nan, dtype=dtype) for name in task["variables"]}
+        bufs = {name: np.full(rshape + tails[name], np.nan, dtype=np.float64 if name in _CHECKS else dtype)
+                for name in task["variables"]}
         for name, (dt, fill) in _RECORD_FILL.items():
             bufs[name] = np.full(rshape, fill, dtype=object if dt is str else dt)
     t_io = time.perf_counter() - io
@@ -953,6 +979,7 @@ def _run_task(task):
                     bufs["y_final"][idx] = states[-1]
                 if "order_parameter" in bufs:
                     bufs["order_parameter"][idx] = model.order_parameter(states[:n_curve])
+                _check_point_energy(bufs, idx, model, sol, task["energy_tolerance"])
             bufs["status"][idx] = NOT_RUN if sol is None else sol.status
             bufs["nfev"][idx] = -1 if sol is None else sol.nfev
             bufs["nsteps"][idx] = -1 if sol is None else sol.nsteps
@@ -974,6 +1001,17 @@ def _run_task(task):
     total = time.perf_counter() - t_start
     return {"computed": computed, "failed": int(failed), "t_task": total, "t_io": t_io,
             "t_cpu": time.process_time() - cpu_start, "pid": os.getpid()}
+
+
+def _check_point_energy(bufs, idx, model, sol, tolerance):
+    """The ``energy_increase`` and ``dEdt_max`` of one point, over every output of its solve."""
+    from .verification import energy_increase, max_energy_rate
+
+    with np.errstate(all="ignore"):
+        if "energy_increase" in bufs:
+            bufs["energy_increase"][idx] = energy_increase(np.asarray(sol.energy, dtype=np.float64), *tolerance)
+        if "dEdt_max" in bufs:
+            bufs["dEdt_max"][idx] = max_energy_rate(model, np.asarray(sol.states, dtype=np.float64))
 
 
 def _watch_driver(driver_pid, interval=0.1):
@@ -1122,13 +1160,25 @@ def sweep(build, grid=None, points=None, store=None, t_span=None, t_eval=None, m
         what :func:`oscihop.solve` accepts (sorted, within ``t_span``; repeated times are kept).
         Default: ``np.linspace(t0, t1, 11)`` (rounded to whole sweeps for ``"async"``).
         With ``"final"``, ``t_span[1]`` is appended to the solver's output times when
-        ``t_eval`` stops earlier.
+        ``t_eval`` stops earlier.  With ``"energy_increase"`` or ``"dEdt_max"`` and neither
+        ``t_eval`` nor a time curve, the solver keeps every step it takes (``oh.solve``
+        without ``t_eval``), so that the checks see the whole trajectory.
     method : str, default "RK45"
         Any :func:`oscihop.solve` method.
     reduce : str or list of str, default "full"
         What is kept per point: ``"full"`` (``y`` (P..., time, state) and ``energy``),
         ``"final"`` (``y_final`` (P..., state), the state at ``t_span[1]``),
-        ``"energy"`` (P..., time), ``"order_parameter"`` (P..., time; oscillator models).
+        ``"energy"`` (P..., time), ``"order_parameter"`` (P..., time; oscillator models),
+        and two Lyapunov checks, one float64 per point (P...), taken over every output of
+        the point's solve (see ``t_eval``): ``"energy_increase"``, the largest energy
+        increase between consecutive outputs relative to ``atol + rtol max|E|``
+        (:func:`oscihop.verification.energy_increase`; ``<= 1``: no increase beyond the
+        tolerance, ``> 1``: an increase), and ``"dEdt_max"``, the largest ``dE/dt = grad E
+        . f`` over the output states (:func:`oscihop.verification.max_energy_rate`; not for
+        ``activation="sign"``).  The tolerance is the ``rtol``/``atol`` solve options where
+        given, else 1e-6 and 1e-9 (as in :func:`oscihop.verify`); it is part of the
+        definition (``energy_tolerance``).  A list combines reductions, e.g.
+        ``["final", "energy_increase"]``.
     client : distributed.Client, optional
         Run the tasks on this dask cluster.  Workers must see ``store`` at the same path
         (a shared file system) and import oscihop.
@@ -1398,7 +1448,7 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
         "store": path, "store_id": attrs["store_id"], "build": build, "kind": d.kind, "names": d.names,
         "t_span": d.t_span, "solve_times": d.solve_times, "n_times": d.n_times, "method": d.method,
         "solve_kwargs": d.solve_kwargs, "variables": d.variables, "size": model["size"], "dtype": model["dtype"],
-        "ref": model, "flush_seconds": _FLUSH_SECONDS,
+        "ref": model, "flush_seconds": _FLUSH_SECONDS, "energy_tolerance": d.energy_tolerance,
     }
     tasks = []
     grid_counts = [math.ceil(s / c) for s, c in zip(d.shape, chunks)]

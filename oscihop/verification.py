@@ -23,8 +23,12 @@ from ._validation import as_float_array, check_choice, check_finite, check_posit
 from .models.base import Model
 from .solvers import METHODS, solve
 
-__all__ = ["verify", "VerifyReport", "CounterExample", "energy_increase", "max_energy_rate",
-           "verify_config", "verify_store"]
+__all__ = ["verify", "VerifyReport", "CounterExample", "energy_increase", "max_energy_rate", "energy_tolerance",
+           "verify_config", "verify_store", "RTOL", "ATOL"]
+
+#: Default relative and absolute tolerance of the energy checks (:func:`verify`,
+#: :func:`energy_increase`, the sweep reduction ``"energy_increase"``, ``oscihop verify``).
+RTOL, ATOL = 1e-6, 1e-9
 
 #: Scale ``s`` at which :class:`CounterExample` of kind ``"unbounded"`` evaluates the energy
 #: along its ray (``E(h -> s h) / (s^2 |h|^2)``); a second scale checks the growth is quadratic.
@@ -38,7 +42,23 @@ _KINDS = ("rate", "step", "trajectory", "unbounded")
 
 
 # ---------------------------------------------------------------------------- helpers for sweeps
-def energy_increase(energy, rtol=1e-6, atol=1e-9):
+def energy_tolerance(rtol=None, atol=None):
+    """``(rtol, atol)`` of an energy check, checked (``rtol > 0``, ``atol >= 0``).
+
+    None takes the defaults :data:`RTOL` = 1e-6 and :data:`ATOL` = 1e-9.
+
+    Examples
+    --------
+    >>> from oscihop.verification import energy_tolerance
+    >>> energy_tolerance(), energy_tolerance(1e-3)
+    ((1e-06, 1e-09), (0.001, 1e-09))
+    """
+    rtol = check_positive(RTOL if rtol is None else rtol, "rtol")
+    atol = check_positive(ATOL if atol is None else atol, "atol", strict=False)
+    return rtol, atol
+
+
+def energy_increase(energy, rtol=RTOL, atol=ATOL):
     """Largest energy increase between consecutive outputs, relative to the tolerance.
 
     For consecutive energies ``E_k, E_{k+1}`` the allowed increase is
@@ -73,8 +93,7 @@ def energy_increase(energy, rtol=1e-6, atol=1e-9):
     >>> energy_increase(sol).shape
     (3,)
     """
-    rtol = check_positive(rtol, "rtol")
-    atol = check_positive(atol, "atol", strict=False)
+    rtol, atol = energy_tolerance(rtol, atol)
     e = getattr(energy, "energy", energy)
     e = as_float_array(e, "energy")
     if e.ndim == 0:
@@ -785,7 +804,7 @@ def _random_states(model, rng, count):
     return ys
 
 
-def verify(model, *, method=None, dt=None, rtol=1e-6, atol=1e-9, t_span=(0.0, 5.0), starts=None,
+def verify(model, *, method=None, dt=None, rtol=RTOL, atol=ATOL, t_span=(0.0, 5.0), starts=None,
            seed=0, n_states=256, n_trajectories=4, n_times=21, max_evals=5000, time_limit=None,
            shrink=True):
     """Check numerically that the energy of ``model`` never increases, and if it can, show where.
@@ -882,8 +901,7 @@ def verify(model, *, method=None, dt=None, rtol=1e-6, atol=1e-9, t_span=(0.0, 5.
     elif dt is not None:
         raise ValueError(f"`dt` applies to the fixed-step methods only; method {method!r} is adaptive "
                          "(its step follows rtol and atol). Remove `dt` or pass method='Euler'.")
-    rtol = check_positive(rtol, "rtol")
-    atol = check_positive(atol, "atol", strict=False)
+    rtol, atol = energy_tolerance(rtol, atol)
     t_span = as_float_array(t_span, "t_span", ndim=1)
     if t_span.shape != (2,) or not np.all(np.isfinite(t_span)) or not t_span[1] > t_span[0]:
         raise ValueError(f"`t_span` must be two finite times (t0, t1) with t1 > t0; got {t_span.tolist()}.")
@@ -1163,8 +1181,9 @@ def verify_config(path, **kwargs):
 
     Parameters
     ----------
-    path : str or Path
-        A config that ``oscihop run`` accepts.
+    path : str, Path or dict
+        A config that ``oscihop run`` accepts, or a spec dict (validated with
+        :func:`oscihop.spec.validate_spec`), e.g. a loaded config with overrides.
     **kwargs
         Further :func:`verify` arguments (``seed``, ``max_evals``, ...); they override the
         config's.
@@ -1185,9 +1204,9 @@ def verify_config(path, **kwargs):
     >>> report.method, report.dt, report.exit_code
     ('Euler', 0.05, 0)
     """
-    from .spec import build_from_spec, load_config
+    from .spec import build_from_spec, load_config, validate_spec
 
-    spec = load_config(path)
+    spec = validate_spec(path) if isinstance(path, dict) else load_config(path)
     model, y0 = build_from_spec(spec)
     return verify(model, **_solve_settings(spec["solve"], y0, kwargs))
 

@@ -203,3 +203,11 @@ def growth_build(rate, seed):
 
 if __name__ == "__main__":
     run_kill_sweep(sys.argv[1], failing=len(sys.argv) > 2 and sys.argv[2] == "failing")
+
+
+def spread_build(sigma, seed):
+    """Mean-field Kuramoto (D = 2, N = 6, K = 1) with natural frequencies ``sigma * (-2.5 .. 2.5)``
+    (none for ``sigma = 0``: a gradient flow), random start from ``seed``."""
+    omega = float(sigma) * (np.arange(6) - 2.5) if sigma else None
+    model = oh.Kuramoto(2, coupling="mean-field", strength=1.0, n=6, omega=omega)
+    return model, model.random_state(seed=int(seed))

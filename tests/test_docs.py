@@ -142,7 +142,7 @@ def test_howto_cli_commands_parse_and_their_configs_load():
             argv = shlex.split(line, comments=True)
             if argv and argv[0] == "oscihop":
                 commands.append(argv)
-    assert {argv[1] for argv in commands} == {"demo", "run", "sweep", "info", "plot"}
+    assert {argv[1] for argv in commands} == {"demo", "run", "sweep", "info", "plot", "verify"}
     parser = build_parser()
     for argv in commands:
         args = parser.parse_args(argv[1:])  # SystemExit (a failure) on a bad command line
