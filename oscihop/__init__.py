@@ -57,8 +57,9 @@ _LAZY = {
     "verify": "oscihop.verification",
     "VerifyReport": "oscihop.verification",
     "CounterExample": "oscihop.verification",
+    "verification": "oscihop.verification",
 }
-_LAZY_MODULES = ("plots", "losses", "datasets", "training")
+_LAZY_MODULES = ("plots", "losses", "datasets", "training", "verification")
 
 
 def __getattr__(name):
