@@ -34,6 +34,8 @@ from .kernels.params import I_WORK_SIZE, generic
 from .kernels.system import system_rhs
 from .kernels.vjp import retract_inplace, retract_vjp, system_rhs_vjp, vjp_work_size
 from .models.base import Model
+from .solvers.control import clamp_step, dense_weight, min_step, step_factor
+from .solvers.loops import _combine, _scaled_rms, dense_output, select_initial_step
 from .solvers.methods import METHODS
 from .solvers.result import batch_message, status_message
 from .solvers.solve import _scalar, _tolerances, fixed_time_grid
@@ -44,7 +46,6 @@ __all__ = ["value_and_grad", "gradient", "GradientResult", "SUPPORTED_METHODS"]
 #: Methods whose steps the adjoint differentiates.
 SUPPORTED_METHODS = ("Tsit5", "RK45", "RK23", "Euler", "RK4", "AKOrN")
 
-_SAFETY, _MIN_FACTOR, _MAX_FACTOR = 0.9, 0.2, 10.0
 _FIXED_TABLEAUS = {
     "Euler": (np.zeros((1, 1)), np.array([1.0])),
     "AKOrN": (np.zeros((1, 1)), np.array([1.0])),
@@ -56,46 +57,6 @@ _FIXED_TABLEAUS = {
 # =============================================================================================
 # compiled kernels
 # =============================================================================================
-@serial_jit
-def _scaled_rms(v, y_a, y_b, rtol, atol, use_b):
-    """scipy's error norm (mirrors oscihop.solvers.loops)."""
-    s = 0.0
-    n = v.shape[0]
-    for i in range(n):
-        mag = abs(y_a[i])
-        if use_b:
-            mag = max(mag, abs(y_b[i]))
-        q = v[i] / (atol[i] + mag * rtol)
-        s += q * q
-    return math.sqrt(s / n) if n > 0 else 0.0
-
-
-@serial_jit
-def _initial_step(p, y0, f0, t0, t1, max_step, order, rtol, atol, work, ytmp, ftmp):
-    """scipy's initial step (mirrors oscihop.solvers.loops.select_initial_step)."""
-    interval = abs(t1 - t0)
-    if interval == 0.0:
-        return 0.0
-    d0 = _scaled_rms(y0, y0, y0, rtol, atol, False)
-    d1 = _scaled_rms(f0, y0, y0, rtol, atol, False)
-    if d0 < 1e-5 or d1 < 1e-5:
-        h0 = 1e-6
-    else:
-        h0 = 0.01 * d0 / d1
-    h0 = min(h0, interval)
-    for i in range(y0.shape[0]):
-        ytmp[i] = y0[i] + h0 * f0[i]
-    system_rhs(p, ytmp, ftmp, work)
-    for i in range(y0.shape[0]):
-        ytmp[i] = ftmp[i] - f0[i]
-    d2 = _scaled_rms(ytmp, y0, y0, rtol, atol, False) / h0
-    if d1 <= 1e-15 and d2 <= 1e-15:
-        h1 = max(1e-6, h0 * 1e-3)
-    else:
-        h1 = (0.01 / max(d1, d2)) ** (1.0 / (order + 1))
-    return min(100 * h0, h1, interval, max_step)
-
-
 @serial_jit
 def _all_finite(v):
     for i in range(v.shape[0]):
@@ -146,21 +107,6 @@ def _record(rows, w, Y, z):
 
 
 @serial_jit
-def _dense_point(y, K, Pd, h, theta, out):
-    """out = y + h sum_s K_s q_s(theta), q_s(theta) = sum_j P[s, j] theta^(j+1)."""
-    for i in range(y.shape[0]):
-        acc = 0.0
-        for s in range(Pd.shape[0]):
-            q = 0.0
-            pw = 1.0
-            for j in range(Pd.shape[1]):
-                pw *= theta
-                q += Pd[s, j] * pw
-            acc += K[s, i] * q
-        out[i] = y[i] + h * acc
-
-
-@serial_jit
 def _grow(a, n):
     out = np.empty((2 * a.shape[0],) + a.shape[1:], dtype=a.dtype)
     out[:n] = a[:n]
@@ -206,7 +152,7 @@ def erk_forward_member(p, y0, t0, t1, t_eval, rtol, atol, max_step, max_steps, A
         k += 1
     system_rhs(p, y, f, work)
     nfev = 1
-    h_abs = _initial_step(p, y, f, t0, t1, max_step, err_order, rtol, atol, work, ytmp, K[0])
+    h_abs = select_initial_step(p, y, f, t0, t1, max_step, err_order, rtol, atol, work, ytmp, K[0])
     nfev += 1
     t = t0
     status = 0
@@ -219,17 +165,14 @@ def erk_forward_member(p, y0, t0, t1, t_eval, rtol, atol, max_step, max_steps, A
         if nsteps >= max_steps:
             status = -1
             break
-        min_step = 10.0 * abs(np.nextafter(t, np.inf) - t)
-        if h_abs > max_step:
-            h_abs = max_step
-        elif h_abs < min_step:
-            h_abs = min_step
+        smallest = min_step(t)
+        h_abs = clamp_step(h_abs, max_step, smallest)
         accepted = False
         rejected = False
         h = h_abs
         t_new = t
         while not accepted:
-            if h_abs < min_step:
+            if h_abs < smallest:
                 status = -2
                 break
             t_new = t + h_abs
@@ -238,40 +181,24 @@ def erk_forward_member(p, y0, t0, t1, t_eval, rtol, atol, max_step, max_steps, A
             h = t_new - t
             h_abs = abs(h)
             K[0, :] = f
-            for s in range(1, ns):
+            for s in range(1, ns):  # the stages as in loops.erk_advance (same sums, same order)
+                _combine(A[s], K, s, Ys[s])
                 for i in range(size):
-                    acc = 0.0
-                    for j in range(s):
-                        acc += A[s, j] * K[j, i]
-                    Ys[s, i] = y[i] + h * acc
+                    Ys[s, i] = y[i] + h * Ys[s, i]
                 system_rhs(p, Ys[s], K[s], work)
+            _combine(B, K, ns, y_new)
             for i in range(size):
-                acc = 0.0
-                for j in range(ns):
-                    acc += B[j] * K[j, i]
-                y_new[i] = y[i] + h * acc
+                y_new[i] = y[i] + h * y_new[i]
             system_rhs(p, y_new, K[ns], work)
             nfev += ns
+            _combine(E, K, ns + 1, errv)
             for i in range(size):
-                acc = 0.0
-                for j in range(ns + 1):
-                    acc += E[j] * K[j, i]
-                errv[i] = acc * h
+                errv[i] = errv[i] * h
             err_norm = _scaled_rms(errv, y, y_new, rtol, atol, True)
+            h_abs *= step_factor(err_norm, err_exp, rejected)
             if err_norm < 1.0:
-                if err_norm == 0.0:
-                    factor = _MAX_FACTOR
-                else:
-                    factor = min(_MAX_FACTOR, _SAFETY * err_norm**err_exp)
-                if rejected:
-                    factor = min(1.0, factor)
-                h_abs *= factor
                 accepted = True
             else:
-                if math.isfinite(err_norm):
-                    h_abs *= max(_MIN_FACTOR, _SAFETY * err_norm**err_exp)
-                else:
-                    h_abs *= _MIN_FACTOR
                 rejected = True
                 nrej += 1
         if not accepted:
@@ -284,7 +211,7 @@ def erk_forward_member(p, y0, t0, t1, t_eval, rtol, atol, max_step, max_steps, A
                 tape = _grow(tape, nsteps)
             _record(tape[nsteps], w, Ys, y_new)
         while k < n_eval and t_eval[k] <= t_new:
-            _dense_point(y, K, Pd, h, (t_eval[k] - t) / h, out_y[k])
+            dense_output(y, K, Pd, h, (t_eval[k] - t) / h, out_y[k])
             retract_inplace(p, out_y[k])
             ev_step[k] = nsteps
             ev_theta[k] = (t_eval[k] - t) / h
@@ -356,7 +283,7 @@ def grid_forward_tape(p, y0, hs, n_steps, fsal, A, B, Pd, ck_every, ev_step, ev_
                     system_rhs(p, z, K[ns], work)
                     nfev += 1
                     have_last = True
-                _dense_point(y, K, Pd, h, ev_theta[k], out_y[k])
+                dense_output(y, K, Pd, h, ev_theta[k], out_y[k])
             retract_inplace(p, out_y[k])
             k += 1
         w[:] = z
@@ -460,17 +387,12 @@ def backward_member(p, y0, hs, n_steps, fsal, A, B, Pd, ck, ck_every, tape, stag
                         system_rhs(p, z, K[ns], work)
                         nfev += ns + 1
                         dense = True
-                    _dense_point(y, K, Pd, h, th, u)
+                    dense_output(y, K, Pd, h, th, u)
                     retract_vjp(p, u, out_bar[kk], tmp)
                     for i in range(size):
                         ybar[i] += tmp[i]
                     for s in range(Pd.shape[0]):
-                        q = 0.0
-                        pw = 1.0
-                        for j in range(Pd.shape[1]):
-                            pw *= th
-                            q += Pd[s, j] * pw
-                        c2 = h * q
+                        c2 = h * dense_weight(Pd, s, th)
                         for i in range(size):
                             kbar[s, i] += c2 * tmp[i]
                 kk -= 1

@@ -94,10 +94,8 @@ from ..kernels.params import (
     W_LOWRANK,
 )
 from ..kernels.system import dphi, system_energy
+from ..solvers.control import clamp_step, dense_weight, error_sq, initial_h0, initial_h1, min_step, rms, step_factor
 from ..solvers.loops import (
-    MAX_FACTOR,
-    MIN_FACTOR,
-    SAFETY,
     SCHEME_EULER,
     SCHEME_RK4,
     ST_H,
@@ -118,7 +116,6 @@ from ..solvers.loops import (
     erk_advance,
     erk_start,
     fixed_core,
-    spacing_up,
     substeps,
 )
 
@@ -267,16 +264,10 @@ def _block_scaled_rms(v, y_a, y_b, rtol, atol, use_b, part, red, tid, nt):
     s = 0.0
     n = v.shape[0]
     for i in range(tid, n, nt):
-        mag = abs(y_a[i])
-        if use_b:
-            mag = max(mag, abs(y_b[i]))
-        sc = atol[i] + mag * rtol
-        q = v[i] / sc
-        s += q * q
+        s += error_sq(v[i], y_a[i], y_b[i], atol[i], rtol, use_b)
     part[tid, 0] = s
     _block_sum(part, red, 1, tid, nt)
-    s = red[0]
-    return math.sqrt(s / n) if n > 0 else 0.0
+    return rms(red[0], n)
 
 
 @cuda.jit(device=True)
@@ -552,22 +543,14 @@ def _block_initial_step(p, y0, f0, t0, t1, max_step, order, rtol, atol, g, part,
         return 0.0
     d0 = _block_scaled_rms(y0, y0, y0, rtol, atol, False, part, red, tid, nt)
     d1 = _block_scaled_rms(f0, y0, y0, rtol, atol, False, part, red, tid, nt)
-    if d0 < 1e-5 or d1 < 1e-5:
-        h0 = 1e-6
-    else:
-        h0 = 0.01 * d0 / d1
-    h0 = min(h0, interval)
+    h0 = initial_h0(d0, d1, interval)
     for i in range(tid, y0.shape[0], nt):
         ytmp[i] = y0[i] + h0 * f0[i]
     _block_rhs(p, ytmp, ftmp, g, part, red, tid, nt)
     for i in range(tid, y0.shape[0], nt):
         ytmp[i] = ftmp[i] - f0[i]
     d2 = _block_scaled_rms(ytmp, y0, y0, rtol, atol, False, part, red, tid, nt) / h0
-    if d1 <= 1e-15 and d2 <= 1e-15:
-        h1 = max(1e-6, h0 * 1e-3)
-    else:
-        h1 = (0.01 / max(d1, d2)) ** (1.0 / (order + 1))
-    return min(100 * h0, h1, interval, max_step)
+    return initial_h1(h0, d1, d2, order, interval, max_step)
 
 
 @cuda.jit
@@ -652,17 +635,14 @@ def erk_block_kernel(fps, ip, y, f, st, K, y_new, ytmp, errv, g, part, red, star
         if nsteps >= max_steps:
             status = STATUS_MAX_STEPS
             break
-        min_step = 10.0 * spacing_up(t)
-        if h_abs > max_step:
-            h_abs = max_step
-        elif h_abs < min_step:
-            h_abs = min_step
+        smallest = min_step(t)
+        h_abs = clamp_step(h_abs, max_step, smallest)
         accepted = False
         rejected = False
         h = h_abs
         t_new = t
         while not accepted:
-            if h_abs < min_step:
+            if h_abs < smallest:
                 status = STATUS_STEP_UNDERFLOW
                 break
             t_new = t + h_abs
@@ -692,20 +672,10 @@ def erk_block_kernel(fps, ip, y, f, st, K, y_new, ytmp, errv, g, part, red, star
                     acc += E_[j] * Kb[j, i]
                 eb[i] = acc * h
             err_norm = _block_scaled_rms(eb, yb, yn, rtol, at, True, pb, rb, tid, nt)
+            h_abs *= step_factor(err_norm, err_exp, rejected)
             if err_norm < 1.0:
-                if err_norm == 0.0:
-                    factor = MAX_FACTOR
-                else:
-                    factor = min(MAX_FACTOR, SAFETY * err_norm**err_exp)
-                if rejected:
-                    factor = min(1.0, factor)
-                h_abs *= factor
                 accepted = True
             else:
-                if math.isfinite(err_norm):
-                    h_abs *= max(MIN_FACTOR, SAFETY * err_norm**err_exp)
-                else:
-                    h_abs *= MIN_FACTOR
                 rejected = True
                 nrej += 1
         if not accepted:
@@ -723,12 +693,7 @@ def erk_block_kernel(fps, ip, y, f, st, K, y_new, ytmp, errv, g, part, red, star
                 for i in range(tid, size, nt):
                     acc = 0.0
                     for s in range(ns + 1):
-                        q = 0.0
-                        pw = 1.0
-                        for j in range(P_.shape[1]):
-                            pw *= theta
-                            q += P_[s, j] * pw
-                        acc += Kb[s, i] * q
+                        acc += Kb[s, i] * dense_weight(P_, s, theta)
                     row[i] = yb[i] + h * acc
                 _block_retract(p, row, tid, nt)
                 k += 1

@@ -21,10 +21,8 @@ import numpy as np
 from ..config import serial_jit
 from ..kernels.batched import rhs_shared_t, rhs_t
 from ..kernels.params import I_DIM, I_NH, I_NK
+from .control import clamp_step, dense_weight, error_sq, initial_h0, initial_h1, min_step, rms, step_factor
 from .loops import (
-    MAX_FACTOR,
-    MIN_FACTOR,
-    SAFETY,
     SCHEME_EULER,
     STATUS_DONE,
     STATUS_MAX_STEPS,
@@ -32,7 +30,6 @@ from .loops import (
     STATUS_STEADY,
     STATUS_STEP_UNDERFLOW,
     retract,
-    spacing_up,
     substeps,
 )
 
@@ -227,13 +224,9 @@ def _scaled_rms_t(v, ya, yb, rtol, atol, use_b, acc):
     for i in range(size):
         ai = atol[i]
         for b in range(nb):
-            mag = abs(ya[i, b])
-            if use_b:
-                mag = max(mag, abs(yb[i, b]))
-            q = v[i, b] / (ai + mag * rtol)
-            acc[b] += q * q
+            acc[b] += error_sq(v[i, b], ya[i, b], yb[i, b], ai, rtol, use_b)
     for b in range(nb):
-        acc[b] = math.sqrt(acc[b] / size) if size > 0 else 0.0
+        acc[b] = rms(acc[b], size)
 
 
 @serial_jit
@@ -319,11 +312,7 @@ def erk_lockstep(p, y0s, t0, t1, t_eval, rtol, atol, max_step, first_step, max_s
         _scaled_rms_t(f, y, y, rtol, atol, False, acc)
         for b in range(nb):
             d1[b] = acc[b]
-            if d0[b] < 1e-5 or d1[b] < 1e-5:
-                h0 = 1e-6
-            else:
-                h0 = 0.01 * d0[b] / d1[b]
-            hs[b] = min(h0, interval)
+            hs[b] = initial_h0(d0[b], d1[b], interval)
         for i in range(size):
             for b in range(nb):
                 ytmp[i, b] = y[i, b] + hs[b] * f[i, b]
@@ -339,13 +328,7 @@ def erk_lockstep(p, y0s, t0, t1, t_eval, rtol, atol, max_step, first_step, max_s
             if interval == 0.0:
                 h_abs[b] = 0.0
                 continue
-            h0 = hs[b]
-            d2 = acc[b] / h0
-            if d1[b] <= 1e-15 and d2 <= 1e-15:
-                h1 = max(1e-6, h0 * 1e-3)
-            else:
-                h1 = (0.01 / max(d1[b], d2)) ** (1.0 / (err_order + 1))
-            h_abs[b] = min(100 * h0, h1, interval, max_step)
+            h_abs[b] = initial_h1(hs[b], d1[b], acc[b] / hs[b], err_order, interval, max_step)
     for b in range(nb):
         if not running[b]:
             _stop(out, b, kout[b], y, False)
@@ -359,18 +342,15 @@ def erk_lockstep(p, y0s, t0, t1, t_eval, rtol, atol, max_step, first_step, max_s
             if not running[b]:
                 continue
             tb = t[b]
-            min_step = 10.0 * spacing_up(tb)
+            smallest = min_step(tb)
             if not retry[b]:  # a new step
                 if nsteps[b] >= max_steps:
                     status[b] = STATUS_MAX_STEPS
                     running[b] = False
                     _stop(out, b, kout[b], y, True)
                     continue
-                if h_abs[b] > max_step:
-                    h_abs[b] = max_step
-                elif h_abs[b] < min_step:
-                    h_abs[b] = min_step
-            if not h_abs[b] >= min_step:  # also a NaN step (a state that is not finite)
+                h_abs[b] = clamp_step(h_abs[b], max_step, smallest)
+            if not h_abs[b] >= smallest:  # also a NaN step (a state that is not finite)
                 status[b] = STATUS_STEP_UNDERFLOW
                 running[b] = False
                 _stop(out, b, kout[b], y, True)
@@ -400,19 +380,8 @@ def erk_lockstep(p, y0s, t0, t1, t_eval, rtol, atol, max_step, first_step, max_s
                 continue
             nfev[b] += ns
             err_norm = acc[b]
-            if err_norm < 1.0:
-                if err_norm == 0.0:
-                    factor = MAX_FACTOR
-                else:
-                    factor = min(MAX_FACTOR, SAFETY * err_norm**err_exp)
-                if retry[b]:
-                    factor = min(1.0, factor)
-                h_abs[b] *= factor
-            else:
-                if math.isfinite(err_norm):
-                    h_abs[b] *= max(MIN_FACTOR, SAFETY * err_norm**err_exp)
-                else:
-                    h_abs[b] *= MIN_FACTOR
+            h_abs[b] *= step_factor(err_norm, err_exp, retry[b])
+            if not err_norm < 1.0:
                 retry[b] = True
                 nrej[b] += 1
                 continue
@@ -428,11 +397,7 @@ def erk_lockstep(p, y0s, t0, t1, t_eval, rtol, atol, max_step, first_step, max_s
                 for i in range(size):
                     row[i] = 0.0
                 for s in range(ns + 1):
-                    q = 0.0
-                    pw = 1.0
-                    for j in range(Pd.shape[1]):
-                        pw *= theta
-                        q += Pd[s, j] * pw
+                    q = dense_weight(Pd, s, theta)
                     for i in range(size):
                         row[i] += K[s, i, b] * q
                 for i in range(size):

@@ -44,10 +44,20 @@ from ..kernels.params import (
     W_LOWRANK,
 )
 from ..kernels.system import system_rhs
-
-SAFETY = 0.9
-MIN_FACTOR = 0.2
-MAX_FACTOR = 10.0
+from .control import (  # noqa: F401  (MAX_FACTOR, MIN_FACTOR, SAFETY: re-exported)
+    MAX_FACTOR,
+    MIN_FACTOR,
+    SAFETY,
+    clamp_step,
+    dense_weight,
+    error_sq,
+    initial_h0,
+    initial_h1,
+    min_step,
+    rms,
+    step_factor,
+)
+from .control import spacing_up  # noqa: F401  (the CUDA kernels import it from here)
 
 SCHEME_EULER, SCHEME_RK4, SCHEME_GEOMETRIC = 0, 1, 2
 
@@ -63,25 +73,6 @@ def copy_into(dst, src):
     """dst[:] = src, element by element (slice assignment is not CUDA device code)."""
     for i in range(src.shape[0]):
         dst[i] = src[i]
-
-
-@serial_jit
-def spacing_up(t):
-    """``nextafter(t, +inf) - t`` for float64 ``t``, from its binary exponent.
-
-    Equals ``np.nextafter(t, np.inf) - t`` (which has no CUDA implementation) for every
-    finite ``t``.
-    """
-    if t == 0.0:
-        return math.ldexp(1.0, -1074)
-    m, e = math.frexp(t)
-    # |t| = |m| 2^e with 0.5 <= |m| < 1: spacing 2^(e - 53), halved just below a power of two
-    q = e - 53
-    if m == -0.5:
-        q -= 1
-    if q < -1074:
-        q = -1074
-    return math.ldexp(1.0, q)
 
 
 @serial_jit
@@ -147,6 +138,20 @@ def _fill(out_y, start, value_row, nan):
 
 
 @serial_jit
+def dense_output(y, K, Pd, h, theta, out):
+    """out = y + h sum_s q_s(theta) K_s (:func:`.control.dense_weight`), s in order, with the
+    state index innermost; ``q_s`` once per output, not once per element."""
+    for i in range(out.shape[0]):
+        out[i] = 0.0
+    for s in range(Pd.shape[0]):
+        q = dense_weight(Pd, s, theta)
+        for i in range(out.shape[0]):
+            out[i] += K[s, i] * q
+    for i in range(out.shape[0]):
+        out[i] = y[i] + h * out[i]
+
+
+@serial_jit
 def _combine(c, K, n, out):
     """out[i] = sum_{j < n} c[j] K[j, i], j in order, with i innermost (vectorises)."""
     c0 = c[0]
@@ -160,17 +165,11 @@ def _combine(c, K, n, out):
 
 @serial_jit
 def _scaled_rms(v, y_a, y_b, rtol, atol, use_b):
-    """sqrt(mean((v / (atol + max(|y_a|, |y_b|) rtol))^2)) (scipy's error norm)."""
+    """sqrt(mean((v / (atol + max(|y_a|, |y_b|) rtol))^2)) (scipy's error norm, :mod:`.control`)."""
     s = 0.0
-    n = v.shape[0]
-    for i in range(n):
-        mag = abs(y_a[i])
-        if use_b:
-            mag = max(mag, abs(y_b[i]))
-        sc = atol[i] + mag * rtol
-        q = v[i] / sc
-        s += q * q
-    return math.sqrt(s / n) if n > 0 else 0.0
+    for i in range(v.shape[0]):
+        s += error_sq(v[i], y_a[i], y_b[i], atol[i], rtol, use_b)
+    return rms(s, v.shape[0])
 
 
 @inline_jit
@@ -181,22 +180,14 @@ def select_initial_step(p, y0, f0, t0, t1, max_step, order, rtol, atol, work, yt
         return 0.0
     d0 = _scaled_rms(y0, y0, y0, rtol, atol, False)
     d1 = _scaled_rms(f0, y0, y0, rtol, atol, False)
-    if d0 < 1e-5 or d1 < 1e-5:
-        h0 = 1e-6
-    else:
-        h0 = 0.01 * d0 / d1
-    h0 = min(h0, interval)
+    h0 = initial_h0(d0, d1, interval)
     for i in range(y0.shape[0]):
         ytmp[i] = y0[i] + h0 * f0[i]
     system_rhs(p, ytmp, ftmp, work)
     for i in range(y0.shape[0]):
         ytmp[i] = ftmp[i] - f0[i]
     d2 = _scaled_rms(ytmp, y0, y0, rtol, atol, False) / h0
-    if d1 <= 1e-15 and d2 <= 1e-15:
-        h1 = max(1e-6, h0 * 1e-3)
-    else:
-        h1 = (0.01 / max(d1, d2)) ** (1.0 / (order + 1))
-    return min(100 * h0, h1, interval, max_step)
+    return initial_h1(h0, d1, d2, order, interval, max_step)
 
 
 @inline_jit
@@ -267,17 +258,14 @@ def erk_advance(p, y, f, t1, t_eval, rtol, atol, max_step, max_steps, steady_tol
         if nsteps >= max_steps:
             status = STATUS_MAX_STEPS
             break
-        min_step = 10.0 * spacing_up(t)
-        if h_abs > max_step:
-            h_abs = max_step
-        elif h_abs < min_step:
-            h_abs = min_step
+        smallest = min_step(t)
+        h_abs = clamp_step(h_abs, max_step, smallest)
         accepted = False
         rejected = False
         h = h_abs
         t_new = t
         while not accepted:
-            if h_abs < min_step:
+            if h_abs < smallest:
                 status = STATUS_STEP_UNDERFLOW
                 break
             t_new = t + h_abs
@@ -302,20 +290,10 @@ def erk_advance(p, y, f, t1, t_eval, rtol, atol, max_step, max_steps, steady_tol
             for i in range(size):
                 errv[i] = errv[i] * h
             err_norm = _scaled_rms(errv, y, y_new, rtol, atol, True)
+            h_abs *= step_factor(err_norm, err_exp, rejected)
             if err_norm < 1.0:
-                if err_norm == 0.0:
-                    factor = MAX_FACTOR
-                else:
-                    factor = min(MAX_FACTOR, SAFETY * err_norm**err_exp)
-                if rejected:
-                    factor = min(1.0, factor)
-                h_abs *= factor
                 accepted = True
             else:
-                if math.isfinite(err_norm):
-                    h_abs *= max(MIN_FACTOR, SAFETY * err_norm**err_exp)
-                else:
-                    h_abs *= MIN_FACTOR
                 rejected = True
                 nrej += 1
         if not accepted:
@@ -329,19 +307,7 @@ def erk_advance(p, y, f, t1, t_eval, rtol, atol, max_step, max_steps, steady_tol
             k += 1
         else:
             while k < n_eval and t_eval[k] <= t_new:
-                theta = (t_eval[k] - t) / h
-                for i in range(size):  # ytmp is free once the step is taken
-                    ytmp[i] = 0.0
-                for s in range(ns + 1):  # q_s once per output, not once per element
-                    q = 0.0
-                    pw = 1.0
-                    for j in range(Pd.shape[1]):
-                        pw *= theta
-                        q += Pd[s, j] * pw
-                    for i in range(size):
-                        ytmp[i] += K[s, i] * q
-                for i in range(size):
-                    out_y[k, i] = y[i] + h * ytmp[i]
+                dense_output(y, K, Pd, h, (t_eval[k] - t) / h, out_y[k])
                 retract(p, out_y[k])
                 k += 1
         retract(p, y_new)
