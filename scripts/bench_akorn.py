@@ -2,7 +2,7 @@
 
 Usage: python scripts/bench_akorn.py [--repeats 3] [--quick]
 
-    x <- normalize(x + gamma (Omega x + P_x(c + sum_j J_ij x_j)))      (SPEC 3)
+    x <- normalize(x + gamma (Omega x + P_x(c + sum_j J_ij x_j)))      (docs/theory.md §7)
 
 D = 4, a global antisymmetric Omega, a stimulus c, gamma = 0.1, 100 updates, a batch of
 initial states.  Two couplings: dense symmetric J (N = 256; torch: one batched matmul per

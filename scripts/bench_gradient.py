@@ -51,7 +51,7 @@ def build_case(n, d, batch, seed=0):
 
 
 def jax_model(hk, edges):
-    """The HK right-hand side in JAX, written from SPEC section 4 (ambient projection)."""
+    """The HK right-hand side in JAX, written from docs/theory.md §4.1 (ambient projection, §5)."""
     import jax.numpy as jnp
 
     n, d = hk.n, hk.dim

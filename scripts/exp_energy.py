@@ -93,7 +93,8 @@ def main():
     note = (f"\nRuns from the first {n_runs} test images over t in [0, 10] (training used [0, 1]), Tsit5 with rtol 1e-9, "
             "atol 1e-11, 201 outputs. 'never increases': every step of the energy is <= 1e-9 max |E|. The rank and "
             "norm of the oscillators' correction are taken at t = 10 (largest rank and mean norm over the runs). (*) For the all-to-all additive coupling the rank is that of "
-            "(alpha / kappa_h) x x^T, i.e. with the removed diagonal restored (SPEC 4: rank <= D).\n")
+            "(alpha / kappa_h) x x^T, i.e. with the removed diagonal restored "
+            "(docs/theory.md §4.3: rank <= D).\n")
     C.write(args.out, "energy.md", C.markdown_table(header, rows) + note)
     C.save(fig, args.out, "energy.png")
 

@@ -5,7 +5,7 @@ Its weights and bias are then frozen, and oscillators are bound to its units thr
 Hopfield-Kuramoto coupling (additive: a_ij = alpha; multiplicative: a_ij = alpha W_ij; all pairs).
 Only the oscillator part is trained: the Kuramoto couplings on a small-world graph, alpha, and a
 shared initial oscillator state x0 (on the sphere).  The threshold units feel
-``W_eff = W + M o (a x x^T)``: a low-rank, state-dependent correction (SPEC 4).
+``W_eff = W + M o (a x x^T)``: a low-rank, state-dependent correction (docs/theory.md §4.3).
 
 Two edits, each trained on relabelled training images: swap the classes 0 and 1, and merge the
 class 7 into 1.  Reported on the test set: the edit success rate (edited-class images given their

@@ -14,7 +14,7 @@ oscillators, units of opposite activity anti-align them.
 Right: all-to-all additive HK coupling (N = 40, alpha = 0.02, kappa_h = 1.5, Hebbian W with 3
 patterns, ring Kuramoto coupling J = 0.1), singular values of W_eff - W + (alpha/kappa_h) I along
 a run (t = 0, 1, 2): D of them are O(1), the rest at round-off, so the correction is rank <= D plus
-its removed diagonal (SPEC 4).
+its removed diagonal (docs/theory.md §4.3).
 """
 
 from __future__ import annotations

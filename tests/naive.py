@@ -1,6 +1,6 @@
 """Slow, obviously right NumPy twins of oscihop's kernels.
 
-Every function here is written straight from the equations of ``SPEC.md`` on *dense* matrices,
+Every function here is written straight from docs/theory.md §2-§5, on *dense* matrices,
 with explicit loops where that makes the formula easier to read.  Nothing here imports oscihop:
 these twins are the independent reference the compiled kernels are tested against.
 
@@ -50,7 +50,7 @@ def softmax(z):
 
 
 # ---------------------------------------------------------------------------------------------
-# Hopfield (SPEC section 2)
+# Hopfield (docs/theory.md §2)
 # ---------------------------------------------------------------------------------------------
 def activation(h, name, beta):
     """g(h) = dL/dh."""
@@ -171,7 +171,7 @@ def lowrank_dense(factor, scale=1.0, zero_diagonal=True):
 
 
 # ---------------------------------------------------------------------------------------------
-# generalized Kuramoto (SPEC section 3)
+# generalized Kuramoto (docs/theory.md §3)
 # ---------------------------------------------------------------------------------------------
 def phi(s, name):
     if name == "linear":
@@ -231,7 +231,7 @@ def omega_per_unit(omega, n, d):
 
 
 def tangent_project(v, xi):
-    """P(v) = v - <v, x> x / |x|^2 (equal to SPEC's projection on the sphere)."""
+    """P(v) = v - <v, x> x / |x|^2 (docs/theory.md §5; v - <v, x> x on the sphere)."""
     return v - (v @ xi) / (xi @ xi) * xi
 
 
@@ -274,7 +274,7 @@ def kuramoto_rhs(J, B, interaction, x, c=None, Omega=None):
 
 
 # ---------------------------------------------------------------------------------------------
-# Hopfield-Kuramoto (SPEC section 4); A is the dense symmetric matrix of the a_e on hk_edges
+# Hopfield-Kuramoto (docs/theory.md §4); A is the dense symmetric matrix of the a_e on hk_edges
 # ---------------------------------------------------------------------------------------------
 def hk_coupling_energy(A, g, x):
     """E_HK = -sum_{i<j} a_ij s_ij g_i g_j."""

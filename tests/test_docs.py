@@ -172,3 +172,110 @@ def test_site_builds_without_warnings(tmp_path):
     for page in ("index.html", "howto/index.html", "benchmarks/index.html", "api/index.html"):
         assert (tmp_path / "site" / page).is_file()
     assert 'id="oscihop.sweep.sweep"' in (tmp_path / "site" / "api" / "index.html").read_text()
+
+
+# --------------------------------------------------------------------------------------
+# docs/theory.md is the project's reference: nothing cites a file outside the repository,
+# and every section citation names a section that exists
+# --------------------------------------------------------------------------------------
+
+THEORY = DOCS / "theory.md"
+#: Everything the project explains itself in: these folders and README.md.
+CITING_DIRS = ("oscihop", "docs", "scripts", "tests")
+TEXT_SUFFIXES = {".py", ".md", ".toml", ".cfg", ".sh", ".txt", ".yml", ".yaml"}
+#: A citation of a model file the repository does not contain: the file's name, or the bare word
+#: followed by a section ("<word> 4", "<word> section 2", "<word> §2", "<word>'s table",
+#: "<word>: ..."). Case-sensitive for the word, so that identifiers and prose that merely contain
+#: it (SPEC_FIELDS, _SPEC_PREFIX, cls.SPEC, getattr(cls, "SPEC"), OSCIHOP_SPECIALIZE,
+#: oscihop/spec.py, "the config spec") do not match.
+WORD = "SPEC"
+OUTSIDE_REFERENCE = re.compile(r"(?i:\bspec\.md\b)|\bSPEC(?:'s\b|\s*§|\s+(?:sections?\b|\d)|:)")
+#: A section citation: ``docs/theory.md §n`` in code, scripts and tests (the path from the
+#: repository root); ``theory.md §n``, or the same as a Markdown link to the heading's anchor, on
+#: the site's pages. ``§n`` is a section number such as 4.2, or a range such as 2-4.
+CITATION = re.compile(r"((?:docs/)?)theory\.md(?:\]\([^)\s]*\)|\))?\s*"
+                      r"(§\s*\d+(?:\.\d+)*(?:\s*[-–]\s*§?\s*\d+(?:\.\d+)*)?)")
+ANCHOR = re.compile(r"\]\((?:\.\./)*theory\.md#([^)\s]+)\)")
+HEADING = re.compile(r"^#{2,6} +(\d+(?:\.\d+)*)\.? +(.+?) *$", re.M)
+
+
+def _citing_files():
+    files = [ROOT / "README.md"]
+    for folder in CITING_DIRS:
+        for path in sorted((ROOT / folder).rglob("*")):
+            parts = path.relative_to(ROOT).parts
+            if (path.is_file() and path.suffix in TEXT_SUFFIXES
+                    and not any(p.startswith(".") or p == "__pycache__" for p in parts)):
+                files.append(path)
+    return files
+
+
+def _slug(title):
+    """The anchor mkdocs' ``toc`` extension gives a heading (Python-Markdown's slugify)."""
+    import unicodedata
+
+    text = unicodedata.normalize("NFKD", title.replace("`", "")).encode("ascii", "ignore").decode()
+    text = re.sub(r"[^\w\s-]", "", text).strip().lower()
+    return re.sub(r"[-\s]+", "-", text)
+
+
+def _theory_sections():
+    """{section number: heading title} of docs/theory.md."""
+    return dict(HEADING.findall(THEORY.read_text()))
+
+
+@pytest.mark.parametrize("text, is_reference", [
+    (f"Equations ({WORD} sections 2-4)", True), (f"({WORD} 4: rank <= D)", True),
+    (f"{WORD} §2 states", True), (f"as in {WORD}'s table", True), (f"# {WORD}: dE/dh", True),
+    (f"``{WORD}.md``", True), (f"(see {WORD.lower()}.md)", True), (f"({WORD} section 3)", True),
+    ("SPEC_FIELDS = (...)", False), ('_SPEC_PREFIX = "SystemParams_"', False),
+    ("cls.SPEC = spec", False), ('getattr(cls, "SPEC", None)', False),
+    ("OSCIHOP_SPECIALIZE=0", False), ("oscihop/spec.py", False), ("model_specs", False),
+    ("SPEC_CASES = [...]", False), ("the spec's keys; spec: dict", False),
+])
+def test_outside_reference_pattern(text, is_reference):
+    """The pattern flags every form the old citations took, and none of the identifiers."""
+    assert bool(OUTSIDE_REFERENCE.search(text)) == is_reference, text
+
+
+def test_no_reference_to_a_file_outside_the_repository():
+    """Comments, docstrings, scripts and pages cite docs/theory.md, not a model file that a
+    checkout does not contain."""
+    found = []
+    for path in _citing_files():
+        for k, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+            if OUTSIDE_REFERENCE.search(line):
+                found.append(f"{path.relative_to(ROOT)}:{k}: {line.strip()}")
+    assert not found, "cite docs/theory.md §n instead:\n" + "\n".join(found)
+
+
+def test_theory_citations_name_existing_sections():
+    """Every ``theory.md §n`` citation (and every ``§n`` inside theory.md, and every link to a
+    theory.md anchor) names a heading of docs/theory.md; outside docs/ the citation is written
+    ``docs/theory.md §n``, the path from the repository root."""
+    sections = _theory_sections()
+    assert {"1", "2", "2.2", "3.1", "4.3", "7", "8"} <= set(sections), sorted(sections)
+    anchors = {_slug(f"{number} {title}") for number, title in HEADING.findall(THEORY.read_text())}
+    # headings are written "## 1. Title" or "### 2.1 Title"; the slug drops the dot either way
+    bad, cited = [], 0
+    for path in _citing_files():
+        rel = path.relative_to(ROOT)
+        text = path.read_text(errors="replace")
+        cites = [(m.group(1), m.group(2)) for m in CITATION.finditer(text)]
+        if path == THEORY:
+            cites += [("", m) for m in re.findall(r"§\s*\d+(?:\.\d+)*", text)]
+        for prefix, cite in cites:
+            cited += 1
+            missing = [n for n in re.findall(r"\d+(?:\.\d+)*", cite) if n not in sections]
+            if missing:
+                bad.append(f"{rel}: {cite} (no section {', '.join(missing)})")
+            if rel.parts[0] != "docs" and rel.name != "README.md" and prefix != "docs/":
+                bad.append(f"{rel}: write 'docs/theory.md {cite}'")
+        links = ANCHOR.findall(text)
+        if path == THEORY:
+            links += re.findall(r"\]\(#([^)\s]+)\)", text)
+        for anchor in links:
+            if anchor not in anchors:
+                bad.append(f"{rel}: theory.md#{anchor} is not a heading's anchor")
+    assert not bad, "\n".join(bad)
+    assert cited >= 40, f"only {cited} citations found: is CITATION still matching?"

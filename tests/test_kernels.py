@@ -1,6 +1,6 @@
 """Parity of every model's ``rhs``, ``energy`` and ``energy_gradient`` with the NumPy twins of
-``tests/naive.py`` (SPEC sections 2-4), for every activation, interaction, coupling representation
-and coupled-model mode, single and batched, float64 and float32.
+``tests/naive.py`` (docs/theory.md §2-§4), for every activation, interaction, coupling
+representation and coupled-model mode, single and batched, float64 and float32.
 
 One shared tolerance per dtype: ``TOL64`` for float64, ``TOL32`` for float32 (compared against
 float64 twins evaluated at the same, float32-rounded, input).  ``TOL_FD`` is the tolerance of the
@@ -332,7 +332,7 @@ def test_hopfield_parity(rng, rep, activation):
 @pytest.mark.parametrize("beta", [0.4, 1.0, 3.0])
 @pytest.mark.parametrize("activation", naive.ACTIVATIONS)
 def test_hopfield_gain(rng, activation, beta):
-    """beta enters g and L as in SPEC's table; relu ignores it."""
+    """beta enters g and L as in the table of docs/theory.md §2.1; relu ignores it."""
     n = 7
     W, b = sym(rng, n), rng.standard_normal(n) * 0.5
     with warnings.catch_warnings():
@@ -734,7 +734,8 @@ def test_hk_all_equals_explicit_all_pairs(rng, random_edges):
 
 
 def test_hk_effective_weights_reproduce_rhs(rng, random_edges):
-    """SPEC 4: the threshold units feel W_eff, i.e. dh/dt = W_eff g - h + b (twin-free check)."""
+    """docs/theory.md §4.3: the threshold units feel W_eff, i.e. dh/dt = W_eff g - h + b
+    (twin-free check)."""
     n, d = 7, 3
     for mode, weights in HK_MODES:
         for hk in ("edges", "all"):
@@ -796,7 +797,7 @@ def test_twin_hopfield_gradient_is_energy_derivative(rng, activation):
     W, b, h = sym(rng, n), rng.standard_normal(n), rng.standard_normal(n)
     fd = naive.energy_gradient(lambda z: naive.hopfield_energy(W, b, z, activation, 1.7), h)
     assert_close(naive.hopfield_energy_gradient(W, b, h, activation, 1.7), fd, TOL_FD)
-    # SPEC: dE_H/dh = -Hess L . hdot, so dE/dt = -hdot^T Hess L hdot <= 0
+    # docs/theory.md §2.2: dE_H/dh = -Hess L . hdot, so dE/dt = -hdot^T Hess L hdot <= 0
     hdot = naive.hopfield_rhs(W, b, h, activation, 1.7)
     assert fd @ hdot <= 1e-7
 
@@ -822,7 +823,7 @@ def test_twin_hk_gradient_is_energy_derivative(rng, random_edges, activation):
     y = random_hk_state(rng, n, d)
     fd = naive.energy_gradient(lambda z: hk_twin_energy(kw, z, n, d), y)
     assert_close(hk_twin_grad(kw, y, n, d), fd, TOL_FD)
-    # SPEC 4: with Omega = 0, dE/dt <= 0
+    # docs/theory.md §4.2: with Omega = 0, dE/dt <= 0
     assert fd @ hk_twin_rhs(dict(kw, Omega=None), y, n, d) <= 1e-7
 
 

@@ -390,8 +390,8 @@ def test_modern_hopfield_stores_more_patterns_than_feature_units():
 
 def test_hk_effective_weights_along_a_trajectory():
     """dh/dt = W_eff g - h + b with W_eff = W + (1/kappa_h) M o (a x x^T) at every output of a run
-    (SPEC 4), W_eff assembled here from the definition; both sides are the same arithmetic in a
-    different order, so they agree to round-off (1e-12 on O(1) values)."""
+    (docs/theory.md §4.3), W_eff assembled here from the definition; both sides are the same
+    arithmetic in a different order, so they agree to round-off (1e-12 on O(1) values)."""
     rng = np.random.default_rng(3)
     n, dim, beta, kappa_h = 12, 3, 2.0, 1.5
     a = rng.normal(size=(n, n))
@@ -422,7 +422,8 @@ def test_hk_effective_weights_along_a_trajectory():
 
 def test_hk_all_to_all_correction_has_rank_at_most_dim():
     """hk_edges="all", additive: the correction (alpha/kappa_h)(X X^T - diag|x_i|^2) is the
-    rank-<= D factor X^T minus its diagonal (SPEC 4, LoRA-like); checked by SVD to 1e-10."""
+    rank-<= D factor X^T minus its diagonal (docs/theory.md §4.3, LoRA-like);
+    checked by SVD to 1e-10."""
     n, dim, alpha, kappa_h = 40, 3, 0.4, 1.5
     xi = np.where(np.random.default_rng(0).random((3, n)) < 0.5, -1.0, 1.0)
     hop = oh.Hopfield.from_patterns(xi)

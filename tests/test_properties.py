@@ -1,8 +1,8 @@
-"""Property tests: the invariants SPEC.md promises, on small random models.
+"""Property tests: the invariants docs/theory.md states, on small random models.
 
 Every model here is built from a *spec* (the strategies and builders of :mod:`oscihop.testing`): a plain dict of drawn choices and NumPy arrays
 (built from a drawn seed), so the same model can be rebuilt after relabelling its units
-or rotating its oscillators.  Flat state layout (SPEC 1): Hopfield ``h``; Kuramoto
+or rotating its oscillators.  Flat state layout (docs/theory.md §1): Hopfield ``h``; Kuramoto
 ``x.ravel()``; coupled ``concatenate([h, x.ravel()])``.
 """
 
@@ -519,7 +519,8 @@ def _unit_rows(spec, y):
 @SETTINGS
 @given(spec=specs(kinds=("kuramoto", "hk"), activations=BOUNDED_ACTIVATIONS), data=st.data())
 def test_akorn_step_is_the_documented_map(spec, data):
-    """SPEC 3: x <- normalize(x + gamma dx/dt), h <- h + gamma dh/dt; gamma as dt or gamma."""
+    """The AKOrN map of docs/theory.md §7: x <- normalize(x + gamma dx/dt), h <- h + gamma dh/dt;
+    gamma passed as dt or as gamma."""
     model = make_model(spec)
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="state_seed"))
     y0 = random_flat_state(spec, rng)
@@ -580,7 +581,7 @@ def _g_of(hs, h):
 @SETTINGS
 @given(spec=specs(kinds=("hk",)), data=st.data())
 def test_effective_weights_drive_the_threshold_units(spec, data):
-    """SPEC 4: dh/dt = W_eff g - h + b with W_eff = W + (1/kappa_h) M o (a x x^T)."""
+    """docs/theory.md §4.3: dh/dt = W_eff g - h + b with W_eff = W + (1/kappa_h) M o (a x x^T)."""
     model = make_model(spec)
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="state_seed"))
     y = random_flat_state(spec, rng)

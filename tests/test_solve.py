@@ -65,7 +65,7 @@ def hopfield(kind):
 
 
 def oscillator(kind):
-    """(model, y0) for a small Kuramoto or Hopfield-Kuramoto model (flat SPEC layout)."""
+    """(model, y0) for a small Kuramoto or Hopfield-Kuramoto model (docs/theory.md §1 layout)."""
     if kind in _MODELS:
         return _MODELS[kind]
     rng = np.random.default_rng(_seed(kind))

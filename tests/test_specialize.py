@@ -119,7 +119,7 @@ def test_meanfield_one_pass_rhs_matches_separate_passes(rng, dim):
             S.batch_rhs(p, ys, got)
             S.batch_rhs(P.generic(p), ys, ref)
             np.testing.assert_allclose(got, ref, rtol=tol, atol=tol, err_msg=f"D={dim} {sorted(kw)} {dtype.__name__}")
-            # and against a NumPy twin of SPEC's mean-field Kuramoto right-hand side
+            # and against a NumPy twin of the mean-field right-hand side (docs/theory.md §3.1)
             x = ys.astype(np.float64).reshape(3, n, dim)
             force = p.fp[P.F_K_STRENGTH] * (x.sum(axis=1, keepdims=True) - x)
             if model.stimulus is not None:

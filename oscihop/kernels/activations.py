@@ -69,7 +69,7 @@ def activate(code, beta, h, g):
 
 @serial_jit
 def lagrangian(code, beta, h):
-    """L(h), whose gradient is g(h) (SPEC 2)."""
+    """L(h), whose gradient is g(h) (docs/theory.md §2.1)."""
     n = h.shape[0]
     total = 0.0
     if code == ACT_TANH:

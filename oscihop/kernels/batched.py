@@ -230,7 +230,7 @@ def _weights_t(p, gt, out, tmp):
 
 @serial_jit
 def _dphi1(code, s):
-    """phi'(s) for one pair (SPEC 3)."""
+    """phi'(s) for one pair (docs/theory.md §3.1)."""
     if code == INT_RELU:
         return s if s > 0 else 0.0
     if code == INT_TANH:
@@ -299,7 +299,7 @@ def _kuramoto_csr_t(p, yt, out):
 
 @serial_jit
 def _hk_csr_t(p, yt, gt, out):
-    """HK terms over hk_edges (SPEC 4), batch innermost, four members at a time."""
+    """HK terms over hk_edges (docs/theory.md §4.1), batch innermost, four members at a time."""
     ip = p.ip
     nh, n, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
     nb = yt.shape[1]

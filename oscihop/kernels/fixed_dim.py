@@ -77,7 +77,7 @@ from .elementary import tanh
 
 @serial_jit
 def dphi(code, s):
-    """phi'(s) of the pair interaction ``code`` (SPEC 3); the same as ``system.dphi``.
+    """phi'(s) of the pair interaction ``code`` (docs/theory.md §3.1); the same as ``system.dphi``.
 
     The kernels below inline these expressions per interaction code (``_DPHI`` of the
     generator) rather than call this function per edge.

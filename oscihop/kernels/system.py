@@ -6,7 +6,7 @@ The flat state is ``y = [h (nh), x (nk * D) row-major]``.  The coupling terms th
 live in :mod:`oscihop.kernels.terms`, one function per representation, and are reached
 through :mod:`oscihop.kernels.dispatch`, which compiles only the ones the model's kind uses.
 
-Equations (SPEC sections 2-4), with ``g = g(h)`` and ``s_ij = <x_i, x_j>``::
+Equations (docs/theory.md §2-§5), with ``g = g(h)`` and ``s_ij = <x_i, x_j>``::
 
     dh_i/dt = (W g)_i - h_i + b_i + (1/kappa_h) sum_j a_ij s_ij g_j
     F_i     = c_i + sum_j (J_ij + B_ij phi'(s_ij)) x_j + (1/kappa_k) sum_j a_ij g_i g_j x_j
@@ -196,7 +196,7 @@ def system_energy(p, y, work):
 def system_gradient(p, y, out, work):
     """out[:] = dE/dy (ambient gradient; oscillators treated as free vectors).
 
-    dE/dh = -kappa_h H_L(h) dh/dt and dE/dx_i = -kappa_k F_i (SPEC 2 and 4).
+    dE/dh = -kappa_h H_L(h) dh/dt and dE/dx_i = -kappa_k F_i (docs/theory.md §4.2).
     """
     nh = p.ip[I_NH]
     evaluate_forces(p, y, out, work)

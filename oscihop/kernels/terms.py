@@ -72,7 +72,7 @@ from .params import (
 
 @serial_jit
 def phi(code, s):
-    """Pair interaction phi(s) (SPEC 3)."""
+    """Pair interaction phi(s) (docs/theory.md §3.1)."""
     if code == INT_RELU:
         return 0.5 * s * s if s > 0 else 0.0
     if code == INT_TANH:

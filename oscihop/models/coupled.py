@@ -1,4 +1,4 @@
-"""The Hopfield-Kuramoto model: threshold units bound to oscillators (SPEC section 4)."""
+"""The Hopfield-Kuramoto model: threshold units bound to oscillators (docs/theory.md §4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Continuous and binary Hopfield networks (SPEC section 2)."""
+"""Continuous and binary Hopfield networks (docs/theory.md §2)."""
 
 from __future__ import annotations
 

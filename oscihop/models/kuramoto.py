@@ -1,4 +1,4 @@
-"""Generalized Kuramoto oscillators on spheres S^{D-1} (SPEC section 3)."""
+"""Generalized Kuramoto oscillators on spheres S^{D-1} (docs/theory.md §3)."""
 
 from __future__ import annotations
 
