@@ -1,4 +1,4 @@
-"""Bad input is refused with a ValueError that names the parameter (docs/theory.md §8, STYLE 4).
+"""Bad input is refused with a ValueError that names the parameter (docs/theory.md §8).
 
 Each case first checks that the matching *good* input is accepted, so a test cannot pass
 because the constructor refuses everything.

@@ -13,7 +13,7 @@ loop order and memory access and calls the same rule:
   threads and reduces.
 
 All of them are allocation-free and use :mod:`math` only, so they are CUDA device code
-as well.  The rules are stated in ``docs/theory.md`` ("Adaptive step-size control").
+as well.  The rules are stated in docs/theory.md §7 ("Adaptive controller").
 """
 
 from __future__ import annotations
