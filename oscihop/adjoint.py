@@ -35,7 +35,8 @@ from .kernels.system import system_rhs
 from .kernels.vjp import retract_inplace, retract_vjp, system_rhs_vjp, vjp_work_size
 from .models.base import Model
 from .solvers.control import clamp_step, dense_weight, min_step, step_factor
-from .solvers.loops import _combine, _scaled_rms, dense_output, select_initial_step
+from .solvers.loops import (N_STATS, ST_NFEV, ST_NREJ, ST_NSTEPS, ST_STATUS, ST_T, _combine, _scaled_rms,
+                            dense_output, select_initial_step)
 from .solvers.methods import METHODS
 from .solvers.result import batch_message, status_message
 from .solvers.solve import _scalar, _tolerances, fixed_time_grid
@@ -231,11 +232,11 @@ def erk_forward_member(p, y0, t0, t1, t_eval, rtol, atol, max_step, max_steps, A
             status = -3
             break
     y_final[:] = y
-    stats[0] = nfev
-    stats[1] = nsteps
-    stats[2] = nrej
-    stats[3] = status
-    stats[4] = t
+    stats[ST_NFEV] = nfev
+    stats[ST_NSTEPS] = nsteps
+    stats[ST_NREJ] = nrej
+    stats[ST_STATUS] = status
+    stats[ST_T] = t
     return hs, ck, tape
 
 
@@ -716,7 +717,7 @@ def value_and_grad(model, loss, y0, t_span, *, method="RK45", rtol=None, atol=No
     t_start = time.perf_counter()
     out = np.empty((nb, n_eval, size), dtype=dtp)
     y_final = np.empty((nb, size), dtype=dtp)
-    fwd_stats = np.zeros((nb, 5))
+    fwd_stats = np.zeros((nb, N_STATS))
     tapes = [None] * nb
     threads = max(1, min(nb, config.num_threads()))
     blocks = _blocks(nb, threads, p.fp.shape[0])
@@ -742,7 +743,7 @@ def value_and_grad(model, loss, y0, t_span, *, method="RK45", rtol=None, atol=No
                     p, ys[b], t0, t1, te_arr, rtol_v, atol_v, np.inf, limit, A, B, E, Pd,
                     tab.error_estimator_order, -1 if k_fixed is None else k_fixed, stage_tape, out[b],
                     ev_steps[b], ev_thetas[b], y_final[b], fwd_stats[b])
-                if stage_tape and fwd_stats[b, 1] <= cap:
+                if stage_tape and fwd_stats[b, ST_NSTEPS] <= cap:
                     tapes[b] = [hs, None, k_fixed, tape]
                 else:
                     tapes[b] = [hs, ck, k_fixed, None]
@@ -754,7 +755,7 @@ def value_and_grad(model, loss, y0, t_span, *, method="RK45", rtol=None, atol=No
             def replay_block(lo, hi):
                 for b in range(lo, hi):
                     hs = tapes[b][0]
-                    n = int(fwd_stats[b, 1])
+                    n = int(fwd_stats[b, ST_NSTEPS])
                     k = _checkpoint_every("sqrt", n)
                     ck = np.empty(((n + k - 1) // k if n else 1, size), dtype=dtp)
                     if n == 0:
@@ -762,7 +763,7 @@ def value_and_grad(model, loss, y0, t_span, *, method="RK45", rtol=None, atol=No
                     st = np.zeros(2)
                     grid_forward_member(p, ys[b], hs, n, True, A, B, Pd, k, _NO_EV, _NO_TH,
                                         np.empty((0, size), dtp), np.empty(size, dtp), ck, st)
-                    fwd_stats[b, 0] += st[0]
+                    fwd_stats[b, ST_NFEV] += st[0]
                     tapes[b] = [hs, ck, k, None]
 
             t_fwd += _run_blocks(blocks, replay_block, threads, t_fwd)
@@ -778,9 +779,9 @@ def value_and_grad(model, loss, y0, t_span, *, method="RK45", rtol=None, atol=No
         n_steps = hs.shape[0]
         if max_steps is not None and n_steps > max_steps:
             # what oh.solve returns for this call: out of steps at the time max_steps of them reach
-            fwd_stats[:, 1] = max_steps
-            fwd_stats[:, 3] = -1
-            fwd_stats[:, 4] = t0 + float(np.sum(hs[:max_steps]))
+            fwd_stats[:, ST_NSTEPS] = max_steps
+            fwd_stats[:, ST_STATUS] = -1
+            fwd_stats[:, ST_T] = t0 + float(np.sum(hs[:max_steps]))
             out.fill(np.nan)
             y_final.fill(np.nan)
             return _failed(model, wanted, ys, single, te, out, y_final, fwd_stats, method)
@@ -804,9 +805,9 @@ def value_and_grad(model, loss, y0, t_span, *, method="RK45", rtol=None, atol=No
                 st = np.zeros(2)
                 grid_forward_tape(p, ys[b], hs, n_steps, False, A, B, Pd, 0 if stage_tape else k, ev_step,
                                   ev_thetas[b], out[b], y_final[b], ck, tape, stage_tape, st)
-                fwd_stats[b, 0] = st[0]
-                fwd_stats[b, 1] = n_steps
-                fwd_stats[b, 3] = st[1]
+                fwd_stats[b, ST_NFEV] = st[0]
+                fwd_stats[b, ST_NSTEPS] = n_steps
+                fwd_stats[b, ST_STATUS] = st[1]
                 tapes[b] = [hs, None, k, tape] if stage_tape else [hs, ck, k, None]
 
         t_fwd = _run_blocks(blocks, forward_block, threads, None)
@@ -841,7 +842,7 @@ def value_and_grad(model, loss, y0, t_span, *, method="RK45", rtol=None, atol=No
         for b in range(lo, hi):
             hs_b, ck_b, k_b, tape_b = tapes[b]
             on_tape = tape_b is not None
-            backward_member(p, ys[b], hs_b, int(fwd_stats[b, 1]), fsal, A, B, Pd, no_ck if on_tape else ck_b,
+            backward_member(p, ys[b], hs_b, int(fwd_stats[b, ST_NSTEPS]), fsal, A, B, Pd, no_ck if on_tape else ck_b,
                             int(k_b or 1), tape_b if on_tape else no_tape, on_tape, ev_steps[b], ev_thetas[b],
                             out_bar[b], final_bar[b], fpb, y0_bar[b], bwd_stats[b])
         acc[blocks.index((lo, hi))] = fpb
@@ -858,17 +859,17 @@ def value_and_grad(model, loss, y0, t_span, *, method="RK45", rtol=None, atol=No
     grads = {name: np.asarray(grads[name], dtype=dtp) for name in wanted}
     tape_bytes = sum(t[0].nbytes + (t[1].nbytes if t[1] is not None else 0) + (t[3].nbytes if t[3] is not None else 0)
                      for t in tapes)
-    nsteps_b = fwd_stats[:, 1].astype(np.int64)
+    nsteps_b = fwd_stats[:, ST_NSTEPS].astype(np.int64)
     seg_rows = max([min(int(t[2] or 1), int(nsteps_b[b])) for b, t in enumerate(tapes) if t[3] is None] or [0])
     per_thread = itemsize * size * ((ns + 1) * max(seg_rows, 1) + 2 * ns + 6) + 8 * size * (ns + 6)
     per_block = 8 * nfp
     steps = [tapes[b][0][: int(nsteps_b[b])].copy() for b in range(nb)]
     stats = dict(
-        nfev=int(fwd_stats[:, 0].sum()),
+        nfev=int(fwd_stats[:, ST_NFEV].sum()),
         nfev_backward=int(bwd_stats[:, 0].sum()),
         nvjp=int(bwd_stats[:, 1].sum()),
         nsteps=nsteps_b if not single else int(nsteps_b[0]),
-        nrejected=fwd_stats[:, 2].astype(np.int64) if not single else int(fwd_stats[0, 2]),
+        nrejected=fwd_stats[:, ST_NREJ].astype(np.int64) if not single else int(fwd_stats[0, ST_NREJ]),
         checkpoint_every=[int(t[2] or 0) for t in tapes] if not single else int(tapes[0][2] or 0),
         stage_tape=[t[3] is not None for t in tapes] if not single else tapes[0][3] is not None,
         step_sizes=steps[0] if single else steps,
@@ -880,7 +881,7 @@ def value_and_grad(model, loss, y0, t_span, *, method="RK45", rtol=None, atol=No
     )
     y0_grad = (y0_bar[0] if single else y0_bar).astype(dtp, copy=False)
     return GradientResult(float(value), grads, y0_grad, y_seen, stats,
-                          status=0 if single else fwd_stats[:, 3].astype(int))
+                          status=0 if single else fwd_stats[:, ST_STATUS].astype(int))
 
 
 # =============================================================================================
@@ -951,7 +952,7 @@ def _forward_failed(fwd_stats, out, y_final):
     """Whether any member's forward solve failed: a failure status of its loop, or (status
     0) a non-finite output or final state, which then gets status -3 at the time it shows
     (the final time for the final state), as :func:`oscihop.solve` reports it."""
-    status = fwd_stats[:, 3]
+    status = fwd_stats[:, ST_STATUS]
     for b in np.flatnonzero(status >= 0):
         if not np.isfinite(y_final[b]).all() or not np.isfinite(out[b]).all():
             status[b] = -3
@@ -961,8 +962,8 @@ def _forward_failed(fwd_stats, out, y_final):
 def _failed(model, wanted, ys, single, te, out, y_final, fwd_stats, method):
     """The failed result: NaN value and gradients, the forward states, the status and a
     message; warns (``RuntimeWarning``) with the message."""
-    status = fwd_stats[:, 3].astype(int)
-    t_final = fwd_stats[:, 4].astype(float)
+    status = fwd_stats[:, ST_STATUS].astype(int)
+    t_final = fwd_stats[:, ST_T].astype(float)
     message = (status_message(int(status[0]), float(t_final[0]), method) if single
                else batch_message(status, t_final, method))
     warnings.warn(f"value_and_grad: {message} The value and gradients are NaN.", RuntimeWarning, stacklevel=3)
@@ -970,9 +971,9 @@ def _failed(model, wanted, ys, single, te, out, y_final, fwd_stats, method):
     params = model.parameters()
     grads = {name: np.full(np.shape(params[name]), np.nan, dtype=dtp) for name in wanted}
     y_seen = _seen_states(y_final, out, te, single)
-    nsteps = fwd_stats[:, 1].astype(np.int64)
-    stats = dict(nfev=int(fwd_stats[:, 0].sum()), nsteps=int(nsteps[0]) if single else nsteps,
-                 nrejected=int(fwd_stats[0, 2]) if single else fwd_stats[:, 2].astype(np.int64))
+    nsteps = fwd_stats[:, ST_NSTEPS].astype(np.int64)
+    stats = dict(nfev=int(fwd_stats[:, ST_NFEV].sum()), nsteps=int(nsteps[0]) if single else nsteps,
+                 nrejected=int(fwd_stats[0, ST_NREJ]) if single else fwd_stats[:, ST_NREJ].astype(np.int64))
     y0_grad = np.full(ys.shape[1:] if single else ys.shape, np.nan, dtype=dtp)
     return GradientResult(float("nan"), grads, y0_grad, y_seen, stats, status=int(status[0]) if single else status,
                           message=message, success=False)

@@ -17,7 +17,7 @@ import functools
 import numpy as np
 
 from ..kernels.params import I_DIM, I_K_KIND, I_K_RANK, I_NH, I_NK, I_W_KIND, I_W_RANK, I_WORK_SIZE, K_LOWRANK, W_LOWRANK
-from ..solvers.loops import ST_K, ST_LEN, ST_RUN
+from ..solvers.loops import N_STATS, ST_K, ST_LEN, ST_RUN
 
 LAYOUTS = ("auto", "thread", "block")
 #: ``layout="auto"`` picks one block per trajectory from this state size on.
@@ -286,7 +286,7 @@ def run_fixed(p, ys, t0, te, dt_max, scheme, max_steps, steady, layout, threads_
     d_y = cuda.to_device(ys)
     d_te = cuda.to_device(np.ascontiguousarray(te, dtype=np.float64))
     d_out = _empty((nb, te.shape[0], size), dt)
-    d_st = cuda.to_device(np.zeros((nb, 5)))
+    d_st = cuda.to_device(np.zeros((nb, N_STATS)))
     bufs = [_empty((nb, size), dt) for _ in range(5)]
     blocks, threads = _grid(lay, nt, nb)
     if lay == "thread":
@@ -319,7 +319,7 @@ def run_async(p, ys, out_sweeps, max_sweeps, target_sweeps, seeds, rank, threads
     d_perm = _empty((nb, n), np.int64)
     d_m = _empty((nb, max(rank, 1)), dt)
     d_out = _empty((nb, out_sweeps.shape[0], n), dt)
-    d_st = cuda.to_device(np.zeros((nb, 5)))
+    d_st = cuda.to_device(np.zeros((nb, N_STATS)))
     blocks, threads = _grid("thread", nt, nb)
     kernels.async_thread_kernel[blocks, threads](dm.fps, dm.ip, d_s, d_perm, d_m,
                                                  cuda.to_device(np.ascontiguousarray(out_sweeps, dtype=np.int64)),

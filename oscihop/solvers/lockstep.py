@@ -24,6 +24,11 @@ from ..kernels.params import I_DIM, I_NH, I_NK
 from .control import clamp_step, dense_weight, error_sq, initial_h0, initial_h1, min_step, rms, step_factor
 from .loops import (
     SCHEME_EULER,
+    ST_NFEV,
+    ST_NREJ,
+    ST_NSTEPS,
+    ST_STATUS,
+    ST_T,
     STATUS_DONE,
     STATUS_MAX_STEPS,
     STATUS_NONFINITE,
@@ -171,11 +176,11 @@ def fixed_lockstep(p, y0s, t0, t_eval, dt_max, scheme, max_steps, steady_tol, ou
         for kk in range(start, n_eval):
             for i in range(size):
                 out[b, kk, i] = math.nan if nan else y[i, b]
-        stats[b, 0] = nfev[b]
-        stats[b, 1] = nsteps[b]
-        stats[b, 2] = 0
-        stats[b, 3] = status[b]
-        stats[b, 4] = t_stop[b]
+        stats[b, ST_NFEV] = nfev[b]
+        stats[b, ST_NSTEPS] = nsteps[b]
+        stats[b, ST_NREJ] = 0
+        stats[b, ST_STATUS] = status[b]
+        stats[b, ST_T] = t_stop[b]
 
 
 # ---------------------------------------------------------------- adaptive lockstep
@@ -423,8 +428,8 @@ def erk_lockstep(p, y0s, t0, t1, t_eval, rtol, atol, max_step, first_step, max_s
                 running[b] = False
                 _stop(out, b, k, y, status[b] != STATUS_STEADY)
     for b in range(nb):
-        stats[b, 0] = nfev[b]
-        stats[b, 1] = nsteps[b]
-        stats[b, 2] = nrej[b]
-        stats[b, 3] = status[b]
-        stats[b, 4] = t[b]
+        stats[b, ST_NFEV] = nfev[b]
+        stats[b, ST_NSTEPS] = nsteps[b]
+        stats[b, ST_NREJ] = nrej[b]
+        stats[b, ST_STATUS] = status[b]
+        stats[b, ST_T] = t[b]

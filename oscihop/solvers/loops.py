@@ -63,9 +63,15 @@ SCHEME_EULER, SCHEME_RK4, SCHEME_GEOMETRIC = 0, 1, 2
 
 STATUS_DONE, STATUS_STEADY, STATUS_MAX_STEPS, STATUS_STEP_UNDERFLOW, STATUS_NONFINITE = 0, 1, -1, -2, -3
 
-# slots of the per-trajectory state vector ``st`` (float64); the first five are ``stats``
+# slots of the per-trajectory state vector ``st`` (float64); the first five are the columns
+# of every solver's ``stats`` array, in the order of STATS_COLUMNS
 ST_NFEV, ST_NSTEPS, ST_NREJ, ST_STATUS, ST_T, ST_H, ST_K, ST_RUN = range(8)
 ST_LEN = 8
+#: The columns of a ``stats`` row: function evaluations, accepted steps, rejected steps,
+#: status code and the time reached (the result's ``nfev``, ``nsteps``, ``nrejected``,
+#: ``status``, ``t_final``).
+STATS_COLUMNS = ("nfev", "nsteps", "nrejected", "status", "t_final")
+N_STATS = len(STATS_COLUMNS)
 
 
 @serial_jit
@@ -367,7 +373,7 @@ def erk_member(p, y0, t0, t1, t_eval, rtol, atol, max_step, first_step, max_step
         for r in range(k):
             grown_t[r] = out_t[r]
         out_t = grown_t
-    for j in range(5):
+    for j in range(N_STATS):
         stats[j] = st[j]
     return out_t, out_y, np.int64(st[ST_K])
 
@@ -505,11 +511,11 @@ def fixed_core(p, y, t0, t_eval, dt_max, scheme, max_steps, steady_tol, out_y, s
         copy_into(out_y[k], y)
         k += 1
     _fill(out_y, k, y, status != STATUS_STEADY)
-    stats[0] = nfev
-    stats[1] = nsteps
-    stats[2] = 0
-    stats[3] = status
-    stats[4] = t
+    stats[ST_NFEV] = nfev
+    stats[ST_NSTEPS] = nsteps
+    stats[ST_NREJ] = 0
+    stats[ST_STATUS] = status
+    stats[ST_T] = t
 
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -641,11 +647,11 @@ def async_core(p, s, perm, m, out_sweeps, max_sweeps, target_sweeps, seed, out_y
     if status == STATUS_DONE and sweep < target_sweeps:
         status = STATUS_MAX_STEPS
     _fill(out_y, k, s, status == STATUS_MAX_STEPS)
-    stats[0] = sweep * n
-    stats[1] = sweep
-    stats[2] = 0
-    stats[3] = status
-    stats[4] = sweep
+    stats[ST_NFEV] = sweep * n
+    stats[ST_NSTEPS] = sweep
+    stats[ST_NREJ] = 0
+    stats[ST_STATUS] = status
+    stats[ST_T] = sweep
 
 
 @serial_jit

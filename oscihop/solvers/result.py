@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import loops
+
 STATUS_MESSAGES = {
     0: "The solver successfully reached the end of the integration interval.",
     1: "Stopped early: steady state reached.",
@@ -98,11 +100,11 @@ class Solution:
             self.success = self.status >= 0
             self.message = self._single_message(self.status, self.t_final)
             return
-        status = st[:, 3].astype(int)
-        nfev = st[:, 0].astype(np.int64)
-        nsteps = st[:, 1].astype(np.int64)
-        nrej = st[:, 2].astype(np.int64)
-        t_final = st[:, 4].astype(float)
+        status = st[:, loops.ST_STATUS].astype(int)
+        nfev = st[:, loops.ST_NFEV].astype(np.int64)
+        nsteps = st[:, loops.ST_NSTEPS].astype(np.int64)
+        nrej = st[:, loops.ST_NREJ].astype(np.int64)
+        t_final = st[:, loops.ST_T].astype(float)
         self.status, self.nfev, self.nsteps, self.nrejected, self.t_final = status, nfev, nsteps, nrej, t_final
         self.success = bool(np.all(status >= 0))
         self.message = self._message(status, t_final)

@@ -303,9 +303,9 @@ def flag_nonfinite(states, energy, t_out, stats):
         return
     for b in np.flatnonzero(~good.all(axis=1)):
         j = int(np.argmin(good[b]))
-        if stats[b, 3] >= 0 or t_out[j] < stats[b, 4]:
-            stats[b, 3] = loops.STATUS_NONFINITE
-            stats[b, 4] = t_out[j]
+        if stats[b, loops.ST_STATUS] >= 0 or t_out[j] < stats[b, loops.ST_T]:
+            stats[b, loops.ST_STATUS] = loops.STATUS_NONFINITE
+            stats[b, loops.ST_T] = t_out[j]
             states[b, j + 1:] = np.nan
             energy[b, j + 1:] = np.nan
 
@@ -330,7 +330,7 @@ def _solve_adaptive(p, ys, t0, t1, t_eval, rtol, atol, max_step, first_step, max
     tab = meth.tableau
     opts.update(rtol=rtol, atol=float(atol[0]) if uniform or (atol == atol[0]).all() else atol, max_step=max_step,
                 first_step=first_step, max_steps=limit)
-    stats = np.zeros((nb, 5))
+    stats = np.zeros((nb, loops.N_STATS))
     if cuda_opts:
         from ..cuda import backend as gpu
 
@@ -404,7 +404,7 @@ def _solve_fixed(p, ys, t0, t1, t_eval, dt, meth, max_steps, steady, opts, cuda_
         _cuda_done(opts, energy, lay, nt)
         return states, stats, t_out
     out = np.empty((nb, te.shape[0], size), dtype=ys.dtype)
-    stats = np.zeros((nb, 5))
+    stats = np.zeros((nb, loops.N_STATS))
     if nb == 1:
         loops.fixed_member(p, ys[0], t0, te, dt, meth.scheme, limit, steady, out[0], stats[0])
     elif _use_lockstep(p, nb, meth.scheme):
@@ -513,7 +513,7 @@ def _solve_async(p, ys, t0, t1, t_eval, max_steps, seed, opts, cuda_opts):
     seeds = np.random.default_rng(seed).integers(0, 2**63 - 1, size=nb, dtype=np.int64)
     opts.update(seed=seed, max_steps=max_steps, member_seeds=seeds)
     out = np.empty((nb, te.shape[0], size), dtype=ys.dtype)
-    stats = np.zeros((nb, 5))
+    stats = np.zeros((nb, loops.N_STATS))
     out_sweeps = te.astype(np.int64)
     if cuda_opts:
         from ..cuda import backend as gpu
