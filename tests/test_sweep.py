@@ -19,7 +19,8 @@ import pytest
 import zarr
 
 import oscihop as oh
-from oscihop.sweep import DONE, LOCK_NAME, _StoreLock
+from oscihop.sweep import DONE, LOCK_NAME
+from oscihop.sweep.lock import _StoreLock
 
 import sweep_models as sm
 
@@ -391,7 +392,7 @@ def test_progress_bar_quiet_off_terminal(tmp_path, capfd):
 def test_spec_dict_build_calls_build_from_spec(monkeypatch):
     import types
 
-    from oscihop.sweep import _SpecBuild
+    from oscihop.sweep.definition import _SpecBuild
 
     calls = []
     fake = types.ModuleType("oscihop.spec")
