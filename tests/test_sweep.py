@@ -400,3 +400,12 @@ def test_spec_dict_build_calls_build_from_spec(monkeypatch):
     monkeypatch.setitem(sys.modules, "oscihop.spec", fake)
     model, y0 = _SpecBuild({"model": "kuramoto"})(coupling=1.0, seed=2)
     assert calls == [({"model": "kuramoto"}, {"coupling": 1.0, "seed": 2})] and y0.shape == (model.size,)
+
+
+def test_example_build_keeps_the_identity_its_stores_record():
+    """A sweep's fingerprint records its build as ``module:qualname``: stores written with
+    ``kuramoto_ring_build`` before oscihop.sweep became a package must still resume."""
+    from oscihop.sweep import kuramoto_ring_build
+    from oscihop.sweep.definition import _build_identity
+
+    assert _build_identity(kuramoto_ring_build) == {"callable": "oscihop.sweep:kuramoto_ring_build"}

@@ -20,7 +20,7 @@ from .runner import _FLUSH_SECONDS, _probe, _run_task
 from .store import (_ATTR, _FORMAT, DONE, FAILED, PENDING, SOLVE_FAILED, _clear_dir, _create_store, _damage_text,
                     _inspect, _open_dataset, _open_group, _region_slices, _remove_partials, _repair_coords, _scan)
 
-__all__ = ["sweep", "open_sweep", "kuramoto_ring_build"]
+__all__ = ["sweep", "open_sweep"]
 
 _TASK_BYTES = 64 * 2**20  # largest buffer a task holds (default points_per_task)
 _MAX_POINTS_PER_TASK = 256
@@ -449,33 +449,3 @@ def open_sweep(store):
     ValueError: ... is not an oscihop sweep store: it is an empty directory...
     """
     return _open_dataset(_store_path(store, required=True), read_data=True)
-
-
-def kuramoto_ring_build(coupling=1.0, seed=0, n=8, dim=2):
-    """Example ``build`` for sweeps: Kuramoto oscillators on a ring, random start from ``seed``.
-
-    Parameters
-    ----------
-    coupling : float
-        Coupling ``J`` of every ring edge.
-    seed : int
-        Seed of the random initial state (uniform on the sphere).
-    n : int, default 8
-    dim : int, default 2
-
-    Returns
-    -------
-    (Kuramoto, ndarray (n * dim,))
-
-    Examples
-    --------
-    >>> from oscihop.sweep import kuramoto_ring_build
-    >>> model, y0 = kuramoto_ring_build(coupling=0.5, seed=3)
-    >>> model.size, y0.shape
-    (16, (16,))
-    """
-    from ..graph import ring_edges
-    from ..models import Kuramoto
-
-    model = Kuramoto(int(dim), edges=ring_edges(int(n)), coupling=float(coupling))
-    return model, model.random_state(seed=int(seed))
