@@ -37,7 +37,7 @@ def _version():
 _LAZY = {
     "open_trajectory": "oscihop.io.trajectory",
     "load_model": "oscihop.io.trajectory",
-    "solve_to_zarr": "oscihop.io.trajectory",
+    "solve_to_zarr": "oscihop.io.streaming",
     "model_to_dict": "oscihop.io.serialize",
     "model_from_dict": "oscihop.io.serialize",
     "build_from_spec": "oscihop.spec",
