@@ -18,7 +18,8 @@ import pytest
 
 import oscihop as oh
 
-API = (Path(__file__).resolve().parents[1] / "docs" / "api.md").read_text()
+ROOT = Path(__file__).resolve().parents[1]
+API = (ROOT / "docs" / "api.md").read_text()
 
 
 def _table_names():
@@ -81,6 +82,22 @@ def test_every_name_in_all_resolves():
         assert obj is not None, name
     from oscihop import __version__, open_trajectory, rcm_permutation  # noqa: F401  (from-import works too)
     assert re.match(r"^\d+(\.\d+)*", oh.__version__) or oh.__version__ == "0+unknown"
+
+
+def test_version_is_looked_up_on_first_use_only():
+    """``import oscihop`` does not compute ``__version__``: the first ``oscihop.__version__`` does,
+    from the installed distribution's metadata (oscihop/_version.py), and keeps it."""
+    code = ("import importlib.metadata as md, sys, oscihop\n"
+            "before = ('oscihop._version' in sys.modules, '__version__' in vars(oscihop))\n"
+            "try:\n"
+            "    expected = md.version('oscihop')\n"
+            "except md.PackageNotFoundError:\n"
+            "    expected = '0+unknown'\n"
+            "from oscihop import __version__\n"
+            "print(before, __version__ == oscihop.__version__ == vars(oscihop)['__version__'] == expected)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "(False, False) True"
 
 
 def test_every_documented_object_is_the_top_level_one():
