@@ -33,6 +33,8 @@ from .loops import (
     substeps,
 )
 
+__all__ = ["fixed_lockstep", "erk_lockstep"]
+
 
 @serial_jit
 def _retract_t(p, y):

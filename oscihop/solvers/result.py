@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = ["STATUS_MESSAGES", "status_message", "batch_message", "Solution"]
+
 STATUS_MESSAGES = {
     0: "The solver successfully reached the end of the integration interval.",
     1: "Stopped early: steady state reached.",
