@@ -23,21 +23,11 @@ from .solvers import METHODS, Solution, available_methods, solve
 from .sweep import open_sweep, sweep  # light: zarr/xarray/dask load inside the functions
 
 
-def _version():
-    """The installed distribution's version (pyproject.toml), or the source tree's fallback."""
-    from importlib import metadata
-
-    try:
-        return metadata.version("oscihop")
-    except metadata.PackageNotFoundError:  # a source tree on sys.path that pip never installed
-        return "0+unknown"
-
-
 # Storage, sweeps and plots pull in xarray, zarr, dask and matplotlib: import them lazily.
 _LAZY = {
     "open_trajectory": "oscihop.io.trajectory",
     "load_model": "oscihop.io.trajectory",
-    "solve_to_zarr": "oscihop.io.trajectory",
+    "solve_to_zarr": "oscihop.io.streaming",
     "model_to_dict": "oscihop.io.serialize",
     "model_from_dict": "oscihop.io.serialize",
     "build_from_spec": "oscihop.spec",
@@ -63,9 +53,11 @@ _LAZY_MODULES = ("plots", "losses", "datasets", "training", "verification")
 
 
 def __getattr__(name):
-    if name == "__version__":  # read from the package metadata on first use, then kept
-        globals()["__version__"] = version = _version()
-        return version
+    if name == "__version__":  # read from the package metadata on first use (oscihop/_version.py), then kept
+        from ._version import version
+
+        globals()["__version__"] = value = version()
+        return value
     if name in _LAZY:
         import importlib
 

@@ -34,6 +34,8 @@ from pathlib import Path
 
 from .solvers import METHODS
 
+__all__ = ["main", "build_parser", "CLIError"]
+
 
 class CLIError(Exception):
     """An error the user can fix: printed as one line, exit status 2."""

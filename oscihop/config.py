@@ -15,6 +15,8 @@ import numba
 
 from ._cache import invalidate_stale_cache
 
+__all__ = ["FASTMATH", "SERIAL", "serial_jit", "inline_jit", "num_threads", "blas_threads"]
+
 # Drop cached kernels compiled from older sources (Numba only checks each function's own file).
 invalidate_stale_cache()
 

@@ -90,6 +90,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .kernels.params import ACTIVATIONS, INTERACTIONS
+from .models.coupled import MODES
+from .models.hopfield import RULES
+from .sweep.store import _RESERVED as _SWEEP_RESERVED
+
 __all__ = [
     "KINDS",
     "load_config",
@@ -132,10 +137,6 @@ _GRAPHS = {
     "ring": ("k",),
     "watts-strogatz": ("k", "p", "seed"),
 }
-_RULES = ("hebbian", "pseudo-inverse", "storkey")
-_ACTIVATIONS = ("tanh", "sigmoid", "relu", "softmax", "sign")
-_INTERACTIONS = ("linear", "relu", "tanh", "sigmoid")
-_MODES = ("additive", "multiplicative", "network")
 _OMEGA_KEYS = {"natural": ("kind", "spread", "mean", "seed", "distribution"), "global": ("kind", "rate", "matrix")}
 
 
@@ -297,9 +298,9 @@ def _v_hopfield(sec, n, base):
                 "count": _int(pat.get("count", 3), ("hopfield", "patterns", "count"), lo=1),
                 "seed": _int(pat.get("seed", 0), ("hopfield", "patterns", "seed"), lo=0),
             }
-        out["rule"] = _choice(sec.get("rule", "hebbian"), _RULES, ("hopfield", "rule"))
+        out["rule"] = _choice(sec.get("rule", "hebbian"), RULES, ("hopfield", "rule"))
         out["dense"] = _bool(sec.get("dense", False), ("hopfield", "dense"))
-    out["activation"] = _choice(sec.get("activation", "tanh"), _ACTIVATIONS, ("hopfield", "activation"))
+    out["activation"] = _choice(sec.get("activation", "tanh"), ACTIVATIONS, ("hopfield", "activation"))
     out["beta"] = _positive(sec.get("beta", 1.0), ("hopfield", "beta"))
     out["bias"] = _float(sec.get("bias", 0.0), ("hopfield", "bias"), "a finite number (one bias for every unit)")
     return out
@@ -382,7 +383,7 @@ def _v_kuramoto(sec, n):
     _check_keys(sec, _SECTIONS["kuramoto"], ("kuramoto",))
     out = {"dim": _int(sec.get("dim", 2), ("kuramoto", "dim"), lo=2)}
     out["graph"] = _v_graph(sec.get("graph", "mean-field"), n)
-    out["interaction"] = _choice(sec.get("interaction", "linear"), _INTERACTIONS, ("kuramoto", "interaction"))
+    out["interaction"] = _choice(sec.get("interaction", "linear"), INTERACTIONS, ("kuramoto", "interaction"))
     mean_field = out["graph"]["kind"] == "mean-field"
     if "strength" in sec:
         if not mean_field:
@@ -413,7 +414,7 @@ def _v_coupling(sec):
     _check_keys(sec, _SECTIONS["coupling"], ("coupling",))
     out = {
         "hk_edges": _choice(sec.get("hk_edges", "all"), ("all", "graph"), ("coupling", "hk_edges")),
-        "mode": _choice(sec.get("mode", "additive"), _MODES, ("coupling", "mode")),
+        "mode": _choice(sec.get("mode", "additive"), MODES, ("coupling", "mode")),
         "alpha": _float(sec.get("alpha", 1.0), ("coupling", "alpha")),
         "kappa_h": _positive(sec.get("kappa_h", 1.0), ("coupling", "kappa_h")),
         "kappa_k": _positive(sec.get("kappa_k", 1.0), ("coupling", "kappa_k")),
@@ -1153,9 +1154,7 @@ def check_memory(spec, limit=MAX_MEMORY, how="raise the limit"):
 
 
 #: Names a sweep parameter may not take (variables and dimensions of sweep and trajectory datasets).
-_RESERVED_NAMES = frozenset({"point", "time", "state", "done", "y", "energy", "y_final", "order_parameter",
-                             "status", "nfev", "nsteps", "batch", "neuron", "component", "pattern", "h", "x",
-                             "overlap", "outcome", "message", "energy_increase", "dEdt_max"})
+_RESERVED_NAMES = _SWEEP_RESERVED | {"batch", "neuron", "component", "pattern", "h", "x", "overlap"}
 
 
 def sweep_names(keys):

@@ -38,7 +38,10 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from .couplings import LowRank
+from .kernels import params as P
 from .models import Hopfield, HopfieldKuramoto, Kuramoto, Model
+from .models.coupled import MODES
+from .models.hopfield import RULES
 from .verification import energy_increase, verify
 
 __all__ = [
@@ -50,20 +53,20 @@ __all__ = [
 ]
 
 #: Smooth activations of the threshold units (``sign`` is the binary network).
-ACTIVATIONS = ("tanh", "sigmoid", "relu", "softmax")
+ACTIVATIONS = tuple(a for a in P.ACTIVATIONS if a != "sign")
 #: Activations with a bounded ``g`` (relu can blow up in finite time in the coupled model).
 BOUNDED_ACTIVATIONS = ("tanh", "sigmoid", "softmax")
 #: Hopfield weight representations: dense, scipy.sparse, LowRank and the storage rules.
-WEIGHT_KINDS = ("dense", "sparse", "lowrank", "hebbian", "pseudo-inverse", "storkey")
+WEIGHT_KINDS = ("dense", "sparse", "lowrank", *RULES)
 #: Kuramoto interactions phi.
-INTERACTIONS = ("linear", "relu", "tanh", "sigmoid")
+INTERACTIONS = tuple(P.INTERACTIONS)
 #: Kuramoto coupling representations (edge list with per-edge or scalar J, dense, sparse,
 #: LowRank, mean field).
 COUPLING_KINDS = ("edges", "edges-scalar", "dense", "sparse", "lowrank", "mean-field")
 #: Omega: none, global (D, D), per unit (N, D, D), natural frequencies (N,) (D = 2).
 OMEGA_KINDS = (None, "global", "per-unit", "natural")
 #: Modes of the Hopfield-Kuramoto coupling.
-HK_MODES = ("network", "additive", "multiplicative")
+HK_MODES = MODES
 
 
 # --------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ TIGHT = {"method": "Tsit5", "rtol": 1e-9, "atol": 1e-11}
 
 
 def runs(model, encode, X, x0=None):
-    from oscihop.training import _initial
+    from oscihop.training.evaluation import _initial
 
     y0 = _initial(model, encode, X, x0)
     t = np.linspace(*T_CHECK, 201)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import oscihop as oh
 from oscihop.solvers import METHODS
 from oscihop.solvers.solve import BACKENDS
-from oscihop.sweep import _local_workers
+from oscihop.sweep.executors import _local_workers
 
 import sweep_models as sm
 from badinput import (array_cases, bool_cases, case_ids, choice_cases, expect_rejected, poisoned_arrays,

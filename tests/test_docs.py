@@ -171,7 +171,7 @@ def test_site_builds_without_warnings(tmp_path):
     assert proc.returncode == 0, proc.stderr[-4000:]
     for page in ("index.html", "howto/index.html", "benchmarks/index.html", "api/index.html"):
         assert (tmp_path / "site" / page).is_file()
-    assert 'id="oscihop.sweep.sweep"' in (tmp_path / "site" / "api" / "index.html").read_text()
+    assert 'id="oscihop.sweep.api.sweep"' in (tmp_path / "site" / "api" / "index.html").read_text()
 
 
 # --------------------------------------------------------------------------------------

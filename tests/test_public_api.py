@@ -6,9 +6,11 @@ entry of the page documents one of those names (or a member of a documented modu
 """
 
 import importlib
+import json
 import re
 import subprocess
 import sys
+import textwrap
 import types
 import warnings
 from pathlib import Path
@@ -18,7 +20,8 @@ import pytest
 
 import oscihop as oh
 
-API = (Path(__file__).resolve().parents[1] / "docs" / "api.md").read_text()
+ROOT = Path(__file__).resolve().parents[1]
+API = (ROOT / "docs" / "api.md").read_text()
 
 
 def _table_names():
@@ -83,6 +86,22 @@ def test_every_name_in_all_resolves():
     assert re.match(r"^\d+(\.\d+)*", oh.__version__) or oh.__version__ == "0+unknown"
 
 
+def test_version_is_looked_up_on_first_use_only():
+    """``import oscihop`` does not compute ``__version__``: the first ``oscihop.__version__`` does,
+    from the installed distribution's metadata (oscihop/_version.py), and keeps it."""
+    code = ("import importlib.metadata as md, sys, oscihop\n"
+            "before = ('oscihop._version' in sys.modules, '__version__' in vars(oscihop))\n"
+            "try:\n"
+            "    expected = md.version('oscihop')\n"
+            "except md.PackageNotFoundError:\n"
+            "    expected = '0+unknown'\n"
+            "from oscihop import __version__\n"
+            "print(before, __version__ == oscihop.__version__ == vars(oscihop)['__version__'] == expected)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "(False, False) True"
+
+
 def test_every_documented_object_is_the_top_level_one():
     targets = _directive_targets()
     assert len(targets) >= 20
@@ -95,6 +114,37 @@ def test_every_documented_object_is_the_top_level_one():
         assert name in oh.__all__, f"docs/api.md documents {target}, but oscihop has no top-level {name!r}"
         module = importlib.import_module(target.rsplit(".", 1)[0])
         assert getattr(oh, name) is getattr(module, name), target
+
+
+def test_every_public_module_declares_its_public_names():
+    """Every module of the package whose name has no leading underscore (found with pkgutil) has
+    an ``__all__``: a list of unique, public names, each defined by the module.  Imported in a
+    fresh interpreter, so that loading every module (CUDA, plots...) leaves this one untouched."""
+    code = textwrap.dedent("""
+        import importlib, json, pkgutil, oscihop
+        report = {"count": 0, "missing": [], "bad": []}
+        names = ["oscihop"] + [m.name for m in pkgutil.walk_packages(oscihop.__path__, "oscihop.")]
+        for name in names:
+            if any(part.startswith("_") for part in name.split(".")[1:]):
+                continue  # private: oscihop._json, oscihop.training._checks...
+            module = importlib.import_module(name)
+            report["count"] += 1
+            if not isinstance(getattr(module, "__all__", None), (list, tuple)):
+                report["missing"].append(name)
+                continue
+            listed = list(module.__all__)
+            for item in listed:
+                private = item.startswith("_") and not (item.startswith("__") and item.endswith("__"))
+                if not isinstance(item, str) or private or not hasattr(module, item) or listed.count(item) > 1:
+                    report["bad"].append(f"{name}.{item}")
+        print(json.dumps(report))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["count"] >= 50, report
+    assert not report["missing"], f"modules without __all__: {report['missing']}"
+    assert not report["bad"], f"__all__ entries that are private, repeated or not defined: {report['bad']}"
 
 
 def test_unknown_name_is_an_attribute_error():

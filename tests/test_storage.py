@@ -476,9 +476,9 @@ def test_streaming_steady_state_status(rng):
 def test_streaming_interrupted_store_warns_and_keeps_finished_blocks(tmp_path, monkeypatch, rng):
     import importlib
 
-    solve_module = importlib.import_module("oscihop.solvers.solve")  # the module, not the function
+    streaming = importlib.import_module("oscihop.io.streaming")  # where solve_to_zarr looks up solve
     model, y0 = _problem("Hopfield", rng)
-    real_solve, calls = solve_module.solve, []
+    real_solve, calls = streaming.solve, []
 
     def dying_solve(*args, **kwargs):
         calls.append(1)
@@ -486,7 +486,7 @@ def test_streaming_interrupted_store_warns_and_keeps_finished_blocks(tmp_path, m
             raise KeyboardInterrupt  # the run is killed during its third block
         return real_solve(*args, **kwargs)
 
-    monkeypatch.setattr(solve_module, "solve", dying_solve)
+    monkeypatch.setattr(streaming, "solve", dying_solve)
     path = str(tmp_path / "s.zarr")
     with pytest.raises(KeyboardInterrupt):
         oh.solve_to_zarr(model, (0, 1), y0, path, np.linspace(0, 1, 9), block=2)

@@ -19,7 +19,8 @@ import pytest
 import zarr
 
 import oscihop as oh
-from oscihop.sweep import DONE, LOCK_NAME, _StoreLock
+from oscihop.sweep import DONE, LOCK_NAME
+from oscihop.sweep.lock import _StoreLock
 
 import sweep_models as sm
 
@@ -391,7 +392,7 @@ def test_progress_bar_quiet_off_terminal(tmp_path, capfd):
 def test_spec_dict_build_calls_build_from_spec(monkeypatch):
     import types
 
-    from oscihop.sweep import _SpecBuild
+    from oscihop.sweep.definition import _SpecBuild
 
     calls = []
     fake = types.ModuleType("oscihop.spec")
@@ -399,3 +400,12 @@ def test_spec_dict_build_calls_build_from_spec(monkeypatch):
     monkeypatch.setitem(sys.modules, "oscihop.spec", fake)
     model, y0 = _SpecBuild({"model": "kuramoto"})(coupling=1.0, seed=2)
     assert calls == [({"model": "kuramoto"}, {"coupling": 1.0, "seed": 2})] and y0.shape == (model.size,)
+
+
+def test_example_build_keeps_the_identity_its_stores_record():
+    """A sweep's fingerprint records its build as ``module:qualname``: stores written with
+    ``kuramoto_ring_build`` before oscihop.sweep became a package must still resume."""
+    from oscihop.sweep import kuramoto_ring_build
+    from oscihop.sweep.definition import _build_identity
+
+    assert _build_identity(kuramoto_ring_build) == {"callable": "oscihop.sweep:kuramoto_ring_build"}

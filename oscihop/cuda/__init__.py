@@ -5,3 +5,5 @@ Imported only when a solve asks for CUDA, so ``import oscihop`` never loads
 launches; :mod:`oscihop.cuda.kernels` holds the ``@cuda.jit`` kernels.  See
 ``docs/gpu.md``.
 """
+
+__all__ = []

@@ -19,6 +19,12 @@ import numpy as np
 from ..kernels.params import I_DIM, I_K_KIND, I_K_RANK, I_NH, I_NK, I_W_KIND, I_W_RANK, I_WORK_SIZE, K_LOWRANK, W_LOWRANK
 from ..solvers.loops import N_STATS, ST_K, ST_LEN, ST_RUN
 
+__all__ = [
+    "LAYOUTS", "BLOCK_LAYOUT_MIN_SIZE", "DEVICE_THREADS", "SIMULATOR_THREADS", "RECORD_BLOCK",
+    "CudaUnavailableError", "simulator_enabled", "device_status", "resolve_backend", "check_layout",
+    "choose_layout", "threads_for", "DeviceModel", "energies", "run_adaptive", "run_fixed", "run_async",
+]
+
 LAYOUTS = ("auto", "thread", "block")
 #: ``layout="auto"`` picks one block per trajectory from this state size on.
 BLOCK_LAYOUT_MIN_SIZE = 2048

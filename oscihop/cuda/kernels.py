@@ -119,6 +119,11 @@ from ..solvers.loops import (
     substeps,
 )
 
+__all__ = [
+    "SIMULATOR", "n_reductions", "erk_thread_kernel", "fixed_thread_kernel", "async_thread_kernel",
+    "energy_kernel", "erk_block_kernel", "fixed_block_kernel",
+]
+
 #: True when numba runs CUDA kernels in its simulator (``NUMBA_ENABLE_CUDASIM=1``).
 SIMULATOR = bool(numba.config.ENABLE_CUDASIM)
 

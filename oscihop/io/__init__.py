@@ -12,7 +12,7 @@ _WHERE = {
     "model_from_dict": "serialize",
     "open_trajectory": "trajectory",
     "load_model": "trajectory",
-    "solve_to_zarr": "trajectory",
+    "solve_to_zarr": "streaming",
     "solution_to_xarray": "trajectory",
     "solution_to_zarr": "trajectory",
 }

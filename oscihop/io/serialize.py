@@ -18,6 +18,7 @@ from .._validation import as_float_array
 from ..couplings import LowRank
 from ..kernels import params as P
 from ..models import Hopfield, HopfieldKuramoto, Kuramoto
+from ..models.coupled import MODES
 
 __all__ = ["model_to_dict", "model_from_dict", "MODEL_FORMAT_VERSION"]
 
@@ -344,7 +345,7 @@ def _kuramoto_from(r):
 def _hk_from(r):
     hop = _hopfield_from(r.part("hopfield", "Hopfield"))
     kur = _kuramoto_from(r.part("kuramoto", "Kuramoto"))
-    mode = r.choice("mode", ("network", "additive", "multiplicative"))
+    mode = r.choice("mode", MODES)
     edges = "all" if r.choice("hk_edges", ("all", "edges")) == "all" else r.array("hk_edges", np.int64)
     weights = None
     if mode == "network":

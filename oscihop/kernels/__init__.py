@@ -5,3 +5,5 @@ Kernels never validate; the models in :mod:`oscihop.models` build a
 """
 
 from .params import SystemParams  # noqa: F401
+
+__all__ = ["SystemParams"]

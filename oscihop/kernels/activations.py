@@ -13,6 +13,11 @@ from ..config import serial_jit
 from .elementary import tanh
 from .params import ACT_RELU, ACT_SIGMOID, ACT_SIGN, ACT_SOFTMAX, ACT_TANH
 
+__all__ = [
+    "logcosh", "softplus", "sigmoid", "activate", "lagrangian", "hessian_apply", "LIPSCHITZ_PER_BETA",
+    "G_SUP",
+]
+
 _LOG2 = math.log(2.0)
 
 

@@ -92,6 +92,11 @@ from .dispatch import kind_of
 from .elementary import _expm1_poly, _int_bits_as_float, tanh
 from .system import csr_arrays, fseg, system_rhs
 
+__all__ = [
+    "tanh_packed", "has_fast_path", "work_t_size", "rhs_t", "rhs_tf", "fused_lockstep_ok", "rhs_shared_t",
+    "shared_structure", "fused_batch",
+]
+
 _LOG2E = 1.4426950408889634
 _LN2_HI = 0.693147180369123816490  # high part of ln 2 (exact in 32 bits)
 _LN2_LO = 1.90821492927058770002e-10  # ln 2 - _LN2_HI

@@ -35,6 +35,8 @@ from .params import (
     INT_RELU,
 )
 
+__all__ = ["fused_csr_t_d2", "fused_csr_t_d3", "fused_csr_t_d4", "fused_csr_t_d5", "FUSED_T"]
+
 
 @serial_jit
 def fused_csr_t_d2(p, yt, gt, out, with_w):

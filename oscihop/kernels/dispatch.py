@@ -34,6 +34,11 @@ from .params import (
     W_NONE,
 )
 
+__all__ = [
+    "kind_of", "weights_matvec", "kuramoto_coupling", "hk_coupling", "kuramoto_forces",
+    "project_and_rotate", "fused_csr_fixed", "fused_energy", "whole_rhs",
+]
+
 _W = {W_DENSE: T.weights_dense, W_CSR: T.weights_csr, W_LOWRANK: T.weights_lowrank}
 _K = {K_CSR: T.kuramoto_csr, K_DENSE: T.kuramoto_dense, K_LOWRANK: T.kuramoto_lowrank,
       K_MEANFIELD: T.kuramoto_meanfield}

@@ -20,6 +20,8 @@ from numba.extending import intrinsic
 
 from ..config import serial_jit
 
+__all__ = ["exp_neg", "tanh"]
+
 _LOG2E = 1.4426950408889634
 _LN2_HI = 0.693147180369123816490  # high part of ln 2 (exact in 32 bits)
 _LN2_LO = 1.90821492927058770002e-10  # ln 2 - _LN2_HI

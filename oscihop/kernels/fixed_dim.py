@@ -74,6 +74,15 @@ from .params import (
 from .activations import sigmoid
 from .elementary import tanh
 
+__all__ = [
+    "dphi", "kuramoto_csr_d2", "kuramoto_csr_d3", "kuramoto_csr_d4", "kuramoto_csr_d5", "fused_csr_d2",
+    "fused_csr_d3", "fused_csr_d4", "fused_csr_d5", "meanfield_d2", "meanfield_d3", "meanfield_d4",
+    "meanfield_d5", "project_rotate_d2", "project_rotate_d3", "project_rotate_d4", "project_rotate_d5",
+    "meanfield_rhs_d2", "meanfield_rhs_d3", "meanfield_rhs_d4", "meanfield_rhs_d5", "fused_energy_d2",
+    "fused_energy_d3", "fused_energy_d4", "fused_energy_d5", "kuramoto_csr_fixed", "meanfield_fixed",
+    "project_rotate_fixed", "fused_csr_fixed", "has_fixed_dim",
+]
+
 
 @serial_jit
 def dphi(code, s):

@@ -18,6 +18,16 @@ from __future__ import annotations
 
 from collections import namedtuple
 
+__all__ = [
+    "ACT_TANH", "ACT_SIGMOID", "ACT_RELU", "ACT_SOFTMAX", "ACT_SIGN", "ACTIVATIONS", "W_NONE", "W_DENSE",
+    "W_CSR", "W_LOWRANK", "K_NONE", "K_DENSE", "K_CSR", "K_LOWRANK", "K_MEANFIELD", "INT_LINEAR",
+    "INT_RELU", "INT_TANH", "INT_SIGMOID", "INTERACTIONS", "OMEGA_NONE", "OMEGA_GLOBAL", "OMEGA_PER_UNIT",
+    "HK_NONE", "HK_CSR", "HK_ALL", "SHARED_NONE", "SHARED_K_HK", "SHARED_K_HK_W", "SystemParams",
+    "SPEC_FIELDS", "params_class", "spec_of", "generic", "specialize", "specialize_enabled", "kind_spec",
+    "INT_HEADER", "F_BETA", "F_K_STRENGTH", "F_HK_ALPHA", "F_KAPPA_H", "F_KAPPA_K", "FLOAT_HEADER",
+    "pack_params", "shared_csr_code",
+]
+
 # activation codes
 ACT_TANH, ACT_SIGMOID, ACT_RELU, ACT_SOFTMAX, ACT_SIGN = 0, 1, 2, 3, 4
 ACTIVATIONS = {"tanh": ACT_TANH, "sigmoid": ACT_SIGMOID, "relu": ACT_RELU, "softmax": ACT_SOFTMAX, "sign": ACT_SIGN}

@@ -58,6 +58,11 @@ from .params import (
     SHARED_NONE,
 )
 
+__all__ = [
+    "fseg", "iseg", "csr_arrays", "evaluate_forces", "evaluate_energy", "system_rhs", "system_energy",
+    "system_gradient", "batch_rhs", "batch_gradient", "batch_energy", "work_size",
+]
+
 
 @serial_jit
 def fseg(p, slot, length):

@@ -69,6 +69,13 @@ from .params import (
     W_LOWRANK,
 )
 
+__all__ = [
+    "phi", "dphi", "weights_dense", "weights_csr", "weights_lowrank", "weights_none", "weights_any",
+    "kuramoto_csr", "kuramoto_dense", "kuramoto_lowrank", "kuramoto_meanfield", "kuramoto_none",
+    "kuramoto_any", "kuramoto_forces_any", "hk_csr", "hk_all", "hk_none", "hk_any", "project_rotate_any",
+    "project_rotate_loop",
+]
+
 
 @serial_jit
 def phi(code, s):

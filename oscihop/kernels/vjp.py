@@ -35,6 +35,11 @@ import numba
 
 from ..config import SERIAL, serial_jit
 
+__all__ = [
+    "vjp_work_size", "ftanh", "activation_forward", "activation_vjp", "oscillator_forces", "system_rhs_vjp",
+    "retract_vjp", "retract_inplace",
+]
+
 #: Small helpers called inside the per-entry loops: inlined into their callers by Numba
 #: (an out-of-line call per row or entry costs more than the work it does).
 inline_jit = numba.njit(inline="always", **SERIAL)

@@ -12,6 +12,8 @@ from ..kernels import params as P
 from ..kernels import system as S
 from ..kernels.activations import G_SUP, LIPSCHITZ_PER_BETA, activate
 
+__all__ = ["State", "UNIT_TOL", "real_state", "assemble", "Model", "activation_constants"]
+
 #: A state split into its parts: ``h`` (..., N) or None, ``x`` (..., N, D) or None.
 State = namedtuple("State", ["h", "x"])
 

@@ -22,6 +22,8 @@ from .base import Model, activation_constants
 from .hopfield import Hopfield
 from .kuramoto import Kuramoto
 
+__all__ = ["MODES", "HopfieldKuramoto"]
+
 MODES = ("network", "additive", "multiplicative")
 
 

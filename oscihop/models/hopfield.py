@@ -21,6 +21,8 @@ from ..couplings import LowRank
 from ..kernels import params as P
 from .base import Model, activation_constants
 
+__all__ = ["RULES", "Hopfield"]
+
 RULES = ("hebbian", "pseudo-inverse", "storkey")
 
 

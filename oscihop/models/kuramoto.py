@@ -23,6 +23,8 @@ from ..graph import _pull_csr, edges_from_dense
 from ..kernels import params as P
 from .base import Model
 
+__all__ = ["Kuramoto"]
+
 #: sup over s in [-1, 1] of phi'(s), and of the curvature terms (|phi'| + 2|phi''|), per interaction.
 _DPHI_SUP = {P.INT_LINEAR: 0.0, P.INT_RELU: 1.0, P.INT_TANH: 1.0, P.INT_SIGMOID: 1.0}
 _CURV = {P.INT_LINEAR: 0.0, P.INT_RELU: 3.0, P.INT_TANH: 3.0, P.INT_SIGMOID: 3.0}

@@ -38,6 +38,8 @@ from .loops import (
     substeps,
 )
 
+__all__ = ["fixed_lockstep", "erk_lockstep"]
+
 
 @serial_jit
 def _retract_t(p, y):

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from . import loops
 from .tableaus import TABLEAUS, Tableau
 
+__all__ = ["Method", "METHODS", "available_methods"]
+
 
 @dataclass(frozen=True)
 class Method:

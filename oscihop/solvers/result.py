@@ -6,6 +6,8 @@ import numpy as np
 
 from . import loops
 
+__all__ = ["STATUS_MESSAGES", "status_message", "batch_message", "Solution"]
+
 STATUS_MESSAGES = {
     0: "The solver successfully reached the end of the integration interval.",
     1: "Stopped early: steady state reached.",

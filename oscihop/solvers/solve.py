@@ -25,6 +25,11 @@ from .times import (
     fixed_substeps,
 )
 
+__all__ = [
+    "BACKENDS", "DEFAULT_RTOL", "DEFAULT_ATOL", "run_in_blocks", "solve", "flag_nonfinite",
+    "fixed_time_grid", "LOCKSTEP_MIN_BATCH",
+]
+
 BACKENDS = ("cpu", "cuda", "auto")
 DEFAULT_RTOL = 1e-3
 DEFAULT_ATOL = 1e-6

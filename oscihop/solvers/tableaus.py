@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+__all__ = ["Tableau", "RK23", "RK45", "Tsit5", "TABLEAUS"]
+
 
 @dataclass(frozen=True)
 class Tableau:

@@ -1,0 +1,299 @@
+"""What fixes the numbers of a sweep: its parameters, times, method, reductions and options.
+
+:class:`_Definition` validates the arguments of :func:`oscihop.sweep` and hashes them into the
+fingerprint a store records, so that a resumed sweep is known to be the same sweep.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import keyword
+import math
+import numbers
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from .._validation import check_choice, resolve_dtype
+from ..solvers import METHODS
+from ..solvers.times import check_t_eval, check_t_span
+from .store import _CHECKS, _FORMAT, _RESERVED
+
+__all__ = ["REDUCTIONS", "DEFAULT_N_TIMES"]
+
+#: Reductions ``sweep`` can keep per point.
+REDUCTIONS = ("full", "final", "energy", "order_parameter", "energy_increase", "dEdt_max")
+#: Output times used when a time curve is kept and ``t_eval`` is not given.
+DEFAULT_N_TIMES = 11
+_CURVES = ("full", "energy", "order_parameter")
+#: Solve options that choose where a solve runs, not what it computes (kept out of the fingerprint).
+_BACKEND_OPTIONS = ("backend", "layout", "threads_per_block")
+
+
+def _json_value(value, name):
+    """``value`` as plain JSON types (for the fingerprint), or a ValueError naming ``name``."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, (numbers.Integral, np.integer)):
+        return int(value)
+    if isinstance(value, (numbers.Real, np.floating)):
+        v = float(value)
+        if not math.isfinite(v):
+            return repr(v)
+        return v
+    if isinstance(value, np.ndarray):
+        return [_json_value(v, name) for v in value.tolist()]
+    if isinstance(value, Mapping):
+        return {str(k): _json_value(v, f"{name}[{k!r}]") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_value(v, name) for v in value]
+    raise ValueError(
+        f"`{name}` must be made of numbers, strings, booleans, lists and dicts so that the sweep "
+        f"definition can be recorded in the store; got {type(value).__name__} {value!r}."
+    )
+
+
+def _check_name(name, where):
+    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+        raise ValueError(f"{where}: parameter names must be Python identifiers (they are passed as build(**params)); "
+                         f"got {name!r}.")
+    if name in _RESERVED:
+        raise ValueError(f"{where}: parameter name {name!r} is reserved for a variable of the sweep store "
+                         f"(reserved: {sorted(_RESERVED)}); rename the parameter.")
+
+
+def _param_values(name, values, where):
+    """Validate the values of one parameter: a non-empty 1-D array without duplicates."""
+    if np.ma.isMaskedArray(values):
+        raise ValueError(f"{where}: the values of {name!r} must be a plain list or array; got a masked array, whose "
+                         "mask would be ignored. Pass only the values to sweep over.")
+    try:
+        arr = np.asarray(values)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: the values of {name!r} must form a 1-D array; {exc}") from None
+    if arr.ndim == 0:
+        raise ValueError(f"{where}: the values of {name!r} must be a 1-D list; got the scalar {values!r}. "
+                         f"Write {name}=[{values!r}] for a single value.")
+    if arr.ndim != 1:
+        raise ValueError(f"{where}: the values of {name!r} must be 1-D; got shape {arr.shape}.")
+    if arr.size == 0:
+        raise ValueError(f"{where}: parameter {name!r} has no values; give at least one.")
+    if arr.dtype.kind == "b":
+        arr = arr.astype(bool)
+    elif arr.dtype.kind in "iu":
+        arr = arr.astype(np.int64)
+    elif arr.dtype.kind == "f":
+        arr = arr.astype(np.float64)
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{where}: the values of {name!r} must be finite; got {arr[~np.isfinite(arr)][0]!r}.")
+    elif arr.dtype.kind == "U":
+        arr = arr.astype(str)
+    else:
+        raise ValueError(f"{where}: the values of {name!r} must be numbers, booleans or strings of one kind; "
+                         f"got dtype {arr.dtype} from {list(values)[:4]!r}.")
+    return arr
+
+
+def _unique_check(name, arr, where):
+    uniq, counts = np.unique(arr, return_counts=True)
+    if uniq.size != arr.size:
+        raise ValueError(f"{where}: parameter {name!r} repeats the value {uniq[counts > 1][0].item()!r}; "
+                         "each value must appear once.")
+
+
+def _time_grid(t_eval, t0, t1):
+    """``t_eval`` by :func:`oscihop.solvers.times.check_t_eval`, the rule every entry point shares."""
+    return check_t_eval(t_eval, t0, t1)
+
+
+def _check_t_span(t_span):
+    """``(t0, t1)`` by :func:`oscihop.solvers.times.check_t_span`; ``t_span`` is required, as in oh.solve."""
+    if t_span is None:
+        raise ValueError("`t_span` is required: the interval (t0, t1) every point is integrated over, "
+                         "as in oh.solve; e.g. t_span=(0, 10).")
+    return check_t_span(t_span)
+
+
+def _build_identity(build):
+    if isinstance(build, _SpecBuild):
+        return {"spec": _json_value(build.spec, "build")}
+    func = getattr(build, "func", None)  # functools.partial
+    if func is not None and hasattr(build, "args"):
+        ident = {"callable": f"{getattr(func, '__module__', '?')}:{getattr(func, '__qualname__', '?')}"}
+        try:
+            ident["args"] = _json_value(list(build.args), "build")
+            ident["keywords"] = _json_value(dict(build.keywords), "build")
+        except ValueError:
+            pass
+        return ident
+    qual = getattr(build, "__qualname__", None) or type(build).__qualname__
+    return {"callable": f"{getattr(build, '__module__', None) or type(build).__module__}:{qual}"}
+
+
+class _SpecBuild:
+    """Picklable ``build`` for a declarative spec: ``oscihop.spec.build_from_spec(spec, **params)``."""
+
+    def __init__(self, spec):
+        self.spec = dict(spec)
+
+    def __call__(self, **params):
+        from ..spec import build_from_spec
+
+        return build_from_spec(self.spec, **params)
+
+
+class _Definition:
+    """Everything that fixes the numbers of a sweep, validated; ``fingerprint`` hashes it."""
+
+    def __init__(self, build, grid, points, t_span, t_eval, method, reduce, solve_kwargs):
+        if (grid is None) == (points is None):
+            raise ValueError("Give exactly one of `grid` ({name: values}, a cartesian product) and "
+                             "`points` (a list of {name: value} dicts); got "
+                             f"{'both' if grid is not None else 'neither'}.")
+        if grid is not None:
+            self._from_grid(grid)
+        else:
+            self._from_points(points)
+        self.n_points = int(np.prod(self.shape))
+
+        t0, t1 = self.t_span = _check_t_span(t_span)
+        self.method = check_choice(method, METHODS, "method")
+
+        items = [reduce] if isinstance(reduce, str) else reduce
+        if not isinstance(items, Sequence) or isinstance(items, str) or len(items) == 0:
+            raise ValueError(f"`reduce` must be one of {list(REDUCTIONS)} or a non-empty list of them; got {reduce!r}.")
+        for r in items:
+            if not isinstance(r, str) or r not in REDUCTIONS:
+                raise ValueError(f"`reduce` must be one of {list(REDUCTIONS)} or a list of them; got {r!r}.")
+        self.reduce = [r for r in REDUCTIONS if r in items]
+
+        curves = any(r in _CURVES for r in self.reduce)
+        if t_eval is None:
+            times = None
+            if curves:
+                times = np.linspace(t0, t1, DEFAULT_N_TIMES)
+                if method == "async":
+                    times = np.unique(np.round(times))
+        else:
+            times = _time_grid(t_eval, t0, t1)
+        self.times = times if curves else None
+        if times is None and any(r in _CHECKS for r in self.reduce):
+            solve_times = None  # every step the solver takes (oh.solve without t_eval)
+        elif times is None:
+            solve_times = np.array([t1])
+        elif "final" in self.reduce and times[-1] < t1:
+            solve_times = np.append(times, t1)
+        else:
+            solve_times = times
+        self.solve_times = solve_times
+        self.n_times = 0 if self.times is None else int(self.times.size)
+
+        for key in ("t_eval", "t_span", "y0", "model"):
+            if key in solve_kwargs:
+                raise ValueError(f"`{key}` cannot be passed as a solve option: the sweep sets it.")
+        if method == "async" and solve_kwargs.get("seed") is None:
+            raise ValueError("`seed` is required with method='async' in a sweep: the random unit order is drawn "
+                             "from it, and a sweep must be reproducible to be resumable; pass seed=<int>.")
+        self.solve_kwargs = dict(solve_kwargs)
+        if self.solve_kwargs.get("dtype") is not None:  # one precision for the whole sweep, checked here
+            self.solve_kwargs["dtype"] = resolve_dtype(self.solve_kwargs["dtype"]).name
+        self.variables = []
+        if "full" in self.reduce:
+            self.variables += ["y", "energy"]
+        if "energy" in self.reduce and "energy" not in self.variables:
+            self.variables.append("energy")
+        if "final" in self.reduce:
+            self.variables.append("y_final")
+        if "order_parameter" in self.reduce:
+            self.variables.append("order_parameter")
+        self.variables += [r for r in _CHECKS if r in self.reduce]
+        # tolerance of energy_increase: the solve's rtol/atol where given (as in oh.verify), else verify's defaults
+        self.energy_tolerance = None
+        if "energy_increase" in self.reduce:
+            from ..verification import energy_tolerance
+
+            self.energy_tolerance = energy_tolerance(self.solve_kwargs.get("rtol"), self.solve_kwargs.get("atol"))
+
+        self.record = {
+            "format": _FORMAT,
+            "kind": self.kind,
+            "params": self.names,
+            "values": {n: v.tolist() for n, v in zip(self.names, self.values)},
+            "t_span": list(self.t_span),
+            "t_eval": None if self.times is None else self.times.tolist(),
+            "solve_times": None if self.solve_times is None else self.solve_times.tolist(),
+            "method": method,
+            "reduce": self.reduce,
+            # where the numbers are computed is not part of what they are: a sweep started on
+            # one backend resumes on another (results agree to rounding)
+            "solve_options": _json_value({k: v for k, v in self.solve_kwargs.items() if k not in _BACKEND_OPTIONS},
+                                         "solve options"),
+            "build": _build_identity(build),
+        }
+        if self.energy_tolerance is not None:  # only then: the fingerprints of other sweeps stay as they were
+            self.record["energy_tolerance"] = list(self.energy_tolerance)
+        text = json.dumps(self.record, sort_keys=True, separators=(",", ":"))
+        self.fingerprint = hashlib.sha256(text.encode()).hexdigest()
+
+    def _from_grid(self, grid):
+        if not isinstance(grid, Mapping) or len(grid) == 0:
+            raise ValueError(f"`grid` must be a non-empty dict {{name: list of values}}; got {grid!r}.")
+        self.kind = "grid"
+        self.names, self.values = [], []
+        for name, values in grid.items():
+            _check_name(name, "`grid`")
+            arr = _param_values(name, values, "`grid`")
+            _unique_check(name, arr, "`grid`")
+            self.names.append(name)
+            self.values.append(arr)
+        self.dims = list(self.names)
+        self.shape = tuple(v.size for v in self.values)
+
+    def _from_points(self, points):
+        if isinstance(points, Mapping) or not isinstance(points, Sequence) or len(points) == 0:
+            raise ValueError(f"`points` must be a non-empty list of {{name: value}} dicts; got {points!r}.")
+        self.kind = "points"
+        first = points[0]
+        if not isinstance(first, Mapping) or not first:
+            raise ValueError(f"`points[0]` must be a non-empty dict {{name: value}}; got {first!r}.")
+        self.names = list(first)
+        for name in self.names:
+            _check_name(name, "`points`")
+        for i, pt in enumerate(points):
+            if not isinstance(pt, Mapping):
+                raise ValueError(f"`points[{i}]` must be a dict {{name: value}}; got {pt!r}.")
+            if set(pt) != set(self.names):
+                missing = sorted(set(self.names) - set(pt))
+                extra = sorted(set(pt) - set(self.names))
+                raise ValueError(f"`points[{i}]` must have the same parameters as points[0] {self.names}; "
+                                 f"missing {missing}, extra {extra}.")
+        self.values = []
+        for name in self.names:
+            column = [pt[name] for pt in points]
+            for i, v in enumerate(column):
+                if np.ndim(v) != 0:
+                    raise ValueError(f"`points[{i}][{name!r}]` must be a scalar (number, bool or string); got {v!r}.")
+            self.values.append(_param_values(name, column, "`points`"))
+        seen = {}
+        for i in range(len(points)):
+            key = tuple(v[i].item() for v in self.values)
+            if key in seen:
+                raise ValueError(f"`points[{seen[key]}]` and `points[{i}]` are the same point "
+                                 f"{dict(zip(self.names, key))}; each point must appear once.")
+            seen[key] = i
+        self.dims = ["point"]
+        self.shape = (len(points),)
+
+    def params_of(self, flat):
+        """The parameters (Python scalars) of the point with flat (C-order) index ``flat``."""
+        if self.kind == "grid":
+            idx = np.unravel_index(flat, self.shape)
+            return {n: v[i].item() for n, v, i in zip(self.names, self.values, idx)}
+        return {n: v[flat].item() for n, v in zip(self.names, self.values)}
+
+
+def _fmt_params(params):
+    return "{" + ", ".join(f"{k}={v!r}" for k, v in params.items()) + "}"

@@ -1,0 +1,268 @@
+"""The tasks of a sweep (worker side): build, check and integrate points, write their chunks.
+
+A task is a plain dict (picklable, for local processes and dask workers alike) naming a
+block of consecutive points; :func:`_run_task` computes the pending ones and writes the
+block's chunks, ``outcome`` last.  :func:`_probe` runs the same point checks on the driver
+before the store is laid out.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from .._validation import as_float_array, check_finite, check_shape
+from ..models.base import Model
+from ..solvers import solve
+from .definition import _fmt_params
+from .store import _ATTR, _CHECKS, _RECORD_FILL, _RECORD_VARS, DONE, FAILED, NOT_RUN, SOLVE_FAILED, _writable
+
+__all__ = []
+
+_MESSAGE_CHARS = 2000  # longest message kept per point
+_FLUSH_SECONDS = 30.0  # a long task writes what it has at least this often
+
+
+class _PointFailure(ValueError):
+    """A point that cannot be integrated: ``build`` raised or returned something unusable."""
+
+
+def _exc_text(exc):
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _call_build(build, params):
+    try:
+        return build(**params)
+    except Exception as exc:  # noqa: BLE001 - any error of the user's build is this point's failure
+        raise _PointFailure(f"`build` raised {_exc_text(exc)}") from exc
+
+
+def _layout_text(facts):
+    return f"{facts['kind']} with n={facts['n']}, D={facts['dim']}, state size {facts['size']}"
+
+
+def _check_point(out, params, ref):
+    """(model, y0) of one point, checked; raises :class:`_PointFailure` saying what is wrong.
+
+    ``y0`` must be a real 1-D array of the model's size, finite and with unit oscillators; it
+    keeps its float precision here (the sweep's precision is applied by :func:`_run_point`).
+    ``ref`` (the store's model facts) requires the same model kind, ``n``, ``D`` and size.
+    """
+    try:
+        model, y0 = out
+    except (TypeError, ValueError):
+        raise _PointFailure(f"`build` must return (model, y0); it returned {type(out).__name__}"
+                            f"{'' if out is None else ' ' + repr(out)[:80]}.") from None
+    if not isinstance(model, Model):
+        raise _PointFailure(f"`build` must return (model, y0) with an oscihop model; the model is "
+                            f"{type(model).__name__}.")
+    try:
+        y0 = as_float_array(y0, "y0", dtype=None)
+        if y0.dtype not in (np.float32, np.float64):
+            y0 = y0.astype(np.float64)
+        if y0.ndim != 1:
+            raise ValueError(f"`build` must return one initial state y0 of shape ({model.size},); y0 has shape "
+                             f"{y0.shape}. Sweep points are integrated one by one.")
+        check_shape(y0, (model.size,), "y0", hint=f"The model is {type(model).__name__} of state size {model.size}.")
+        check_finite(y0, "y0")
+        model.check_unit(y0, "y0")
+    except ValueError as exc:
+        raise _PointFailure(str(exc)) from None
+    if ref is not None:
+        facts = {"kind": type(model).__name__, "n": int(model.n), "dim": int(model.dim), "size": int(model.size)}
+        if any(facts[k] != ref[k] for k in facts):
+            raise _PointFailure(f"Every point of a sweep must build the same kind of model as its first point "
+                                f"{_fmt_params(ref['point'])} ({_layout_text(ref)}); this point built "
+                                f"{_layout_text(facts)}.")
+    return model, y0
+
+
+def _at_precision(model, y0, dtype):
+    """``y0`` at the sweep's precision; converted oscillators are scaled to unit length again there."""
+    dtype = np.dtype(dtype)
+    return y0 if y0.dtype == dtype else model.normalize(y0.astype(dtype))
+
+
+def _solve_failure(sol):
+    """Why a finished solve is not a result (failure status, non-finite values), or ``""``."""
+    if sol.status < 0:
+        return f"the solver failed (status {sol.status}): {sol.message}"
+    bad = ~(np.isfinite(sol.states).all(axis=-1) & np.isfinite(sol.energy))
+    if bad.any():
+        k = int(np.argmax(bad))
+        return (f"the solution holds non-finite values from t = {float(sol.t[k]):g} on (solver status {sol.status}); "
+                "the integration diverged: try a smaller step or tighter tolerances")
+    return ""
+
+
+def _run_point(task, params):
+    """Build, check and integrate one point: (outcome, message, model, sol); point errors do not raise."""
+    try:
+        model, y0 = _check_point(_call_build(task["build"], params), params, task["ref"])
+    except _PointFailure as exc:
+        return FAILED, str(exc), None, None
+    try:
+        sol = solve(model, task["t_span"], _at_precision(model, y0, task["dtype"]), method=task["method"],
+                    t_eval=task["solve_times"], **{**task["solve_kwargs"], "dtype": task["dtype"]})
+    except Exception as exc:  # noqa: BLE001 - reported per point
+        return FAILED, f"`oh.solve` raised {_exc_text(exc)}", model, None
+    why = _solve_failure(sol)
+    return (SOLVE_FAILED if why else DONE), why, model, sol
+
+
+def _probe(build, d):
+    """Lay-out facts of the sweep from its first point that builds; checks the solve options there.
+
+    Points are tried in order until one builds and passes the point checks (so a failing first
+    point does not stop the sweep: it is recorded as failed by its task).  That point's solve is
+    run for zero steps on the real ``t_span`` and output times, which checks every solve option
+    (``dt``, tolerances, async's whole sweeps...) before anything is written: an error there
+    applies to every point, so it is raised.  If no point builds, the first point's error is raised.
+    """
+    first_error = None
+    for flat in range(d.n_points):
+        params = d.params_of(flat)
+        try:
+            model, y0 = _check_point(_call_build(build, params), params, None)
+        except _PointFailure as exc:
+            first_error = first_error or (params, str(exc))
+            continue
+        dtype = d.solve_kwargs.get("dtype") or ("float32" if y0.dtype == np.float32 else "float64")
+        options = {**d.solve_kwargs, "dtype": dtype, "max_steps": 0}  # checks every option, takes no step
+        solve(model, d.t_span, _at_precision(model, y0, dtype), method=d.method, t_eval=d.solve_times, **options)
+        if "order_parameter" in d.reduce and model.dim == 0:
+            raise ValueError(f"`reduce`='order_parameter' needs oscillators, but the model built at the point "
+                             f"{_fmt_params(params)} ({type(model).__name__}) has none.")
+        if "dEdt_max" in d.reduce and getattr(getattr(model, "hopfield", model), "activation", None) == "sign":
+            raise ValueError(f"`reduce`='dEdt_max' needs a continuous flow, but the model built at the point "
+                             f"{_fmt_params(params)} has activation='sign' (the binary network, method 'async'); "
+                             "use 'energy_increase' for it.")
+        return {"size": int(model.size), "n": int(model.n), "dim": int(model.dim), "kind": type(model).__name__,
+                "dtype": dtype, "point": params}
+    params, message = first_error
+    raise ValueError(f"No point of the sweep could be built, so the store cannot be laid out; at the first "
+                     f"point {_fmt_params(params)}: {message}" + (f" ({d.n_points} points tried)" if d.n_points > 1
+                                                                   else ""))
+
+
+_OPEN = {}
+
+
+def _open_arrays(task):
+    """The task's zarr arrays, opened once per worker process and store."""
+    import zarr
+
+    key = (task["store"], task["store_id"])
+    arrays = _OPEN.get(key)
+    if arrays is None:
+        group = zarr.open_group(task["store"], mode="r+")
+        attrs = group.attrs.get(_ATTR) or {}
+        if attrs.get("store_id") != task["store_id"]:
+            raise RuntimeError(f"Sweep store {task['store']!r} was replaced while this sweep ran.")
+        arrays = {name: _writable(group[name]) for name in [*task["variables"], *_RECORD_VARS]}
+        _OPEN.clear()
+        _OPEN[key] = arrays
+    return arrays
+
+
+def _task_params(task, k):
+    if task["kind"] == "grid":
+        idx = np.unravel_index(k, task["rshape"])
+        return {n: task["values"][j][i] for j, (n, i) in enumerate(zip(task["names"], idx))}
+    return {n: task["values"][j][k] for j, n in enumerate(task["names"])}
+
+
+def _run_task(task):
+    """Compute the pending points of one chunk region and write the region (worker side).
+
+    Points are integrated one by one with :func:`oscihop.solve` on single states (serial,
+    disk-cached kernels).  A point that fails (``build`` raises or returns something unusable,
+    ``solve`` raises, or the solve fails) is recorded with its ``outcome`` and ``message`` and
+    the task goes on.  The data arrays are written first, then the records, ``outcome`` last;
+    a long task writes what it has every ``_FLUSH_SECONDS``.
+    """
+    t_start = time.perf_counter()
+    cpu_start = time.process_time()
+    io = time.perf_counter()
+    arrays = _open_arrays(task)
+    region = tuple(slice(a, b) for a, b in task["region"])
+    rshape = task["rshape"]
+    done = np.array(task["done"], dtype=bool).reshape(rshape)
+    size, n_times = task["size"], task["n_times"]
+    tails = {"y": (n_times, size), "energy": (n_times,), "y_final": (size,), "order_parameter": (n_times,),
+             "energy_increase": (), "dEdt_max": ()}
+    dtype = np.dtype(task["dtype"])
+    if done.any():  # points computed earlier live in the same chunks (verified by the driver): keep them
+        bufs = {name: np.asarray(arrays[name][region]) for name in [*task["variables"], *_RECORD_VARS]}
+        bufs["message"] = bufs["message"].astype(object)
+    else:
+        bufs = {name: np.full(rshape + tails[name], np.nan, dtype=np.float64 if name in _CHECKS else dtype)
+                for name in task["variables"]}
+        for name, (dt, fill) in _RECORD_FILL.items():
+            bufs[name] = np.full(rshape, fill, dtype=object if dt is str else dt)
+    t_io = time.perf_counter() - io
+
+    def flush():
+        t = time.perf_counter()
+        for name in [*task["variables"], *_RECORD_VARS]:  # outcome last: the completion record
+            arrays[name][region] = bufs[name]
+        return time.perf_counter() - t
+
+    n_curve = n_times
+    computed = failed = 0
+    last_flush = time.perf_counter()
+    pending = np.flatnonzero(~done.ravel())
+    try:
+        for pos, k in enumerate(pending):
+            params = _task_params(task, int(k))
+            idx = np.unravel_index(int(k), rshape)
+            outcome, message, model, sol = _run_point(task, params)
+            for name in task["variables"]:
+                bufs[name][idx] = np.nan
+            if sol is not None:
+                states = sol.states
+                if "y" in bufs:
+                    bufs["y"][idx] = states[:n_curve]
+                if "energy" in bufs:
+                    bufs["energy"][idx] = sol.energy[:n_curve]
+                if "y_final" in bufs:
+                    bufs["y_final"][idx] = states[-1]
+                if "order_parameter" in bufs:
+                    bufs["order_parameter"][idx] = model.order_parameter(states[:n_curve])
+                _check_point_energy(bufs, idx, model, sol, task["energy_tolerance"])
+            bufs["status"][idx] = NOT_RUN if sol is None else sol.status
+            bufs["nfev"][idx] = -1 if sol is None else sol.nfev
+            bufs["nsteps"][idx] = -1 if sol is None else sol.nsteps
+            bufs["message"][idx] = message[:_MESSAGE_CHARS]
+            bufs["outcome"][idx] = outcome
+            computed += 1
+            failed += outcome != DONE
+            if time.perf_counter() - last_flush > task["flush_seconds"] and pos + 1 < len(pending):
+                t_io += flush()
+                last_flush = time.perf_counter()
+    except BaseException:
+        if computed:  # keep the points this task already finished (KeyboardInterrupt, a dying worker...)
+            try:
+                flush()
+            except Exception:  # noqa: BLE001
+                pass
+        raise
+    t_io += flush()
+    total = time.perf_counter() - t_start
+    return {"computed": computed, "failed": int(failed), "t_task": total, "t_io": t_io,
+            "t_cpu": time.process_time() - cpu_start, "pid": os.getpid()}
+
+
+def _check_point_energy(bufs, idx, model, sol, tolerance):
+    """The ``energy_increase`` and ``dEdt_max`` of one point, over every output of its solve."""
+    from ..verification import energy_increase, max_energy_rate
+
+    with np.errstate(all="ignore"):
+        if "energy_increase" in bufs:
+            bufs["energy_increase"][idx] = energy_increase(np.asarray(sol.energy, dtype=np.float64), *tolerance)
+        if "dEdt_max" in bufs:
+            bufs["dEdt_max"][idx] = max_energy_rate(model, np.asarray(sol.states, dtype=np.float64))

@@ -1,0 +1,409 @@
+"""The sweep store: its layout, creating it, verifying it and reading it back.
+
+Layout of a sweep store (a zarr v3 directory; ``P...`` are the parameter dimensions:
+one per grid parameter, or a single ``point`` dimension for a list of points)::
+
+    zarr.json               group; attribute "oscihop_sweep" holds the definition and its fingerprint
+    <param> / point         coordinates (grid values; or 0..n-1 plus one (point,) array per parameter)
+    time, state             output times (when a time curve is kept) and flat state index
+    y                (P..., time, state)  reduce="full": the trajectory at the output times
+    energy           (P..., time)         reduce="full" or "energy"
+    y_final          (P..., state)        reduce="final": the state at t_span[1]
+    order_parameter  (P..., time)         reduce="order_parameter"
+    energy_increase  (P...) float64       reduce="energy_increase": largest energy increase between
+                                          outputs relative to atol + rtol |E| (> 1: an increase)
+    dEdt_max         (P...) float64       reduce="dEdt_max": largest dE/dt over the output states
+    status           (P...) int8          solver status (-128: the solver did not run)
+    nfev, nsteps     (P...) int64         right-hand side evaluations, accepted steps (-1: not run)
+    message          (P...) str           why the point failed ("" when it did not)
+    outcome          (P...) int8          completion record, written after the rest of the point:
+                                          0 not run, 1 done, 2 failed, 3 solve failed
+    .oscihop.lock                         present while a sweep writes the store
+
+Every array is chunked along the parameter dimensions in blocks of ``points_per_task``
+consecutive points (C order); one task computes one such block and is the only writer of
+those chunks.  Trailing dimensions (time, state) may be split into several chunks, all owned
+by the same task.  Every chunk carries a CRC32C checksum and every chunk is written
+(:mod:`oscihop.io.integrity`): the coordinates and the per-point records when the store is
+created, the data chunks of a block when its task writes it.  A missing, truncated or altered
+chunk is therefore detected; a resumed sweep recomputes the points it holds.
+:func:`open_sweep` adds ``done`` (``outcome == 1``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+import json
+import math
+import os
+import shutil
+import uuid
+import warnings
+
+import numpy as np
+
+from ..io.integrity import StoreDamagedError, array_options, verify_array
+from .lock import LOCK_NAME
+
+__all__ = ["NOT_RUN", "PENDING", "DONE", "FAILED", "SOLVE_FAILED", "OUTCOMES"]
+
+#: ``status`` of a point the solver has not run (yet, or because the point failed before solving).
+NOT_RUN = -128
+#: ``outcome`` of a point: not run yet, done, failed (``build``, the point's checks or ``oh.solve``
+#: raised), solve failed (the solver returned a failure status or non-finite values).
+PENDING, DONE, FAILED, SOLVE_FAILED = 0, 1, 2, 3
+#: ``outcome`` code -> meaning.
+OUTCOMES = {PENDING: "not run", DONE: "done", FAILED: "failed", SOLVE_FAILED: "solve failed"}
+
+_ATTR = "oscihop_sweep"
+#: 2: checksums on every chunk, every chunk written, per-point ``outcome`` and ``message``
+#: (format 1 kept a ``done`` array and aborted on a failing point).
+_FORMAT = 2
+#: per-point numbers computed from the whole solver output by :mod:`oscihop.verification`; stored as float64
+_CHECKS = ("energy_increase", "dEdt_max")
+_DATA_VARS = ("y", "energy", "y_final", "order_parameter", *_CHECKS)
+#: per-point records, in the order a task writes them: ``outcome`` last (the completion record)
+_RECORD_VARS = ("status", "nfev", "nsteps", "message", "outcome")
+_RESERVED = frozenset({"point", "time", "state", "done", *_DATA_VARS, *_RECORD_VARS})
+_CHUNK_BYTES = 32 * 2**20  # largest chunk of a data array
+_LONG_NAMES = {
+    "y": "state trajectory (flat layout: model.unpack splits h and x)",
+    "energy": "model energy",
+    "y_final": "state at t_span[1] (flat layout)",
+    "order_parameter": "Kuramoto order parameter |mean_i x_i|",
+    "energy_increase": "largest energy increase between outputs / (atol + rtol max|E|); > 1: the energy rose "
+                       "beyond the tolerance (oscihop.verification.energy_increase)",
+    "dEdt_max": "largest dE/dt = grad E . f over the output states; > 0: the energy rises along the flow "
+                "(oscihop.verification.max_energy_rate)",
+    "status": f"solver status (0 done, 1 stopped early, < 0 failed, {NOT_RUN} not run)",
+    "nfev": "right-hand side evaluations (-1: not run)",
+    "nsteps": "accepted steps (-1: not run)",
+    "message": "why the point failed (empty when it did not)",
+    "outcome": "0 not run, 1 done, 2 failed (build, checks or solve raised), 3 solve failed (status < 0 or "
+               "non-finite values)",
+    "done": "point computed and written (outcome == 1)",
+}
+#: fill value of each per-point record: what a point that has not run holds
+_RECORD_FILL = {"status": (np.int8, NOT_RUN), "nfev": (np.int64, -1), "nsteps": (np.int64, -1),
+                "message": (str, ""), "outcome": (np.int8, PENDING)}
+#: CF-style description of the outcome codes
+_OUTCOME_FLAGS = {"flag_values": list(OUTCOMES), "flag_meanings": " ".join(v.replace(" ", "_")
+                                                                           for v in OUTCOMES.values())}
+
+
+def _writable(array):
+    """``array`` with the store's write options (zarr keeps them per opened array, not in the store):
+    every chunk written, even one that holds only the fill value, so that a missing chunk is damage."""
+    return array.with_config(array_options()["config"])
+
+
+def _inspect(path):
+    """Classify the directory ``path``: ("empty"|"ours"|"foreign"|"corrupt", attrs or reason)."""
+    entries = [e for e in os.listdir(path) if e != LOCK_NAME]
+    if not entries:
+        return "empty", None
+    zj = os.path.join(path, "zarr.json")
+    if not os.path.isfile(zj):
+        if os.path.exists(os.path.join(path, ".zgroup")) or os.path.exists(os.path.join(path, ".zarray")):
+            return "foreign", "it is a zarr v2 store, not an oscihop sweep store"
+        return "foreign", f"it is a non-empty directory without zarr.json (holds {sorted(entries)[:3]!r}...)"
+    try:
+        with open(zj, "rb") as fh:
+            meta = json.loads(fh.read().decode())
+    except (OSError, ValueError) as exc:
+        return "corrupt", f"its zarr.json cannot be read ({exc})"
+    if not isinstance(meta, dict) or meta.get("zarr_format") != 3:
+        return "corrupt", "its zarr.json is not zarr v3 metadata"
+    if meta.get("node_type") != "group":
+        return "foreign", "it is a single zarr array, not a sweep group"
+    attrs = (meta.get("attributes") or {}).get(_ATTR)
+    if attrs is None:
+        return "foreign", ("it is a zarr store that oh.sweep did not write (no 'oscihop_sweep' attribute; "
+                           "a trajectory store is opened with oh.open_trajectory)")
+    if not isinstance(attrs, dict) or not isinstance(attrs.get("fingerprint"), str) or "definition" not in attrs:
+        return "corrupt", "its 'oscihop_sweep' attribute is incomplete"
+    return "ours", attrs
+
+
+def _plan_chunks(shape, points_per_task):
+    """Chunk shape over the parameter dims covering <= points_per_task consecutive (C-order) points."""
+    chunks = [1] * len(shape)
+    m = 1
+    for j in reversed(range(len(shape))):
+        if m * shape[j] <= points_per_task:
+            chunks[j] = shape[j]
+            m *= shape[j]
+        else:
+            chunks[j] = max(1, points_per_task // m)
+            break
+    return tuple(chunks)
+
+
+def _clear_dir(path):
+    """Delete the store's contents (not the lock), interruptible at any point.
+
+    The group metadata is first marked ``initialized: False`` and deleted last, so a run killed
+    half-way leaves a store that the next sweep recognises as its own and recreates.
+    """
+    zj = os.path.join(path, "zarr.json")
+    try:
+        with open(zj, "rb") as fh:
+            meta = json.loads(fh.read().decode())
+        meta["attributes"][_ATTR]["initialized"] = False
+        tmp = zj + f".{uuid.uuid4().hex}.partial"
+        with open(tmp, "w") as fh:
+            json.dump(meta, fh)
+        os.replace(tmp, zj)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    for entry in sorted(os.listdir(path), key=lambda e: e == "zarr.json"):
+        if entry == LOCK_NAME:
+            continue
+        full = os.path.join(path, entry)
+        if os.path.isdir(full) and not os.path.islink(full):
+            shutil.rmtree(full)
+        else:
+            os.unlink(full)
+
+
+def _remove_partials(path):
+    """Remove temporary files a killed writer left (zarr writes ``*.partial`` then renames)."""
+    for root, _dirs, files in os.walk(path):
+        for f in files:
+            if f.endswith(".partial"):
+                try:
+                    os.unlink(os.path.join(root, f))
+                except OSError:
+                    pass
+
+
+def _write_coords(group, d, size, create):
+    """Write (``create``: create and write) the coordinate arrays, which the definition fixes."""
+    def coord(name, values, dim):
+        if create:
+            group.create_array(name, shape=values.shape, chunks=values.shape,
+                               dtype=str if values.dtype.kind == "U" else values.dtype, dimension_names=[dim],
+                               **array_options())
+        _writable(group[name])[...] = values
+
+    if d.kind == "grid":
+        for name, values in zip(d.names, d.values):
+            coord(name, values, name)
+    else:
+        coord("point", np.arange(d.n_points, dtype=np.int64), "point")
+        for name, values in zip(d.names, d.values):
+            coord(name, values, "point")
+    if d.n_times:
+        coord("time", d.times.astype(np.float64), "time")
+    if "y" in d.variables or "y_final" in d.variables:
+        coord("state", np.arange(size, dtype=np.int64), "state")
+
+
+def _coord_names(record, variables):
+    """Names of the coordinate arrays of a store, from its definition record and variables."""
+    names = list(record["params"]) if record["kind"] == "grid" else ["point", *record["params"]]
+    if record["t_eval"] is not None:
+        names.append("time")
+    if "y" in variables or "y_final" in variables:
+        names.append("state")
+    return names
+
+
+def _create_store(path, d, model, points_per_task):
+    import zarr
+
+    from .. import __version__
+
+    chunks = _plan_chunks(d.shape, points_per_task)
+    size, dtype = model["size"], np.dtype(model["dtype"])
+    attrs = {
+        "format": _FORMAT,
+        "fingerprint": d.fingerprint,
+        "store_id": uuid.uuid4().hex,
+        "initialized": False,
+        "definition": d.record,
+        "dims": d.dims,
+        "shape": list(d.shape),
+        "chunks": list(chunks),
+        "variables": d.variables,
+        "model": model,
+        "oscihop_version": __version__,
+        "zarr_version": zarr.__version__,
+        "numba_version": __import__("numba").__version__,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    group = zarr.create_group(store=path, zarr_format=3, attributes={_ATTR: attrs}, overwrite=False)
+    coord_attrs = {"coordinates": " ".join(d.names)} if d.kind == "points" else {}
+    _write_coords(group, d, size, create=True)
+
+    n_chunk = int(np.prod(chunks))
+    itemsize = dtype.itemsize
+    tchunk = max(1, min(d.n_times, _CHUNK_BYTES // max(1, n_chunk * size * itemsize))) if d.n_times else 0
+    layout = {
+        "y": (("time", "state"), (d.n_times, size), (tchunk, size)),
+        "energy": (("time",), (d.n_times,), (d.n_times,)),
+        "y_final": (("state",), (size,), (size,)),
+        "order_parameter": (("time",), (d.n_times,), (d.n_times,)),
+    }
+    for name in [*d.variables, *_RECORD_VARS]:
+        tail_dims, tail_shape, tail_chunks = layout.get(name, ((), (), ()))
+        dt, fill = _RECORD_FILL.get(name, (np.float64 if name in _CHECKS else dtype, np.nan))
+        arr = group.create_array(name, shape=tuple(d.shape) + tail_shape, chunks=tuple(chunks) + tail_chunks,
+                                 dtype=dt, fill_value=fill, dimension_names=list(d.dims) + list(tail_dims),
+                                 attributes={"long_name": _LONG_NAMES[name], **coord_attrs,
+                                             **(_OUTCOME_FLAGS if name == "outcome" else {})}, **array_options())
+        if name in _RECORD_FILL:  # every record chunk exists from the start: a missing one is damage
+            arr[...] = np.full(d.shape, fill, dtype=object if dt is str else dt)
+    attrs["initialized"] = True
+    group.update_attributes({_ATTR: attrs})
+    return attrs
+
+
+def _open_group(path, attrs):
+    """The store's group, with every array of its format present in its shape; ValueError if not."""
+    import zarr
+
+    shape = tuple(attrs["shape"])
+    names = [*attrs["variables"], *(_RECORD_VARS if attrs.get("format") == _FORMAT else ("status", "nfev", "nsteps",
+                                                                                          "done"))]
+    try:
+        group = zarr.open_group(path, mode="r")
+        for name in names:
+            if name not in group:
+                raise ValueError(f"array {name!r} is missing")
+            if tuple(group[name].shape[: len(shape)]) != shape:
+                raise ValueError(f"array {name!r} has shape {group[name].shape}, expected {shape} + ...")
+    except Exception as exc:  # noqa: BLE001 - unreadable metadata means a damaged store
+        raise ValueError(
+            f"Sweep store {path!r} is corrupted: {exc}. Pass overwrite=True to delete it and run the "
+            "sweep again from scratch."
+        ) from exc
+    return group
+
+
+def _region_slices(cidx, chunks, shape):
+    return tuple(slice(i * c, min((i + 1) * c, s)) for i, c, s in zip(cidx, chunks, shape))
+
+
+def _scan(path, attrs, *, read_data=True):
+    """Verify a sweep store (format 2) and read its completion record.
+
+    Checks, with :func:`oscihop.io.integrity.verify_array`: every chunk of the coordinates and of
+    the per-point records (all written when the store was created), and every chunk of the data
+    arrays in the blocks that hold a done point (decoded when ``read_data``, else only present).
+
+    Returns
+    -------
+    outcome : ndarray (P...) int8
+        The completion record; a block whose ``outcome`` chunk is damaged reads as not run.
+    damage : list of Damage
+        Every damaged chunk found.
+    bad : set of tuple
+        Chunk indices (along the parameter dimensions) of the blocks with damage.
+    """
+    group = _open_group(path, attrs)
+    shape, chunks = tuple(attrs["shape"]), tuple(attrs["chunks"])
+    nd = len(shape)
+    damage = []
+    for name in _coord_names(attrs["definition"], attrs["variables"]):
+        if name not in group:
+            raise ValueError(f"Sweep store {path!r} is corrupted: coordinate array {name!r} is missing. Pass "
+                             "overwrite=True to delete it and run the sweep again from scratch.")
+        damage += verify_array(group[name], name)
+    bad = set()
+    for name in _RECORD_VARS:
+        found = verify_array(group[name], name)
+        damage += found
+        bad |= {d.chunk[:nd] for d in found}
+    if any(d.chunk == () for d in damage):  # the array has no checksum codec: format 2 always writes one
+        raise ValueError(f"Sweep store {path!r} is corrupted: {damage[0]}. Pass overwrite=True to delete it and run "
+                         "the sweep again from scratch.")
+    grid = [math.ceil(s / c) for s, c in zip(shape, chunks)]
+    outcome = np.full(shape, PENDING, dtype=np.int8)
+    if not bad:
+        outcome[...] = group["outcome"][...]
+    else:
+        for cidx in np.ndindex(*grid):
+            if cidx not in bad:
+                sl = _region_slices(cidx, chunks, shape)
+                outcome[sl] = group["outcome"][sl]
+    blocks = [cidx for cidx in np.ndindex(*grid)
+              if cidx not in bad and (outcome[_region_slices(cidx, chunks, shape)] == DONE).any()]
+    for name in attrs["variables"]:
+        arr = group[name]
+        tails = [range(n) for n in arr.cdata_shape[nd:]]
+        wanted = [cidx + tail for cidx in blocks for tail in itertools.product(*tails)]
+        found = verify_array(arr, name, read=read_data, chunks=wanted)
+        damage += found
+        bad |= {d.chunk[:nd] for d in found}
+    return outcome, damage, bad
+
+
+def _damage_text(damage, limit=5):
+    shown = "; ".join(str(d) for d in damage[:limit])
+    return shown + (f" (and {len(damage) - limit} more)" if len(damage) > limit else "")
+
+
+def _repair_coords(path, attrs, d, damage):
+    """Rewrite damaged coordinate arrays from the definition (they hold nothing else)."""
+    import zarr
+
+    names = set(_coord_names(d.record, attrs["variables"]))
+    if any(dmg.array in names for dmg in damage):
+        _write_coords(zarr.open_group(path, mode="r+"), d, attrs["model"]["size"], create=False)
+
+
+def _open_dataset(path, read_data):
+    if not os.path.exists(path):
+        raise ValueError(f"Sweep store {path!r} does not exist.")
+    if not os.path.isdir(path):
+        raise ValueError(f"{path!r} is not an oscihop sweep store: it is a file, not a zarr directory.")
+    kind, info = _inspect(path)
+    if kind == "empty":
+        raise ValueError(f"{path!r} is not an oscihop sweep store: it is an empty directory.")
+    if kind == "foreign":
+        raise ValueError(f"{path!r} is not an oscihop sweep store: {info}.")
+    if kind == "corrupt":
+        raise ValueError(f"Sweep store {path!r} is corrupted: {info}.")
+    if not info.get("initialized"):
+        raise ValueError(f"Sweep store {path!r} was not fully created (the sweep that created it was interrupted); "
+                         "run the sweep again.")
+    old = info.get("format") != _FORMAT
+    if old:
+        warnings.warn(f"Sweep store {path!r} was written by an older oscihop (sweep store format "
+                      f"{info.get('format')!r}, without checksums): its chunks cannot be verified. Run the sweep "
+                      "again with overwrite=True to rewrite it with checksums.", UserWarning, stacklevel=3)
+        done = np.asarray(_open_group(path, info)["done"][...], dtype=bool)
+    else:
+        outcome, damage, _ = _scan(path, info, read_data=read_data)
+        if damage:
+            raise StoreDamagedError(f"Sweep store {path!r} is damaged: {_damage_text(damage)}. Re-run the sweep "
+                                    "(the same oh.sweep call or oscihop sweep command) to repair it: it recomputes "
+                                    "the points these chunks hold.", damage)
+        done = outcome == DONE
+    import xarray as xr
+
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*is not recognized as a component of a Zarr hierarchy")
+            ds = xr.open_zarr(path, consolidated=False, zarr_format=3)
+    except Exception as exc:  # noqa: BLE001
+        raise ValueError(f"Sweep store {path!r} is corrupted: xarray cannot open it ({exc}).") from exc
+    lazy = [name for name in ds.coords if ds[name].chunks is not None]  # (point,) parameter coordinates
+    if lazy:
+        ds = ds.assign_coords({name: ds[name].load() for name in lazy})
+    if not old:
+        # messages as a plain numpy str array (zarr's variable-length strings arrive as StringDType,
+        # which does not cast with .astype(str)); one short string per point, read in the check above
+        msg = ds["message"]
+        ds["message"] = msg.copy(data=np.array(msg.values.tolist(), dtype=str).reshape(msg.shape))
+        ds["done"] = (ds["outcome"] == DONE).assign_attrs(long_name=_LONG_NAMES["done"])
+        n_failed = int(((outcome == FAILED) | (outcome == SOLVE_FAILED)).sum())
+    else:
+        n_failed = int((done & (np.asarray(ds["status"].values) < 0)).sum())
+    ds.attrs["n_points"] = int(done.size)
+    ds.attrs["n_done"] = int(done.sum())
+    ds.attrs["n_failed"] = n_failed
+    ds.attrs["complete"] = bool(done.all())
+    return ds
