@@ -1,6 +1,7 @@
 """Generate ``oscihop/kernels/fixed_dim.py``: sparse coupling kernels specialised to D.
 
-Usage: python scripts/gen_fixed_dim_kernels.py   (rewrites the module; commit the result)
+Usage: python scripts/gen_fixed_dim_kernels.py   (rewrites the modules; commit the result)
+       python scripts/gen_fixed_dim_kernels.py --check   (exit 1 when they are stale)
 
 With the oscillator dimension D a compile-time constant, the row oscillator x_i, the
 neighbour x_j and the row's force accumulators live in registers: each CSR entry costs D
@@ -16,7 +17,10 @@ other D use the generic kernels in ``system.py``.
 
 from __future__ import annotations
 
+import argparse
 import os
+import re
+import sys
 
 DIMS = (2, 3, 4, 5)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -89,29 +93,12 @@ from .params import (
     I_O_W_DATA,
     INT_LINEAR,
     INT_RELU,
-    INT_SIGMOID,
     INT_TANH,
     OMEGA_GLOBAL,
     OMEGA_NONE,
 )
 from .activations import sigmoid
 from .elementary import tanh
-
-
-@serial_jit
-def dphi(code, s):
-    """phi'(s) of the pair interaction ``code`` (docs/theory.md §3.1); the same as ``system.dphi``.
-
-    The kernels below inline these expressions per interaction code (``_DPHI`` of the
-    generator) rather than call this function per edge.
-    """
-    if code == INT_RELU:
-        return s if s > 0 else 0.0
-    if code == INT_TANH:
-        return tanh(s)
-    if code == INT_LINEAR:
-        return 0.0
-    return sigmoid(s)
 '''
 
 
@@ -128,7 +115,7 @@ def _dot(x, z):
     return " + ".join(f"{a} * {b}" for a, b in zip(x, z))
 
 
-#: phi'(s) inline per interaction code (the same expressions as ``dphi``), in the order
+#: phi'(s) inline per interaction code (the same expressions as ``terms.dphi``), in the order
 #: the per-row branch tests them: relu first (the paper's model).
 _DPHI = (("INT_RELU", "(s if s > 0 else 0.0)"), ("INT_LINEAR", None), ("INT_TANH", "tanh(s)"),
          ("INT_SIGMOID", "sigmoid(s)"))
@@ -391,8 +378,9 @@ def dispatcher(name, args, dims):
     return lines
 
 
-def main():
-    lines = HEADER.rstrip("\n").split("\n")
+def render_fixed_dim():
+    """The text of ``oscihop/kernels/fixed_dim.py``."""
+    lines = []
     for dim in DIMS:
         lines += kuramoto_kernel(dim)
     for dim in DIMS:
@@ -412,10 +400,34 @@ def main():
     lines += ["", "", "@serial_jit", "def has_fixed_dim(dim):",
               '    """True when D = ``dim`` has specialised kernels."""',
               "    return " + " or ".join(f"dim == {d}" for d in DIMS)]
-    path = os.path.join(ROOT, "oscihop", "kernels", "fixed_dim.py")
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    print(f"wrote {os.path.relpath(path, ROOT)} (D = {', '.join(map(str, DIMS))})")
+    return _module(HEADER, lines)
+
+
+#: A name the module defines at top level: ``def name(`` or ``NAME = ``.
+_TOP_NAME = re.compile(r"(?:def )?([A-Za-z_]\w*)(?:\(| = )")
+
+
+def _all_block(names):
+    """``__all__`` of the generated names: one line when it fits in 100 columns, else one
+    name list wrapped at 100 columns inside brackets."""
+    items = [f'"{n}"' for n in names]
+    one = "__all__ = [" + ", ".join(items) + "]"
+    if len(one) <= 100:
+        return [one]
+    lines, cur = ["__all__ = ["], "   "
+    for item in items:
+        if len(cur) + 1 + len(item) + 1 > 100:
+            lines.append(cur)
+            cur = "   "
+        cur += f" {item},"
+    return lines + [cur, "]"]
+
+
+def _module(header, body):
+    """Header, ``__all__`` (every top-level ``def`` and assignment of ``body``, in order) and
+    body, as the text of one module."""
+    names = [m.group(1) for m in map(_TOP_NAME.match, body) if m]
+    return "\n".join(header.rstrip("\n").split("\n") + [""] + _all_block(names) + body) + "\n"
 
 
 BATCHED_HEADER = '''"""Batch-innermost fused CSR kernels specialised to the oscillator dimension D (generated).
@@ -521,18 +533,72 @@ def batched_fused_kernel(dim):
     return lines
 
 
-def write_batched():
-    lines = BATCHED_HEADER.rstrip("\n").split("\n")
+def render_batched():
+    """The text of ``oscihop/kernels/batched_fixed.py``."""
+    lines = []
     for dim in DIMS:
         lines += batched_fused_kernel(dim)
     lines += ["", "", "#: D -> kernel, for the kind-specialised dispatch of :mod:`oscihop.kernels.batched`.",
               "FUSED_T = {" + ", ".join(f"{d}: fused_csr_t_d{d}" for d in DIMS) + "}"]
-    path = os.path.join(ROOT, "oscihop", "kernels", "batched_fixed.py")
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    print(f"wrote {os.path.relpath(path, ROOT)} (D = {', '.join(map(str, DIMS))})")
+    return _module(BATCHED_HEADER, lines)
+
+
+#: Each generated module (path relative to the repository root) and what renders it.
+OUTPUTS = (
+    ("oscihop/kernels/fixed_dim.py", render_fixed_dim),
+    ("oscihop/kernels/batched_fixed.py", render_batched),
+)
+
+
+def stale(root=ROOT):
+    """The generated modules under ``root`` whose text differs from what the generator
+    renders now (or that are missing), as paths relative to ``root``."""
+    out = []
+    for rel, render in OUTPUTS:
+        path = os.path.join(root, *rel.split("/"))
+        try:
+            with open(path) as f:
+                text = f.read()
+        except FileNotFoundError:
+            text = None
+        if text != render():
+            out.append(rel)
+    return out
+
+
+def check(root=ROOT):
+    """0 when every generated module under ``root`` is up to date, else 1 (and say which)."""
+    bad = stale(root)
+    for rel in bad:
+        print(f"stale: {rel} differs from what scripts/gen_fixed_dim_kernels.py generates",
+              file=sys.stderr)
+    if bad:
+        print("regenerate with: python scripts/gen_fixed_dim_kernels.py", file=sys.stderr)
+        return 1
+    print(f"up to date: {', '.join(rel for rel, _ in OUTPUTS)}")
+    return 0
+
+
+def write(root=ROOT):
+    """Render every generated module and write it under ``root``."""
+    for rel, render in OUTPUTS:
+        path = os.path.join(root, *rel.split("/"))
+        with open(path, "w") as f:
+            f.write(render())
+        print(f"wrote {rel} (D = {', '.join(map(str, DIMS))})")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true",
+                        help="write nothing; exit 1 when a generated module differs from what "
+                             "this script would write")
+    args = parser.parse_args(argv)
+    if args.check:
+        return check()
+    write()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
-    write_batched()
+    sys.exit(main())

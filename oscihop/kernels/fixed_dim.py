@@ -66,7 +66,6 @@ from .params import (
     I_O_W_DATA,
     INT_LINEAR,
     INT_RELU,
-    INT_SIGMOID,
     INT_TANH,
     OMEGA_GLOBAL,
     OMEGA_NONE,
@@ -75,29 +74,14 @@ from .activations import sigmoid
 from .elementary import tanh
 
 __all__ = [
-    "dphi", "kuramoto_csr_d2", "kuramoto_csr_d3", "kuramoto_csr_d4", "kuramoto_csr_d5", "fused_csr_d2",
+    "kuramoto_csr_d2", "kuramoto_csr_d3", "kuramoto_csr_d4", "kuramoto_csr_d5", "fused_csr_d2",
     "fused_csr_d3", "fused_csr_d4", "fused_csr_d5", "meanfield_d2", "meanfield_d3", "meanfield_d4",
-    "meanfield_d5", "project_rotate_d2", "project_rotate_d3", "project_rotate_d4", "project_rotate_d5",
-    "meanfield_rhs_d2", "meanfield_rhs_d3", "meanfield_rhs_d4", "meanfield_rhs_d5", "fused_energy_d2",
-    "fused_energy_d3", "fused_energy_d4", "fused_energy_d5", "kuramoto_csr_fixed", "meanfield_fixed",
-    "project_rotate_fixed", "fused_csr_fixed", "has_fixed_dim",
+    "meanfield_d5", "project_rotate_d2", "project_rotate_d3", "project_rotate_d4",
+    "project_rotate_d5", "meanfield_rhs_d2", "meanfield_rhs_d3", "meanfield_rhs_d4",
+    "meanfield_rhs_d5", "fused_energy_d2", "fused_energy_d3", "fused_energy_d4", "fused_energy_d5",
+    "kuramoto_csr_fixed", "meanfield_fixed", "project_rotate_fixed", "fused_csr_fixed",
+    "has_fixed_dim",
 ]
-
-
-@serial_jit
-def dphi(code, s):
-    """phi'(s) of the pair interaction ``code`` (docs/theory.md §3.1); the same as ``system.dphi``.
-
-    The kernels below inline these expressions per interaction code (``_DPHI`` of the
-    generator) rather than call this function per edge.
-    """
-    if code == INT_RELU:
-        return s if s > 0 else 0.0
-    if code == INT_TANH:
-        return tanh(s)
-    if code == INT_LINEAR:
-        return 0.0
-    return sigmoid(s)
 
 
 @serial_jit
