@@ -36,7 +36,7 @@ import numba
 from ..config import SERIAL, serial_jit
 
 __all__ = [
-    "vjp_work_size", "ftanh", "activation_forward", "activation_vjp", "oscillator_forces", "system_rhs_vjp",
+    "vjp_work_size", "ftanh", "activation_forward", "activation_vjp", "system_rhs_vjp",
     "retract_vjp", "retract_inplace",
 ]
 
@@ -180,12 +180,6 @@ def _ddphi_from(code, t):
 
 
 @serial_jit
-def _ddphi(code, s):
-    """phi''(s) (relu: the branch s > 0)."""
-    return _ddphi_from(code, _dphi(code, s))
-
-
-@serial_jit
 def _dot(y, a, b, dim):
     s = 0.0
     for d in range(dim):
@@ -240,46 +234,6 @@ def activation_vjp(code, beta, y, nh, g, gbar, hbar):
 
 
 # --------------------------------------------------------------------------- forward forces
-@serial_jit
-def _weights_matvec(p, g, out, buf):
-    """out[:nh] = W g (dense, CSR or low rank); ``buf`` holds >= rank entries."""
-    ip, fp = p.ip, p.fp
-    nh = ip[I_NH]
-    kind = ip[I_W_KIND]
-    if kind == W_DENSE:
-        o = ip[I_O_W_DENSE]
-        for i in range(nh):
-            acc = 0.0
-            row = o + i * nh
-            for j in range(nh):
-                acc += fp[row + j] * g[j]
-            out[i] = acc
-    elif kind == W_CSR:
-        o_ptr, o_idx, o_d = ip[I_O_W_INDPTR], ip[I_O_W_INDICES], ip[I_O_W_DATA]
-        for i in range(nh):
-            acc = 0.0
-            for e in range(ip[o_ptr + i], ip[o_ptr + i + 1]):
-                acc += fp[o_d + e] * g[ip[o_idx + e]]
-            out[i] = acc
-    elif kind == W_LOWRANK:
-        rank = ip[I_W_RANK]
-        o_u, o_sc, o_dg = ip[I_O_W_FACTOR], ip[I_O_W_SCALE], ip[I_O_W_DIAG]
-        for r in range(rank):
-            acc = 0.0
-            for j in range(nh):
-                acc += fp[o_u + r * nh + j] * g[j]
-            buf[r] = acc * fp[o_sc + r]
-        for i in range(nh):
-            out[i] = -fp[o_dg + i] * g[i]
-        for r in range(rank):
-            c = buf[r]
-            for i in range(nh):
-                out[i] += fp[o_u + r * nh + i] * c
-    else:
-        for i in range(nh):
-            out[i] = 0.0
-
-
 @serial_jit
 def _global_forces(p, y, g, force, buf):
     """force[:nk*D] = stimulus + the couplings that are not stored per row (dense, low-rank,
@@ -348,109 +302,6 @@ def _global_forces(p, y, g, force, buf):
             c = alpha * g[i] * inv_kk
             for d in range(dim):
                 force[i * dim + d] += c * (buf[d] - g[i] * y[nh + i * dim + d])
-
-
-@serial_jit
-def _row_forces(p, y, g, i, force, tc, store_t):
-    """Add oscillator ``i``'s per-row terms (sparse pair coupling, sparse HK) to its force.
-
-    Returns the HK term of ``dh_i/dt`` before the ``1/kappa_h``: ``sum_j a_ij s_ij g_j``.
-    With ``store_t``, ``tc[e] = phi'(s_e)`` for every pair entry ``e`` of the row (one
-    transcendental per entry serves the force and, later, its transpose).
-    """
-    ip, fp = p.ip, p.fp
-    nh, dim = ip[I_NH], ip[I_DIM]
-    n = ip[I_NK]
-    oi = nh + i * dim
-    kkind = ip[I_K_KIND]
-    hk = ip[I_HK_KIND]
-    dh = 0.0
-    if dim == 3:
-        x0 = y[oi]
-        x1 = y[oi + 1]
-        x2 = y[oi + 2]
-        f0 = 0.0
-        f1 = 0.0
-        f2 = 0.0
-        if kkind == K_CSR:
-            inter = ip[I_INTER]
-            o_ptr, o_idx, o_j, o_b = ip[I_O_K_INDPTR], ip[I_O_K_INDICES], ip[I_O_K_J], ip[I_O_K_B]
-            for e in range(ip[o_ptr + i], ip[o_ptr + i + 1]):
-                oj = nh + ip[o_idx + e] * 3
-                a0 = y[oj]
-                a1 = y[oj + 1]
-                a2 = y[oj + 2]
-                c = fp[o_j + e]
-                if inter != INT_LINEAR:
-                    t = _dphi(inter, x0 * a0 + x1 * a1 + x2 * a2)
-                    if store_t:
-                        tc[e] = t
-                    c += fp[o_b + e] * t
-                f0 += c * a0
-                f1 += c * a1
-                f2 += c * a2
-        if hk == HK_CSR:
-            inv_kk = 1.0 / fp[F_KAPPA_K]
-            o_ptr, o_idx, o_a = ip[I_O_HK_INDPTR], ip[I_O_HK_INDICES], ip[I_O_HK_A]
-            gi = g[i]
-            for e in range(ip[o_ptr + i], ip[o_ptr + i + 1]):
-                j = ip[o_idx + e]
-                oj = nh + j * 3
-                a0 = y[oj]
-                a1 = y[oj + 1]
-                a2 = y[oj + 2]
-                a = fp[o_a + e]
-                gj = g[j]
-                dh += a * (x0 * a0 + x1 * a1 + x2 * a2) * gj
-                c = a * gi * gj * inv_kk
-                f0 += c * a0
-                f1 += c * a1
-                f2 += c * a2
-        force[i * 3] += f0
-        force[i * 3 + 1] += f1
-        force[i * 3 + 2] += f2
-        return dh
-    if kkind == K_CSR:
-        inter = ip[I_INTER]
-        o_ptr, o_idx, o_j, o_b = ip[I_O_K_INDPTR], ip[I_O_K_INDICES], ip[I_O_K_J], ip[I_O_K_B]
-        for e in range(ip[o_ptr + i], ip[o_ptr + i + 1]):
-            oj = nh + ip[o_idx + e] * dim
-            c = fp[o_j + e]
-            if inter != INT_LINEAR:
-                t = _dphi(inter, _dot(y, oi, oj, dim))
-                if store_t:
-                    tc[e] = t
-                c += fp[o_b + e] * t
-            for d in range(dim):
-                force[i * dim + d] += c * y[oj + d]
-    if hk == HK_CSR and n > 0:
-        inv_kk = 1.0 / fp[F_KAPPA_K]
-        o_ptr, o_idx, o_a = ip[I_O_HK_INDPTR], ip[I_O_HK_INDICES], ip[I_O_HK_A]
-        gi = g[i]
-        for e in range(ip[o_ptr + i], ip[o_ptr + i + 1]):
-            j = ip[o_idx + e]
-            oj = nh + j * dim
-            a = fp[o_a + e]
-            gj = g[j]
-            dh += a * _dot(y, oi, oj, dim) * gj
-            c = a * gi * gj * inv_kk
-            for d in range(dim):
-                force[i * dim + d] += c * y[oj + d]
-    return dh
-
-
-@serial_jit
-def oscillator_forces(p, y, g, force, buf):
-    """force[:nk*D] = F_i = c_i + sum_j (J_ij + B_ij phi'(s_ij)) x_j + (1/kappa_k) sum_j a_ij g_i g_j x_j.
-
-    The unprojected oscillator forces of :func:`oscihop.kernels.system.evaluate_forces` (``g`` must
-    hold g(h) for the coupled model); ``buf`` needs ``max(k_rank * D, D)`` entries.
-    """
-    ip = p.ip
-    _global_forces(p, y, g, force, buf)
-    if ip[I_K_KIND] == K_CSR or ip[I_HK_KIND] == HK_CSR:
-        for i in range(ip[I_NK]):
-            _row_forces(p, y, g, i, force, buf, False)
 
 
 # --------------------------------------------------------------------------- the VJP
