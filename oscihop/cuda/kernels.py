@@ -36,6 +36,7 @@ import numpy as np
 from numba import cuda
 
 from ..kernels.activations import sigmoid
+from ..kernels.elementary import tanh
 from ..kernels.params import (
     ACT_RELU,
     ACT_SIGMOID,
@@ -315,7 +316,7 @@ def _block_rhs(p, y, out, g, part, red, tid, nt):
         else:
             for i in range(tid, nh, nt):
                 if act == ACT_TANH:
-                    g[i] = math.tanh(beta * y[i])
+                    g[i] = tanh(beta * y[i])
                 elif act == ACT_SIGMOID:
                     g[i] = sigmoid(beta * y[i])
                 elif act == ACT_RELU:

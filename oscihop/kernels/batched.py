@@ -14,15 +14,13 @@ for CUDA); the CUDA kernels never import it.  Parts without a batch-innermost ke
 :func:`oscihop.kernels.system.system_rhs` member by member, so every model runs.
 
 Results equal :func:`oscihop.kernels.system.batch_rhs` up to rounding (summation order; the
-activation pass uses :func:`tanh_packed`, within 3 ulp of NumPy like ``elementary.tanh``).
+activation pass uses ``elementary.tanh``, the package's one tanh, within 3 ulp of NumPy).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from llvmlite import ir
-from numba import types
-from numba.extending import intrinsic, overload
+from numba.extending import overload
 
 from ..config import serial_jit
 from .params import (
@@ -89,54 +87,13 @@ from .params import (
 )
 from .batched_fixed import FUSED_T
 from .dispatch import kind_of
-from .elementary import _expm1_poly, _int_bits_as_float, tanh
+from .elementary import tanh
 from .system import csr_arrays, fseg, system_rhs
 
 __all__ = [
-    "tanh_packed", "has_fast_path", "work_t_size", "rhs_t", "rhs_tf", "fused_lockstep_ok", "rhs_shared_t",
+    "has_fast_path", "work_t_size", "rhs_t", "rhs_tf", "fused_lockstep_ok", "rhs_shared_t",
     "shared_structure", "fused_batch",
 ]
-
-_LOG2E = 1.4426950408889634
-_LN2_HI = 0.693147180369123816490  # high part of ln 2 (exact in 32 bits)
-_LN2_LO = 1.90821492927058770002e-10  # ln 2 - _LN2_HI
-_TWO52 = 4503599627370496.0  # 2^52
-_TWO52_BITS = 0x4330000000000000  # the bits of 2^52 as a float64
-
-
-@intrinsic
-def _float_bits_as_int(typingctx, x):
-    """The 64 bits of a float64 as an int64 (no conversion)."""
-    sig = types.int64(types.float64)
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.IntType(64))
-
-    return sig, codegen
-
-
-@serial_jit
-def tanh_packed(x):
-    """tanh(x) for the activation pass, within 3 ulp of NumPy (as ``elementary.tanh``),
-    about twice as fast in a vectorised loop.
-
-    One exponential: with ``z = 2|x|`` and ``z = k ln 2 - r``, ``em = expm1(-z) =
-    2^-k (1 + expm1(r)) - 1`` (exactly ``expm1(r)`` for ``k = 0``, so small arguments keep
-    full relative accuracy) and ``tanh|x| = -em / (2 + em)``.  ``k`` is rounded with
-    ``floor`` and ``2^-k`` is built from the bits of ``2^52 + 1023 - k``: no conversion
-    between float64 and int64, which AVX2 has no packed instruction for (LLVM would do
-    them one lane at a time).  ``elementary.tanh`` evaluates two polynomials and two such
-    conversions per element.
-    """
-    z = min(2.0 * abs(x), 40.0)  # tanh(20) rounds to 1; keeps k <= 58
-    k = np.floor(z * _LOG2E + 0.5)
-    r = (k * _LN2_HI - z) + k * _LN2_LO  # in [-ln2/2, ln2/2]
-    m = _float_bits_as_int(_TWO52 + (1023.0 - k)) - _TWO52_BITS  # 1023 - k, an integer
-    s = _int_bits_as_float(m << 52)  # 2^-k
-    em = s * _expm1_poly(r) + (s - 1.0)
-    t = -em / (2.0 + em)
-    return t if x >= 0 else -t
-
 
 @serial_jit
 def has_fast_path(p):
@@ -158,11 +115,11 @@ def _activate_t(code, beta, ht, gt):
     if code == ACT_TANH:
         for i in range(n):
             for b in range(nb):
-                gt[i, b] = tanh_packed(beta * ht[i, b])
+                gt[i, b] = tanh(beta * ht[i, b])
     elif code == ACT_SIGMOID:
         for i in range(n):
             for b in range(nb):
-                gt[i, b] = 0.5 + 0.5 * tanh_packed(0.5 * beta * ht[i, b])
+                gt[i, b] = 0.5 + 0.5 * tanh(0.5 * beta * ht[i, b])
     elif code == ACT_RELU:
         for i in range(n):
             for b in range(nb):

@@ -19,8 +19,9 @@ sweep as their transpose: the sparse pair and HK couplings are swept oscillator 
 oscillator (forces, projection, then the transpose of the row's entries), each entry's
 ``phi'(s_e)`` evaluated once and cached in ``work``; the pair and HK couplings share one
 sweep when they are stored on the same sparse structure, and ``D = 3`` has an unrolled
-path.  tanh is :func:`ftanh` (Cephes' algorithm, 1 ulp, several times faster than
-``math.tanh``), so the VJP agrees with derivatives of ``system_rhs`` to rounding.
+path.  The activation and ``phi'`` are the forward pass's own functions
+(:func:`oscihop.kernels.activations.activate`, :func:`oscihop.kernels.terms.dphi`, both
+on the package's one ``tanh``), so the VJP differentiates exactly what ``system_rhs`` computes.
 
 Every function here is serial, uses the ``math`` module for scalar functions, and the
 per-evaluation functions allocate nothing (scratch comes in ``work``), so the same code can
@@ -34,9 +35,11 @@ import math
 import numba
 
 from ..config import SERIAL, serial_jit
+from .activations import activate
+from .terms import dphi
 
 __all__ = [
-    "vjp_work_size", "ftanh", "activation_forward", "activation_vjp", "system_rhs_vjp",
+    "vjp_work_size", "activation_vjp", "system_rhs_vjp",
     "retract_vjp", "retract_inplace",
 ]
 
@@ -120,53 +123,6 @@ def vjp_work_size(ip):
 
 
 # --------------------------------------------------------------------------- scalar helpers
-# Cephes' rational approximation of tanh on |x| <= 0.625 (relative error ~2e-16)
-_TP0 = -9.64399179425052238628e-1
-_TP1 = -9.92877231001918586564e1
-_TP2 = -1.61468768441708447952e3
-_TQ0 = 1.12811678491632931402e2
-_TQ1 = 2.23548839060100448583e3
-_TQ2 = 4.84406305325125486048e3
-
-
-@inline_jit
-def ftanh(x):
-    """tanh(x) to 1 ulp, several times faster than ``math.tanh`` (Cephes' algorithm).
-
-    ``|x| > 0.625``: ``1 - 2 / (exp(2|x|) + 1)``; otherwise ``x + x^3 P(x^2) / Q(x^2)``.
-    NaN propagates, +-inf gives +-1.
-    """
-    z = abs(x)
-    if z > 0.625:
-        e = math.exp(2.0 * z)
-        r = 1.0 - 2.0 / (e + 1.0)
-        return r if x >= 0 else -r
-    s = x * x
-    pn = (_TP0 * s + _TP1) * s + _TP2
-    qn = ((s + _TQ0) * s + _TQ1) * s + _TQ2
-    return x + x * s * (pn / qn)
-
-
-@serial_jit
-def _sigmoid(z):
-    if z >= 0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1.0 + e)
-
-
-@inline_jit
-def _dphi(code, s):
-    """phi'(s) of the pair interaction ``code``."""
-    if code == INT_RELU:
-        return s if s > 0 else 0.0
-    if code == INT_TANH:
-        return ftanh(s)
-    if code == INT_LINEAR:
-        return 0.0
-    return _sigmoid(s)
-
-
 @inline_jit
 def _ddphi_from(code, t):
     """phi''(s) from ``t = phi'(s)`` (relu: the branch s > 0, i.e. t > 0)."""
@@ -185,31 +141,6 @@ def _dot(y, a, b, dim):
     for d in range(dim):
         s += y[a + d] * y[b + d]
     return s
-
-
-@serial_jit
-def activation_forward(code, beta, y, nh, g):
-    """g[:nh] = g(h) with h = y[:nh] (tanh, sigmoid, relu, softmax)."""
-    if code == ACT_TANH:
-        for i in range(nh):
-            g[i] = ftanh(beta * y[i])
-    elif code == ACT_SIGMOID:
-        for i in range(nh):
-            g[i] = _sigmoid(beta * y[i])
-    elif code == ACT_RELU:
-        for i in range(nh):
-            g[i] = y[i] if y[i] > 0 else 0.0
-    elif code == ACT_SOFTMAX:
-        m = -math.inf
-        for i in range(nh):
-            m = max(m, beta * y[i])
-        s = 0.0
-        for i in range(nh):
-            e = math.exp(beta * y[i] - m)
-            g[i] = e
-            s += e
-        for i in range(nh):
-            g[i] = g[i] / s
 
 
 @serial_jit
@@ -351,7 +282,7 @@ def system_rhs_vjp(p, y, v, y_bar, fp_bar, work):
     tc = work[o + 2 * nb :]
     act, beta = ip[I_ACT], fp[F_BETA]
     if nh > 0:
-        activation_forward(act, beta, y, nh, g)
+        activate(act, beta, y[:nh], g)
         for i in range(nh):
             gbar[i] = 0.0
     if n > 0:
@@ -451,7 +382,7 @@ def _rows_vjp(p, y, g, v, force, fbar, y_bar, gbar, fp_bar, want_fp, tc):
                 a2 = y[oj + 2]
                 c = kj[e] + ha[e] * gk * g[j]
                 if nonlin:
-                    t = _dphi(inter, x0 * a0 + x1 * a1 + x2 * a2)
+                    t = dphi(inter, x0 * a0 + x1 * a1 + x2 * a2)
                     tc[e] = t
                     c += kb[e] * t
                 f0 += c * a0
@@ -536,7 +467,7 @@ def _rows_vjp(p, y, g, v, force, fbar, y_bar, gbar, fp_bar, want_fp, tc):
                     a2 = y[oj + 2]
                     c = kj[e]
                     if nonlin:
-                        t = _dphi(inter, x0 * a0 + x1 * a1 + x2 * a2)
+                        t = dphi(inter, x0 * a0 + x1 * a1 + x2 * a2)
                         tc[e] = t
                         c += kb[e] * t
                     f0 += c * a0
@@ -639,7 +570,7 @@ def _rows_vjp(p, y, g, v, force, fbar, y_bar, gbar, fp_bar, want_fp, tc):
                     oj = nh + kidx[e] * dim
                     c = kj[e]
                     if nonlin:
-                        t = _dphi(inter, _dot(y, oi, oj, dim))
+                        t = dphi(inter, _dot(y, oi, oj, dim))
                         tc[e] = t
                         c += kb[e] * t
                     for d in range(dim):
