@@ -36,7 +36,7 @@ import numba
 
 from ..config import SERIAL, serial_jit
 from .activations import activate
-from .terms import dphi
+from . import terms
 
 __all__ = [
     "vjp_work_size", "activation_vjp", "system_rhs_vjp",
@@ -46,6 +46,9 @@ __all__ = [
 #: Small helpers called inside the per-entry loops: inlined into their callers by Numba
 #: (an out-of-line call per row or entry costs more than the work it does).
 inline_jit = numba.njit(inline="always", **SERIAL)
+
+#: phi' of the forward pass (``terms.dphi``, the same source), inlined into the per-edge loops.
+dphi = inline_jit(terms.dphi.py_func)
 from .params import (
     ACT_RELU,
     ACT_SIGMOID,
