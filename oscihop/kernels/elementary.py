@@ -1,15 +1,14 @@
-"""Branch-free elementary functions that vectorise: ``exp`` and ``tanh`` in plain arithmetic.
+"""The package's one ``tanh``: branch-free, in plain arithmetic, so that it vectorises.
 
-``math.tanh`` and ``math.exp`` compile to calls into the C library, one element at a time;
+``math.tanh`` compiles to a call into the C library, one element at a time;
 a loop ``g[i] = tanh(beta h[i])`` then costs about 20 ns per element and dominates a
-small network's right-hand side.  The versions here are written with polynomials, one
-division and an exponent built from integer bits, so LLVM vectorises the loop around them
-(4 doubles per AVX2 instruction): about 0.25 us instead of 1.9 us for 100 tanh.  ``tanh`` is within
-3 ulp of NumPy's over the whole real line (tested in ``tests/test_speed_paths.py``); both are
-device code as well: no allocation, no NumPy ufuncs.
+small network's right-hand side.  This one is written with a polynomial, one
+division and an exponent built from integer bits, so LLVM vectorises the loop around it
+(4 doubles per AVX2 instruction): about 0.25 us instead of 1.9 us for 100 tanh.  ``tanh`` is
+within 3 ulp of NumPy's over the whole real line (tested in ``tests/test_speed_paths.py``), and
+is device code as well: no allocation, no NumPy ufuncs.
 
-Bounds used (float64): for ``|x| > 19.1`` tanh(x) rounds to +-1; exp underflows to 0 below
--708.
+Bound used (float64): for ``|x| > 19.1`` tanh(x) rounds to +-1.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from numba.extending import intrinsic
 
 from ..config import serial_jit
 
-__all__ = ["exp_neg", "tanh"]
+__all__ = ["tanh"]
 
 _LOG2E = 1.4426950408889634
 _LN2_HI = 0.693147180369123816490  # high part of ln 2 (exact in 32 bits)
@@ -56,20 +55,6 @@ def _expm1_poly(r):
     p = p * r + 0.5
     p = p * r + 1.0
     return p * r
-
-
-@serial_jit
-def exp_neg(z):
-    """exp(-z) for z >= 0 (clamped at z = 708), branch-free.
-
-    Within 7 ulp for z < 40; for larger z the fast-math
-    reassociation of the two-part ln 2 reduction costs digits (2e-14 relative at z = 690).
-    """
-    z = min(z, 708.0)
-    k = float(int(z * _LOG2E + 0.5))  # round(z / ln 2), z >= 0
-    r = (k * _LN2_HI - z) + k * _LN2_LO  # -z + k ln 2, in [-ln2/2, ln2/2]
-    scale = _int_bits_as_float((1023 - int(k)) << 52)  # 2^-k
-    return (1.0 + _expm1_poly(r)) * scale
 
 
 @serial_jit

@@ -32,23 +32,15 @@ from __future__ import annotations
 
 import math
 
-import numba
-
-from ..config import SERIAL, serial_jit
-from .activations import activate
+from ..config import inline_jit, serial_jit
 from . import terms
+from .activations import activate
 
 __all__ = [
     "vjp_work_size", "activation_vjp", "system_rhs_vjp",
     "retract_vjp", "retract_inplace",
 ]
 
-#: Small helpers called inside the per-entry loops: inlined into their callers by Numba
-#: (an out-of-line call per row or entry costs more than the work it does).
-inline_jit = numba.njit(inline="always", **SERIAL)
-
-#: phi' of the forward pass (``terms.dphi``, the same source), inlined into the per-edge loops.
-dphi = inline_jit(terms.dphi.py_func)
 from .params import (
     ACT_RELU,
     ACT_SIGMOID,
@@ -107,6 +99,10 @@ from .params import (
     W_DENSE,
     W_LOWRANK,
 )
+
+#: phi' of the forward pass (``terms.dphi``, the same source), inlined into the per-edge loops
+#: by Numba: an out-of-line call per entry costs more than the work it does.
+dphi = inline_jit(terms.dphi.py_func)
 
 
 @serial_jit
