@@ -4,7 +4,7 @@ The lockstep solver steps every member with its own step size and controller whi
 members' stages are evaluated together in the batch-innermost layout.  It must give each
 member the steps, rejections, statuses and outputs of the member-by-member loop
 (``loops.erk_block``), up to the rounding of the right-hand side, which sums the same
-terms in another order.  The D-specialised batched kernels (``kernels/batched_fixed.py``)
+terms in another order.  The D-specialised batched kernels (``fixed_dim.FUSED_CSR_T``)
 are checked against the runtime-D batched kernel, itself checked against the row-wise
 right-hand side in ``test_speed_paths.py``.
 """
@@ -17,7 +17,7 @@ import pytest
 import oscihop as oh
 from oscihop.kernels import batched as BT
 from oscihop.kernels import params as P
-from oscihop.kernels.batched_fixed import FUSED_T
+from oscihop.kernels.fixed_dim import FUSED_CSR_T as FUSED_T
 from oscihop.solvers import loops
 from oscihop.solvers.lockstep import erk_lockstep
 from oscihop.solvers.methods import METHODS

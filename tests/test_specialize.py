@@ -57,7 +57,8 @@ def _kinds(rng, random_edges, random_antisymmetric):
 def test_bundle_class_records_the_kind(rng, random_edges):
     kur = oh.Kuramoto(3, edges=random_edges(6), coupling=1.0)
     p = P.specialize(kur.params())
-    assert type(p) is not P.SystemParams and P.spec_of(p) == (P.W_NONE, P.K_CSR, P.HK_NONE, 3, P.SHARED_NONE)
+    assert type(p) is not P.SystemParams and P.spec_of(p) == (P.W_NONE, P.K_CSR, P.HK_NONE, 3, P.SHARED_NONE,
+                                                                     P.INT_LINEAR)
     assert P.spec_of(P.generic(p)) is None and P.generic(p).fp is p.fp
     assert P.spec_of(P.specialize(oh.Kuramoto(7, coupling="mean-field", strength=1.0, n=5).params()))[3] == 0
     hop = oh.Hopfield.from_patterns(np.ones((1, 4)))
@@ -97,7 +98,7 @@ def _antisym(rng, n, d):
 
 @pytest.mark.parametrize("dim", [3, 5])
 def test_meanfield_one_pass_rhs_matches_separate_passes(rng, dim):
-    """A kind-specialised mean-field model computes dx/dt in one pass (``meanfield_rhs_d{D}``):
+    """A kind-specialised mean-field model computes dx/dt in one pass (``fixed_dim.MEANFIELD_RHS[D]``):
     it must give the bits of the stimulus, force and projection passes it replaces, with and
     without a stimulus, with no, shared or per-oscillator rotations, and match a NumPy twin.
     D = 2 runs in ``test_specialised_kernels_match_runtime_dispatch``; float32 at D = 5 only
@@ -105,7 +106,7 @@ def test_meanfield_one_pass_rhs_matches_separate_passes(rng, dim):
     from oscihop.kernels import dispatch, fixed_dim as FD
 
     n = 9
-    kernel = getattr(FD, f"meanfield_rhs_d{dim}")
+    kernel = FD.MEANFIELD_RHS[dim]
     cases = [dict(), dict(stimulus=rng.standard_normal((n, dim))), dict(omega=_antisym(rng, 1, dim)[0]),
              dict(omega=_antisym(rng, n, dim), stimulus=rng.standard_normal((n, dim)))]
     dtypes = ((np.float64, 1e-13), (np.float32, 2e-6)) if dim == 5 else ((np.float64, 1e-13),)
@@ -172,8 +173,10 @@ _FRESH = textwrap.dedent("""
     compiled = {name: len(getattr(mod, name).signatures) for mod, names in
                 [(T, ["kuramoto_csr", "kuramoto_dense", "kuramoto_lowrank", "kuramoto_meanfield",
                       "weights_dense", "weights_csr", "weights_lowrank", "hk_csr", "hk_all"]),
-                 (FD, ["kuramoto_csr_d3", "kuramoto_csr_d2", "kuramoto_csr_d5", "fused_csr_d3", "fused_csr_d5",
-                       "project_rotate_d3", "project_rotate_d4"])] for name in names}
+                 ] for name in names}
+    compiled.update({f"{table}{key}": len(getattr(FD, table)[key].signatures) for table, keys in
+                     [("KURAMOTO_CSR", [(3, 0), (2, 0), (5, 0), (3, 1)]), ("FUSED_CSR", [(3, 0), (5, 0)]),
+                      ("PROJECT_ROTATE", [3, 4])] for key in keys})
     print(json.dumps(dict(compiled=compiled, hits=sum(S.system_rhs.stats.cache_hits.values()),
                           misses=sum(S.system_rhs.stats.cache_misses.values()))))
 """)
@@ -193,16 +196,17 @@ def test_fresh_process_compiles_only_its_kind_and_reloads_from_disk(tmp_path):
     first, second = runs
     compiled = first["compiled"]
     # what a CSR Kuramoto model with D = 3 runs ...
-    assert compiled["kuramoto_csr_d3"] >= 1 and compiled["project_rotate_d3"] >= 1
-    # ... and nothing else: other representations, other D, the fused HK pass
-    others = [k for k, v in compiled.items() if v and k not in ("kuramoto_csr_d3", "project_rotate_d3")]
+    mine = ("KURAMOTO_CSR(3, 0)", "PROJECT_ROTATE3")
+    assert all(compiled[k] >= 1 for k in mine), compiled
+    # ... and nothing else: other representations, other D or interactions, the fused HK pass
+    others = [k for k, v in compiled.items() if v and k not in mine]
     assert others == [], others
     assert first["misses"] >= 1
     # the second process finds the specialised signature in the disk cache (class pickled by name)
     assert second["hits"] >= 1 and second["misses"] == 0, second
 
 
-@pytest.mark.parametrize("flag, name", [("0", "SystemParams"), ("1", "SystemParams_0_4_0_2_0")])
+@pytest.mark.parametrize("flag, name", [("0", "SystemParams"), ("1", "SystemParams_0_4_0_2_0_0")])
 def test_environment_switch(flag, name):
     code = ("import oscihop as oh; "
             "print(type(oh.Kuramoto(2, coupling='mean-field', strength=1.0, n=4).params()).__name__)")

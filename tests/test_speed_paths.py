@@ -388,3 +388,26 @@ def test_blas_threads_limits_the_blas_numba_calls_even_before_scipy_linalg_is_lo
     inside = json.loads(proc.stdout.strip().splitlines()[-1])
     assert any("scipy" in path for path, _ in inside), inside  # SciPy's own BLAS was found
     assert all(n == 1 for _, n in inside), inside
+
+
+def test_local_vector_is_a_stack_array_of_the_requested_dtype():
+    """``elementary.local_vector(n, like)``: n entries of ``like``'s dtype (an array's or a
+    scalar's), writable and independent per call, with n a compile-time constant."""
+    import numba
+
+    from oscihop.kernels.elementary import local_vector
+
+    n = 3
+
+    @numba.njit
+    def fill(y, k):
+        v = local_vector(n, y)
+        w = local_vector(n, k)
+        for d in range(n):
+            v[d] = y[d] * 2
+            w[d] = k + d
+        return v[0] + v[1] + v[2], w[2], v.dtype == y.dtype
+
+    for dt in (np.float64, np.float32):
+        total, last, same = fill(np.arange(1, 4, dtype=dt), np.uint64(7))
+        assert total == 12 and last == 9 and same

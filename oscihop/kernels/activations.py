@@ -11,10 +11,10 @@ import math
 
 from ..config import serial_jit
 from .elementary import tanh
-from .params import ACT_RELU, ACT_SIGMOID, ACT_SIGN, ACT_SOFTMAX, ACT_TANH
+from .params import ACT_RELU, ACT_SIGMOID, ACT_SIGN, ACT_SOFTMAX, ACT_TANH, INT_LINEAR, INT_RELU, INT_TANH
 
 __all__ = [
-    "logcosh", "softplus", "sigmoid", "activate", "lagrangian", "hessian_apply", "LIPSCHITZ_PER_BETA",
+    "logcosh", "softplus", "sigmoid", "dphi", "activate", "lagrangian", "hessian_apply", "LIPSCHITZ_PER_BETA",
     "G_SUP",
 ]
 
@@ -41,6 +41,18 @@ def sigmoid(z):
         return 1.0 / (1.0 + math.exp(-z))
     e = math.exp(z)
     return e / (1.0 + e)
+
+
+@serial_jit
+def dphi(code, s):
+    """phi'(s) of the Kuramoto interaction ``code`` (linear, relu, tanh, sigmoid)."""
+    if code == INT_RELU:
+        return s if s > 0 else 0.0
+    if code == INT_TANH:
+        return tanh(s)
+    if code == INT_LINEAR:
+        return 0.0
+    return sigmoid(s)
 
 
 @serial_jit

@@ -85,7 +85,7 @@ from .params import (
     W_LOWRANK,
     W_NONE,
 )
-from .batched_fixed import FUSED_T
+from .fixed_dim import FUSED_CSR_T as FUSED_T
 from .dispatch import kind_of
 from .elementary import tanh
 from .system import csr_arrays, fseg, system_rhs

@@ -43,17 +43,6 @@ _W = {W_DENSE: T.weights_dense, W_CSR: T.weights_csr, W_LOWRANK: T.weights_lowra
 _K = {K_CSR: T.kuramoto_csr, K_DENSE: T.kuramoto_dense, K_LOWRANK: T.kuramoto_lowrank,
       K_MEANFIELD: T.kuramoto_meanfield}
 _HK = {HK_CSR: T.hk_csr, HK_ALL: T.hk_all}
-_FIXED = {
-    "kuramoto_csr": {2: FD.kuramoto_csr_d2, 3: FD.kuramoto_csr_d3, 4: FD.kuramoto_csr_d4, 5: FD.kuramoto_csr_d5},
-    "meanfield": {2: FD.meanfield_d2, 3: FD.meanfield_d3, 4: FD.meanfield_d4, 5: FD.meanfield_d5},
-    "project_rotate": {2: FD.project_rotate_d2, 3: FD.project_rotate_d3, 4: FD.project_rotate_d4,
-                       5: FD.project_rotate_d5},
-    "fused_csr": {2: FD.fused_csr_d2, 3: FD.fused_csr_d3, 4: FD.fused_csr_d4, 5: FD.fused_csr_d5},
-    "fused_energy": {2: FD.fused_energy_d2, 3: FD.fused_energy_d3, 4: FD.fused_energy_d4,
-                     5: FD.fused_energy_d5},
-    "meanfield_rhs": {2: FD.meanfield_rhs_d2, 3: FD.meanfield_rhs_d3, 4: FD.meanfield_rhs_d4,
-                      5: FD.meanfield_rhs_d5},
-}
 
 
 def kind_of(p_type):
@@ -97,7 +86,7 @@ def fused_csr_fixed(p, y, g, out, with_w):
 def fused_energy(p, y, g, with_w):
     """``(done, g.Wg, E_K, E_HK)`` from one sweep over the CSR structure shared by the
     couplings, for a kind-specialised bundle with D = 2..5 and a linear or relu interaction
-    (see ``fixed_dim.fused_energy_d{D}``); ``done`` is False where no such kernel applies
+    (see ``fixed_dim.FUSED_ENERGY``); ``done`` is False where no such kernel applies
     (the caller then sums the terms apart), always so for run-time dispatch."""
     return False, 0.0, 0.0, 0.0
 
@@ -144,8 +133,7 @@ def _ol_kuramoto_forces(p, y, out, buf):
     spec = kind_of(p)
     if spec is None:
         return lambda p, y, out, buf: T.kuramoto_forces_any(p, y, out, buf)
-    fixed = {K_CSR: "kuramoto_csr", K_MEANFIELD: "meanfield"}.get(spec[1])
-    impl = _FIXED[fixed].get(spec[3]) if fixed else None
+    impl = {K_CSR: FD.KURAMOTO_CSR.get((spec[3], spec[5])), K_MEANFIELD: FD.MEANFIELD.get(spec[3])}.get(spec[1])
     if impl is not None:
         return lambda p, y, out, buf: impl(p, y, out)
     coupling = _K.get(spec[1], T.kuramoto_none)
@@ -159,7 +147,7 @@ def _ol_kuramoto_forces(p, y, out, buf):
 @overload(project_and_rotate, target="generic")
 def _ol_project_and_rotate(p, y, out):
     spec = kind_of(p)
-    impl = None if spec is None else _FIXED["project_rotate"].get(spec[3])
+    impl = None if spec is None else FD.PROJECT_ROTATE.get(spec[3])
     if impl is None:
         return lambda p, y, out: T.project_rotate_any(p, y, out)
     return lambda p, y, out: impl(p, y, out)
@@ -170,7 +158,7 @@ def _ol_fused_csr_fixed(p, y, g, out, with_w):
     spec = kind_of(p)
     if spec is None:
         return lambda p, y, g, out, with_w: FD.fused_csr_fixed(p, y, g, out, with_w)
-    impl = _FIXED["fused_csr"].get(spec[3]) if spec[4] != SHARED_NONE else None
+    impl = FD.FUSED_CSR.get((spec[3], spec[5])) if spec[4] != SHARED_NONE else None
     if impl is None:
         return lambda p, y, g, out, with_w: False
 
@@ -188,7 +176,7 @@ def _ol_whole_rhs(p, y, out):
     spec = kind_of(p)
     impl = None
     if spec is not None and spec[0] == W_NONE and spec[1] == K_MEANFIELD:
-        impl = _FIXED["meanfield_rhs"].get(spec[3])
+        impl = FD.MEANFIELD_RHS.get(spec[3])
     if impl is None:  # run-time dispatch (CUDA, gradients) and every other kind: nothing compiled
         return lambda p, y, out: False
     return lambda p, y, out: impl(p, y, out)
@@ -199,7 +187,7 @@ def _ol_fused_energy(p, y, g, with_w):
     spec = kind_of(p)
     impl = None
     if spec is not None and spec[4] != SHARED_NONE:
-        impl = _FIXED["fused_energy"].get(spec[3])
+        impl = FD.FUSED_ENERGY.get(spec[3])
     if impl is None:
         return lambda p, y, g, with_w: (False, 0.0, 0.0, 0.0)
     return lambda p, y, g, with_w: impl(p, y, g, with_w)

@@ -20,7 +20,7 @@ from numba.extending import intrinsic
 
 from ..config import serial_jit
 
-__all__ = ["tanh"]
+__all__ = ["tanh", "local_vector"]
 
 _LOG2E = 1.4426950408889634
 _LN2_HI = 0.693147180369123816490  # high part of ln 2 (exact in 32 bits)
@@ -77,3 +77,39 @@ def tanh(x):
     em = s * _expm1_poly(r) + (s - 1.0)
     t = -em / (2.0 + em)
     return t if x >= 0 else -t
+
+
+@intrinsic
+def local_vector(typingctx, n, like):
+    """A length-``n`` scratch array on the stack (``n`` a compile-time constant), of the
+    dtype of ``like`` (an array or a scalar).
+
+    For the kernels specialised to the oscillator dimension D (:mod:`oscihop.kernels.fixed_dim`):
+    with ``n`` and every index constant once the loops over D are unrolled, LLVM promotes
+    the elements to registers, so a D-generic body compiles to the code hand-written
+    scalars ``x0 .. x{D-1}`` would.  No allocation, so it is device code as well (the same
+    ``alloca`` that ``cuda.local.array`` emits).
+    """
+    if not isinstance(n, types.IntegerLiteral):
+        return None
+    dtype = like.dtype if isinstance(like, types.Array) else like
+    if not isinstance(dtype, types.Number):
+        return None
+    count = n.literal_value
+    arrty = types.Array(dtype, 1, "C")
+
+    def codegen(context, builder, signature, args):
+        from numba.core import cgutils
+        from numba.np.arrayobj import make_array, populate_array
+
+        lty = context.get_data_type(dtype)
+        intp = context.get_value_type(types.intp)
+        itemsize = context.get_abi_sizeof(lty)
+        ary = make_array(arrty)(context, builder)
+        populate_array(ary, data=cgutils.alloca_once(builder, lty, size=count),
+                       shape=cgutils.pack_array(builder, [intp(count)]),
+                       strides=cgutils.pack_array(builder, [intp(itemsize)]),
+                       itemsize=intp(itemsize), meminfo=None)
+        return ary._getvalue()
+
+    return arrty(n, like), codegen

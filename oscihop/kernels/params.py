@@ -59,8 +59,9 @@ SystemParams = namedtuple("SystemParams", ["fp", "ip"])
 
 #: What a specialised bundle's class records: the Hopfield weight, Kuramoto coupling and HK
 #: coupling representations, D when it has register-resident kernels (2..5, else 0) and
-#: the SHARED_* code of the CSR structures (meaningful with a specialised D only).
-SPEC_FIELDS = ("w_kind", "k_kind", "hk_kind", "fixed_dim", "shared_csr")
+#: the SHARED_* code of the CSR structures and the Kuramoto interaction code (both
+#: meaningful with a specialised D only).
+SPEC_FIELDS = ("w_kind", "k_kind", "hk_kind", "fixed_dim", "shared_csr", "inter")
 _SPEC_PREFIX = "SystemParams_"
 _SPEC_CLASSES = {}
 
@@ -127,7 +128,8 @@ def kind_spec(ints):
     nk, dim = ints["nk"], ints["dim"]
     fixed = dim if (nk > 0 and 2 <= dim <= 5) else 0
     return (ints["w_kind"] if ints["nh"] > 0 else W_NONE, ints["k_kind"] if nk > 0 else K_NONE,
-            ints["hk_kind"] if nk > 0 else HK_NONE, fixed, ints["shared_csr"] if fixed else SHARED_NONE)
+            ints["hk_kind"] if nk > 0 else HK_NONE, fixed, ints["shared_csr"] if fixed else SHARED_NONE,
+            ints["inter"] if fixed else 0)
 
 # ---- int header slots (ip[slot])
 _INT_SLOTS = [

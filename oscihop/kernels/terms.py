@@ -16,8 +16,7 @@ from __future__ import annotations
 from numba import uint64
 
 from ..config import serial_jit
-from .activations import sigmoid, softplus, logcosh
-from .elementary import tanh
+from .activations import dphi, softplus, logcosh
 from .fixed_dim import has_fixed_dim, kuramoto_csr_fixed, meanfield_fixed, project_rotate_fixed
 from .params import (
     F_HK_ALPHA,
@@ -87,18 +86,6 @@ def phi(code, s):
     if code == INT_LINEAR:
         return 0.0
     return softplus(s)
-
-
-@serial_jit
-def dphi(code, s):
-    """phi'(s)."""
-    if code == INT_RELU:
-        return s if s > 0 else 0.0
-    if code == INT_TANH:
-        return tanh(s)
-    if code == INT_LINEAR:
-        return 0.0
-    return sigmoid(s)
 
 
 @serial_jit
