@@ -19,24 +19,23 @@ from __future__ import annotations
 
 import math
 import numbers
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import config
+from ._threads import even_blocks, run_blocks
 from ._validation import as_float_array, check_size, resolve_dtype
 from .config import serial_jit
 from .kernels.params import I_WORK_SIZE, generic
 from .kernels.system import system_rhs
 from .kernels.vjp import retract_inplace, retract_vjp, system_rhs_vjp, vjp_work_size
 from .models.base import Model
-from .solvers.control import clamp_step, dense_weight, min_step, step_factor
-from .solvers.loops import (N_STATS, ST_NFEV, ST_NREJ, ST_NSTEPS, ST_STATUS, ST_T, _combine, _scaled_rms,
-                            dense_output, select_initial_step)
+from .solvers.control import dense_weight
+from .solvers.loops import (N_STATS, ST_NFEV, ST_NREJ, ST_NSTEPS, ST_STATUS, ST_T, dense_output,
+                            erk_attempts, select_initial_step)
 from .solvers.methods import METHODS
 from .solvers.result import batch_message, status_message
 from .solvers.solve import _scalar, _tolerances, fixed_time_grid
@@ -166,43 +165,12 @@ def erk_forward_member(p, y0, t0, t1, t_eval, rtol, atol, max_step, max_steps, A
         if nsteps >= max_steps:
             status = -1
             break
-        smallest = min_step(t)
-        h_abs = clamp_step(h_abs, max_step, smallest)
-        accepted = False
-        rejected = False
-        h = h_abs
-        t_new = t
-        while not accepted:
-            if h_abs < smallest:
-                status = -2
-                break
-            t_new = t + h_abs
-            if t_new > t1:
-                t_new = t1
-            h = t_new - t
-            h_abs = abs(h)
-            K[0, :] = f
-            for s in range(1, ns):  # the stages as in loops.erk_advance (same sums, same order)
-                _combine(A[s], K, s, Ys[s])
-                for i in range(size):
-                    Ys[s, i] = y[i] + h * Ys[s, i]
-                system_rhs(p, Ys[s], K[s], work)
-            _combine(B, K, ns, y_new)
-            for i in range(size):
-                y_new[i] = y[i] + h * y_new[i]
-            system_rhs(p, y_new, K[ns], work)
-            nfev += ns
-            _combine(E, K, ns + 1, errv)
-            for i in range(size):
-                errv[i] = errv[i] * h
-            err_norm = _scaled_rms(errv, y, y_new, rtol, atol, True)
-            h_abs *= step_factor(err_norm, err_exp, rejected)
-            if err_norm < 1.0:
-                accepted = True
-            else:
-                rejected = True
-                nrej += 1
+        accepted, t_new, h, h_abs, n_f, n_r = erk_attempts(p, y, f, t, t1, h_abs, max_step, rtol, atol, A, B, E,
+                                                           err_exp, K, Ys, ytmp, y_new, errv, work)
+        nfev += n_f
+        nrej += n_r
         if not accepted:
+            status = -2
             break
         if nsteps >= hs.shape[0]:
             hs = _grow(hs, nsteps)
@@ -748,7 +716,7 @@ def value_and_grad(model, loss, y0, t_span, *, method="RK45", rtol=None, atol=No
                 else:
                     tapes[b] = [hs, ck, k_fixed, None]
 
-        t_fwd = _run_blocks(blocks, forward_block, threads, None)
+        t_fwd = run_blocks(blocks, forward_block, threads, None)
         if _forward_failed(fwd_stats, out, y_final):
             return _failed(model, wanted, ys, single, te, out, y_final, fwd_stats, method)
         if checkpoint == "sqrt":
@@ -766,7 +734,7 @@ def value_and_grad(model, loss, y0, t_span, *, method="RK45", rtol=None, atol=No
                     fwd_stats[b, ST_NFEV] += st[0]
                     tapes[b] = [hs, ck, k, None]
 
-            t_fwd += _run_blocks(blocks, replay_block, threads, t_fwd)
+            t_fwd += run_blocks(blocks, replay_block, threads, t_fwd)
     else:
         if dt is None:
             raise ValueError(f"`dt` is required for the fixed-step method {method!r}; pass dt=<step>, e.g. dt=0.01.")
@@ -810,7 +778,7 @@ def value_and_grad(model, loss, y0, t_span, *, method="RK45", rtol=None, atol=No
                 fwd_stats[b, ST_STATUS] = st[1]
                 tapes[b] = [hs, None, k, tape] if stage_tape else [hs, ck, k, None]
 
-        t_fwd = _run_blocks(blocks, forward_block, threads, None)
+        t_fwd = run_blocks(blocks, forward_block, threads, None)
         if _forward_failed(fwd_stats, out, y_final):
             return _failed(model, wanted, ys, single, te, out, y_final, fwd_stats, method)
     t_forward = time.perf_counter() - t_start
@@ -848,7 +816,7 @@ def value_and_grad(model, loss, y0, t_span, *, method="RK45", rtol=None, atol=No
         acc[blocks.index((lo, hi))] = fpb
 
     # the backward pass costs about twice the forward: threads pay off when that is long enough
-    _run_blocks(blocks, backward_block, threads, 2.0 * t_fwd)
+    run_blocks(blocks, backward_block, threads, 2.0 * t_fwd)
     if want_fp:
         fp_bar = acc[0]
         for a in acc[1:]:
@@ -890,13 +858,8 @@ def value_and_grad(model, loss, y0, t_span, *, method="RK45", rtol=None, atol=No
 #: Stage tapes (checkpoint="all") are kept while all members' together fit in this many bytes;
 #: beyond it the tape holds every step's state and the backward pass recomputes the stages.
 _STAGE_TAPE_BYTES = 1 << 30
-#: A phase whose serial run is estimated below this many seconds runs on the calling thread.
-_INLINE_SECONDS = 1e-2
 _NO_EV = np.zeros(0, np.int64)
 _NO_TH = np.zeros(0)
-_POOL = [None, 0]
-_POOL_LOCK = threading.Lock()
-_POOL_PREFIX = "oscihop-adjoint"
 
 
 def _blocks(nb, threads, n_fp):
@@ -905,47 +868,7 @@ def _blocks(nb, threads, n_fp):
     the thread count or on whether the blocks ran on threads); at most ~256 MB of per-block
     parameter gradients."""
     nblocks = min(nb, max(16, 4 * threads))
-    nblocks = max(1, min(nblocks, max(threads, (256 << 20) // max(8 * n_fp, 1))))
-    bounds = np.linspace(0, nb, nblocks + 1).astype(np.int64)
-    return [(int(bounds[k]), int(bounds[k + 1])) for k in range(nblocks)]
-
-
-def _executor(threads):
-    """A persistent pool (no thread start-up per call), rebuilt when the thread count changes."""
-    with _POOL_LOCK:
-        pool, n = _POOL
-        if pool is None or n != threads:
-            if pool is not None:
-                pool.shutdown(wait=False)
-            pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=_POOL_PREFIX)
-            _POOL[0], _POOL[1] = pool, threads
-        return pool
-
-
-def _run_blocks(blocks, run_block, threads, estimate):
-    """Run ``run_block(lo, hi)`` over ``blocks``; return the seconds it took.
-
-    The compiled kernels release the GIL, so the blocks run in parallel on a persistent
-    thread pool.  Small work runs inline on the calling thread: when ``estimate`` (seconds
-    of the serial run) is below ``_INLINE_SECONDS``, or, with no estimate, when the first
-    block (run inline and timed) predicts it.
-    """
-    t = time.perf_counter()
-    inline = threads <= 1 or len(blocks) == 1 or threading.current_thread().name.startswith(_POOL_PREFIX)
-    rest = blocks
-    if not inline and estimate is None:
-        run_block(*blocks[0])
-        rest = blocks[1:]
-        estimate = (time.perf_counter() - t) * len(rest)
-    if inline or estimate < _INLINE_SECONDS:
-        for lo, hi in rest:
-            run_block(lo, hi)
-    else:
-        pool = _executor(threads)
-        futures = [pool.submit(run_block, lo, hi) for lo, hi in rest]
-        for future in futures:
-            future.result()
-    return time.perf_counter() - t
+    return even_blocks(nb, max(1, min(nblocks, max(threads, (256 << 20) // max(8 * n_fp, 1)))))
 
 
 def _forward_failed(fwd_stats, out, y_final):

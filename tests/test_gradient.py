@@ -594,15 +594,15 @@ def test_stage_tape_and_its_fallback_give_the_same_gradient(method, rng, monkeyp
 def test_threads_and_inline_runs_give_identical_results(method, rng, monkeypatch):
     """Blocks of members accumulate their own parameter gradients, summed in a fixed order:
     running the blocks on the thread pool or inline gives the same bits."""
-    import oscihop.adjoint as adj
+    import oscihop._threads as pool
 
     model = CASES["kur-edges-tanh"](rng)
     y0 = model.random_state(seed=5, batch=9)
     loss = _quad_loss(model.size, rng, (9, model.size))
     kw = dict(dt=0.02) if method == "RK4" else dict(rtol=1e-7)
-    monkeypatch.setattr(adj, "_INLINE_SECONDS", np.inf)
+    monkeypatch.setattr(pool, "INLINE_SECONDS", np.inf)
     inline = oh.value_and_grad(model, loss, y0, (0.0, 0.5), method=method, **kw)
-    monkeypatch.setattr(adj, "_INLINE_SECONDS", -1.0)
+    monkeypatch.setattr(pool, "INLINE_SECONDS", -1.0)
     pooled = oh.value_and_grad(model, loss, y0, (0.0, 0.5), method=method, **kw)
     np.testing.assert_array_equal(pooled.y, inline.y)
     np.testing.assert_array_equal(pooled.y0, inline.y0)

@@ -33,7 +33,7 @@ import math
 
 import numba
 import numpy as np
-from numba import cuda
+from numba import cuda, uint64
 
 from ..kernels.activations import sigmoid
 from ..kernels.elementary import tanh
@@ -53,48 +53,32 @@ from ..kernels.params import (
     I_DIM,
     I_HAS_STIM,
     I_HK_KIND,
-    I_INTER,
     I_K_KIND,
     I_K_RANK,
     I_NH,
     I_NK,
     I_O_BIAS,
-    I_O_HK_A,
-    I_O_HK_INDICES,
-    I_O_HK_INDPTR,
-    I_O_J_DENSE,
-    I_O_K_B,
     I_O_K_DIAG,
     I_O_K_FACTOR,
-    I_O_K_INDICES,
-    I_O_K_INDPTR,
-    I_O_K_J,
     I_O_K_SCALE,
-    I_O_OMEGA,
     I_O_STIM,
-    I_O_W_DATA,
-    I_O_W_DENSE,
     I_O_W_DIAG,
     I_O_W_FACTOR,
-    I_O_W_INDICES,
-    I_O_W_INDPTR,
     I_O_W_SCALE,
-    I_OMEGA_KIND,
     I_W_KIND,
     I_W_RANK,
-    INT_LINEAR,
     K_CSR,
     K_DENSE,
     K_LOWRANK,
     K_MEANFIELD,
-    OMEGA_GLOBAL,
-    OMEGA_NONE,
     SystemParams,
     W_CSR,
     W_DENSE,
     W_LOWRANK,
 )
-from ..kernels.system import dphi, system_energy
+from ..kernels.system import system_energy
+from ..kernels.terms import (hk_csr_row, kuramoto_csr_row, kuramoto_dense_row, project_rotate_row, weights_csr_row,
+                             weights_dense_row)
 from ..solvers.control import clamp_step, dense_weight, error_sq, initial_h0, initial_h1, min_step, rms, step_factor
 from ..solvers.loops import (
     SCHEME_EULER,
@@ -371,15 +355,9 @@ def _h_row(p, y, out, g, red, i, w_kind, w_rank):
     nh = ip[I_NH]
     acc = 0.0
     if w_kind == W_DENSE:
-        o = ip[I_O_W_DENSE] + i * nh
-        for j in range(nh):
-            acc += fp[o + j] * g[j]
+        acc = weights_dense_row(p, g, uint64(i))
     elif w_kind == W_CSR:
-        op = ip[I_O_W_INDPTR]
-        oi = ip[I_O_W_INDICES]
-        od = ip[I_O_W_DATA]
-        for e in range(ip[op + i], ip[op + i + 1]):
-            acc += fp[od + e] * g[ip[oi + e]]
+        acc = weights_csr_row(p, g, uint64(i))
     elif w_kind == W_LOWRANK:
         ou = ip[I_O_W_FACTOR]
         osc = ip[I_O_W_SCALE]
@@ -406,30 +384,9 @@ def _x_row(p, y, out, g, red, i, k_kind, k_rank, hk_kind, o_k, o_m, o_a):
         for d in range(dim):
             out[oi + d] = 0.0
     if k_kind == K_CSR:
-        inter = ip[I_INTER]
-        op = ip[I_O_K_INDPTR]
-        oix = ip[I_O_K_INDICES]
-        oj_ = ip[I_O_K_J]
-        ob = ip[I_O_K_B]
-        for e in range(ip[op + i], ip[op + i + 1]):
-            oj = nh + ip[oix + e] * dim
-            c = fp[oj_ + e]
-            if inter != INT_LINEAR:
-                s = 0.0
-                for d in range(dim):
-                    s += y[oi + d] * y[oj + d]
-                c += fp[ob + e] * dphi(inter, s)
-            for d in range(dim):
-                out[oi + d] += c * y[oj + d]
+        kuramoto_csr_row(p, y, uint64(i), out, True, False)
     elif k_kind == K_DENSE:
-        o = ip[I_O_J_DENSE] + i * n
-        for j in range(n):
-            if j == i:
-                continue
-            c = fp[o + j]
-            oj = nh + j * dim
-            for d in range(dim):
-                out[oi + d] += c * y[oj + d]
+        kuramoto_dense_row(p, y, uint64(i), out, True, False)
     elif k_kind == K_LOWRANK:
         ou = ip[I_O_K_FACTOR]
         osc = ip[I_O_K_SCALE]
@@ -447,22 +404,7 @@ def _x_row(p, y, out, g, red, i, k_kind, k_rank, hk_kind, o_k, o_m, o_a):
     inv_kh = 1.0 / fp[F_KAPPA_H]
     inv_kk = 1.0 / fp[F_KAPPA_K]
     if hk_kind == HK_CSR:
-        op = ip[I_O_HK_INDPTR]
-        oix = ip[I_O_HK_INDICES]
-        oa = ip[I_O_HK_A]
-        acc = 0.0
-        for e in range(ip[op + i], ip[op + i + 1]):
-            j = ip[oix + e]
-            oj = nh + j * dim
-            s = 0.0
-            for d in range(dim):
-                s += y[oi + d] * y[oj + d]
-            a = fp[oa + e]
-            acc += a * s * g[j]
-            c = a * g[i] * g[j] * inv_kk
-            for d in range(dim):
-                out[oi + d] += c * y[oj + d]
-        out[i] += acc * inv_kh
+        hk_csr_row(p, y, g, uint64(i), out, True, False)
     elif hk_kind == HK_ALL:
         alpha = fp[F_HK_ALPHA]
         xx = 0.0
@@ -474,23 +416,7 @@ def _x_row(p, y, out, g, red, i, k_kind, k_rank, hk_kind, o_k, o_m, o_a):
         c = alpha * g[i] * inv_kk
         for d in range(dim):
             out[oi + d] += c * (red[o_a + d] - g[i] * y[oi + d])
-    # projection onto the tangent space, then the natural rotation
-    fx = 0.0
-    xx = 0.0
-    for d in range(dim):
-        fx += out[oi + d] * y[oi + d]
-        xx += y[oi + d] * y[oi + d]
-    c = fx / xx if xx > 0 else 0.0
-    for d in range(dim):
-        out[oi + d] -= c * y[oi + d]
-    okind = ip[I_OMEGA_KIND]
-    if okind != OMEGA_NONE:
-        oo = ip[I_O_OMEGA] + (0 if okind == OMEGA_GLOBAL else i * dim * dim)
-        for a in range(dim):
-            acc = 0.0
-            for b in range(dim):
-                acc += fp[oo + a * dim + b] * y[oi + b]
-            out[oi + a] += acc
+    project_rotate_row(p, y, uint64(i), out)  # projection onto the tangent space, then the rotation
 
 
 @cuda.jit(device=True)

@@ -27,6 +27,7 @@ from .params import (
     K_DENSE,
     K_LOWRANK,
     K_MEANFIELD,
+    K_NONE,
     SHARED_NONE,
     W_CSR,
     W_DENSE,
@@ -147,9 +148,11 @@ def _ol_kuramoto_forces(p, y, out, buf):
 @overload(project_and_rotate, target="generic")
 def _ol_project_and_rotate(p, y, out):
     spec = kind_of(p)
-    impl = None if spec is None else FD.PROJECT_ROTATE.get(spec[3])
-    if impl is None:
+    if spec is None:
         return lambda p, y, out: T.project_rotate_any(p, y, out)
+    if spec[1] == K_NONE:  # no oscillators: nothing to project (and nothing compiled)
+        return lambda p, y, out: None
+    impl = FD.PROJECT_ROTATE.get(spec[3], T.project_rotate_loop)  # the loop for a D without a kernel
     return lambda p, y, out: impl(p, y, out)
 
 

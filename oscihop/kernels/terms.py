@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from numba import uint64
 
-from ..config import serial_jit
+from ..config import inline_jit, serial_jit
 from .activations import dphi, softplus, logcosh
 from .fixed_dim import has_fixed_dim, kuramoto_csr_fixed, meanfield_fixed, project_rotate_fixed
 from .params import (
@@ -97,6 +97,141 @@ def _dot(y, a, b, dim):
     return s
 
 
+# ------------------------------------------------------------------ row functions
+# One row of a term, written once: the CPU loops below and the CUDA block layout
+# (oscihop/cuda/kernels.py, one row per thread) both call them.  Offsets are read from
+# ``p.ip`` and indices are unsigned (``i`` too: pass ``uint64(i)``), as the CSR loops need.
+@inline_jit
+def weights_dense_row(p, g, i):
+    """(W g)_i, W dense."""
+    nh = uint64(p.ip[I_NH])
+    o = uint64(p.ip[I_O_W_DENSE]) + i * nh
+    acc = 0.0
+    for j in range(nh):
+        acc += p.fp[o + j] * g[j]
+    return acc
+
+
+@inline_jit
+def weights_csr_row(p, g, i):
+    """(W g)_i, W in CSR."""
+    ip = p.ip
+    op = uint64(ip[I_O_W_INDPTR]) + i
+    ox, od = uint64(ip[I_O_W_INDICES]), uint64(ip[I_O_W_DATA])
+    acc = 0.0
+    for e in range(uint64(ip[op]), uint64(ip[op + uint64(1)])):
+        acc += p.fp[od + e] * g[uint64(ip[ox + e])]
+    return acc
+
+
+@inline_jit
+def kuramoto_csr_row(p, y, i, out, want_force, want_energy):
+    """Oscillator i of the CSR couplings: adds sum_j (J_ij + B_ij phi'(s_ij)) x_j into
+    ``out[x_i]`` (``want_force``); returns sum_j U_ij = J_ij s_ij + B_ij phi(s_ij) (``want_energy``)."""
+    ip, fp = p.ip, p.fp
+    nh, dim = uint64(ip[I_NH]), uint64(ip[I_DIM])
+    inter = ip[I_INTER]
+    op = uint64(ip[I_O_K_INDPTR]) + i
+    ox, oj_, ob = uint64(ip[I_O_K_INDICES]), uint64(ip[I_O_K_J]), uint64(ip[I_O_K_B])
+    oi = nh + i * dim
+    u = 0.0
+    for e in range(uint64(ip[op]), uint64(ip[op + uint64(1)])):
+        oj = nh + uint64(ip[ox + e]) * dim
+        s = 0.0
+        for d in range(dim):
+            s += y[oi + d] * y[oj + d]
+        if want_force:
+            c = fp[oj_ + e]
+            if inter != INT_LINEAR:
+                c += fp[ob + e] * dphi(inter, s)
+            for d in range(dim):
+                out[oi + d] += c * y[oj + d]
+        if want_energy:
+            u += fp[oj_ + e] * s
+            if inter != INT_LINEAR:
+                u += fp[ob + e] * phi(inter, s)
+    return u
+
+
+@inline_jit
+def kuramoto_dense_row(p, y, i, out, want_force, want_energy):
+    """Oscillator i of dense couplings J (linear): adds sum_{j != i} J_ij x_j into ``out[x_i]``;
+    returns sum_{j != i} J_ij s_ij."""
+    ip, fp = p.ip, p.fp
+    nh, n, dim = uint64(ip[I_NH]), uint64(ip[I_NK]), uint64(ip[I_DIM])
+    o = uint64(ip[I_O_J_DENSE]) + i * n
+    oi = nh + i * dim
+    u = 0.0
+    for j in range(n):
+        if j == i:
+            continue
+        c = fp[o + j]
+        oj = nh + j * dim
+        if want_force:
+            for d in range(dim):
+                out[oi + d] += c * y[oj + d]
+        if want_energy:
+            u += c * _dot(y, oi, oj, dim)
+    return u
+
+
+@inline_jit
+def hk_csr_row(p, y, g, i, out, want_force, want_energy):
+    """Oscillator i of the HK coefficients a_ij on a CSR structure: adds
+    (1/kappa_h) sum_j a_ij s_ij g_j into ``out[h_i]`` and (1/kappa_k) sum_j a_ij g_i g_j x_j into
+    ``out[x_i]`` (``want_force``); returns sum_j a_ij s_ij g_i g_j (``want_energy``)."""
+    ip, fp = p.ip, p.fp
+    nh, dim = uint64(ip[I_NH]), uint64(ip[I_DIM])
+    inv_kh = 1.0 / fp[F_KAPPA_H]
+    inv_kk = 1.0 / fp[F_KAPPA_K]
+    op = uint64(ip[I_O_HK_INDPTR]) + i
+    ox, oa = uint64(ip[I_O_HK_INDICES]), uint64(ip[I_O_HK_A])
+    oi = nh + i * dim
+    acc = 0.0
+    u = 0.0
+    for e in range(uint64(ip[op]), uint64(ip[op + uint64(1)])):
+        j = uint64(ip[ox + e])
+        oj = nh + j * dim
+        s = 0.0
+        for d in range(dim):
+            s += y[oi + d] * y[oj + d]
+        a = fp[oa + e]
+        if want_force:
+            acc += a * s * g[j]
+            c = a * g[i] * g[j] * inv_kk
+            for d in range(dim):
+                out[oi + d] += c * y[oj + d]
+        if want_energy:
+            u += a * s * g[i] * g[j]
+    if want_force:
+        out[i] += acc * inv_kh
+    return u
+
+
+@inline_jit
+def project_rotate_row(p, y, i, out):
+    """Oscillator i: turns its force F_i (in ``out``) into Omega_i x_i + F_i - <F_i, x_i> x_i / |x_i|^2."""
+    ip, fp = p.ip, p.fp
+    nh, dim = uint64(ip[I_NH]), uint64(ip[I_DIM])
+    oi = nh + i * dim
+    fx = 0.0
+    xx = 0.0
+    for d in range(dim):
+        fx += out[oi + d] * y[oi + d]
+        xx += y[oi + d] * y[oi + d]
+    c = fx / xx if xx > 0 else 0.0
+    for d in range(dim):
+        out[oi + d] -= c * y[oi + d]
+    okind = ip[I_OMEGA_KIND]
+    if okind != OMEGA_NONE:
+        oo = uint64(ip[I_O_OMEGA]) + (uint64(0) if okind == OMEGA_GLOBAL else i * dim * dim)
+        for a in range(dim):
+            acc = 0.0
+            for b in range(dim):
+                acc += fp[oo + a * dim + b] * y[oi + b]
+            out[oi + a] += acc
+
+
 # ------------------------------------------------------------------ Hopfield weights W g
 @serial_jit
 def weights_dense(p, g, out, buf):
@@ -130,26 +265,15 @@ def weights_dense(p, g, out, buf):
         out[i + 1] = a1
         out[i + 2] = a2
         out[i + 3] = a3
-    for i in range(nb, nh):
-        r0 = i * nh
-        acc = 0.0
-        for j in range(nh):
-            acc += w[r0 + j] * g[j]
-        out[i] = acc
+    for i in range(uint64(nb), uint64(nh)):
+        out[i] = weights_dense_row(p, g, i)
 
 
 @serial_jit
 def weights_csr(p, g, out, buf):
     """out[:] = W g, W in CSR."""
-    nh = p.ip[I_NH]
-    indptr = p.ip[p.ip[I_O_W_INDPTR] : p.ip[I_O_W_INDPTR] + nh + 1]
-    indices = p.ip[p.ip[I_O_W_INDICES] : p.ip[I_O_W_INDICES] + indptr[nh]]
-    data = p.fp[p.ip[I_O_W_DATA] : p.ip[I_O_W_DATA] + indices.shape[0]]
-    for i in range(nh):
-        acc = 0.0
-        for e in range(uint64(indptr[i]), uint64(indptr[i + 1])):
-            acc += data[e] * g[uint64(indices[e])]
-        out[i] = acc
+    for i in range(uint64(p.ip[I_NH])):
+        out[i] = weights_csr_row(p, g, i)
 
 
 @serial_jit
@@ -197,58 +321,19 @@ def weights_any(p, g, out, buf):
 # ------------------------------------------------------------------ Kuramoto couplings
 @serial_jit
 def kuramoto_csr(p, y, out, buf, want_force, want_energy):
-    """Edge-list (CSR) couplings: add sum_j (J_ij + B_ij phi'(s_ij)) x_j; return sum_e U_e.
-
-    Indices are unsigned: Numba then skips its negative-index fix-up on every neighbour load.
-    """
-    ip = p.ip
-    nh, n, dim = uint64(ip[I_NH]), uint64(ip[I_NK]), uint64(ip[I_DIM])
+    """Edge-list (CSR) couplings: add sum_j (J_ij + B_ij phi'(s_ij)) x_j; return sum_e U_e."""
     energy = 0.0
-    inter = ip[I_INTER]
-    indptr = p.ip[p.ip[I_O_K_INDPTR] : p.ip[I_O_K_INDPTR] + ip[I_NK] + 1]
-    indices = p.ip[p.ip[I_O_K_INDICES] : p.ip[I_O_K_INDICES] + indptr[n]]
-    jv = p.fp[p.ip[I_O_K_J] : p.ip[I_O_K_J] + indices.shape[0]]
-    bv = p.fp[p.ip[I_O_K_B] : p.ip[I_O_K_B] + indices.shape[0]]
-    for i in range(n):
-        oi = nh + i * dim
-        for e in range(uint64(indptr[i]), uint64(indptr[i + uint64(1)])):
-            oj = nh + uint64(indices[e]) * dim
-            s = 0.0
-            for d in range(dim):
-                s += y[oi + d] * y[oj + d]
-            if want_force:
-                c = jv[e]
-                if inter != INT_LINEAR:
-                    c += bv[e] * dphi(inter, s)
-                for d in range(dim):
-                    out[oi + d] += c * y[oj + d]
-            if want_energy:
-                u = jv[e] * s
-                if inter != INT_LINEAR:
-                    u += bv[e] * phi(inter, s)
-                energy -= 0.5 * u
+    for i in range(uint64(p.ip[I_NK])):
+        energy -= 0.5 * kuramoto_csr_row(p, y, i, out, want_force, want_energy)
     return energy
 
 
 @serial_jit
 def kuramoto_dense(p, y, out, buf, want_force, want_energy):
     """Dense J (linear interaction)."""
-    ip = p.ip
-    nh, n, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
     energy = 0.0
-    jd = p.fp[p.ip[I_O_J_DENSE] : p.ip[I_O_J_DENSE] + n * n].reshape((n, n))
-    for i in range(n):
-        oi = nh + i * dim
-        for j in range(n):
-            if j == i:
-                continue
-            c = jd[i, j]
-            oj = nh + j * dim
-            if want_force:
-                for d in range(dim):
-                    out[oi + d] += c * y[oj + d]
-            if want_energy:
-                energy -= 0.5 * c * _dot(y, oi, oj, dim)
+    for i in range(uint64(p.ip[I_NK])):
+        energy -= 0.5 * kuramoto_dense_row(p, y, i, out, want_force, want_energy)
     return energy
 
 
@@ -363,34 +448,10 @@ def kuramoto_forces_any(p, y, out, buf):
 # ------------------------------------------------------------------ Hopfield-Kuramoto terms
 @serial_jit
 def hk_csr(p, y, g, out, buf, want_force, want_energy):
-    """HK coefficients a_ij on a CSR structure (unsigned indices, as in :func:`kuramoto_csr`)."""
-    ip = p.ip
-    nh, n, dim = uint64(ip[I_NH]), uint64(ip[I_NK]), uint64(ip[I_DIM])
-    inv_kh = 1.0 / p.fp[F_KAPPA_H]
-    inv_kk = 1.0 / p.fp[F_KAPPA_K]
+    """HK coefficients a_ij on a CSR structure."""
     energy = 0.0
-    indptr = p.ip[p.ip[I_O_HK_INDPTR] : p.ip[I_O_HK_INDPTR] + ip[I_NK] + 1]
-    indices = p.ip[p.ip[I_O_HK_INDICES] : p.ip[I_O_HK_INDICES] + indptr[n]]
-    av = p.fp[p.ip[I_O_HK_A] : p.ip[I_O_HK_A] + indices.shape[0]]
-    for i in range(n):
-        oi = nh + i * dim
-        acc = 0.0
-        for e in range(uint64(indptr[i]), uint64(indptr[i + uint64(1)])):
-            j = uint64(indices[e])
-            oj = nh + j * dim
-            s = 0.0
-            for d in range(dim):
-                s += y[oi + d] * y[oj + d]
-            a = av[e]
-            if want_force:
-                acc += a * s * g[j]
-                c = a * g[i] * g[j] * inv_kk
-                for d in range(dim):
-                    out[oi + d] += c * y[oj + d]
-            if want_energy:
-                energy -= 0.5 * a * s * g[i] * g[j]
-        if want_force:
-            out[i] += acc * inv_kh
+    for i in range(uint64(p.ip[I_NK])):
+        energy -= 0.5 * hk_csr_row(p, y, g, i, out, want_force, want_energy)
     return energy
 
 
@@ -460,25 +521,5 @@ def project_rotate_any(p, y, out):
 @serial_jit
 def project_rotate_loop(p, y, out):
     """:func:`project_rotate_any` for any D: the generic loop."""
-    ip = p.ip
-    nh, nk, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
-    okind = ip[I_OMEGA_KIND]
-    n_om = 0 if okind == OMEGA_NONE else (1 if okind == OMEGA_GLOBAL else nk)
-    omega = p.fp[p.ip[I_O_OMEGA] : p.ip[I_O_OMEGA] + n_om * dim * dim]
-    for i in range(nk):
-        oi = nh + i * dim
-        fx = 0.0
-        xx = 0.0
-        for d in range(dim):
-            fx += out[oi + d] * y[oi + d]
-            xx += y[oi + d] * y[oi + d]
-        c = fx / xx if xx > 0 else 0.0
-        for d in range(dim):
-            out[oi + d] -= c * y[oi + d]
-        if okind != OMEGA_NONE:
-            o_om = 0 if okind == OMEGA_GLOBAL else i * dim * dim  # flat index: no per-unit view
-            for a in range(dim):
-                acc = 0.0
-                for b in range(dim):
-                    acc += omega[o_om + a * dim + b] * y[oi + b]
-                out[oi + a] += acc
+    for i in range(uint64(p.ip[I_NK])):
+        project_rotate_row(p, y, i, out)

@@ -35,6 +35,8 @@ import math
 from ..config import inline_jit, serial_jit
 from . import terms
 from .activations import activate
+from .elementary import local_vector
+from .fixed_dim import DIMS
 
 __all__ = [
     "vjp_work_size", "activation_vjp", "system_rhs_vjp",
@@ -109,8 +111,9 @@ dphi = inline_jit(terms.dphi.py_func)
 def vjp_work_size(ip):
     """Scratch entries :func:`system_rhs_vjp` needs for the bundle whose int array is ``ip``.
 
-    Layout: ``g`` (nh), ``gbar`` (nh), forces (nk*D), their cotangent (nk*D), two buffers
-    of ``max(w_rank, k_rank*D, D, 1)``, and one phi'(s_e) per stored pair entry of a
+    Layout: ``g`` (nh), ``gbar`` (nh), state-sized forces (nh scratch + nk*D), their
+    cotangent (nk*D), two buffers of ``max(w_rank, k_rank*D, D, 1)``, the row vectors of
+    :func:`_rows_vjp` (4 D), and one phi'(s_e) per stored pair entry of a
     nonlinear sparse coupling (cached by the forward sweep of the VJP for its transpose).
     """
     nh, nk, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
@@ -118,7 +121,7 @@ def vjp_work_size(ip):
     nnz = 0
     if nk > 0 and ip[I_K_KIND] == K_CSR and ip[I_INTER] != INT_LINEAR:
         nnz = ip[ip[I_O_K_INDPTR] + nk]
-    return 2 * nh + 2 * nk * dim + 2 * buf + nnz + 1
+    return 3 * nh + 2 * nk * dim + 2 * buf + 4 * dim + nnz + 1
 
 
 # --------------------------------------------------------------------------- scalar helpers
@@ -165,73 +168,22 @@ def activation_vjp(code, beta, y, nh, g, gbar, hbar):
 
 # --------------------------------------------------------------------------- forward forces
 @serial_jit
-def _global_forces(p, y, g, force, buf):
-    """force[:nk*D] = stimulus + the couplings that are not stored per row (dense, low-rank,
-    mean-field pair couplings; the all-to-all HK term).  Leaves ``buf[:D]`` = sum_j g_j x_j
+def _global_forces(p, y, g, full, buf):
+    """``full[nh:]`` = stimulus + the couplings that are not stored per row (dense, low-rank,
+    mean-field pair couplings; the all-to-all HK term), by the forward pass's own terms
+    (:mod:`oscihop.kernels.terms`, the same sums in the same order).  ``full`` is state-sized;
+    its h part is scratch (the HK term writes there too).  Leaves ``buf[:D]`` = sum_j g_j x_j
     for the all-to-all HK mode."""
     ip, fp = p.ip, p.fp
-    nh, n, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
-    nx = n * dim
-    if ip[I_HAS_STIM] != 0:
-        o = ip[I_O_STIM]
-        for k in range(nx):
-            force[k] = fp[o + k]
-    else:
-        for k in range(nx):
-            force[k] = 0.0
-    kind = ip[I_K_KIND]
-    if kind == K_DENSE:
-        o_jd = ip[I_O_J_DENSE]
-        for i in range(n):
-            for j in range(n):
-                if j == i:
-                    continue
-                c = fp[o_jd + i * n + j]
-                oj = nh + j * dim
-                for d in range(dim):
-                    force[i * dim + d] += c * y[oj + d]
-    elif kind == K_LOWRANK:
-        rank = ip[I_K_RANK]
-        o_u, o_sc, o_dg = ip[I_O_K_FACTOR], ip[I_O_K_SCALE], ip[I_O_K_DIAG]
-        for k in range(rank * dim):
-            buf[k] = 0.0
-        for r in range(rank):
-            for j in range(n):
-                c = fp[o_u + r * n + j]
-                oj = nh + j * dim
-                for d in range(dim):
-                    buf[r * dim + d] += c * y[oj + d]
-        for i in range(n):
-            oi = nh + i * dim
-            for r in range(rank):
-                c = fp[o_sc + r] * fp[o_u + r * n + i]
-                for d in range(dim):
-                    force[i * dim + d] += c * buf[r * dim + d]
-            c = fp[o_dg + i]
-            for d in range(dim):
-                force[i * dim + d] -= c * y[oi + d]
-    elif kind == K_MEANFIELD:
-        kn = fp[F_K_STRENGTH]
-        for d in range(dim):
-            buf[d] = 0.0
-        for j in range(n):
-            for d in range(dim):
-                buf[d] += y[nh + j * dim + d]
-        for i in range(n):
-            for d in range(dim):
-                force[i * dim + d] += kn * (buf[d] - y[nh + i * dim + d])
+    nh, nx = ip[I_NH], ip[I_NK] * ip[I_DIM]
+    has_stim = ip[I_HAS_STIM] != 0
+    o = ip[I_O_STIM]
+    for k in range(nx):
+        full[nh + k] = fp[o + k] if has_stim else 0.0
+    if ip[I_K_KIND] != K_CSR:  # CSR couplings are added row by row in _rows_vjp
+        terms.kuramoto_any(p, y, full, buf, True, False)
     if ip[I_HK_KIND] == HK_ALL:
-        inv_kk = 1.0 / fp[F_KAPPA_K]
-        alpha = fp[F_HK_ALPHA]
-        for d in range(dim):
-            buf[d] = 0.0
-        for j in range(n):
-            for d in range(dim):
-                buf[d] += g[j] * y[nh + j * dim + d]
-        for i in range(n):
-            c = alpha * g[i] * inv_kk
-            for d in range(dim):
-                force[i * dim + d] += c * (buf[d] - g[i] * y[nh + i * dim + d])
+        terms.hk_all(p, y, g, full, buf, True, False)
 
 
 # --------------------------------------------------------------------------- the VJP
@@ -273,20 +225,22 @@ def system_rhs_vjp(p, y, v, y_bar, fp_bar, work):
     want_fp = fp_bar.shape[0] > 0
     g = work[:nh]
     gbar = work[nh : 2 * nh]
-    force = work[2 * nh : 2 * nh + nx]
-    fbar = work[2 * nh + nx : 2 * nh + 2 * nx]
-    o = 2 * nh + 2 * nx
+    full = work[2 * nh : 3 * nh + nx]  # state-sized forces: h part scratch, x part F_i
+    force = full[nh:]
+    fbar = work[3 * nh + nx : 3 * nh + 2 * nx]
+    o = 3 * nh + 2 * nx
     buf = work[o : o + nb]
     buf2 = work[o + nb : o + 2 * nb]
-    tc = work[o + 2 * nb :]
+    scratch = work[o + 2 * nb : o + 2 * nb + 4 * dim]
+    tc = work[o + 2 * nb + 4 * dim :]
     act, beta = ip[I_ACT], fp[F_BETA]
     if nh > 0:
         activate(act, beta, y[:nh], g)
         for i in range(nh):
             gbar[i] = 0.0
     if n > 0:
-        _global_forces(p, y, g, force, buf)
-        _rows_vjp(p, y, g, v, force, fbar, y_bar, gbar, fp_bar, want_fp, tc)
+        _global_forces(p, y, g, full, buf)
+        _rows_vjp(p, y, g, v, force, fbar, y_bar, gbar, fp_bar, want_fp, tc, scratch)
         # ---- stimulus
         if want_fp and ip[I_HAS_STIM] != 0:
             o = ip[I_O_STIM]
@@ -309,347 +263,213 @@ def system_rhs_vjp(p, y, v, y_bar, fp_bar, work):
         activation_vjp(act, beta, y, nh, g, gbar, y_bar)
 
 
-@serial_jit
-def _rows_vjp(p, y, g, v, force, fbar, y_bar, gbar, fp_bar, want_fp, tc):
-    """Forces, projection, rotation and their transposes, oscillator by oscillator (fused).
+def _make_rows_vjp(D):
+    """:func:`_rows_vjp` with D a compile-time constant (the row's vectors in registers, as in
+    :mod:`oscihop.kernels.fixed_dim`), or for any D when ``D == 0`` (vectors in ``scratch``)."""
 
-    ``force`` holds the terms of :func:`_global_forces` on entry.  For each oscillator
-    ``i``: add its sparse pair and HK terms to ``F_i`` (caching ``tc[e] = phi'(s_e)``, the
-    one transcendental per entry), project, store ``Fbar_i`` in ``fbar`` (for the
-    transposes done after the sweep), then sweep the row again for the transposes of its
-    entries (pair: ``J``, ``B``, the states; HK: ``a``, ``g``, the states, including the
-    ``dh_i/dt`` part with cotangent ``v_i``) while its neighbours are in cache.
-    """
-    ip, fp = p.ip, p.fp
-    nh, n, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
-    kcsr = ip[I_K_KIND] == K_CSR
-    hcsr = ip[I_HK_KIND] == HK_CSR
-    inter = ip[I_INTER]
-    nonlin = kcsr and inter != INT_LINEAR
-    # views of the sparse structures (empty when absent)
-    o = ip[I_O_K_INDPTR]
-    kptr = ip[o : o + (n + 1 if kcsr else 0)]
-    knz = kptr[n] if kcsr else 0
-    o = ip[I_O_K_INDICES]
-    kidx = ip[o : o + knz]
-    o_j = ip[I_O_K_J]
-    kj = fp[o_j : o_j + knz]
-    o_b = ip[I_O_K_B]
-    kb = fp[o_b : o_b + (knz if nonlin else 0)]
-    o = ip[I_O_HK_INDPTR]
-    hptr = ip[o : o + (n + 1 if hcsr else 0)]
-    hnz = hptr[n] if hcsr else 0
-    o = ip[I_O_HK_INDICES]
-    hidx = ip[o : o + hnz]
-    o_a = ip[I_O_HK_A]
-    ha = fp[o_a : o_a + hnz]
-    gj_bar = fp_bar[o_j : o_j + (knz if want_fp else 0)]
-    gb_bar = fp_bar[o_b : o_b + (knz if want_fp and nonlin else 0)]
-    ga_bar = fp_bar[o_a : o_a + (hnz if want_fp else 0)]
-    inv_kh = 1.0 / fp[F_KAPPA_H]
-    inv_kk = 1.0 / fp[F_KAPPA_K]
-    okind = ip[I_OMEGA_KIND]
-    o_om = ip[I_O_OMEGA]
-    # the pair and HK couplings on the same sparse structure (the HK "network" mode on the
-    # Kuramoto edges): one sweep serves both
-    same = dim == 3 and kcsr and hcsr and hnz == knz
-    if same:
-        for i in range(n + 1):
-            if kptr[i] != hptr[i]:
-                same = False
-                break
-    if same:
-        for e in range(knz):
-            if kidx[e] != hidx[e]:
-                same = False
-                break
-    for i in range(n):
-        oi = nh + i * dim
+    @serial_jit
+    def rows_vjp(p, y, g, v, force, fbar, y_bar, gbar, fp_bar, want_fp, tc, scratch):
+        ip, fp = p.ip, p.fp
+        nh, n = ip[I_NH], ip[I_NK]
+        dim = ip[I_DIM] if D == 0 else D
+        if D == 0:
+            x, f = scratch[0:dim], scratch[dim : 2 * dim]
+            b, r = scratch[2 * dim : 3 * dim], scratch[3 * dim : 4 * dim]
+        else:
+            x, f, b, r = local_vector(D, y), local_vector(D, y), local_vector(D, y), local_vector(D, y)
+        kcsr = ip[I_K_KIND] == K_CSR
+        hcsr = ip[I_HK_KIND] == HK_CSR
+        inter = ip[I_INTER]
+        nonlin = kcsr and inter != INT_LINEAR
+        # views of the sparse structures (empty when absent)
+        o = ip[I_O_K_INDPTR]
+        kptr = ip[o : o + (n + 1 if kcsr else 0)]
+        knz = kptr[n] if kcsr else 0
+        o = ip[I_O_K_INDICES]
+        kidx = ip[o : o + knz]
+        o_j = ip[I_O_K_J]
+        kj = fp[o_j : o_j + knz]
+        o_b = ip[I_O_K_B]
+        kb = fp[o_b : o_b + (knz if nonlin else 0)]
+        o = ip[I_O_HK_INDPTR]
+        hptr = ip[o : o + (n + 1 if hcsr else 0)]
+        hnz = hptr[n] if hcsr else 0
+        o = ip[I_O_HK_INDICES]
+        hidx = ip[o : o + hnz]
+        o_a = ip[I_O_HK_A]
+        ha = fp[o_a : o_a + hnz]
+        gj_bar = fp_bar[o_j : o_j + (knz if want_fp else 0)]
+        gb_bar = fp_bar[o_b : o_b + (knz if want_fp and nonlin else 0)]
+        ga_bar = fp_bar[o_a : o_a + (hnz if want_fp else 0)]
+        inv_kh = 1.0 / fp[F_KAPPA_H]
+        inv_kk = 1.0 / fp[F_KAPPA_K]
+        okind = ip[I_OMEGA_KIND]
+        o_om = ip[I_O_OMEGA]
+        # the pair and HK couplings on the same sparse structure (the HK "network" mode on the
+        # Kuramoto edges): one sweep serves both
+        same = kcsr and hcsr and hnz == knz
         if same:
-            x0 = y[oi]
-            x1 = y[oi + 1]
-            x2 = y[oi + 2]
-            f0 = force[i * 3]
-            f1 = force[i * 3 + 1]
-            f2 = force[i * 3 + 2]
-            gk = g[i] * inv_kk
-            for e in range(kptr[i], kptr[i + 1]):
-                j = kidx[e]
-                oj = nh + j * 3
-                a0 = y[oj]
-                a1 = y[oj + 1]
-                a2 = y[oj + 2]
-                c = kj[e] + ha[e] * gk * g[j]
-                if nonlin:
-                    t = dphi(inter, x0 * a0 + x1 * a1 + x2 * a2)
-                    tc[e] = t
-                    c += kb[e] * t
-                f0 += c * a0
-                f1 += c * a1
-                f2 += c * a2
-            v0 = v[oi]
-            v1 = v[oi + 1]
-            v2 = v[oi + 2]
-            xx = x0 * x0 + x1 * x1 + x2 * x2
-            r0 = 0.0
-            r1 = 0.0
-            r2 = 0.0
-            if xx > 0:
-                c = (f0 * x0 + f1 * x1 + f2 * x2) / xx
-                q = (v0 * x0 + v1 * x1 + v2 * x2) / xx
-                b0 = v0 - q * x0
-                b1 = v1 - q * x1
-                b2 = v2 - q * x2
-                cq = 2.0 * c * q
-                r0 = -c * v0 - q * f0 + cq * x0
-                r1 = -c * v1 - q * f1 + cq * x1
-                r2 = -c * v2 - q * f2 + cq * x2
-            else:
-                b0 = v0
-                b1 = v1
-                b2 = v2
-            fbar[i * 3] = b0
-            fbar[i * 3 + 1] = b1
-            fbar[i * 3 + 2] = b2
-            w = v[i] * inv_kh
+            for i in range(n + 1):
+                if kptr[i] != hptr[i]:
+                    same = False
+                    break
+        if same:
+            for e in range(knz):
+                if kidx[e] != hidx[e]:
+                    same = False
+                    break
+        for i in range(n):
+            oi = nh + i * dim
+            for d in range(dim):
+                x[d] = y[oi + d]
+                f[d] = force[i * dim + d]
+                r[d] = 0.0
             gi = g[i]
-            gbi = 0.0
-            for e in range(kptr[i], kptr[i + 1]):
-                j = kidx[e]
-                oj = nh + j * 3
-                a0 = y[oj]
-                a1 = y[oj + 1]
-                a2 = y[oj + 2]
-                a = ha[e]
-                gj = g[j]
-                s = x0 * a0 + x1 * a1 + x2 * a2
-                u = b0 * a0 + b1 * a1 + b2 * a2
-                uk = u * inv_kk
-                c = kj[e] + a * gi * gj * inv_kk
-                sb = w * a * gj
-                if want_fp:
-                    gj_bar[e] += u
-                if nonlin:
-                    t = tc[e]
-                    bw = kb[e]
-                    c += bw * t
-                    if want_fp:
-                        gb_bar[e] += u * t
-                    sb += u * bw * _ddphi_from(inter, t)
-                hb = w * s + gi * uk
-                gbar[j] += a * hb
-                gbi += a * gj * uk
-                r0 += sb * a0
-                r1 += sb * a1
-                r2 += sb * a2
-                y_bar[oj] += sb * x0 + c * b0
-                y_bar[oj + 1] += sb * x1 + c * b1
-                y_bar[oj + 2] += sb * x2 + c * b2
-                if want_fp:
-                    ga_bar[e] += gj * hb
-            gbar[i] += gbi
-            y_bar[oi] += r0
-            y_bar[oi + 1] += r1
-            y_bar[oi + 2] += r2
-        elif dim == 3:
-            x0 = y[oi]
-            x1 = y[oi + 1]
-            x2 = y[oi + 2]
-            f0 = force[i * 3]
-            f1 = force[i * 3 + 1]
-            f2 = force[i * 3 + 2]
+            # ---- forces of row i (pair, and HK on the shared structure or on its own)
             if kcsr:
                 for e in range(kptr[i], kptr[i + 1]):
-                    oj = nh + kidx[e] * 3
-                    a0 = y[oj]
-                    a1 = y[oj + 1]
-                    a2 = y[oj + 2]
+                    j = kidx[e]
+                    oj = nh + j * dim
                     c = kj[e]
+                    if same:
+                        c += ha[e] * (gi * inv_kk) * g[j]
                     if nonlin:
-                        t = dphi(inter, x0 * a0 + x1 * a1 + x2 * a2)
+                        s = 0.0
+                        for d in range(dim):
+                            s += x[d] * y[oj + d]
+                        t = dphi(inter, s)
                         tc[e] = t
                         c += kb[e] * t
-                    f0 += c * a0
-                    f1 += c * a1
-                    f2 += c * a2
-            if hcsr:
-                gi = g[i] * inv_kk
-                for e in range(hptr[i], hptr[i + 1]):
-                    oj = nh + hidx[e] * 3
-                    c = ha[e] * gi * g[hidx[e]]
-                    f0 += c * y[oj]
-                    f1 += c * y[oj + 1]
-                    f2 += c * y[oj + 2]
-            # projection: Fbar_i = P_i(v_i); xbar_i += -c v_i - q F_i + 2 c q x_i
-            v0 = v[oi]
-            v1 = v[oi + 1]
-            v2 = v[oi + 2]
-            xx = x0 * x0 + x1 * x1 + x2 * x2
-            r0 = 0.0
-            r1 = 0.0
-            r2 = 0.0
-            if xx > 0:
-                c = (f0 * x0 + f1 * x1 + f2 * x2) / xx
-                q = (v0 * x0 + v1 * x1 + v2 * x2) / xx
-                b0 = v0 - q * x0
-                b1 = v1 - q * x1
-                b2 = v2 - q * x2
-                cq = 2.0 * c * q
-                r0 = -c * v0 - q * f0 + cq * x0
-                r1 = -c * v1 - q * f1 + cq * x1
-                r2 = -c * v2 - q * f2 + cq * x2
-            else:
-                b0 = v0
-                b1 = v1
-                b2 = v2
-            fbar[i * 3] = b0
-            fbar[i * 3 + 1] = b1
-            fbar[i * 3 + 2] = b2
-            if kcsr:
-                for e in range(kptr[i], kptr[i + 1]):
-                    oj = nh + kidx[e] * 3
-                    a0 = y[oj]
-                    a1 = y[oj + 1]
-                    a2 = y[oj + 2]
-                    u = b0 * a0 + b1 * a1 + b2 * a2
-                    c = kj[e]
-                    if want_fp:
-                        gj_bar[e] += u
-                    if nonlin:
-                        t = tc[e]
-                        bw = kb[e]
-                        c += bw * t
-                        if want_fp:
-                            gb_bar[e] += u * t
-                        sb = u * bw * _ddphi_from(inter, t)
-                        r0 += sb * a0
-                        r1 += sb * a1
-                        r2 += sb * a2
-                        y_bar[oj] += sb * x0 + c * b0
-                        y_bar[oj + 1] += sb * x1 + c * b1
-                        y_bar[oj + 2] += sb * x2 + c * b2
-                    else:
-                        y_bar[oj] += c * b0
-                        y_bar[oj + 1] += c * b1
-                        y_bar[oj + 2] += c * b2
-            if hcsr:
-                w = v[i] * inv_kh
-                gi = g[i]
-                gbi = 0.0
+                    for d in range(dim):
+                        f[d] += c * y[oj + d]
+            if hcsr and not same:
                 for e in range(hptr[i], hptr[i + 1]):
                     j = hidx[e]
-                    oj = nh + j * 3
-                    a0 = y[oj]
-                    a1 = y[oj + 1]
-                    a2 = y[oj + 2]
-                    a = ha[e]
-                    gj = g[j]
-                    s = x0 * a0 + x1 * a1 + x2 * a2
-                    u = (b0 * a0 + b1 * a1 + b2 * a2) * inv_kk
-                    gbar[j] += a * (w * s + gi * u)
-                    gbi += a * gj * u
-                    sb = w * a * gj
-                    c = a * gi * gj * inv_kk
-                    r0 += sb * a0
-                    r1 += sb * a1
-                    r2 += sb * a2
-                    y_bar[oj] += sb * x0 + c * b0
-                    y_bar[oj + 1] += sb * x1 + c * b1
-                    y_bar[oj + 2] += sb * x2 + c * b2
-                    if want_fp:
-                        ga_bar[e] += gj * (w * s + gi * u)
-                gbar[i] += gbi
-            y_bar[oi] += r0
-            y_bar[oi + 1] += r1
-            y_bar[oi + 2] += r2
-        else:
-            fi = force[i * dim : i * dim + dim]
-            if kcsr:
-                for e in range(kptr[i], kptr[i + 1]):
-                    oj = nh + kidx[e] * dim
-                    c = kj[e]
-                    if nonlin:
-                        t = dphi(inter, _dot(y, oi, oj, dim))
-                        tc[e] = t
-                        c += kb[e] * t
+                    oj = nh + j * dim
+                    c = ha[e] * (gi * inv_kk) * g[j]
                     for d in range(dim):
-                        fi[d] += c * y[oj + d]
-            if hcsr:
-                gi = g[i] * inv_kk
-                for e in range(hptr[i], hptr[i + 1]):
-                    oj = nh + hidx[e] * dim
-                    c = ha[e] * gi * g[hidx[e]]
-                    for d in range(dim):
-                        fi[d] += c * y[oj + d]
+                        f[d] += c * y[oj + d]
+            # ---- projection: Fbar_i = P_i(v_i); xbar_i += -c v_i - q F_i + 2 c q x_i
             xx = 0.0
             fx = 0.0
             vx = 0.0
             for d in range(dim):
-                xx += y[oi + d] * y[oi + d]
-                fx += fi[d] * y[oi + d]
-                vx += v[oi + d] * y[oi + d]
-            bi = fbar[i * dim : i * dim + dim]
+                xx += x[d] * x[d]
+                fx += f[d] * x[d]
+                vx += v[oi + d] * x[d]
             if xx > 0:
                 c = fx / xx
                 q = vx / xx
                 for d in range(dim):
-                    bi[d] = v[oi + d] - q * y[oi + d]
-                    y_bar[oi + d] += -c * v[oi + d] - q * fi[d] + 2.0 * c * q * y[oi + d]
+                    b[d] = v[oi + d] - q * x[d]
+                    r[d] = -c * v[oi + d] - q * f[d] + 2.0 * c * q * x[d]
             else:
                 for d in range(dim):
-                    bi[d] = v[oi + d]
+                    b[d] = v[oi + d]
+            # ---- transposes of the row's entries (pair: J, B, the states; HK: a, g, the states,
+            # with the dh_i/dt part, cotangent v_i)
+            w = v[i] * inv_kh
+            gbi = 0.0
             if kcsr:
                 for e in range(kptr[i], kptr[i + 1]):
-                    oj = nh + kidx[e] * dim
+                    j = kidx[e]
+                    oj = nh + j * dim
                     u = 0.0
                     for d in range(dim):
-                        u += bi[d] * y[oj + d]
+                        u += b[d] * y[oj + d]
                     c = kj[e]
+                    sb = 0.0
                     if want_fp:
                         gj_bar[e] += u
+                    if same:
+                        a = ha[e]
+                        gj = g[j]
+                        s = 0.0
+                        for d in range(dim):
+                            s += x[d] * y[oj + d]
+                        uk = u * inv_kk
+                        c += a * gi * gj * inv_kk
+                        sb = w * a * gj
+                        hb = w * s + gi * uk
+                        gbar[j] += a * hb
+                        gbi += a * gj * uk
+                        if want_fp:
+                            ga_bar[e] += gj * hb
                     if nonlin:
                         t = tc[e]
                         bw = kb[e]
                         c += bw * t
                         if want_fp:
                             gb_bar[e] += u * t
-                        sb = u * bw * _ddphi_from(inter, t)
-                        for d in range(dim):
-                            y_bar[oi + d] += sb * y[oj + d]
-                            y_bar[oj + d] += sb * y[oi + d]
+                        sb += u * bw * _ddphi_from(inter, t)
                     for d in range(dim):
-                        y_bar[oj + d] += c * bi[d]
-            if hcsr:
-                w = v[i] * inv_kh
-                gi = g[i]
+                        r[d] += sb * y[oj + d]
+                        y_bar[oj + d] += sb * x[d] + c * b[d]
+            if hcsr and not same:
                 for e in range(hptr[i], hptr[i + 1]):
                     j = hidx[e]
                     oj = nh + j * dim
                     a = ha[e]
                     gj = g[j]
-                    s = _dot(y, oi, oj, dim)
+                    s = 0.0
                     u = 0.0
                     for d in range(dim):
-                        u += bi[d] * y[oj + d]
-                    u *= inv_kk
-                    gbar[j] += a * (w * s + gi * u)
-                    gbar[i] += a * gj * u
+                        s += x[d] * y[oj + d]
+                        u += b[d] * y[oj + d]
+                    uk = u * inv_kk
+                    hb = w * s + gi * uk
+                    gbar[j] += a * hb
+                    gbi += a * gj * uk
                     sb = w * a * gj
                     c = a * gi * gj * inv_kk
                     for d in range(dim):
-                        y_bar[oi + d] += sb * y[oj + d]
-                        y_bar[oj + d] += sb * y[oi + d] + c * bi[d]
+                        r[d] += sb * y[oj + d]
+                        y_bar[oj + d] += sb * x[d] + c * b[d]
                     if want_fp:
-                        ga_bar[e] += gj * (w * s + gi * u)
-        # rotation: dx_i/dt += Omega_i x_i
-        if okind != OMEGA_NONE:
-            om = o_om if okind == OMEGA_GLOBAL else o_om + i * dim * dim
-            for a in range(dim):
-                va = v[oi + a]
-                for b in range(dim):
-                    y_bar[oi + b] += fp[om + a * dim + b] * va
-                    if want_fp:
-                        fp_bar[om + a * dim + b] += va * y[oi + b]
+                        ga_bar[e] += gj * hb
+            gbar[i] += gbi
+            for d in range(dim):
+                fbar[i * dim + d] = b[d]
+                y_bar[oi + d] += r[d]
+            # rotation: dx_i/dt += Omega_i x_i
+            if okind != OMEGA_NONE:
+                om = o_om if okind == OMEGA_GLOBAL else o_om + i * dim * dim
+                for a_ in range(dim):
+                    va = v[oi + a_]
+                    for b_ in range(dim):
+                        y_bar[oi + b_] += fp[om + a_ * dim + b_] * va
+                        if want_fp:
+                            fp_bar[om + a_ * dim + b_] += va * x[b_]
+
+    return rows_vjp
+
+
+_R0, _R2, _R3, _R4, _R5 = (_make_rows_vjp(D) for D in (0,) + DIMS)
+
+
+@serial_jit
+def _rows_vjp(p, y, g, v, force, fbar, y_bar, gbar, fp_bar, want_fp, tc, scratch):
+    """Forces, projection, rotation and their transposes, oscillator by oscillator (fused).
+
+    ``force`` holds the terms of :func:`_global_forces` on entry.  For each oscillator
+    ``i``: add its sparse pair and HK terms to ``F_i`` (caching ``tc[e] = phi'(s_e)``, the
+    one transcendental per entry), project, then sweep the row again for the transposes of
+    its entries (pair: ``J``, ``B``, the states; HK: ``a``, ``g``, the states, including the
+    ``dh_i/dt`` part with cotangent ``v_i``) while its neighbours are in cache; ``Fbar_i``
+    goes to ``fbar`` for the transposes done after the sweep.  D = 2..5 run with the row's
+    vectors in registers; ``scratch`` (4 D entries) holds them for another D.
+    """
+    dim = p.ip[I_DIM]
+    if dim == 2:
+        _R2(p, y, g, v, force, fbar, y_bar, gbar, fp_bar, want_fp, tc, scratch)
+    elif dim == 3:
+        _R3(p, y, g, v, force, fbar, y_bar, gbar, fp_bar, want_fp, tc, scratch)
+    elif dim == 4:
+        _R4(p, y, g, v, force, fbar, y_bar, gbar, fp_bar, want_fp, tc, scratch)
+    elif dim == 5:
+        _R5(p, y, g, v, force, fbar, y_bar, gbar, fp_bar, want_fp, tc, scratch)
+    else:
+        _R0(p, y, g, v, force, fbar, y_bar, gbar, fp_bar, want_fp, tc, scratch)
 
 
 @serial_jit

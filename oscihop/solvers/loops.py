@@ -241,6 +241,60 @@ def erk_start(p, y, f, t0, t1, t_eval, rtol, atol, max_step, first_step, steady_
 
 
 @inline_jit
+def erk_attempts(p, y, f, t, t1, h_abs, max_step, rtol, atol, A, B, E, err_exp, K, stages, ytmp, y_new, errv, work):
+    """One step of an embedded Runge-Kutta pair from ``(t, y)``, ``f = f(y)``, retried under
+    scipy's controller (:mod:`oscihop.solvers.control`) until its error is accepted.
+
+    The one attempt loop of the CPU solvers and the adjoint's forward pass.  Stage ``s``'s
+    state goes to ``stages[s]`` when ``stages`` has rows (the adjoint's tape), else to the
+    scratch ``ytmp``; ``K`` receives the stage derivatives (FSAL row ``ns`` = f(y_new)),
+    ``y_new`` the new state (not retracted), ``errv`` the error estimate.  Returns
+    ``(accepted, t_new, h, h_abs, nfev, nrejected)``: ``h`` the accepted step, ``h_abs`` the
+    next one's size; ``accepted`` is False when the step size fell below
+    :func:`~oscihop.solvers.control.min_step`.
+    """
+    size = y.shape[0]
+    ns = B.shape[0]
+    smallest = min_step(t)
+    h_abs = clamp_step(h_abs, max_step, smallest)
+    rejected = False
+    nfev = 0
+    nrej = 0
+    h = h_abs
+    t_new = t
+    while h_abs >= smallest:
+        t_new = t + h_abs
+        if t_new > t1:
+            t_new = t1
+        h = t_new - t
+        h_abs = abs(h)
+        copy_into(K[0], f)
+        # Stage combinations with the state index innermost (vectorises; each element's
+        # sum still runs over the stages in order, so the results are unchanged).
+        for s in range(1, ns):
+            ys = stages[s] if stages.shape[0] > 0 else ytmp
+            _combine(A[s], K, s, ys)
+            for i in range(size):
+                ys[i] = y[i] + h * ys[i]
+            system_rhs(p, ys, K[s], work)
+        _combine(B, K, ns, y_new)
+        for i in range(size):
+            y_new[i] = y[i] + h * y_new[i]
+        system_rhs(p, y_new, K[ns], work)
+        nfev += ns
+        _combine(E, K, ns + 1, errv)
+        for i in range(size):
+            errv[i] = errv[i] * h
+        err_norm = _scaled_rms(errv, y, y_new, rtol, atol, True)
+        h_abs *= step_factor(err_norm, err_exp, rejected)
+        if err_norm < 1.0:
+            return True, t_new, h, h_abs, nfev, nrej
+        rejected = True
+        nrej += 1
+    return False, t_new, h, h_abs, nfev, nrej
+
+
+@inline_jit
 def erk_advance(p, y, f, t1, t_eval, rtol, atol, max_step, max_steps, steady_tol, A, B, E, Pd, err_order,
                 out_t, out_y, record_all, st, K, y_new, ytmp, errv, work):
     """Adaptive embedded Runge-Kutta steps (scipy's controller) from the state in ``y``, ``f``, ``st``.
@@ -252,7 +306,6 @@ def erk_advance(p, y, f, t1, t_eval, rtol, atol, max_step, max_steps, steady_tol
     rows after a stop are filled (the stopped state, or NaN after a failure).
     Scratch: ``K`` (stages + 1, size), ``y_new``, ``ytmp``, ``errv`` (size).
     """
-    size = y.shape[0]
     ns = B.shape[0]
     err_exp = -1.0 / (err_order + 1)
     n_eval = t_eval.shape[0]
@@ -272,45 +325,12 @@ def erk_advance(p, y, f, t1, t_eval, rtol, atol, max_step, max_steps, steady_tol
         if nsteps >= max_steps:
             status = STATUS_MAX_STEPS
             break
-        smallest = min_step(t)
-        h_abs = clamp_step(h_abs, max_step, smallest)
-        accepted = False
-        rejected = False
-        h = h_abs
-        t_new = t
-        while not accepted:
-            if h_abs < smallest:
-                status = STATUS_STEP_UNDERFLOW
-                break
-            t_new = t + h_abs
-            if t_new > t1:
-                t_new = t1
-            h = t_new - t
-            h_abs = abs(h)
-            copy_into(K[0], f)
-            # Stage combinations with the state index innermost (vectorises; each element's
-            # sum still runs over the stages in order, so the results are unchanged).
-            for s in range(1, ns):
-                _combine(A[s], K, s, ytmp)
-                for i in range(size):
-                    ytmp[i] = y[i] + h * ytmp[i]
-                system_rhs(p, ytmp, K[s], work)
-            _combine(B, K, ns, y_new)
-            for i in range(size):
-                y_new[i] = y[i] + h * y_new[i]
-            system_rhs(p, y_new, K[ns], work)
-            nfev += ns
-            _combine(E, K, ns + 1, errv)
-            for i in range(size):
-                errv[i] = errv[i] * h
-            err_norm = _scaled_rms(errv, y, y_new, rtol, atol, True)
-            h_abs *= step_factor(err_norm, err_exp, rejected)
-            if err_norm < 1.0:
-                accepted = True
-            else:
-                rejected = True
-                nrej += 1
+        accepted, t_new, h, h_abs, n_f, n_r = erk_attempts(p, y, f, t, t1, h_abs, max_step, rtol, atol, A, B, E,
+                                                           err_exp, K, K[:0], ytmp, y_new, errv, work)
+        nfev += n_f
+        nrej += n_r
         if not accepted:
+            status = STATUS_STEP_UNDERFLOW
             break
         nsteps += 1
         # outputs in (t, t_new] by dense output from the step's stages

@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from .. import config
+from .._threads import even_blocks, run_blocks
 from .._validation import as_float_array, check_choice, check_size, resolve_dtype, warn_unknown_options
 from ..kernels.system import batch_energy
 from ..models.base import Model
@@ -60,23 +60,15 @@ _PARALLEL_ENERGY_MIN = 200_000
 
 
 def run_in_blocks(n_members, run_block):
-    """Call ``run_block(lo, hi)`` over contiguous blocks of batch members on a thread pool.
+    """Call ``run_block(lo, hi)`` over contiguous blocks of batch members on the thread pool.
 
     The compiled ``*_block`` kernels release the GIL, so threads run them in parallel;
     the thread count is Numba's (``NUMBA_NUM_THREADS``).  More blocks than threads
-    balance members of uneven cost.  Serial kernels are cached on disk, so a batch costs
-    no extra compilation in a new process.
+    balance members of uneven cost.  The pool (:mod:`oscihop._threads`) is the adjoint's too.
     """
     threads = min(config.num_threads(), n_members)
     nblocks = 1 if threads <= 1 else min(n_members, 4 * threads)
-    bounds = np.linspace(0, n_members, nblocks + 1).astype(np.int64)
-    if nblocks == 1:
-        run_block(0, n_members)
-        return
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        futures = [pool.submit(run_block, bounds[k], bounds[k + 1]) for k in range(nblocks)]
-        for future in futures:
-            future.result()
+    run_blocks(even_blocks(n_members, nblocks), run_block, threads)
 
 
 def _check_backend(backend):
@@ -453,20 +445,13 @@ def _run_erk_lockstep(p, ys, t0, t1, te, rtol, atol, max_step, h0s, limit, stead
 
     nb = ys.shape[0]
     threads = min(config.num_threads(), nb // LOCKSTEP_MIN_BATCH) or 1
-    bounds = np.linspace(0, nb, threads + 1).astype(np.int64)
 
-    def block(k):
-        lo, hi = bounds[k], bounds[k + 1]
+    def block(lo, hi):
         erk_lockstep(p, ys[lo:hi], t0, t1, te, rtol, atol, max_step, h0s[lo:hi], limit, steady,
                      tab.A, tab.B, tab.E, tab.P, tab.error_estimator_order, out[lo:hi], stats[lo:hi],
                      np.empty(work_t_size(p, hi - lo), dtype=ys.dtype))
 
-    if threads <= 1:
-        block(0)
-        return
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        for future in [pool.submit(block, k) for k in range(threads)]:
-            future.result()
+    run_blocks(even_blocks(nb, threads), block, threads)
 
 
 def _run_lockstep(p, ys, t0, te, dt, scheme, limit, steady, out, stats):
@@ -484,11 +469,8 @@ def _run_lockstep(p, ys, t0, te, dt, scheme, limit, steady, out, stats):
     if threads <= 1:
         block(0, nb)
         return
-    bounds = np.linspace(0, nb, threads + 1).astype(np.int64)
     with config.blas_threads(1):
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            for future in [pool.submit(block, bounds[k], bounds[k + 1]) for k in range(threads)]:
-                future.result()
+        run_blocks(even_blocks(nb, threads), block, threads)
 
 
 def _solve_async(p, ys, t0, t1, t_eval, max_steps, seed, opts, cuda_opts):
