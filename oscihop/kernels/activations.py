@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from ..config import serial_jit
-from .elementary import tanh
+from .elementary import sigmoid, tanh
 from .params import ACT_RELU, ACT_SIGMOID, ACT_SIGN, ACT_SOFTMAX, ACT_TANH, INT_LINEAR, INT_RELU, INT_TANH
 
 __all__ = [
@@ -32,15 +32,6 @@ def logcosh(z):
 def softplus(z):
     """Overflow-free log(1 + exp(z))."""
     return max(z, 0.0) + math.log1p(math.exp(-abs(z)))
-
-
-@serial_jit
-def sigmoid(z):
-    """Overflow-free 1 / (1 + exp(-z))."""
-    if z >= 0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1.0 + e)
 
 
 @serial_jit

@@ -24,10 +24,7 @@ from numba.extending import overload
 
 from ..config import serial_jit
 from .params import (
-    ACT_RELU,
-    ACT_SIGMOID,
     ACT_SOFTMAX,
-    ACT_TANH,
     F_BETA,
     F_K_STRENGTH,
     F_KAPPA_H,
@@ -87,7 +84,7 @@ from .params import (
 )
 from .fixed_dim import FUSED_CSR_T as FUSED_T
 from .dispatch import kind_of
-from .elementary import tanh
+from .activations import activate, dphi
 from .system import csr_arrays, fseg, system_rhs
 
 __all__ = [
@@ -110,26 +107,10 @@ def has_fast_path(p):
 
 @serial_jit
 def _activate_t(code, beta, ht, gt):
-    """gt = g(ht) elementwise (no softmax), one pass into the contiguous ``gt``."""
+    """gt = g(ht) elementwise (no softmax): :func:`~oscihop.kernels.activations.activate` over the
+    contiguous block (``ht`` is the first rows of the contiguous batch state)."""
     n, nb = ht.shape
-    if code == ACT_TANH:
-        for i in range(n):
-            for b in range(nb):
-                gt[i, b] = tanh(beta * ht[i, b])
-    elif code == ACT_SIGMOID:
-        for i in range(n):
-            for b in range(nb):
-                gt[i, b] = 0.5 + 0.5 * tanh(0.5 * beta * ht[i, b])
-    elif code == ACT_RELU:
-        for i in range(n):
-            for b in range(nb):
-                v = ht[i, b]
-                gt[i, b] = v if v > 0 else 0.0
-    else:  # sign
-        for i in range(n):
-            for b in range(nb):
-                v = ht[i, b]
-                gt[i, b] = 1.0 if v > 0 else (-1.0 if v < 0 else 0.0)
+    activate(code, beta, ht.reshape(n * nb), gt.reshape(n * nb))
 
 
 @serial_jit
@@ -191,18 +172,6 @@ def _weights_t(p, gt, out, tmp):
 
 
 @serial_jit
-def _dphi1(code, s):
-    """phi'(s) for one pair (docs/theory.md §3.1)."""
-    if code == INT_RELU:
-        return s if s > 0 else 0.0
-    if code == INT_TANH:
-        return tanh(s)
-    if code == INT_SIGMOID:
-        return 0.5 + 0.5 * tanh(0.5 * s)
-    return 0.0
-
-
-@serial_jit
 def _kuramoto_csr_t(p, yt, out):
     """out[x part] += sum_j (J_ij + B_ij phi'(s_ij)) x_j, batch innermost.
 
@@ -239,10 +208,10 @@ def _kuramoto_csr_t(p, yt, out):
                         s1 += yt[oi + d, b + 1] * yt[oj + d, b + 1]
                         s2 += yt[oi + d, b + 2] * yt[oj + d, b + 2]
                         s3 += yt[oi + d, b + 3] * yt[oj + d, b + 3]
-                    c0 += bw * _dphi1(inter, s0)
-                    c1 += bw * _dphi1(inter, s1)
-                    c2 += bw * _dphi1(inter, s2)
-                    c3 += bw * _dphi1(inter, s3)
+                    c0 += bw * dphi(inter, s0)
+                    c1 += bw * dphi(inter, s1)
+                    c2 += bw * dphi(inter, s2)
+                    c3 += bw * dphi(inter, s3)
                 for d in range(dim):
                     out[oi + d, b] += c0 * yt[oj + d, b]
                     out[oi + d, b + 1] += c1 * yt[oj + d, b + 1]
@@ -254,7 +223,7 @@ def _kuramoto_csr_t(p, yt, out):
                     s = 0.0
                     for d in range(dim):
                         s += yt[oi + d, b] * yt[oj + d, b]
-                    c += bw * _dphi1(inter, s)
+                    c += bw * dphi(inter, s)
                 for d in range(dim):
                     out[oi + d, b] += c * yt[oj + d, b]
 
@@ -674,10 +643,10 @@ def _fused_csr_t(p, yt, gt, out, with_w):
                     c3 += bw * max(s3, 0.0)
                 elif smooth:
                     bw = bv[e]
-                    c0 += bw * _dphi1(inter, s0)
-                    c1 += bw * _dphi1(inter, s1)
-                    c2 += bw * _dphi1(inter, s2)
-                    c3 += bw * _dphi1(inter, s3)
+                    c0 += bw * dphi(inter, s0)
+                    c1 += bw * dphi(inter, s1)
+                    c2 += bw * dphi(inter, s2)
+                    c3 += bw * dphi(inter, s3)
                 for d in range(dim):
                     o = np.uint64(d) * nbu
                     x0 = yf[rj + o]
@@ -713,7 +682,7 @@ def _fused_csr_t(p, yt, gt, out, with_w):
                 if relu:
                     c += bv[e] * max(s, 0.0)
                 elif smooth:
-                    c += bv[e] * _dphi1(inter, s)
+                    c += bv[e] * dphi(inter, s)
                 for d in range(dim):
                     o = np.uint64(d) * nbu
                     of[ri + o] += c * yf[rj + o]
