@@ -270,7 +270,12 @@ def test_adaptive_gradient_is_exact_on_the_frozen_step_grid(method, rng):
     kw = dict(rtol=1e-4, atol=1e-7)
     res = oh.value_and_grad(model, loss, y0, (0.0, 1.0), method=method, t_eval=te, **kw)
     sol = oh.solve(model, (0.0, 1.0), y0, method=method, t_eval=te, **kw)
-    np.testing.assert_allclose(res.y, sol.y, rtol=0, atol=1e-13)
+    # The same steps (asserted below) and the same sums, compiled into two different callers:
+    # where LLVM inlines a shared callee (or finds it already compiled in the disk cache and
+    # calls it) decides which multiply-adds it fuses, so the outputs agree to rounding
+    # (1.4e-13 seen after 7 Tsit5 steps), not bit for bit.  Another step grid would differ by
+    # about rtol.
+    np.testing.assert_allclose(res.y, sol.y, rtol=0, atol=1e-12)
     hs = res.stats["step_sizes"]
     assert hs.size == res.stats["nsteps"] == sol.nsteps
     tab = METHODS[method].tableau

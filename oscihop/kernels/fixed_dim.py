@@ -42,6 +42,8 @@ pass on one core):
 
 from __future__ import annotations
 
+import types
+
 from numba import uint64
 
 from ..config import inline_jit, serial_jit
@@ -86,6 +88,28 @@ DIMS = (2, 3, 4, 5)
 INTERACTION_CODES = (INT_RELU, INT_LINEAR, INT_TANH, INT_SIGMOID)
 
 _phi_prime = inline_jit(dphi.py_func)
+
+# The per-D (and per-interaction) helpers a kernel calls are bound by ``_build`` as globals of
+# that kernel's build; these module-level names are what the kernels' source refers to.
+_edges = _project = _relu = _linear = _tanh = _sigmoid = _k2 = _k3 = _k4 = _k5 = None
+
+
+def _build(func, tag, **bound):
+    """``serial_jit`` of ``func`` with the global names in ``bound`` bound to these objects, cached
+    on disk under its own name (``func``'s qualified name + ``_`` + ``tag``).
+
+    Numba keys its disk cache by a function's qualified name, its code and the pickled contents
+    of its closure cells.  A dispatcher pickles with an id that changes from process to process,
+    so one captured as a cell would never hit the cache (and would add an entry in every new
+    process); the helpers therefore become globals of this build (a copy of the module's
+    globals, taken after they are defined).  Builds that differ only in those globals would
+    then share a key, so each gets its own name: ``tag`` must name what the build binds.
+    """
+    glb = dict(func.__globals__)
+    glb.update(bound)
+    f = types.FunctionType(func.__code__, glb, func.__name__, func.__defaults__, func.__closure__)
+    f.__qualname__, f.__module__, f.__doc__ = f"{func.__qualname__}_{tag}", func.__module__, func.__doc__
+    return serial_jit(f)
 
 
 # ------------------------------------------------------------------ row functions (inlined)
@@ -158,9 +182,6 @@ def _shared_csr(p, with_w):
 
 # ------------------------------------------------------------------ kernels, one per D
 def _kuramoto_csr(D, inter):
-    edges = _edge_loop(D, inter)
-
-    @serial_jit
     def kuramoto_csr(p, y, out):
         """Kuramoto CSR force with D fixed (see the module docstring)."""
         ip = p.ip
@@ -176,17 +197,14 @@ def _kuramoto_csr(D, inter):
                 a[d] = out[oi + uint64(d)]
             lo = uint64(indptr[i])
             hi = uint64(indptr[i + uint64(1)])
-            edges(y, nh, indices, jv, bv, lo, hi, x, a, z)
+            _edges(y, nh, indices, jv, bv, lo, hi, x, a, z)
             for d in range(D):
                 out[oi + uint64(d)] = a[d]
 
-    return kuramoto_csr
+    return _build(kuramoto_csr, f"d{D}_i{inter}", _edges=_edge_loop(D, inter))
 
 
 def _fused_csr(D, inter):
-    edges = _edge_loop(D, inter)
-
-    @serial_jit
     def fused_csr(p, y, g, out, with_w):
         """W, Kuramoto and HK terms row by row over one shared CSR structure, D fixed."""
         ip = p.ip
@@ -210,7 +228,7 @@ def _fused_csr(D, inter):
             for d in range(D):
                 x[d] = y[oi + uint64(d)]
                 a[d] = out[oi + uint64(d)]
-            edges(y, nh, indices, jv, bv, lo, hi, x, a, z)
+            _edges(y, nh, indices, jv, bv, lo, hi, x, a, z)
             acc = 0.0
             gi = g[i]
             for e in range(lo, hi):
@@ -230,7 +248,7 @@ def _fused_csr(D, inter):
             for d in range(D):
                 out[oi + uint64(d)] = a[d]
 
-    return fused_csr
+    return _build(fused_csr, f"d{D}_i{inter}", _edges=_edge_loop(D, inter))
 
 
 def _fused_energy(D):
@@ -300,9 +318,6 @@ def _meanfield(D):
 
 
 def _project_rotate(D):
-    project = _project_rotate_row(D)
-
-    @serial_jit
     def project_rotate(p, y, out):
         """dx_i/dt = Omega_i x_i + F_i - <F_i, x_i> x_i / |x_i|^2, D fixed (in place)."""
         ip = p.ip
@@ -315,17 +330,14 @@ def _project_rotate(D):
             for d in range(D):
                 x[d] = y[oi + uint64(d)]
                 f[d] = out[oi + uint64(d)]
-            project(x, f, okind, omega, uint64(0) if okind == OMEGA_GLOBAL else i * uint64(D * D))
+            _project(x, f, okind, omega, uint64(0) if okind == OMEGA_GLOBAL else i * uint64(D * D))
             for d in range(D):
                 out[oi + uint64(d)] = f[d]
 
-    return project_rotate
+    return _build(project_rotate, f"d{D}", _project=_project_rotate_row(D))
 
 
 def _meanfield_rhs(D):
-    project = _project_rotate_row(D)
-
-    @serial_jit
     def meanfield_rhs(p, y, out):
         """dx/dt of a mean-field Kuramoto model, D fixed, in one pass over the oscillators;
         False (nothing written) when the model has Hopfield units."""
@@ -350,12 +362,12 @@ def _meanfield_rhs(D):
             for d in range(D):
                 x[d] = y[oi + uint64(d)]
                 f[d] = (stim[oi + uint64(d)] if has_stim else 0.0) + kn * (m[d] - x[d])
-            project(x, f, okind, omega, uint64(0) if okind == OMEGA_GLOBAL else i * uint64(D * D))
+            _project(x, f, okind, omega, uint64(0) if okind == OMEGA_GLOBAL else i * uint64(D * D))
             for d in range(D):
                 out[oi + uint64(d)] = f[d]
         return True
 
-    return meanfield_rhs
+    return _build(meanfield_rhs, f"d{D}", _project=_project_rotate_row(D))
 
 
 def _fused_csr_t(D):
@@ -437,55 +449,50 @@ def has_fixed_dim(dim):
     return dim == 2 or dim == 3 or dim == 4 or dim == 5
 
 
-def _by_interaction(table, D):
+def _by_interaction(table, name, D):
     """A compiled ``run(p, *args)`` that calls ``table[(D, interaction of p)](p, *args)``.
 
     Calls, not inlined loops: each kernel keeps its own register allocation (one function
     holding the four edge loops ran the paper model's fused pass 12-16% slower).
     """
-    relu, linear, tanh_, sigmoid = (table[(D, c)] for c in INTERACTION_CODES)
-
-    @serial_jit
     def run(p, *args):
         inter = p.ip[I_INTER]
         if inter == INT_RELU:
-            relu(p, *args)
+            _relu(p, *args)
         elif inter == INT_LINEAR:
-            linear(p, *args)
+            _linear(p, *args)
         elif inter == INT_TANH:
-            tanh_(p, *args)
+            _tanh(p, *args)
         else:
-            sigmoid(p, *args)
+            _sigmoid(p, *args)
 
-    return run
+    relu, linear, tanh_, sigmoid = (table[(D, c)] for c in INTERACTION_CODES)
+    return _build(run, f"{name}_d{D}", _relu=relu, _linear=linear, _tanh=tanh_, _sigmoid=sigmoid)
 
 
-def _by_dim(kernels):
+def _by_dim(kernels, name):
     """A compiled ``run(p, *args)`` that calls ``kernels[D of p](p, *args)`` and returns
     True, or returns False for a D without a specialised kernel."""
-    k2, k3, k4, k5 = (kernels[D] for D in DIMS)
-
-    @serial_jit
     def run(p, *args):
         dim = p.ip[I_DIM]
         if dim == 2:
-            k2(p, *args)
+            _k2(p, *args)
         elif dim == 3:
-            k3(p, *args)
+            _k3(p, *args)
         elif dim == 4:
-            k4(p, *args)
+            _k4(p, *args)
         elif dim == 5:
-            k5(p, *args)
+            _k5(p, *args)
         return has_fixed_dim(dim)
 
-    return run
+    return _build(run, name, **{f"_k{D}": kernels[D] for D in DIMS})
 
 
 #: ``(p, y, out)``: KURAMOTO_CSR for the bundle's D and interaction; False for another D.
-kuramoto_csr_fixed = _by_dim({D: _by_interaction(KURAMOTO_CSR, D) for D in DIMS})
+kuramoto_csr_fixed = _by_dim({D: _by_interaction(KURAMOTO_CSR, "kuramoto_csr", D) for D in DIMS}, "kuramoto_csr")
 #: ``(p, y, out)``: MEANFIELD for the bundle's D; False for another D.
-meanfield_fixed = _by_dim(MEANFIELD)
+meanfield_fixed = _by_dim(MEANFIELD, "meanfield")
 #: ``(p, y, out)``: PROJECT_ROTATE for the bundle's D; False for another D.
-project_rotate_fixed = _by_dim(PROJECT_ROTATE)
+project_rotate_fixed = _by_dim(PROJECT_ROTATE, "project_rotate")
 #: ``(p, y, g, out, with_w)``: FUSED_CSR for the bundle's D and interaction; False for another D.
-fused_csr_fixed = _by_dim({D: _by_interaction(FUSED_CSR, D) for D in DIMS})
+fused_csr_fixed = _by_dim({D: _by_interaction(FUSED_CSR, "fused_csr", D) for D in DIMS}, "fused_csr")
