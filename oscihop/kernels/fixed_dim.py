@@ -94,8 +94,8 @@ _phi_prime = inline_jit(dphi.py_func)
 _edges = _project = _relu = _linear = _tanh = _sigmoid = _k2 = _k3 = _k4 = _k5 = None
 
 
-def _build(func, tag, **bound):
-    """``serial_jit`` of ``func`` with the global names in ``bound`` bound to these objects, cached
+def _build(func, tag, jit=serial_jit, **bound):
+    """``jit`` (``serial_jit``) of ``func`` with the global names in ``bound`` bound to these objects, cached
     on disk under its own name (``func``'s qualified name + ``_`` + ``tag``).
 
     Numba keys its disk cache by a function's qualified name, its code and the pickled contents
@@ -109,7 +109,7 @@ def _build(func, tag, **bound):
     glb.update(bound)
     f = types.FunctionType(func.__code__, glb, func.__name__, func.__defaults__, func.__closure__)
     f.__qualname__, f.__module__, f.__doc__ = f"{func.__qualname__}_{tag}", func.__module__, func.__doc__
-    return serial_jit(f)
+    return jit(f)
 
 
 # ------------------------------------------------------------------ row functions (inlined)
@@ -118,7 +118,7 @@ def _edge_loop(D, inter):
     (``z``: scratch for x_j)."""
 
     @inline_jit
-    def edges(y, nh, indices, jv, bv, lo, hi, x, a, z):
+    def edges(code, y, nh, indices, jv, bv, lo, hi, x, a, z):  # code: the run-time one (unused here)
         for e in range(lo, hi):
             oj = nh + uint64(indices[e]) * uint64(D)
             s = 0.0
@@ -132,6 +132,36 @@ def _edge_loop(D, inter):
                 a[d] += c * z[d]
 
     return edges
+
+
+def _edge_any(D):
+    """The four edge loops of :func:`_edge_loop` behind a choice on the run-time ``code``: one
+    build per D for the run-time-dispatched kernels (CUDA, gradients, ``OSCIHOP_SPECIALIZE=0``)
+    instead of one per D and interaction, which halves their cold compile; it runs the paper
+    model's fused pass 12-16% slower than a single loop (register shuffles), so the
+    kind-specialised builds keep one loop each."""
+
+    def edges(code, y, nh, indices, jv, bv, lo, hi, x, a, z):
+        if code == INT_RELU:
+            _relu(code, y, nh, indices, jv, bv, lo, hi, x, a, z)
+        elif code == INT_LINEAR:
+            _linear(code, y, nh, indices, jv, bv, lo, hi, x, a, z)
+        elif code == INT_TANH:
+            _tanh(code, y, nh, indices, jv, bv, lo, hi, x, a, z)
+        else:
+            _sigmoid(code, y, nh, indices, jv, bv, lo, hi, x, a, z)
+
+    loops = {name: _edge_loop(D, c) for name, c in zip(("_relu", "_linear", "_tanh", "_sigmoid"), INTERACTION_CODES)}
+    return _build(edges, f"d{D}", jit=inline_jit, **loops)
+
+
+def _edges_for(D, inter):
+    """The edge loop of interaction ``inter``, or the run-time choice of :func:`_edge_any` (None)."""
+    return _edge_any(D) if inter is None else _edge_loop(D, inter)
+
+
+def _tag(D, inter):
+    return f"d{D}_any" if inter is None else f"d{D}_i{inter}"
 
 
 def _project_rotate_row(D):
@@ -197,11 +227,11 @@ def _kuramoto_csr(D, inter):
                 a[d] = out[oi + uint64(d)]
             lo = uint64(indptr[i])
             hi = uint64(indptr[i + uint64(1)])
-            _edges(y, nh, indices, jv, bv, lo, hi, x, a, z)
+            _edges(ip[I_INTER], y, nh, indices, jv, bv, lo, hi, x, a, z)
             for d in range(D):
                 out[oi + uint64(d)] = a[d]
 
-    return _build(kuramoto_csr, f"d{D}_i{inter}", _edges=_edge_loop(D, inter))
+    return _build(kuramoto_csr, _tag(D, inter), _edges=_edges_for(D, inter))
 
 
 def _fused_csr(D, inter):
@@ -228,7 +258,7 @@ def _fused_csr(D, inter):
             for d in range(D):
                 x[d] = y[oi + uint64(d)]
                 a[d] = out[oi + uint64(d)]
-            _edges(y, nh, indices, jv, bv, lo, hi, x, a, z)
+            _edges(ip[I_INTER], y, nh, indices, jv, bv, lo, hi, x, a, z)
             acc = 0.0
             gi = g[i]
             for e in range(lo, hi):
@@ -248,7 +278,7 @@ def _fused_csr(D, inter):
             for d in range(D):
                 out[oi + uint64(d)] = a[d]
 
-    return _build(fused_csr, f"d{D}_i{inter}", _edges=_edge_loop(D, inter))
+    return _build(fused_csr, _tag(D, inter), _edges=_edges_for(D, inter))
 
 
 def _fused_energy(D):
@@ -449,27 +479,6 @@ def has_fixed_dim(dim):
     return dim == 2 or dim == 3 or dim == 4 or dim == 5
 
 
-def _by_interaction(table, name, D):
-    """A compiled ``run(p, *args)`` that calls ``table[(D, interaction of p)](p, *args)``.
-
-    Calls, not inlined loops: each kernel keeps its own register allocation (one function
-    holding the four edge loops ran the paper model's fused pass 12-16% slower).
-    """
-    def run(p, *args):
-        inter = p.ip[I_INTER]
-        if inter == INT_RELU:
-            _relu(p, *args)
-        elif inter == INT_LINEAR:
-            _linear(p, *args)
-        elif inter == INT_TANH:
-            _tanh(p, *args)
-        else:
-            _sigmoid(p, *args)
-
-    relu, linear, tanh_, sigmoid = (table[(D, c)] for c in INTERACTION_CODES)
-    return _build(run, f"{name}_d{D}", _relu=relu, _linear=linear, _tanh=tanh_, _sigmoid=sigmoid)
-
-
 def _by_dim(kernels, name):
     """A compiled ``run(p, *args)`` that calls ``kernels[D of p](p, *args)`` and returns
     True, or returns False for a D without a specialised kernel."""
@@ -488,11 +497,12 @@ def _by_dim(kernels, name):
     return _build(run, name, **{f"_k{D}": kernels[D] for D in DIMS})
 
 
-#: ``(p, y, out)``: KURAMOTO_CSR for the bundle's D and interaction; False for another D.
-kuramoto_csr_fixed = _by_dim({D: _by_interaction(KURAMOTO_CSR, "kuramoto_csr", D) for D in DIMS}, "kuramoto_csr")
+#: ``(p, y, out)``: the CSR force for the bundle's D (interaction chosen per row); False for another D.
+kuramoto_csr_fixed = _by_dim({D: _kuramoto_csr(D, None) for D in DIMS}, "kuramoto_csr")
 #: ``(p, y, out)``: MEANFIELD for the bundle's D; False for another D.
 meanfield_fixed = _by_dim(MEANFIELD, "meanfield")
 #: ``(p, y, out)``: PROJECT_ROTATE for the bundle's D; False for another D.
 project_rotate_fixed = _by_dim(PROJECT_ROTATE, "project_rotate")
-#: ``(p, y, g, out, with_w)``: FUSED_CSR for the bundle's D and interaction; False for another D.
-fused_csr_fixed = _by_dim({D: _by_interaction(FUSED_CSR, "fused_csr", D) for D in DIMS}, "fused_csr")
+#: ``(p, y, g, out, with_w)``: the fused CSR pass for the bundle's D (interaction chosen per row);
+#: False for another D.
+fused_csr_fixed = _by_dim({D: _fused_csr(D, None) for D in DIMS}, "fused_csr")
