@@ -18,7 +18,7 @@ from .graph import (
     ring_edges,
     watts_strogatz_edges,
 )
-from .models import Hopfield, HopfieldKuramoto, Kuramoto, Model, State
+from .models import Hopfield, HopfieldKuramoto, Kuramoto, Model, ModelStack, State, stack
 from .solvers import METHODS, Solution, available_methods, solve
 from .sweep import open_sweep, sweep  # light: zarr/xarray/dask load inside the functions
 
@@ -78,6 +78,7 @@ __all__ = [
     "LowRank",
     "METHODS",
     "Model",
+    "ModelStack",
     "Solution",
     "State",
     "available_methods",
@@ -91,6 +92,7 @@ __all__ = [
     "relabel_edges",
     "ring_edges",
     "solve",
+    "stack",
     "watts_strogatz_edges",
     "sweep",
     "open_sweep",

@@ -84,7 +84,7 @@ def _both(p, ys, method, steady=0.0, max_steps=10_000, first_step=0.0, rtol=1e-6
     got, ref = (np.empty((nb, T_EVAL.size, size), dtype=ys.dtype) for _ in range(2))
     st_got, st_ref = np.zeros((nb, 5)), np.zeros((nb, 5))
     erk_lockstep(p, *args, got, st_got, np.empty(BT.work_t_size(p, nb), dtype=ys.dtype))
-    loops.erk_block(P.generic(p), *args, ref, st_ref)
+    loops.erk_block(P.generic(p), p.fp[None], *args, ref, st_ref)
     return got, st_got, ref, st_ref
 
 

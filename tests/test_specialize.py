@@ -86,8 +86,8 @@ def test_specialised_kernels_match_runtime_dispatch(rng, random_edges, random_an
             S.batch_rhs(P.generic(p), ys, ref)
             np.testing.assert_allclose(got, ref, rtol=tol, atol=tol, err_msg=f"rhs {name} {dtype.__name__}")
             e_got, e_ref = np.empty(3, dtype=dtype), np.empty(3, dtype=dtype)
-            S.batch_energy(p, ys, e_got)
-            S.batch_energy(P.generic(p), ys, e_ref)
+            S.batch_energy(p, p.fp[None], ys[:, None], e_got[:, None])
+            S.batch_energy(P.generic(p), p.fp[None], ys[:, None], e_ref[:, None])
             np.testing.assert_allclose(e_got, e_ref, rtol=tol, atol=tol, err_msg=f"energy {name} {dtype.__name__}")
 
 
@@ -154,7 +154,7 @@ def test_solver_loops_match_runtime_dispatch(rng, random_edges, method):
         stats = np.zeros((2, 5))
         if meth.kind == "adaptive":
             tab = meth.tableau
-            loops.erk_block(q, ys, 0.0, 1.0, te, 1e-6, np.full(model.size, 1e-9), np.inf, np.zeros(2), 10_000,
+            loops.erk_block(q, q.fp[None], ys, 0.0, 1.0, te, 1e-6, np.full(model.size, 1e-9), np.inf, np.zeros(2), 10_000,
                             0.0, tab.A, tab.B, tab.E, tab.P, tab.error_estimator_order, out, stats)
         else:
             for b in range(2):

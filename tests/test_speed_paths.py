@@ -245,7 +245,7 @@ def test_lockstep_fixed_step_matches_member_loop(rng, random_edges, random_antis
         for steady, max_steps in ((0.0, 2**62), (1e9, 2**62), (0.0, 7)):
             ref = np.empty((6, t_eval.size, model.size))
             ref_stats = np.zeros((6, 5))
-            loops.fixed_block(p, ys, 0.0, t_eval, 0.04, scheme, max_steps, steady, ref, ref_stats)
+            loops.fixed_block(p, p.fp[None], ys, 0.0, t_eval, 0.04, scheme, max_steps, steady, ref, ref_stats)
             got = np.empty_like(ref)
             stats = np.zeros((6, 5))
             fixed_lockstep(p, ys, 0.0, t_eval, 0.04, scheme, max_steps, steady, got, stats,
@@ -263,7 +263,7 @@ def test_lockstep_freezes_nonfinite_member(rng):
     t_eval = np.linspace(0, 1, 5)
     ref = np.empty((3, 5, 5))
     ref_stats = np.zeros((3, 5))
-    loops.fixed_block(p, ys, 0.0, t_eval, 0.1, loops.SCHEME_RK4, 2**62, 0.0, ref, ref_stats)
+    loops.fixed_block(p, p.fp[None], ys, 0.0, t_eval, 0.1, loops.SCHEME_RK4, 2**62, 0.0, ref, ref_stats)
     got = np.empty_like(ref)
     stats = np.zeros((3, 5))
     fixed_lockstep(p, ys, 0.0, t_eval, 0.1, loops.SCHEME_RK4, 2**62, 0.0, got, stats, np.empty(BT.work_t_size(p, 3)))

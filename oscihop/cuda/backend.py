@@ -153,13 +153,17 @@ def _check_memory(nbytes, what):
 
 
 class DeviceModel:
-    """A model's parameters on the device, with the sizes the launches need."""
+    """A model's parameters on the device, with the sizes the launches need.
+
+    ``p.fp`` is one float row shared by every member, or (B, n) rows, one per member of a
+    stack of models (:func:`oscihop.stack`); the kernels read row ``min(b, rows - 1)``.
+    """
 
     def __init__(self, p, n_members):
         from numba import cuda
 
         fp = np.ascontiguousarray(p.fp)
-        self.fps = cuda.to_device(fp.reshape(1, -1))
+        self.fps = cuda.to_device(fp.reshape(-1, fp.shape[-1]))
         self.ip = cuda.to_device(np.ascontiguousarray(p.ip))
         ip = p.ip
         self.nh, self.nk, self.dim = int(ip[I_NH]), int(ip[I_NK]), int(ip[I_DIM])

@@ -37,7 +37,7 @@ from .params import (
 
 __all__ = [
     "kind_of", "weights_matvec", "kuramoto_coupling", "hk_coupling", "kuramoto_forces",
-    "project_and_rotate", "fused_csr_fixed", "fused_energy", "whole_rhs",
+    "project_and_rotate", "fused_csr_fixed", "fused_energy", "whole_rhs", "member_params",
 ]
 
 _W = {W_DENSE: T.weights_dense, W_CSR: T.weights_csr, W_LOWRANK: T.weights_lowrank}
@@ -99,7 +99,21 @@ def whole_rhs(p, y, out):
     return False
 
 
+def member_params(p, fps, b):
+    """Batch member ``b``'s bundle: the structure of ``p`` (``p.ip``, shared by every member)
+    with the float row ``fps[b]`` (docs/theory.md §9).  ``fps`` holds one row per member
+    of a stack of models (:func:`oscihop.stack`), or one row that every member shares.
+    The one place the layout drivers of the CPU read per-member parameters."""
+    return type(p)(fps[min(b, fps.shape[0] - 1)], p.ip)
+
+
 # ---------------------------------------------------------------- overloads (compiled callers)
+@overload(member_params, target="generic")
+def _ol_member_params(p, fps, b):
+    cls = p.instance_class
+    return lambda p, fps, b: cls(fps[min(b, fps.shape[0] - 1)], p.ip)
+
+
 @overload(weights_matvec, target="generic")
 def _ol_weights_matvec(p, g, out, buf):
     spec = kind_of(p)
@@ -170,7 +184,6 @@ def _ol_fused_csr_fixed(p, y, g, out, with_w):
         return True
 
     return run
-
 
 
 

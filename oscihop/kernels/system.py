@@ -32,6 +32,7 @@ from .dispatch import (
     hk_coupling,
     kuramoto_coupling,
     kuramoto_forces,
+    member_params,
     project_and_rotate,
     weights_matvec,
     whole_rhs,
@@ -232,11 +233,14 @@ def batch_gradient(p, ys, out):
 
 
 @serial_jit
-def batch_energy(p, ys, out):
-    """out[b] = energy of ys[b]."""
+def batch_energy(p, fps, ys, out):
+    """out[b, t] = energy of ys[b, t] (B, T, size), member ``b`` with the float parameters
+    ``fps[b]`` (or ``fps[0]`` for all; see :func:`oscihop.kernels.dispatch.member_params`)."""
     work = np.empty(p.ip[I_WORK_SIZE], dtype=ys.dtype)
     for b in range(ys.shape[0]):
-        out[b] = system_energy(p, ys[b], work)
+        q = member_params(p, fps, b)
+        for t in range(ys.shape[1]):
+            out[b, t] = system_energy(q, ys[b, t], work)
 
 
 def work_size(nh, nk, dim, w_rank, k_rank):

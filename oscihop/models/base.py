@@ -251,7 +251,7 @@ class Model:
         if single:
             return float(S.system_energy(p, ys[0], np.empty(p.ip[P.I_WORK_SIZE], ys.dtype)))
         out = np.empty(ys.shape[0], dtype=ys.dtype)
-        S.batch_energy(p, ys, out)
+        S.batch_energy(p, p.fp[None], ys[:, None], out[:, None])
         return out
 
     def energy_gradient(self, y):

@@ -43,6 +43,7 @@ from ..kernels.params import (
     W_DENSE,
     W_LOWRANK,
 )
+from ..kernels.dispatch import member_params
 from ..kernels.system import system_rhs
 from .control import (  # noqa: F401  (MAX_FACTOR, MIN_FACTOR, SAFETY: re-exported)
     MAX_FACTOR,
@@ -683,28 +684,33 @@ def async_core(p, s, perm, m, out_sweeps, max_sweeps, target_sweeps, seed, out_y
 
 
 @serial_jit
-def erk_block(p, y0s, t0, t1, t_eval, rtol, atol, max_step, first_step, max_steps, steady_tol,
+def erk_block(p, fps, y0s, t0, t1, t_eval, rtol, atol, max_step, first_step, max_steps, steady_tol,
               A, B, E, Pd, err_order, out, stats):
     """:func:`erk_member` over a block of batch members (B, size), one after another.
 
-    Blocks run concurrently on threads (the kernels release the GIL); see
-    :func:`oscihop.solvers.solve.run_in_blocks`.
+    Member ``b`` runs with the float parameters ``fps[b]`` (a stack of models), or
+    ``fps[0]`` when ``fps`` holds one row (one model for every member); see
+    :func:`oscihop.kernels.dispatch.member_params`.  Blocks run concurrently on threads
+    (the kernels release the GIL); see :func:`oscihop.solvers.solve.run_in_blocks`.
     """
     record_all = y0s.shape[0] < 0  # False, typed as a plain bool: shares erk_member's compilation
     for b in range(y0s.shape[0]):
-        erk_member(p, y0s[b], t0, t1, t_eval, rtol, atol, max_step, first_step[b], max_steps, steady_tol,
-                   A, B, E, Pd, err_order, t_eval, out[b], stats[b], record_all)
+        erk_member(member_params(p, fps, b), y0s[b], t0, t1, t_eval, rtol, atol, max_step, first_step[b],
+                   max_steps, steady_tol, A, B, E, Pd, err_order, t_eval, out[b], stats[b], record_all)
 
 
 @serial_jit
-def fixed_block(p, y0s, t0, t_eval, dt_max, scheme, max_steps, steady_tol, out, stats):
-    """:func:`fixed_member` over a block of batch members."""
+def fixed_block(p, fps, y0s, t0, t_eval, dt_max, scheme, max_steps, steady_tol, out, stats):
+    """:func:`fixed_member` over a block of batch members (parameter rows as :func:`erk_block`)."""
     for b in range(y0s.shape[0]):
-        fixed_member(p, y0s[b], t0, t_eval, dt_max, scheme, max_steps, steady_tol, out[b], stats[b])
+        fixed_member(member_params(p, fps, b), y0s[b], t0, t_eval, dt_max, scheme, max_steps, steady_tol, out[b],
+                     stats[b])
 
 
 @serial_jit
-def async_block(p, s0s, out_sweeps, max_sweeps, target_sweeps, seeds, out, stats):
-    """:func:`async_member` over a block of batch members, one seed each."""
+def async_block(p, fps, s0s, out_sweeps, max_sweeps, target_sweeps, seeds, out, stats):
+    """:func:`async_member` over a block of batch members, one seed each (parameter rows as
+    :func:`erk_block`)."""
     for b in range(s0s.shape[0]):
-        async_member(p, s0s[b], out_sweeps, max_sweeps, target_sweeps, seeds[b], out[b], stats[b])
+        async_member(member_params(p, fps, b), s0s[b], out_sweeps, max_sweeps, target_sweeps, seeds[b], out[b],
+                     stats[b])

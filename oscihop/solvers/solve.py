@@ -13,6 +13,7 @@ from .._threads import even_blocks, run_blocks
 from .._validation import as_float_array, check_choice, check_size, resolve_dtype, warn_unknown_options
 from ..kernels.system import batch_energy
 from ..models.base import Model
+from ..models.stack import ModelStack
 from . import loops
 from .methods import METHODS
 from .result import Solution
@@ -233,6 +234,8 @@ def solve(model, t_span, y0, method="RK45", t_eval=None, rtol=None, atol=None, m
     ys = np.ascontiguousarray(ys, dtype=dt_type)
     model.check_unit(ys, "y0")
     p = model.params(dt_type)
+    # the float parameter rows of the members: a stack's own (one per member), else the one row they share
+    fps = model.member_rows(dt_type) if isinstance(model, ModelStack) else p.fp[None]
     nb, size = ys.shape
 
     steady = 0.0 if steady_state is None else _scalar(steady_state, "steady_state", positive=True)
@@ -249,7 +252,7 @@ def solve(model, t_span, y0, method="RK45", t_eval=None, rtol=None, atol=None, m
             raise ValueError(
                 "`method`='async' integrates the binary Hopfield network only; build it with activation='sign'."
             )
-        states, stats, t_out = _solve_async(p, ys, t0, t1, t_eval, max_steps, seed, opts, cuda_opts)
+        states, stats, t_out = _solve_async(p, fps, ys, t0, t1, t_eval, max_steps, seed, opts, cuda_opts)
     else:
         if is_sign:
             raise ValueError(
@@ -257,9 +260,10 @@ def solve(model, t_span, y0, method="RK45", t_eval=None, rtol=None, atol=None, m
                 "is integrated with method='async'."
             )
         if meth.kind == "fixed":
-            states, stats, t_out = _solve_fixed(p, ys, t0, t1, t_eval, dt, meth, max_steps, steady, opts, cuda_opts)
+            states, stats, t_out = _solve_fixed(p, fps, ys, t0, t1, t_eval, dt, meth, max_steps, steady, opts,
+                                                cuda_opts)
         else:
-            states, stats, t_out = _solve_adaptive(p, ys, t0, t1, t_eval, rtol, atol, max_step, first_step,
+            states, stats, t_out = _solve_adaptive(p, fps, ys, t0, t1, t_eval, rtol, atol, max_step, first_step,
                                                    max_steps, steady, meth, single, opts, cuda_opts)
 
     if used_backend == "cuda":
@@ -268,20 +272,27 @@ def solve(model, t_span, y0, method="RK45", t_eval=None, rtol=None, atol=None, m
         if single:
             states, energy = states[0], energy[0]
     elif single:  # one trajectory: its energies go straight into a (T,) array
-        states = states[0]
+        states = np.ascontiguousarray(states[0])
         energy = np.empty(states.shape[0], dtype=dt_type)
-        batch_energy(p, np.ascontiguousarray(states), energy)
+        batch_energy(p, fps, states[None], energy[None])
         flag_nonfinite(states[None], energy[None], t_out, stats)
     else:
-        flat = np.ascontiguousarray(states.reshape(-1, size))
-        energy = np.empty(flat.shape[0], dtype=dt_type)
-        if flat.shape[0] * size >= _PARALLEL_ENERGY_MIN:  # rows on the thread pool, like the solves
-            run_in_blocks(flat.shape[0], lambda lo, hi: batch_energy(p, flat[lo:hi], energy[lo:hi]))
+        states = np.ascontiguousarray(states)
+        energy = np.empty(states.shape[:2], dtype=dt_type)
+        if states.size >= _PARALLEL_ENERGY_MIN and fps.shape[0] > 1:  # members on the thread pool, like the solves
+            run_in_blocks(nb, lambda lo, hi: batch_energy(p, _rows(fps, lo, hi), states[lo:hi], energy[lo:hi]))
+        elif states.size >= _PARALLEL_ENERGY_MIN:  # one model: every output row on the thread pool
+            flat, e_flat = states.reshape(-1, 1, size), energy.reshape(-1, 1)
+            run_in_blocks(flat.shape[0], lambda lo, hi: batch_energy(p, fps, flat[lo:hi], e_flat[lo:hi]))
         else:
-            batch_energy(p, flat, energy)
-        energy = energy.reshape(states.shape[:2])
+            batch_energy(p, fps, states, energy)
         flag_nonfinite(states, energy, t_out, stats)
     return Solution(model, t_out, states, energy, stats, method, opts, batched=not single)
+
+
+def _rows(fps, lo, hi):
+    """The parameter rows of batch members ``lo:hi``: a stack's own rows, or the one shared row."""
+    return fps if fps.shape[0] == 1 else fps[lo:hi]
 
 
 def flag_nonfinite(states, energy, t_out, stats):
@@ -311,7 +322,7 @@ def _cuda_done(opts, energy, layout, threads):
     opts["cuda"].update(energy=energy, layout=layout, threads_per_block=threads)
 
 
-def _solve_adaptive(p, ys, t0, t1, t_eval, rtol, atol, max_step, first_step, max_steps, steady, meth, single, opts,
+def _solve_adaptive(p, fps, ys, t0, t1, t_eval, rtol, atol, max_step, first_step, max_steps, steady, meth, single, opts,
                     cuda_opts):
     nb, size = ys.shape
     dt_type = ys.dtype
@@ -334,7 +345,7 @@ def _solve_adaptive(p, ys, t0, t1, t_eval, rtol, atol, max_step, first_step, max
         te = None if (t_eval is None and single) else (np.array([t0, t1]) if t_eval is None
                                                        else check_t_eval(t_eval, t0, t1))
         states, stats, t_out, energy, lay, nt = gpu.run_adaptive(
-            p, ys, t0, t1, te, rtol, atol, max_step, np.full(nb, h0), limit, steady, tab,
+            p._replace(fp=fps), ys, t0, t1, te, rtol, atol, max_step, np.full(nb, h0), limit, steady, tab,
             cuda_opts["layout"], cuda_opts["threads_per_block"])
         _cuda_done(opts, energy, lay, nt)
         return states, stats, t_out
@@ -348,14 +359,14 @@ def _solve_adaptive(p, ys, t0, t1, t_eval, rtol, atol, max_step, first_step, max
     te = np.array([t0, t1]) if t_eval is None else check_t_eval(t_eval, t0, t1)
     out = np.empty((nb, te.shape[0], size), dtype=dt_type)
     if single:  # a block of one: the same compiled loop as a batch (one compilation, not two)
-        loops.erk_block(p, ys[:1], t0, t1, te, rtol, atol, max_step, np.full(1, h0), limit, steady,
+        loops.erk_block(p, fps, ys[:1], t0, t1, te, rtol, atol, max_step, np.full(1, h0), limit, steady,
                         tab.A, tab.B, tab.E, tab.P, tab.error_estimator_order, out, stats)
-    elif nb >= LOCKSTEP_MIN_BATCH and _use_erk_lockstep(p):
+    elif nb >= LOCKSTEP_MIN_BATCH and fps.shape[0] == 1 and _use_erk_lockstep(p):
         _run_erk_lockstep(p, ys, t0, t1, te, rtol, atol, max_step, np.full(nb, h0), limit, steady, tab, out, stats)
     else:
         h0s = np.full(nb, h0)
         run_in_blocks(nb, lambda lo, hi: loops.erk_block(
-            p, ys[lo:hi], t0, t1, te, rtol, atol, max_step, h0s[lo:hi], limit, steady,
+            p, _rows(fps, lo, hi), ys[lo:hi], t0, t1, te, rtol, atol, max_step, h0s[lo:hi], limit, steady,
             tab.A, tab.B, tab.E, tab.P, tab.error_estimator_order, out[lo:hi], stats[lo:hi]))
     return out, stats, te
 
@@ -384,7 +395,7 @@ def fixed_time_grid(t0, t1, t_eval, dt, max_steps):
     return te, n_before, nsub.astype(np.int64)
 
 
-def _solve_fixed(p, ys, t0, t1, t_eval, dt, meth, max_steps, steady, opts, cuda_opts):
+def _solve_fixed(p, fps, ys, t0, t1, t_eval, dt, meth, max_steps, steady, opts, cuda_opts):
     nb, size = ys.shape
     if dt is None:
         alias = " (or `gamma`)" if meth.name == "AKOrN" else ""
@@ -396,19 +407,19 @@ def _solve_fixed(p, ys, t0, t1, t_eval, dt, meth, max_steps, steady, opts, cuda_
     if cuda_opts:
         from ..cuda import backend as gpu
 
-        states, stats, t_out, energy, lay, nt = gpu.run_fixed(p, ys, t0, te, dt, meth.scheme, limit, steady,
+        states, stats, t_out, energy, lay, nt = gpu.run_fixed(p._replace(fp=fps), ys, t0, te, dt, meth.scheme, limit, steady,
                                                               cuda_opts["layout"], cuda_opts["threads_per_block"])
         _cuda_done(opts, energy, lay, nt)
         return states, stats, t_out
     out = np.empty((nb, te.shape[0], size), dtype=ys.dtype)
     stats = np.zeros((nb, loops.N_STATS))
     if nb == 1:
-        loops.fixed_member(p, ys[0], t0, te, dt, meth.scheme, limit, steady, out[0], stats[0])
-    elif _use_lockstep(p, nb, meth.scheme):
+        loops.fixed_member(p._replace(fp=fps[0]), ys[0], t0, te, dt, meth.scheme, limit, steady, out[0], stats[0])
+    elif fps.shape[0] == 1 and _use_lockstep(p, nb, meth.scheme):
         _run_lockstep(p, ys, t0, te, dt, meth.scheme, limit, steady, out, stats)
     else:
         run_in_blocks(nb, lambda lo, hi: loops.fixed_block(
-            p, ys[lo:hi], t0, te, dt, meth.scheme, limit, steady, out[lo:hi], stats[lo:hi]))
+            p, _rows(fps, lo, hi), ys[lo:hi], t0, te, dt, meth.scheme, limit, steady, out[lo:hi], stats[lo:hi]))
     return out, stats, te
 
 
@@ -473,7 +484,7 @@ def _run_lockstep(p, ys, t0, te, dt, scheme, limit, steady, out, stats):
         run_blocks(even_blocks(nb, threads), block, threads)
 
 
-def _solve_async(p, ys, t0, t1, t_eval, max_steps, seed, opts, cuda_opts):
+def _solve_async(p, fps, ys, t0, t1, t_eval, max_steps, seed, opts, cuda_opts):
     nb, size = ys.shape
     if t0 != 0 or t1 != int(t1):
         raise ValueError(f"`t_span` counts sweeps for method='async': it must be (0, S) with integer S; got ({t0}, {t1}).")
@@ -507,13 +518,13 @@ def _solve_async(p, ys, t0, t1, t_eval, max_steps, seed, opts, cuda_opts):
         from ..kernels.params import I_W_KIND, I_W_RANK, W_LOWRANK
 
         rank = int(p.ip[I_W_RANK]) if p.ip[I_W_KIND] == W_LOWRANK else 0
-        states, stats, energy, lay, nt = gpu.run_async(p, ys, out_sweeps, sweeps, int(t1), seeds, rank,
+        states, stats, energy, lay, nt = gpu.run_async(p._replace(fp=fps), ys, out_sweeps, sweeps, int(t1), seeds, rank,
                                                        cuda_opts["threads_per_block"])
         _cuda_done(opts, energy, lay, nt)
         return states, stats, te
     if nb == 1:
-        loops.async_member(p, ys[0], out_sweeps, sweeps, int(t1), seeds[0], out[0], stats[0])
+        loops.async_member(p._replace(fp=fps[0]), ys[0], out_sweeps, sweeps, int(t1), seeds[0], out[0], stats[0])
     else:
         run_in_blocks(nb, lambda lo, hi: loops.async_block(
-            p, ys[lo:hi], out_sweeps, sweeps, int(t1), seeds[lo:hi], out[lo:hi], stats[lo:hi]))
+            p, _rows(fps, lo, hi), ys[lo:hi], out_sweeps, sweeps, int(t1), seeds[lo:hi], out[lo:hi], stats[lo:hi]))
     return out, stats, te
