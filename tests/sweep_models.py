@@ -25,6 +25,16 @@ def kuramoto_build(coupling, seed, n=4):
     return model, model.random_state(seed=int(seed))
 
 
+def mixed_build(graph, coupling, seed):
+    """Kuramoto oscillators (D = 3, N = 5) of two structures: a ring or a complete graph, with a
+    tanh interaction on the complete one; the same kind and sizes, so one sweep holds both."""
+    if graph == "ring":
+        model = oh.Kuramoto(3, edges=oh.ring_edges(5), coupling=float(coupling))
+    else:
+        model = oh.Kuramoto(3, edges=oh.complete_edges(5), coupling=float(coupling), interaction="tanh")
+    return model, model.random_state(seed=int(seed))
+
+
 def hk_build(alpha, seed, mode="additive"):
     """A Hopfield-Kuramoto model with 6 units, 2 stored patterns and D = 3 oscillators."""
     rng = np.random.default_rng(100)

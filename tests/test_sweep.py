@@ -1,7 +1,8 @@
 """``oh.sweep`` / ``oh.open_sweep``: resumable parameter sweeps into one zarr store.
 
-Every stored number is checked against ``oh.solve`` on the same point (bit for bit: the sweep
-integrates each point alone, from its own parameters).  The kill test runs a sweep in a
+Every stored number is checked against ``oh.solve`` on the same point, bit for bit: the sweep
+integrates the points of one structure as a stack of models (``oh.stack``), each member with its
+own parameters in the same compiled loop as a solve of that point alone.  The kill test runs a sweep in a
 subprocess, SIGKILLs it once some but not all points are recorded done, runs the same command
 again, and checks that no finished point was built twice and that the store equals an
 uninterrupted run.  Build functions live in ``tests/sweep_models.py`` (workers import them).
@@ -72,6 +73,65 @@ def test_grid_full_matches_solve(grid_run):
     reopened = oh.open_sweep(store)
     assert_same_store(ds, reopened)
     assert reopened.attrs["oscihop_sweep"]["definition"]["method"] == "RK45"
+
+
+def test_mixed_structures_in_one_sweep_match_solve(tmp_path):
+    """Points of two structures in every task: each group is one stack, and every point equals its
+    own solve."""
+    grid = {"graph": ["ring", "complete"], "coupling": [0.5, 1.5], "seed": [0, 1, 2]}
+    ds = oh.sweep(sm.mixed_build, grid=grid, store=tmp_path / "mixed.zarr", t_span=(0.0, 1.0),
+                  t_eval=[0.0, 0.5, 1.0], reduce=["final", "energy", "order_parameter"], progress=False)
+    assert ds.attrs["complete"] and bool((ds["outcome"] == DONE).all())
+    for g in grid["graph"]:
+        for c in grid["coupling"]:
+            for s in grid["seed"]:
+                model, sol = direct(sm.mixed_build, {"graph": g, "coupling": c, "seed": s}, t_span=(0.0, 1.0),
+                                    t_eval=[0.0, 0.5, 1.0])
+                pt = ds.sel(graph=g, coupling=c, seed=s)
+                np.testing.assert_array_equal(pt["y_final"].values, sol.states[-1])
+                np.testing.assert_array_equal(pt["energy"].values, sol.energy)
+                np.testing.assert_array_equal(pt["order_parameter"].values, model.order_parameter(sol.states))
+                assert int(pt["nfev"]) == sol.nfev and int(pt["status"]) == sol.status
+
+
+def test_task_solves_each_structure_as_one_stack(monkeypatch):
+    """Inside a task: one batched solve per structure, not one per point; a stack whose solve
+    raises is solved point by point, so the error lands on the point that causes it."""
+    from oscihop.sweep import runner
+
+    calls = []
+    real = runner.solve
+
+    def counting(model, *args, **kw):
+        calls.append(len(model) if isinstance(model, oh.ModelStack) else 1)
+        return real(model, *args, **kw)
+
+    monkeypatch.setattr(runner, "solve", counting)
+    task = {"build": sm.mixed_build, "ref": None, "dtype": "float64", "t_span": (0.0, 1.0),
+            "solve_times": np.array([0.5, 1.0]), "method": "RK45", "solve_kwargs": {"backend": "cpu"}}
+    points = [{"graph": g, "coupling": c, "seed": 0} for c in (0.5, 1.0, 1.5) for g in ("ring", "complete")]
+    results = runner._run_points(task, points)
+    assert sorted(calls) == [3, 3]
+    for params, (outcome, message, model, sol) in zip(points, results):
+        assert outcome == DONE and message == ""
+        ref = oh.solve(model, (0.0, 1.0), sm.mixed_build(**params)[1], t_eval=[0.5, 1.0])
+        np.testing.assert_array_equal(sol.states, ref.states)
+        np.testing.assert_array_equal(sol.energy, ref.energy)
+
+    calls.clear()
+
+    def failing(model, *args, **kw):
+        calls.append(len(model) if isinstance(model, oh.ModelStack) else 1)
+        if isinstance(model, oh.ModelStack) or model.parameters()["coupling"][0] == 1.0:
+            raise RuntimeError("no solve here")
+        return real(model, *args, **kw)
+
+    monkeypatch.setattr(runner, "solve", failing)
+    results = runner._run_points(task, points[:4])
+    assert calls == [2, 1, 1, 2, 1, 1]  # each stack of 2, then its points one by one
+    outcomes = [r[0] for r in results]
+    assert outcomes == [DONE, DONE, runner.FAILED, runner.FAILED]
+    assert "`oh.solve` raised RuntimeError: no solve here" in results[2][1]
 
 
 def test_points_reductions_match_solve(tmp_path):

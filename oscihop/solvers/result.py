@@ -111,6 +111,23 @@ class Solution:
         self.success = bool(np.all(status >= 0))
         self.message = self._message(status, t_final)
 
+    def member(self, b):
+        """Batch member ``b`` as a one-trajectory Solution (its model: member ``b`` of a stack)."""
+        if not self.batched:
+            raise ValueError("`member` picks one trajectory of a batched Solution; this Solution holds one already.")
+        nb = self.states.shape[0]
+        if not (isinstance(b, (int, np.integer)) and -nb <= b < nb):
+            raise IndexError(f"`b` must be a member index in [0, {nb}); got {b!r}.")
+        b = int(b) % nb
+        from ..models.stack import ModelStack
+
+        model = self.model[b] if isinstance(self.model, ModelStack) else self.model
+        row = np.empty((1, loops.N_STATS))
+        row[0, loops.ST_NFEV], row[0, loops.ST_NSTEPS], row[0, loops.ST_NREJ] = (
+            self.nfev[b], self.nsteps[b], self.nrejected[b])
+        row[0, loops.ST_STATUS], row[0, loops.ST_T] = self.status[b], self.t_final[b]
+        return Solution(model, self.t, self.states[b], self.energy[b], row, self.method, self.options, batched=False)
+
     def _single_message(self, status, t_final):
         return status_message(status, t_final, self.method)
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from .._validation import as_float_array, check_finite, check_shape
 from ..models.base import Model
+from ..models.stack import stack, structure_key
 from ..solvers import solve
 from .definition import _fmt_params
 from .store import _ATTR, _CHECKS, _RECORD_FILL, _RECORD_VARS, DONE, FAILED, NOT_RUN, SOLVE_FAILED, _writable
@@ -23,6 +24,7 @@ __all__ = []
 
 _MESSAGE_CHARS = 2000  # longest message kept per point
 _FLUSH_SECONDS = 30.0  # a long task writes what it has at least this often
+_GROUP_POINTS = 1024  # points built, then solved in stacks of one structure, between two flush checks
 
 
 class _PointFailure(ValueError):
@@ -99,19 +101,82 @@ def _solve_failure(sol):
     return ""
 
 
+def _build_point(task, params):
+    """Build and check one point: (model, y0 at the sweep's precision); raises :class:`_PointFailure`."""
+    model, y0 = _check_point(_call_build(task["build"], params), params, task["ref"])
+    return model, _at_precision(model, y0, task["dtype"])
+
+
+def _solve_kwargs(task):
+    return {**task["solve_kwargs"], "dtype": task["dtype"]}
+
+
+def _result(model, sol):
+    """(outcome, message, model, sol) of a finished solve of one point."""
+    why = _solve_failure(sol)
+    return (SOLVE_FAILED if why else DONE), why, model, sol
+
+
 def _run_point(task, params):
     """Build, check and integrate one point: (outcome, message, model, sol); point errors do not raise."""
     try:
-        model, y0 = _check_point(_call_build(task["build"], params), params, task["ref"])
+        model, y0 = _build_point(task, params)
     except _PointFailure as exc:
         return FAILED, str(exc), None, None
+    return _solve_one(task, model, y0)
+
+
+def _solve_one(task, model, y0):
     try:
-        sol = solve(model, task["t_span"], _at_precision(model, y0, task["dtype"]), method=task["method"],
-                    t_eval=task["solve_times"], **{**task["solve_kwargs"], "dtype": task["dtype"]})
+        sol = solve(model, task["t_span"], y0, method=task["method"], t_eval=task["solve_times"], **_solve_kwargs(task))
     except Exception as exc:  # noqa: BLE001 - reported per point
         return FAILED, f"`oh.solve` raised {_exc_text(exc)}", model, None
-    why = _solve_failure(sol)
-    return (SOLVE_FAILED if why else DONE), why, model, sol
+    return _result(model, sol)
+
+
+def _batchable(task):
+    """Whether the task's points may be solved as stacks: a fixed output grid (every step of an
+    adaptive solve differs per point) and not ``async`` (its member seeds depend on the batch)."""
+    return task["solve_times"] is not None and task["method"] != "async"
+
+
+def _solve_group(task, models, y0s):
+    """Results of points sharing a structure, solved as one stack (the same compiled loop per
+    member as a single solve, so the same bits); one by one when the stack's solve raises, so
+    that the error is reported at the point that caused it."""
+    if len(models) == 1:
+        return [_solve_one(task, models[0], y0s[0])]
+    try:
+        sol = solve(stack(models), task["t_span"], np.stack(y0s), method=task["method"], t_eval=task["solve_times"],
+                    **_solve_kwargs(task))
+    except Exception:  # noqa: BLE001 - find the point that raises
+        return [_solve_one(task, m, y) for m, y in zip(models, y0s)]
+    return [_result(m, sol.member(b)) for b, m in enumerate(models)]
+
+
+def _run_points(task, all_params):
+    """Results of several points, in order: built one by one, solved in stacks of one structure."""
+    results = [None] * len(all_params)
+    groups = {}
+    for k, params in enumerate(all_params):
+        try:
+            model, y0 = _build_point(task, params)
+        except _PointFailure as exc:
+            results[k] = (FAILED, str(exc), None, None)
+            continue
+        if not _batchable(task):
+            results[k] = _solve_one(task, model, y0)
+            continue
+        try:
+            key = structure_key(model, task["dtype"])
+        except Exception as exc:  # noqa: BLE001 - the model's parameters do not pack: this point's failure
+            results[k] = (FAILED, f"`oh.solve` raised {_exc_text(exc)}", model, None)
+            continue
+        groups.setdefault(key, []).append((k, model, y0))
+    for items in groups.values():
+        for (k, _, _), res in zip(items, _solve_group(task, [m for _, m, _ in items], [y for _, _, y in items])):
+            results[k] = res
+    return results
 
 
 def _probe(build, d):
@@ -179,8 +244,9 @@ def _task_params(task, k):
 def _run_task(task):
     """Compute the pending points of one chunk region and write the region (worker side).
 
-    Points are integrated one by one with :func:`oscihop.solve` on single states (serial,
-    disk-cached kernels).  A point that fails (``build`` raises or returns something unusable,
+    Points are built one by one, then the points of one structure are integrated together as a
+    stack of models (:func:`oscihop.stack`: one batched :func:`oscihop.solve`, each member with
+    its own parameters, the same results as solving them apart), ``_GROUP_POINTS`` at a time.  A point that fails (``build`` raises or returns something unusable,
     ``solve`` raises, or the solve fails) is recorded with its ``outcome`` and ``message`` and
     the task goes on.  The data arrays are written first, then the records, ``outcome`` last;
     a long task writes what it has every ``_FLUSH_SECONDS``.
@@ -217,31 +283,32 @@ def _run_task(task):
     last_flush = time.perf_counter()
     pending = np.flatnonzero(~done.ravel())
     try:
-        for pos, k in enumerate(pending):
-            params = _task_params(task, int(k))
-            idx = np.unravel_index(int(k), rshape)
-            outcome, message, model, sol = _run_point(task, params)
-            for name in task["variables"]:
-                bufs[name][idx] = np.nan
-            if sol is not None:
-                states = sol.states
-                if "y" in bufs:
-                    bufs["y"][idx] = states[:n_curve]
-                if "energy" in bufs:
-                    bufs["energy"][idx] = sol.energy[:n_curve]
-                if "y_final" in bufs:
-                    bufs["y_final"][idx] = states[-1]
-                if "order_parameter" in bufs:
-                    bufs["order_parameter"][idx] = model.order_parameter(states[:n_curve])
-                _check_point_energy(bufs, idx, model, sol, task["energy_tolerance"])
-            bufs["status"][idx] = NOT_RUN if sol is None else sol.status
-            bufs["nfev"][idx] = -1 if sol is None else sol.nfev
-            bufs["nsteps"][idx] = -1 if sol is None else sol.nsteps
-            bufs["message"][idx] = message[:_MESSAGE_CHARS]
-            bufs["outcome"][idx] = outcome
-            computed += 1
-            failed += outcome != DONE
-            if time.perf_counter() - last_flush > task["flush_seconds"] and pos + 1 < len(pending):
+        for lo in range(0, len(pending), task.get("group_points", _GROUP_POINTS)):
+            ks = [int(k) for k in pending[lo:lo + task.get("group_points", _GROUP_POINTS)]]
+            results = _run_points(task, [_task_params(task, k) for k in ks])
+            for k, (outcome, message, model, sol) in zip(ks, results):
+                idx = np.unravel_index(k, rshape)
+                for name in task["variables"]:
+                    bufs[name][idx] = np.nan
+                if sol is not None:
+                    states = sol.states
+                    if "y" in bufs:
+                        bufs["y"][idx] = states[:n_curve]
+                    if "energy" in bufs:
+                        bufs["energy"][idx] = sol.energy[:n_curve]
+                    if "y_final" in bufs:
+                        bufs["y_final"][idx] = states[-1]
+                    if "order_parameter" in bufs:
+                        bufs["order_parameter"][idx] = model.order_parameter(states[:n_curve])
+                    _check_point_energy(bufs, idx, model, sol, task["energy_tolerance"])
+                bufs["status"][idx] = NOT_RUN if sol is None else sol.status
+                bufs["nfev"][idx] = -1 if sol is None else sol.nfev
+                bufs["nsteps"][idx] = -1 if sol is None else sol.nsteps
+                bufs["message"][idx] = message[:_MESSAGE_CHARS]
+                bufs["outcome"][idx] = outcome
+                computed += 1
+                failed += outcome != DONE
+            if time.perf_counter() - last_flush > task["flush_seconds"] and lo + len(ks) < len(pending):
                 t_io += flush()
                 last_flush = time.perf_counter()
     except BaseException:
