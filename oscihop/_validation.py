@@ -311,6 +311,8 @@ def check_edges(edges, n, name="edges", graph=True):
     if loops.any():
         k = int(np.argmax(loops))
         raise ValueError(f"`{name}` must not contain self-loops (i == j); edge {k} is {tuple(int(a) for a in arr[k])}.")
+    if graph_seen(arr):  # the same pairs passed the duplicate check before (a sweep's repeated graph)
+        return arr
     key = np.sort(arr, axis=1)
     _, first, counts = np.unique(key, axis=0, return_index=True, return_counts=True)
     if (counts > 1).any():
@@ -319,7 +321,29 @@ def check_edges(edges, n, name="edges", graph=True):
             f"`{name}` must list each undirected pair once; {pair} appears {int(counts.max())} times "
             "(as (i, j) and/or (j, i)). Remove the duplicates (or sum their weights)."
         )
+    graph_seen(arr, add=True)
     return arr
+
+
+#: Small graphs repeated across many models (sweep points) are checked once: a graph is keyed by
+#: its bytes, so a key stands for exactly the pairs that passed.  Graphs above the edge limit
+#: are checked every time (hashing them would cost as much as the check); the oldest keys go first.
+_SEEN_GRAPHS = {}
+_SEEN_MAX_EDGES = 4096
+_SEEN_MAX = 64
+
+
+def graph_seen(arr, add=False):
+    """Whether the int64 edge array ``arr`` passed :func:`check_edges` before (``add``: record it)."""
+    if arr.shape[0] > _SEEN_MAX_EDGES:
+        return False
+    key = (arr.shape, arr.tobytes())
+    if not add:
+        return key in _SEEN_GRAPHS
+    if len(_SEEN_GRAPHS) >= _SEEN_MAX:
+        _SEEN_GRAPHS.pop(next(iter(_SEEN_GRAPHS)))
+    _SEEN_GRAPHS[key] = True
+    return True
 
 
 def as_rng(seed, name="seed"):

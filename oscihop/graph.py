@@ -53,9 +53,14 @@ def csr_from_edges(n, edges, *values):
     return _pull_csr(n, edges, *vals)
 
 
-def _pull_csr(n, edges, *values):
-    """:func:`csr_from_edges` for edges and values the caller has already validated."""
-    edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+#: CSR structures of small graphs, keyed by (n, edge bytes): models built again and again on one
+#: graph (sweep points) share its structure.  The arrays are read-only, as models never write them.
+_CSR_CACHE = {}
+_CSR_CACHE_MAX_EDGES = 4096
+_CSR_CACHE_MAX = 64
+
+
+def _pull_structure(n, edges):
     e = edges.shape[0]
     rows = np.concatenate([edges[:, 0], edges[:, 1]])
     cols = np.concatenate([edges[:, 1], edges[:, 0]])
@@ -65,8 +70,26 @@ def _pull_csr(n, edges, *values):
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.add.at(indptr, rows + 1, 1)
     np.cumsum(indptr, out=indptr)
+    out = (indptr, np.ascontiguousarray(cols), np.ascontiguousarray(eid))
+    for a in out:
+        a.flags.writeable = False
+    return out
+
+
+def _pull_csr(n, edges, *values):
+    """:func:`csr_from_edges` for edges and values the caller has already validated."""
+    edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+    key = (int(n), edges.tobytes()) if edges.shape[0] <= _CSR_CACHE_MAX_EDGES else None
+    structure = None if key is None else _CSR_CACHE.get(key)
+    if structure is None:
+        structure = _pull_structure(n, edges)
+        if key is not None:
+            if len(_CSR_CACHE) >= _CSR_CACHE_MAX:
+                _CSR_CACHE.pop(next(iter(_CSR_CACHE)))
+            _CSR_CACHE[key] = structure
+    eid = structure[2]
     vals = tuple(np.ascontiguousarray(np.asarray(v)[eid]) for v in values)
-    return (indptr, np.ascontiguousarray(cols), np.ascontiguousarray(eid)) + vals
+    return structure + vals
 
 
 def edges_from_dense(mat, tol=0.0):

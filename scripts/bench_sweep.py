@@ -11,6 +11,8 @@ on all local cores (or, with ``--dask``, on a dask LocalCluster with one single-
 per core).  Reported:
 
 - points/s over the whole call (store creation, worker start-up and the final check included);
+- the rate of one batched solve of the same work (every point's model and state built first, then
+  ``oh.solve(oh.stack(models), ...)`` on all cores), and the sweep's rate as a share of it;
 - the serial cost of one point (build + solve in this process, no store) and the parallel
   efficiency that implies;
 - zarr I/O measured inside the tasks (opening arrays, reading back a partly done chunk,
@@ -54,6 +56,19 @@ def serial_cost(build, grid, method, n_sample=300):
         model, y0 = build(coupling=coupling[k % len(coupling)], seed=seeds[k % len(seeds)])
         oh.solve(model, (0.0, 1.0), y0, method=method, t_eval=np.linspace(0, 1, 11))
     return (time.perf_counter() - t) / n_sample
+
+
+def batched_rate(build, grid, method, t_eval):
+    """(points/s of one stacked solve of every point, seconds to build the points) after warm-up."""
+    points = [(c, s) for c in grid["coupling"] for s in grid["seed"]]
+    t = time.perf_counter()
+    built = [build(coupling=c, seed=s) for c, s in points]
+    t_build = time.perf_counter() - t
+    models, y0s = oh.stack([m for m, _ in built]), np.stack([y for _, y in built])
+    oh.solve(oh.stack(models.models[:2]), (0.0, 1.0), y0s[:2], method=method, t_eval=t_eval)  # compile
+    t = time.perf_counter()
+    oh.solve(models, (0.0, 1.0), y0s, method=method, t_eval=t_eval)
+    return len(points) / (time.perf_counter() - t), t_build
 
 
 def du(path):
@@ -111,6 +126,9 @@ def main(argv=None):
             client.close()
             cluster.close()
     run = ds.attrs["sweep_run"]
+    rate = n_points / wall
+    batch_rate, t_build = batched_rate(build, grid, args.method, ds["time"].values if "time" in ds.coords
+                                       else np.array([1.0]))
     assert ds.attrs["complete"] and run["computed"] == n_points, run
     size, files = du(store)
     workers = run["workers"]
@@ -120,7 +138,10 @@ def main(argv=None):
                   f"t in [0, 1], reduce={reduce}"),
         ("executor", f"{run['executor']}, {workers} workers, {run['tasks']} tasks x {run['points_per_task']} points"),
         ("wall time", f"{wall:.2f} s"),
-        ("throughput", f"{n_points / wall:,.0f} points/s"),
+        ("throughput", f"{rate:,.0f} points/s"),
+        ("batched solve", f"{batch_rate:,.0f} points/s: one oh.solve(oh.stack(models)) of the same points on all "
+                          f"cores (building them took {t_build:.2f} s more)"),
+        ("sweep / batched", f"{rate / batch_rate:.1%} of the batched rate ({batch_rate / rate:.1f}x slower)"),
         ("serial cost/point", f"{per_point * 1e3:.3f} ms (build + solve, no store) -> ideal "
                               f"{workers / per_point:,.0f} points/s on {workers} workers"),
         ("parallel efficiency", f"{(n_points / wall) / (workers / per_point):.0%} of ideal"),

@@ -550,3 +550,26 @@ def test_validation_helpers_refuse_meaning_changing_input():
     for bad in ("abc", True, 2.5, -1):
         raises_naming("`seed`", as_rng, bad)
     assert as_rng(np.random.default_rng(0)) is not None
+
+
+def test_repeated_graphs_are_checked_once_and_bad_graphs_every_time():
+    """Sweep points rebuild one graph many times: its duplicate check runs once (keyed by the
+    edges' bytes) and its CSR structure is shared, read-only; a bad graph is refused each time."""
+    from oscihop import _validation as V
+    from oscihop import graph as G
+
+    ring = oh.ring_edges(7)
+    assert V.graph_seen(ring)  # ring_edges checked it
+    again = V.check_edges(ring.copy(), 7)
+    np.testing.assert_array_equal(again, ring)
+    with pytest.raises(ValueError, match=r"indices must lie in \[0, 5\]"):
+        V.check_edges(ring, 6)  # the range check runs for every n, cached or not
+    dup = np.vstack([ring, ring[2:3, ::-1]])
+    for _ in range(2):
+        with pytest.raises(ValueError, match="each undirected pair once"):
+            oh.Kuramoto(2, edges=dup, coupling=1.0)
+    assert not V.graph_seen(dup)
+    a = oh.Kuramoto(2, edges=ring, coupling=1.0)
+    b = oh.Kuramoto(2, edges=ring, coupling=2.0)
+    assert a._csr[0] is b._csr[0] and not a._csr[0].flags.writeable
+    np.testing.assert_array_equal(G._pull_structure(7, ring)[1], a._csr[1])

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from collections import namedtuple
 
+import numpy as np
+
 __all__ = [
     "ACT_TANH", "ACT_SIGMOID", "ACT_RELU", "ACT_SOFTMAX", "ACT_SIGN", "ACTIVATIONS", "W_NONE", "W_DENSE",
     "W_CSR", "W_LOWRANK", "K_NONE", "K_DENSE", "K_CSR", "K_LOWRANK", "K_MEANFIELD", "INT_LINEAR",
@@ -161,6 +163,9 @@ _DEFAULT_INTS = {"nh": 0, "act": ACT_TANH, "w_kind": W_NONE, "nk": 0, "dim": 1, 
                  "inter": INT_LINEAR, "omega_kind": OMEGA_NONE, "hk_kind": HK_NONE}
 
 
+_NO_FACTOR, _NO_FLOATS, _NO_INDEX = np.zeros((0, 0)), np.zeros(0), np.zeros(1, dtype=np.int64)
+
+
 def pack_params(dtype, fields, work_size):
     """Lay named model fields out in the two flat arrays of a :class:`SystemParams`.
 
@@ -171,8 +176,8 @@ def pack_params(dtype, fields, work_size):
 
     ints = dict(_DEFAULT_INTS)
     ints.update({k: int(v) for k, v in fields.items() if k in _DEFAULT_INTS})
-    ints["w_rank"] = int(np.shape(fields.get("w_factor", np.zeros((0, 0))))[0])
-    ints["k_rank"] = int(np.shape(fields.get("k_factor", np.zeros((0, 0))))[0])
+    ints["w_rank"] = int(np.shape(fields.get("w_factor", _NO_FACTOR))[0])
+    ints["k_rank"] = int(np.shape(fields.get("k_factor", _NO_FACTOR))[0])
     ints["has_stim"] = int(np.size(fields.get("stim", ())) > 0)
     ints["work_size"] = int(work_size)
     ints["shared_csr"] = shared_csr_code(ints, fields)
@@ -180,14 +185,14 @@ def pack_params(dtype, fields, work_size):
                         dtype=np.float64)]
     pos = FLOAT_HEADER
     for name in _FLOAT_ARRAYS:
-        arr = np.ascontiguousarray(fields.get(name, np.zeros(0)), dtype=np.float64).ravel()
+        arr = np.ascontiguousarray(fields.get(name, _NO_FLOATS), dtype=np.float64).ravel()
         ints["o_" + name] = pos
         fchunks.append(arr)
         pos += arr.size
     ichunks = []
     ipos = INT_HEADER
     for name in _INT_ARRAYS:
-        arr = np.ascontiguousarray(fields.get(name, np.zeros(1, dtype=np.int64)), dtype=np.int64).ravel()
+        arr = np.ascontiguousarray(fields.get(name, _NO_INDEX), dtype=np.int64).ravel()
         ints["o_" + name] = ipos
         ichunks.append(arr)
         ipos += arr.size
