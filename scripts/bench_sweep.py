@@ -2,13 +2,16 @@
 
 Usage::
 
-    python scripts/bench_sweep.py [--points 10000] [--n 8] [--model kuramoto|hk] \\
+    python scripts/bench_sweep.py [--points 10000] [--n 8] [--model kuramoto|hk] [--build model|function] \\
         [--reduce final|energy|order_parameter|full] [--method RK45] [--store DIR] [--dask]
 
 A grid ``coupling x seed`` of about ``--points`` points, each a model of ``--n`` units
 integrated with ``--method`` over t in [0, 1] from a random state drawn from ``seed``, swept
 on all local cores (or, with ``--dask``, on a dask LocalCluster with one single-threaded worker
-per core).  Reported:
+per core).  ``--build model`` (the default) sweeps a template model (``oh.sweep(model, grid)``: each
+point fills the coupling, or alpha for HK, and starts from ``random_state(seed)``);
+``--build function`` calls a build function per point (``build(coupling, seed) -> (model, y0)``).
+Both give the same numbers.  Reported:
 
 - points/s over the whole call (store creation, worker start-up and the final check included);
 - the rate of one batched solve of the same work (every point's model and state built first, then
@@ -25,6 +28,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -46,6 +50,11 @@ def hk_build(coupling, seed, n=8):
     return hk, hk.random_state(seed=int(seed), h_scale=0.3)
 
 
+def hk_template(n=8):
+    """The model of :func:`hk_build`, as a sweep template (alpha and the start filled per point)."""
+    return hk_build(1.0, 0, n)[0]
+
+
 def serial_cost(build, grid, method, n_sample=300):
     """Mean seconds per point for build + solve in this process (no store), after warm-up."""
     coupling, seeds = grid["coupling"], grid["seed"]
@@ -58,9 +67,10 @@ def serial_cost(build, grid, method, n_sample=300):
     return (time.perf_counter() - t) / n_sample
 
 
-def batched_rate(build, grid, method, t_eval):
-    """(points/s of one stacked solve of every point, seconds to build the points) after warm-up."""
-    points = [(c, s) for c in grid["coupling"] for s in grid["seed"]]
+def batched_rate(build, grid, method, t_eval, limit=20_000):
+    """(points/s of one stacked solve of the points, seconds to build them, points used) after
+    warm-up; at most the first ``limit`` points (the rate per point does not depend on the count)."""
+    points = [(c, s) for c in grid["coupling"] for s in grid["seed"]][:limit]
     t = time.perf_counter()
     built = [build(coupling=c, seed=s) for c, s in points]
     t_build = time.perf_counter() - t
@@ -68,7 +78,7 @@ def batched_rate(build, grid, method, t_eval):
     oh.solve(oh.stack(models.models[:2]), (0.0, 1.0), y0s[:2], method=method, t_eval=t_eval)  # compile
     t = time.perf_counter()
     oh.solve(models, (0.0, 1.0), y0s, method=method, t_eval=t_eval)
-    return len(points) / (time.perf_counter() - t), t_build
+    return len(points) / (time.perf_counter() - t), t_build, len(points)
 
 
 def du(path):
@@ -87,6 +97,8 @@ def main(argv=None):
     ap.add_argument("--model", choices=["kuramoto", "hk"], default="kuramoto")
     ap.add_argument("--reduce", default="final", help="comma-separated reductions (default final)")
     ap.add_argument("--method", default="RK45")
+    ap.add_argument("--build", choices=["model", "function"], default="model",
+                    help="sweep a template model (default) or call a build function per point")
     ap.add_argument("--points-per-task", type=int, default=None)
     ap.add_argument("--store", default=None, help="store directory (default: a temporary one, deleted after)")
     ap.add_argument("--dask", action="store_true", help="run on a dask LocalCluster instead of local processes")
@@ -116,9 +128,23 @@ def main(argv=None):
         cluster = LocalCluster(n_workers=len(os.sched_getaffinity(0)), threads_per_worker=1, processes=True,
                                dashboard_address=":0")
         client = Client(cluster)
+    sweep_build, sweep_grid = build, grid
+    if args.build == "model":  # the same points: the model with the point's coupling (alpha), from its seed
+        if args.model == "kuramoto":
+            sweep_build = oh.Kuramoto(2, edges=oh.ring_edges(args.n), coupling=1.0)
+        else:
+            sweep_build = hk_template(args.n)
+            sweep_grid = {"alpha": grid["coupling"], "seed": grid["seed"], "h_scale": [0.3]}
+    # a 4-point sweep first loads the kernels (as the batched solve below is warmed up first)
+    warm_grid = {k: v[:2] for k, v in sweep_grid.items()}
+    t = time.perf_counter()
+    oh.sweep(sweep_build, grid=warm_grid, store=store + ".warm", t_span=(0.0, 1.0), method=args.method, reduce=reduce,
+             client=client, overwrite=True, progress=False)
+    t_warm = time.perf_counter() - t
+    shutil.rmtree(store + ".warm", ignore_errors=True)
     try:
         t = time.perf_counter()
-        ds = oh.sweep(build, grid=grid, store=store, t_span=(0.0, 1.0), method=args.method, reduce=reduce,
+        ds = oh.sweep(sweep_build, grid=sweep_grid, store=store, t_span=(0.0, 1.0), method=args.method, reduce=reduce,
                       client=client, points_per_task=args.points_per_task, overwrite=True)
         wall = time.perf_counter() - t
     finally:
@@ -127,7 +153,8 @@ def main(argv=None):
             cluster.close()
     run = ds.attrs["sweep_run"]
     rate = n_points / wall
-    batch_rate, t_build = batched_rate(build, grid, args.method, ds["time"].values if "time" in ds.coords
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10  # MiB (Linux: KiB)
+    batch_rate, t_build, n_batched = batched_rate(build, grid, args.method, ds["time"].values if "time" in ds.coords
                                        else np.array([1.0]))
     assert ds.attrs["complete"] and run["computed"] == n_points, run
     size, files = du(store)
@@ -136,15 +163,17 @@ def main(argv=None):
         ("points", f"{n_points}  ({n_coupling} couplings x {n_seed} seeds)"),
         ("model", f"{args.model}, N={args.n}, size={ds.attrs['oscihop_sweep']['model']['size']}, {args.method}, "
                   f"t in [0, 1], reduce={reduce}"),
+        ("build", "a template model (oh.sweep(model, grid))" if args.build == "model"
+                  else "a build function called per point"),
         ("executor", f"{run['executor']}, {workers} workers, {run['tasks']} tasks x {run['points_per_task']} points"),
-        ("wall time", f"{wall:.2f} s"),
+        ("wall time", f"{wall:.2f} s (after a 4-point warm-up sweep of {t_warm:.2f} s: kernel loads, pool start)"),
         ("throughput", f"{rate:,.0f} points/s"),
-        ("batched solve", f"{batch_rate:,.0f} points/s: one oh.solve(oh.stack(models)) of the same points on all "
-                          f"cores (building them took {t_build:.2f} s more)"),
+        ("batched solve", f"{batch_rate:,.0f} points/s: one oh.solve(oh.stack(models)) of the same "
+                          f"{'' if n_batched == n_points else f'first {n_batched:,} '}points on all cores "
+                          f"(building them took {t_build:.2f} s more)"),
         ("sweep / batched", f"{rate / batch_rate:.1%} of the batched rate ({batch_rate / rate:.1f}x slower)"),
-        ("serial cost/point", f"{per_point * 1e3:.3f} ms (build + solve, no store) -> ideal "
+        ("serial cost/point", f"{per_point * 1e3:.3f} ms (build function + solve, no store) -> ideal "
                               f"{workers / per_point:,.0f} points/s on {workers} workers"),
-        ("parallel efficiency", f"{(n_points / wall) / (workers / per_point):.0%} of ideal"),
         ("steady-state rate", f"{n_points / (run['task_s'] / workers):,.0f} points/s inside the tasks; fixed cost "
                               f"{wall - run['task_s'] / workers:.2f} s (probe, store creation, pool start-up, "
                               "final check and open)"),
@@ -155,8 +184,11 @@ def main(argv=None):
         ("I/O share of wall", f"{(run['task_io_s'] / max(workers, 1) + run['driver_io_s']) / wall:.1%} "
                               "(task I/O spread over the workers + driver I/O)"),
         ("store", f"{size / 2**20:.2f} MiB in {files} files"),
+        ("peak memory", f"{peak:,.0f} MiB resident in this process after the sweep"),
         ("load average", f"{load_before:.2f} before the run (other processes competing for the cores)"),
     ]
+    if args.build == "function":  # the serial cost above is this sweep's own per-point work
+        rows.insert([k for k, _ in rows].index("serial cost/point") + 1, ("parallel efficiency", f"{(n_points / wall) / (workers / per_point):.0%} of ideal"))
     width = max(len(k) for k, _ in rows)
     print(f"oh.sweep benchmark  (python {sys.version.split()[0]}, oscihop {oh.__version__}, "
           f"{len(os.sched_getaffinity(0))} cores)")

@@ -221,3 +221,25 @@ def spread_build(sigma, seed):
     omega = float(sigma) * (np.arange(6) - 2.5) if sigma else None
     model = oh.Kuramoto(2, coupling="mean-field", strength=1.0, n=6, omega=omega)
     return model, model.random_state(seed=int(seed))
+
+
+def kuramoto_template(n=4):
+    """The template of :func:`kuramoto_build` (``oh.sweep(model, ...)``: parameters filled per point)."""
+    return oh.Kuramoto(2, edges=oh.ring_edges(int(n)), coupling=1.0)
+
+
+def hk_template(mode="additive"):
+    """The template of :func:`hk_build`."""
+    return hk_build(1.0, 0, mode)[0]
+
+
+#: The grid of the template kill-and-resume test: 20 x 25 = 500 points, 4 per task.
+TEMPLATE_KILL_GRID = {"coupling": [0.1 * (i + 1) for i in range(20)], "seed": list(range(25))}
+
+
+def run_template_kill_sweep(store):
+    """The template sweep of the kill-and-resume test (run as a subprocess), on 2 cores at most."""
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:2])
+    ds = oh.sweep(kuramoto_template(), grid=TEMPLATE_KILL_GRID, store=store, **KILL_OPTIONS)
+    print("computed", ds.attrs["sweep_run"]["computed"])

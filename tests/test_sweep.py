@@ -106,12 +106,22 @@ def test_task_solves_each_structure_as_one_stack(monkeypatch):
         calls.append(len(model) if isinstance(model, oh.ModelStack) else 1)
         return real(model, *args, **kw)
 
+    def per_point(n, singles, stacks):  # the results in point order: stacks member by member
+        out = [None] * n
+        for i, res in singles:
+            out[i] = res
+        for positions, models, sol in stacks:
+            for b, i in enumerate(positions):
+                out[i] = (DONE, "", models[b], sol.member(b))
+        return out
+
     monkeypatch.setattr(runner, "solve", counting)
     task = {"build": sm.mixed_build, "ref": None, "dtype": "float64", "t_span": (0.0, 1.0),
             "solve_times": np.array([0.5, 1.0]), "method": "RK45", "solve_kwargs": {"backend": "cpu"}}
     points = [{"graph": g, "coupling": c, "seed": 0} for c in (0.5, 1.0, 1.5) for g in ("ring", "complete")]
-    results = runner._run_points(task, points)
-    assert sorted(calls) == [3, 3]
+    singles, stacks = runner._run_points(task, points)
+    assert sorted(calls) == [3, 3] and not singles and len(stacks) == 2
+    results = per_point(len(points), singles, stacks)
     for params, (outcome, message, model, sol) in zip(points, results):
         assert outcome == DONE and message == ""
         ref = oh.solve(model, (0.0, 1.0), sm.mixed_build(**params)[1], t_eval=[0.5, 1.0])
@@ -127,7 +137,9 @@ def test_task_solves_each_structure_as_one_stack(monkeypatch):
         return real(model, *args, **kw)
 
     monkeypatch.setattr(runner, "solve", failing)
-    results = runner._run_points(task, points[:4])
+    singles, stacks = runner._run_points(task, points[:4])
+    assert not stacks
+    results = per_point(4, singles, stacks)
     assert calls == [2, 1, 1, 2, 1, 1]  # each stack of 2, then its points one by one
     outcomes = [r[0] for r in results]
     assert outcomes == [DONE, DONE, runner.FAILED, runner.FAILED]

@@ -96,12 +96,29 @@ class ModelStack(Model):
             if isinstance(m, ModelStack) or not isinstance(m, Model):
                 raise TypeError(f"`models`: member {k} must be an oscihop model (Hopfield, Kuramoto, "
                                 f"HopfieldKuramoto); got {type(m).__name__}.")
-        key = structure_key(models[0])
-        for k, m in enumerate(models[1:], start=1):
-            if m is not models[0] and structure_key(m) != key:
+        # a model repeated in the stack (the points of one parameter set in a sweep) is one row
+        slot = {}
+        member_slot = [slot.setdefault(id(m), len(slot)) for m in models]
+        self._setup(models, list({id(m): m for m in models}.values()), member_slot)
+
+    @classmethod
+    def _of_distinct(cls, distinct, member_slot):
+        """The stack whose member ``b`` is ``distinct[member_slot[b]]`` (a sweep's points: few
+        parameter sets, many starts), built without visiting every member."""
+        obj = cls.__new__(cls)
+        obj._setup(tuple(distinct[s] for s in np.asarray(member_slot).tolist()), list(distinct), member_slot)
+        return obj
+
+    def _setup(self, models, distinct, member_slot):
+        key = structure_key(distinct[0])
+        for m in distinct[1:]:
+            if structure_key(m) != key:
+                k = next(b for b, x in enumerate(models) if x is m)
                 raise ValueError(_first_difference(models[0], m, k))
         first = models[0]
         self._models = models
+        self._distinct = distinct
+        self._member_slot = np.asarray(member_slot, dtype=np.intp)
         self._nh, self._nk, self._dim = first._nh, first._nk, first._dim
         if hasattr(first, "activation"):
             self.activation = first.activation
@@ -135,7 +152,9 @@ class ModelStack(Model):
         dt = resolve_dtype(dtype)
         rows = self._rows.get(dt)
         if rows is None:
-            rows = np.stack([m.params(dt).fp for m in self._models])
+            rows = np.stack([m.params(dt).fp for m in self._distinct])
+            if len(self._distinct) < len(self._models):
+                rows = rows[self._member_slot]
             self._rows[dt] = rows
         return rows
 

@@ -13,7 +13,8 @@ from collections.abc import Mapping
 import numpy as np
 
 from .._validation import check_bool, check_size
-from .definition import _Definition, _fmt_params, _SpecBuild
+from ..models.base import Model
+from .definition import _Definition, _fmt_params, _ModelBuild, _SpecBuild
 from .executors import _check_picklable, _client_threads, _local_workers, _run_dask, _run_local
 from .lock import _StoreLock
 from .runner import _FLUSH_SECONDS, _probe, _run_task
@@ -24,6 +25,7 @@ __all__ = ["sweep", "open_sweep"]
 
 _TASK_BYTES = 64 * 2**20  # largest buffer a task holds (default points_per_task)
 _MAX_POINTS_PER_TASK = 256
+_MAX_STACK_POINTS = 8192  # points per task of a template sweep (one stack)
 
 
 def sweep(build, grid=None, points=None, store=None, t_span=None, t_eval=None, method="RK45", reduce="full",
@@ -33,12 +35,22 @@ def sweep(build, grid=None, points=None, store=None, t_span=None, t_eval=None, m
 
     Parameters
     ----------
-    build : callable or dict
+    build : callable, dict, model or (model, y0)
         ``build(**params) -> (model, y0)`` with ``y0`` one state of shape ``(model.size,)``.
         It must be picklable (a function defined in a module, not a lambda) and
         deterministic: randomness must come from the parameters (e.g. a ``seed``
         parameter).  A dict is a declarative spec, built by
         ``oscihop.spec.build_from_spec(spec, **params)``.
+
+        A model is a template, the fastest form for sweeps over float parameters: each
+        name is a name of ``model.parameters()`` (``"hopfield__bias"`` for
+        ``"hopfield.bias"``, or just ``"bias"`` where the last part is unique) whose
+        value fills the whole parameter (``model.replace``, validated like the
+        constructor: a rejected value fails its point), plus ``seed`` and ``h_scale``,
+        the start ``model.random_state(seed=seed, h_scale=h_scale)`` (defaults 0 and 1).
+        A ``(model, y0)`` pair starts every point from ``y0``.  Every point shares the
+        model's structure, so each task builds only its distinct parameter sets and
+        solves its points as one stack (:func:`oscihop.stack`).
     grid : dict {name: 1-D values}, optional
         Cartesian product; the store has one dimension per name, in this order, with the
         values as coordinates.  Values: numbers, booleans or strings, no duplicates.
@@ -81,11 +93,14 @@ def sweep(build, grid=None, points=None, store=None, t_span=None, t_eval=None, m
     points_per_task : int, optional
         Points per task, which is also the chunk size along the parameter dimensions
         (rounded down to whole rows of trailing grid dimensions).  Default: about
-        ``n_points / (8 workers)``, at most 256 and at most ~64 MiB of results per task.
+        ``n_points / (8 workers)``, at most 256 and at most ~64 MiB of results per task
+        (a template sweep, whose tasks are stacks: about ``n_points / (4 workers)``, at most 8192).
         Fixed when the store is created; a resumed sweep keeps the store's chunks.
     workers : int, optional
         Local worker processes (default: one per available core; at most 4 per core).  Not
-        with ``client``/``scheduler``, where the cluster decides.
+        with ``client``/``scheduler``, where the cluster decides.  A template sweep (``build``
+        a model) with a fixed output grid runs in this process by default, each task one
+        stack whose solve uses Numba's threads; give ``workers`` to run it on a pool instead.
     progress : bool or None, default None
         Progress bar (points done, rate, time left): ``None`` shows it on a terminal only.
     overwrite : bool, default False
@@ -190,8 +205,13 @@ def sweep(build, grid=None, points=None, store=None, t_span=None, t_eval=None, m
     t_wall = time.perf_counter()
     if isinstance(build, Mapping):
         build = _SpecBuild(build)
+    elif isinstance(build, Model):
+        build = _ModelBuild(build)
+    elif isinstance(build, tuple) and len(build) == 2 and isinstance(build[0], Model):
+        build = _ModelBuild(*build)
     elif not callable(build):
-        raise ValueError(f"`build` must be a callable build(**params) -> (model, y0) or a spec dict; got {build!r}.")
+        raise ValueError(f"`build` must be a callable build(**params) -> (model, y0), a spec dict, an oscihop model "
+                         f"or a (model, y0) pair; got {build!r}.")
     path = _store_path(store, required=True)
     if points_per_task is not None:
         points_per_task = check_size(points_per_task, "points_per_task", 1)
@@ -228,8 +248,14 @@ def sweep(build, grid=None, points=None, store=None, t_span=None, t_eval=None, m
                              "or pass a distributed.Client as `client`.") from exc
         own_client = True
     try:
+        # a template's points are stacks of one structure: with no pool asked for, they run here, each
+        # stack's solve spread over Numba's threads (no worker start-up, no second copy of the kernels)
+        inline = (client is None and workers is None and isinstance(build, _ModelBuild) and d.solve_times is not None
+                  and d.method != "async")
         if client is not None:
             workers = _client_threads(client)
+        elif inline:
+            workers = 1
         elif workers is None:
             workers = 1 if on_gpu else _local_workers()
         if client is None and workers > 1 and d.n_points > 1:  # tasks will go to a local process pool
@@ -238,7 +264,8 @@ def sweep(build, grid=None, points=None, store=None, t_span=None, t_eval=None, m
         os.makedirs(path, exist_ok=True)
         try:
             with _StoreLock(path):
-                stats = _sweep_locked(path, build, d, client, workers, points_per_task, progress, overwrite)
+                stats = _sweep_locked(path, build, d, client, workers, points_per_task, progress, overwrite,
+                                      inline)
         except BaseException:
             if made and not os.listdir(path):  # failed before writing anything: leave no empty directory
                 os.rmdir(path)
@@ -286,7 +313,7 @@ def _failure_summary(ds, path, shown=3):
             "them (after fixing `build` if it is the cause).")
 
 
-def _sweep_locked(path, build, d, client, workers, points_per_task, progress, overwrite):
+def _sweep_locked(path, build, d, client, workers, points_per_task, progress, overwrite, inline=False):
     from .._progress import progress_bar
 
     t0 = time.perf_counter()
@@ -329,8 +356,13 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
         if points_per_task is None:
             per_point = 8 * (model["size"] * (d.n_times if "y" in d.variables else 0) + model["size"]
                              + 2 * d.n_times) + 24
-            points_per_task = max(1, min(_MAX_POINTS_PER_TASK, math.ceil(d.n_points / (8 * workers)),
-                                         _TASK_BYTES // per_point))
+            if isinstance(build, _ModelBuild) and d.solve_times is not None and d.method != "async":
+                # a template's task is one stack: large tasks, a few per worker (resume keeps whole tasks)
+                points_per_task = max(1, min(_MAX_STACK_POINTS, math.ceil(d.n_points / (4 * workers)),
+                                             _TASK_BYTES // per_point))
+            else:
+                points_per_task = max(1, min(_MAX_POINTS_PER_TASK, math.ceil(d.n_points / (8 * workers)),
+                                             _TASK_BYTES // per_point))
         attrs = _create_store(path, d, model, int(points_per_task))
         outcome = np.full(d.shape, PENDING, dtype=np.int8)
     done = outcome == DONE
@@ -380,8 +412,9 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
                 _run_dask(tasks, client, on_result, attrs["store_id"][:8] + uuid.uuid4().hex[:8])
                 stats["workers"] = workers
             elif len(tasks) == 1 or workers == 1:
-                # one task (or one core) runs sequentially anyway: a pool would only add start-up time
-                stats["executor"] = "in-process"
+                # one task (or one core, or a template's stacks on threads) runs here: a pool would only
+                # add start-up time
+                stats["executor"] = "in-process, threaded stacks" if inline else "in-process"
                 stats["workers"] = 1
                 for task in tasks:
                     on_result(_run_task(task))
@@ -389,6 +422,8 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
                 stats["workers"] = _run_local(tasks, build, workers, on_result)
         finally:
             bar.close()
+        if stats["executor"].startswith("in-process"):  # this process wrote every record it counted
+            return stats
         t1 = time.perf_counter()
         final = np.asarray(_open_group(path, attrs)["outcome"][...])
         stats["driver_io_s"] += time.perf_counter() - t1

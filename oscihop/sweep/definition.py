@@ -118,6 +118,8 @@ def _check_t_span(t_span):
 
 
 def _build_identity(build):
+    if isinstance(build, _ModelBuild):
+        return build.identity()
     if isinstance(build, _SpecBuild):
         return {"spec": _json_value(build.spec, "build")}
     func = getattr(build, "func", None)  # functools.partial
@@ -145,6 +147,180 @@ class _SpecBuild:
         return build_from_spec(self.spec, **params)
 
 
+class _ModelBuild:
+    """``build`` given as a model (a template): the point ``{name: value}`` is the model with
+    each named float parameter filled with ``value`` (``model.replace``), started from
+    ``model.random_state(seed=seed, h_scale=h_scale)`` or from the fixed ``y0``.
+
+    Every point shares the template's structure, so a task solves its points as one stack and
+    builds only the distinct parameter sets (:meth:`members`); ``build(**params)`` gives the
+    same model and state for one point (the probe and the point-by-point fallback use it).
+    """
+
+    START = ("seed", "h_scale")
+    _MAX_MODELS = 4096  # distinct parameter sets kept per worker
+    _MAX_STATE_BYTES = 32 * 2**20  # start states kept per worker
+
+    def __init__(self, model, y0=None):
+        from ..models.base import Model
+        from ..models.stack import ModelStack
+
+        if isinstance(model, ModelStack) or not isinstance(model, Model):
+            raise ValueError(f"`build` must be a callable, a spec dict, an oscihop model or a (model, y0) pair; got "
+                             f"{type(model).__name__}.")
+        self.model = model
+        self.y0 = None
+        if y0 is not None:
+            from .._validation import as_float_array, check_finite, check_shape
+
+            y0 = as_float_array(y0, "y0 of `build`", dtype=None)
+            check_shape(y0, (model.size,), "y0 of `build`",
+                        hint=f"The model is {type(model).__name__} of state size {model.size}.")
+            check_finite(y0, "y0 of `build`")
+            model.check_unit(y0, "y0 of `build`")
+            self.y0 = np.array(y0, dtype=np.float64 if y0.dtype != np.float32 else np.float32)
+        self._names = {}
+        self._clear()
+
+    def _clear(self):
+        self._models, self._states, self._state_bytes = {}, {}, 0
+
+    def __getstate__(self):  # the caches stay in their process
+        return {"model": self.model, "y0": self.y0, "_names": {}}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._clear()
+
+    # ------------------------------------------------------------------ names
+    def parameter_of(self, name):
+        """The model parameter a sweep name sets (``"a__b"`` for ``"a.b"``, or the last part of
+        one dotted name), ``None`` for the start names; ValueError for any other name."""
+        if name in self.START:
+            if self.y0 is not None:
+                raise ValueError(f"`grid`/`points`: {name!r} sets the random start, but `build` = (model, y0) "
+                                 "starts every point from y0; give `build` = model to sweep the start.")
+            return None
+        full = self._names.get(name)
+        if full is not None:
+            return full
+        current = self.model.parameters()
+        dotted = name.replace("__", ".")
+        matches = [n for n in current if n == dotted or n.split(".")[-1] == name]
+        if dotted in current:
+            matches = [dotted]
+        if len(matches) != 1:
+            options = sorted({n.replace(".", "__") for n in current} | set(self.START if self.y0 is None else ()))
+            why = "names several parameters" if matches else "is not a parameter of the model"
+            raise ValueError(f"`grid`/`points`: {name!r} {why}; with `build` = a {type(self.model).__name__} "
+                             f"model, a sweep name is one of {options} (a name of model.parameters(), with "
+                             "'__' for '.', or its last part where that is unique).")
+        self._names[name] = matches[0]
+        return matches[0]
+
+    def check_values(self, names, values):
+        """Up-front checks of the swept values: numbers for parameters, seeds and ``h_scale``."""
+        for name, vals in zip(names, values):
+            full = self.parameter_of(name)
+            if vals.dtype.kind not in "iuf" or vals.dtype.kind == "b":
+                raise ValueError(f"`grid`/`points`: the values of {name!r} must be numbers (they fill the "
+                                 f"model's {full or name}); got {vals.dtype} values {vals.tolist()[:4]}.")
+            if name == "seed" and (vals.dtype.kind == "f" or (vals < 0).any()):
+                raise ValueError(f"`grid`/`points`: the values of 'seed' must be non-negative integers; got "
+                                 f"{vals.tolist()[:4]}.")
+            if name == "h_scale" and not (np.isfinite(vals).all() and (vals >= 0).all()):
+                raise ValueError(f"`grid`/`points`: the values of 'h_scale' must be finite and >= 0; got "
+                                 f"{vals.tolist()[:4]}.")
+
+    # ----------------------------------------------------------------- points
+    def _model(self, key):
+        model = self._models.get(key)
+        if model is None:
+            if not key:
+                model = self.model
+            else:
+                current = self.model.parameters()
+                model = self.model.replace(**{full: np.full(np.shape(current[full]), float(v)) for full, v in key})
+            if len(self._models) >= self._MAX_MODELS:
+                self._models.clear()
+            self._models[key] = model
+        return model
+
+    def _start(self, seed, h_scale):
+        if self.y0 is not None:
+            return self.y0
+        key = (seed, h_scale)
+        y0 = self._states.get(key)
+        if y0 is None:
+            y0 = self.model.random_state(seed=seed, h_scale=h_scale)
+            if self._state_bytes + y0.nbytes > self._MAX_STATE_BYTES:
+                self._states.clear()
+                self._state_bytes = 0
+            self._states[key] = y0
+            self._state_bytes += y0.nbytes
+        return y0
+
+    def _split(self, params):
+        key = tuple(sorted((self.parameter_of(n), v) for n, v in params.items() if n not in self.START))
+        return key, int(params.get("seed", 0)), float(params.get("h_scale", 1.0))
+
+    def __call__(self, **params):
+        key, seed, h_scale = self._split(params)
+        return self._model(key), self._start(seed, h_scale).copy()
+
+    def identity(self):
+        """What fixes the points' numbers: the model's kind, compiled parameters and fixed start."""
+        p = self.model.params(np.float64)
+        digest = hashlib.sha256(p.ip.tobytes() + p.fp.tobytes())
+        if self.y0 is not None:
+            digest.update(self.y0.tobytes() + self.y0.dtype.str.encode())
+        return {"model": type(self.model).__name__, "sha256": digest.hexdigest(),
+                "start": "random_state" if self.y0 is None else "y0"}
+
+    def members(self, names, columns):
+        """``(ok, models, y0s, failures)`` of the points whose values of ``names`` are ``columns``
+        (one 1-D array per name): the positions ``ok`` of the points that build, their models as
+        one :class:`~oscihop.models.stack.ModelStack` (built from the distinct parameter sets
+        only; ``None`` if no point builds) and start states (one row per point of ``ok``), and
+        ``failures``, the reason for each position whose values the model rejects."""
+        from ..models.stack import ModelStack
+
+        n = len(columns[0])
+        col = dict(zip(names, columns))
+        swept = [name for name in names if name not in self.START]
+        fulls = [self.parameter_of(name) for name in swept]
+        rows = list(zip(*[col[name].tolist() for name in swept])) if swept else [()] * n
+        slot_of = {}
+        slots = np.array([slot_of.setdefault(r, len(slot_of)) for r in rows], dtype=np.intp)
+        distinct, rejected = [], {}
+        for r, u in slot_of.items():
+            try:
+                distinct.append(self._model(tuple(sorted(zip(fulls, r)))))
+            except ValueError as exc:
+                distinct.append(None)
+                rejected[u] = f"`build` raised ValueError: {exc}"
+        seeds = col["seed"].tolist() if "seed" in col else [0] * n
+        scales = col["h_scale"].tolist() if "h_scale" in col else [1.0] * n
+        start_of = {}
+        starts = np.array([start_of.setdefault((int(s), float(h)), len(start_of)) for s, h in zip(seeds, scales)],
+                          dtype=np.intp)
+        y0s = np.stack([self._start(s, h) for s, h in start_of])[starts]
+        failures = {}
+        if rejected:
+            bad = np.isin(slots, list(rejected))
+            failures = {int(i): rejected[int(slots[i])] for i in np.flatnonzero(bad)}
+            keep = [u for u in range(len(distinct)) if u not in rejected]
+            renumber = np.full(len(distinct), -1, dtype=np.intp)
+            renumber[keep] = np.arange(len(keep))
+            ok = np.flatnonzero(~bad)
+            distinct, slots, y0s = [distinct[u] for u in keep], renumber[slots[ok]], y0s[ok]
+        else:
+            ok = np.arange(n)
+        if not distinct:
+            return ok, None, y0s, failures
+        return ok, ModelStack._of_distinct(distinct, slots), y0s, failures
+
+
 class _Definition:
     """Everything that fixes the numbers of a sweep, validated; ``fingerprint`` hashes it."""
 
@@ -158,6 +334,8 @@ class _Definition:
         else:
             self._from_points(points)
         self.n_points = int(np.prod(self.shape))
+        if isinstance(build, _ModelBuild):
+            build.check_values(self.names, self.values)
 
         t0, t1 = self.t_span = _check_t_span(t_span)
         self.method = check_choice(method, METHODS, "method")

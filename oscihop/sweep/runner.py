@@ -15,9 +15,9 @@ import numpy as np
 
 from .._validation import as_float_array, check_finite, check_shape
 from ..models.base import Model
-from ..models.stack import stack, structure_key
+from ..models.stack import ModelStack, stack, structure_key
 from ..solvers import solve
-from .definition import _fmt_params
+from .definition import _fmt_params, _ModelBuild
 from .store import _ATTR, _CHECKS, _RECORD_FILL, _RECORD_VARS, DONE, FAILED, NOT_RUN, SOLVE_FAILED, _writable
 
 __all__ = []
@@ -140,43 +140,92 @@ def _batchable(task):
     return task["solve_times"] is not None and task["method"] != "async"
 
 
-def _solve_group(task, models, y0s):
-    """Results of points sharing a structure, solved as one stack (the same compiled loop per
-    member as a single solve, so the same bits); one by one when the stack's solve raises, so
-    that the error is reported at the point that caused it."""
-    if len(models) == 1:
-        return [_solve_one(task, models[0], y0s[0])]
+def _solve_stack(task, models, y0s):
+    """The batched Solution of points sharing a structure (:func:`oscihop.stack`: the same
+    compiled loop per member as a single solve, so the same bits), or ``None`` when the stack's
+    solve raises (the points are then solved one by one, so that the error is reported at the
+    point that caused it)."""
     try:
-        sol = solve(stack(models), task["t_span"], np.stack(y0s), method=task["method"], t_eval=task["solve_times"],
-                    **_solve_kwargs(task))
+        return solve(models if isinstance(models, ModelStack) else stack(models), task["t_span"], y0s, method=task["method"], t_eval=task["solve_times"],
+                     **_solve_kwargs(task))
     except Exception:  # noqa: BLE001 - find the point that raises
-        return [_solve_one(task, m, y) for m, y in zip(models, y0s)]
-    return [_result(m, sol.member(b)) for b, m in enumerate(models)]
+        return None
 
 
-def _run_points(task, all_params):
-    """Results of several points, in order: built one by one, solved in stacks of one structure."""
-    results = [None] * len(all_params)
-    groups = {}
-    for k, params in enumerate(all_params):
+class _Columns:
+    """Points given by their value columns (one 1-D array per parameter name)."""
+
+    def __init__(self, names, columns):
+        self.names, self.columns = list(names), columns
+
+    def __len__(self):
+        return len(self.columns[0])
+
+    def dicts(self):
+        """The points as ``{name: Python scalar}`` dicts (what ``build(**params)`` gets)."""
+        lists = [c.tolist() for c in self.columns]
+        return [dict(zip(self.names, values)) for values in zip(*lists)]
+
+
+def _task_columns(task, ks):
+    """The parameter values of the task's points at flat positions ``ks`` of its region, as columns."""
+    ks = np.asarray(ks)
+    if task["kind"] == "grid":
+        idx = np.unravel_index(ks, task["rshape"])
+        return _Columns(task["names"], [np.asarray(v)[i] for v, i in zip(task["values"], idx)])
+    return _Columns(task["names"], [np.asarray(v)[ks] for v in task["values"]])
+
+
+def _built_points(task, all_params):
+    """``(failures, groups)`` of several points: ``failures`` lists ``(position, result)`` of the
+    points that do not build (or, for a batch-unfriendly solve, every point's own result);
+    ``groups`` lists ``(positions, models, Y0)`` of the points that share a structure."""
+    build = task["build"]
+    dtype = np.dtype(task["dtype"])
+    if isinstance(build, _ModelBuild) and _batchable(task):  # one structure: only its parameter sets are built
+        if not isinstance(all_params, _Columns):
+            names = list(all_params[0])
+            all_params = _Columns(names, [np.array([params[name] for params in all_params]) for name in names])
+        ok, models, y0s, failed = build.members(all_params.names, all_params.columns)
+        singles = [(i, (FAILED, message, None, None)) for i, message in failed.items()]
+        if models is None:
+            return singles, []
+        if y0s.dtype != dtype:
+            y0s = models[0].normalize(y0s.astype(dtype))
+        return singles, [(ok.tolist(), models, y0s)]
+    singles, groups = [], {}
+    for i, params in enumerate(all_params.dicts() if isinstance(all_params, _Columns) else all_params):
         try:
             model, y0 = _build_point(task, params)
         except _PointFailure as exc:
-            results[k] = (FAILED, str(exc), None, None)
+            singles.append((i, (FAILED, str(exc), None, None)))
             continue
         if not _batchable(task):
-            results[k] = _solve_one(task, model, y0)
+            singles.append((i, _solve_one(task, model, y0)))
             continue
         try:
-            key = structure_key(model, task["dtype"])
+            key = structure_key(model, dtype)
         except Exception as exc:  # noqa: BLE001 - the model's parameters do not pack: this point's failure
-            results[k] = (FAILED, f"`oh.solve` raised {_exc_text(exc)}", model, None)
+            singles.append((i, (FAILED, f"`oh.solve` raised {_exc_text(exc)}", model, None)))
             continue
-        groups.setdefault(key, []).append((k, model, y0))
-    for items in groups.values():
-        for (k, _, _), res in zip(items, _solve_group(task, [m for _, m, _ in items], [y for _, _, y in items])):
-            results[k] = res
-    return results
+        groups.setdefault(key, []).append((i, model, y0))
+    return singles, [([i for i, _, _ in items], [m for _, m, _ in items], np.stack([y for _, _, y in items]))
+                     for items in groups.values()]
+
+
+def _run_points(task, all_params):
+    """Results of several points: ``(singles, stacks)``, ``singles`` a list of ``(position,
+    (outcome, message, model, sol))`` and ``stacks`` a list of ``(positions, models, sol)``, the
+    batched Solution of points of one structure solved together."""
+    singles, groups = _built_points(task, all_params)
+    stacks = []
+    for positions, models, y0s in groups:
+        sol = _solve_stack(task, models, y0s) if len(models) > 1 else None
+        if sol is None:
+            singles += [(i, _solve_one(task, m, y)) for i, m, y in zip(positions, models, y0s)]
+        else:
+            stacks.append((positions, models, sol))
+    return singles, stacks
 
 
 def _probe(build, d):
@@ -234,13 +283,6 @@ def _open_arrays(task):
     return arrays
 
 
-def _task_params(task, k):
-    if task["kind"] == "grid":
-        idx = np.unravel_index(k, task["rshape"])
-        return {n: task["values"][j][i] for j, (n, i) in enumerate(zip(task["names"], idx))}
-    return {n: task["values"][j][k] for j, n in enumerate(task["names"])}
-
-
 def _run_task(task):
     """Compute the pending points of one chunk region and write the region (worker side).
 
@@ -278,36 +320,18 @@ def _run_task(task):
             arrays[name][region] = bufs[name]
         return time.perf_counter() - t
 
-    n_curve = n_times
     computed = failed = 0
     last_flush = time.perf_counter()
     pending = np.flatnonzero(~done.ravel())
     try:
         for lo in range(0, len(pending), task.get("group_points", _GROUP_POINTS)):
             ks = [int(k) for k in pending[lo:lo + task.get("group_points", _GROUP_POINTS)]]
-            results = _run_points(task, [_task_params(task, k) for k in ks])
-            for k, (outcome, message, model, sol) in zip(ks, results):
-                idx = np.unravel_index(k, rshape)
-                for name in task["variables"]:
-                    bufs[name][idx] = np.nan
-                if sol is not None:
-                    states = sol.states
-                    if "y" in bufs:
-                        bufs["y"][idx] = states[:n_curve]
-                    if "energy" in bufs:
-                        bufs["energy"][idx] = sol.energy[:n_curve]
-                    if "y_final" in bufs:
-                        bufs["y_final"][idx] = states[-1]
-                    if "order_parameter" in bufs:
-                        bufs["order_parameter"][idx] = model.order_parameter(states[:n_curve])
-                    _check_point_energy(bufs, idx, model, sol, task["energy_tolerance"])
-                bufs["status"][idx] = NOT_RUN if sol is None else sol.status
-                bufs["nfev"][idx] = -1 if sol is None else sol.nfev
-                bufs["nsteps"][idx] = -1 if sol is None else sol.nsteps
-                bufs["message"][idx] = message[:_MESSAGE_CHARS]
-                bufs["outcome"][idx] = outcome
-                computed += 1
-                failed += outcome != DONE
+            singles, stacks = _run_points(task, _task_columns(task, ks))
+            for i, (outcome, message, model, sol) in singles:
+                failed += _write_point(bufs, rshape, ks[i], outcome, message, model, sol, task)
+            for positions, models, sol in stacks:
+                failed += _write_stack(bufs, rshape, [ks[i] for i in positions], models, sol, task)
+            computed += len(ks)
             if time.perf_counter() - last_flush > task["flush_seconds"] and lo + len(ks) < len(pending):
                 t_io += flush()
                 last_flush = time.perf_counter()
@@ -322,6 +346,64 @@ def _run_task(task):
     total = time.perf_counter() - t_start
     return {"computed": computed, "failed": int(failed), "t_task": total, "t_io": t_io,
             "t_cpu": time.process_time() - cpu_start, "pid": os.getpid()}
+
+
+def _write_point(bufs, rshape, k, outcome, message, model, sol, task):
+    """Write one point's result at flat position ``k`` of the region; returns 1 if it failed."""
+    idx = np.unravel_index(k, rshape)
+    n_curve = task["n_times"]
+    for name in task["variables"]:
+        bufs[name][idx] = np.nan
+    if sol is not None:
+        states = sol.states
+        if "y" in bufs:
+            bufs["y"][idx] = states[:n_curve]
+        if "energy" in bufs:
+            bufs["energy"][idx] = sol.energy[:n_curve]
+        if "y_final" in bufs:
+            bufs["y_final"][idx] = states[-1]
+        if "order_parameter" in bufs:
+            bufs["order_parameter"][idx] = model.order_parameter(states[:n_curve])
+        _check_point_energy(bufs, idx, model, sol, task["energy_tolerance"])
+    bufs["status"][idx] = NOT_RUN if sol is None else sol.status
+    bufs["nfev"][idx] = -1 if sol is None else sol.nfev
+    bufs["nsteps"][idx] = -1 if sol is None else sol.nsteps
+    bufs["message"][idx] = message[:_MESSAGE_CHARS]
+    bufs["outcome"][idx] = outcome
+    return int(outcome != DONE)
+
+
+def _write_stack(bufs, rshape, ks, models, sol, task):
+    """Write the members of a batched Solution at the flat positions ``ks`` of the region, as
+    whole arrays (the values :func:`_write_point` would write member by member); returns how
+    many failed."""
+    ks = np.asarray(ks)
+    n_curve = task["n_times"]
+    flat = {name: buf.reshape((-1,) + buf.shape[len(rshape):]) for name, buf in bufs.items()}  # views
+    states = sol.states
+    if "y" in flat:
+        flat["y"][ks] = states[:, :n_curve]
+    if "energy" in flat:
+        flat["energy"][ks] = sol.energy[:, :n_curve]
+    if "y_final" in flat:
+        flat["y_final"][ks] = states[:, -1]
+    if "order_parameter" in flat:
+        flat["order_parameter"][ks] = models[0].order_parameter(states[:, :n_curve])  # the layout's: shared
+    with np.errstate(invalid="ignore"):
+        finite = np.isfinite(states).all(axis=(1, 2)) & np.isfinite(sol.energy).all(axis=1)
+    ok = (sol.status >= 0) & finite
+    messages = np.full(len(ks), "", dtype=object)
+    for b in np.flatnonzero(~ok):
+        messages[b] = _solve_failure(sol.member(int(b)))[:_MESSAGE_CHARS]
+    if task["energy_tolerance"] is not None or "dEdt_max" in flat:
+        for b, k in enumerate(ks):
+            _check_point_energy(flat, k, models[b], sol.member(b), task["energy_tolerance"])
+    flat["status"][ks] = sol.status
+    flat["nfev"][ks] = sol.nfev
+    flat["nsteps"][ks] = sol.nsteps
+    flat["message"][ks] = messages
+    flat["outcome"][ks] = np.where(ok, DONE, SOLVE_FAILED)
+    return int(len(ks) - ok.sum())
 
 
 def _check_point_energy(bufs, idx, model, sol, tolerance):

@@ -1,0 +1,140 @@
+"""Sweeps whose ``build`` is a model (a template): each point fills float parameters of the model.
+
+The template form builds only the distinct parameter sets of a task and solves its points as
+one stack; its results are those of the equivalent build function, bit for bit.
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import oscihop as oh
+from oscihop.sweep import DONE
+
+import sweep_models as sm
+
+OPTIONS = dict(t_span=(0.0, 1.0), t_eval=[0.0, 0.5, 1.0], progress=False, points_per_task=5)
+
+
+def assert_same(a, b, exact_energy=True):
+    assert set(a.data_vars) == set(b.data_vars)
+    for name in a.data_vars:
+        if name == "energy" and not exact_energy:  # a separate kernel: a few ulp across processes
+            np.testing.assert_allclose(a[name].values, b[name].values, rtol=1e-12, atol=1e-14)
+        else:
+            np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=name)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_kuramoto_template_equals_build_function(tmp_path, dtype):
+    grid = {"coupling": [0.25, 1.0, 2.5], "seed": [0, 1, 2, 3]}
+    reduce = ["full", "final", "order_parameter", "energy_increase", "dEdt_max"]
+    ref = oh.sweep(sm.kuramoto_build, grid=grid, store=tmp_path / "f.zarr", reduce=reduce, dtype=dtype, **OPTIONS)
+    got = oh.sweep(sm.kuramoto_template(), grid=grid, store=tmp_path / "t.zarr", reduce=reduce, dtype=dtype,
+                   **OPTIONS)
+    assert got.attrs["complete"] and (got["outcome"].values == DONE).all()
+    assert got["y"].dtype == np.dtype(dtype)
+    assert_same(got, ref, exact_energy=False)
+
+
+def test_hk_template_with_dotted_and_start_names(tmp_path):
+    grid = {"alpha": [0.0, 0.05, 0.2], "seed": [3, 4], "h_scale": [0.3]}
+    ref = oh.sweep(sm.hk_build, grid={"alpha": grid["alpha"], "seed": grid["seed"]}, store=tmp_path / "f.zarr",
+                   reduce=["final", "energy"], **OPTIONS)
+    got = oh.sweep(sm.hk_template(), grid=grid, store=tmp_path / "t.zarr", reduce=["final", "energy"], **OPTIONS)
+    np.testing.assert_array_equal(got["y_final"].values[:, :, 0], ref["y_final"].values)
+    np.testing.assert_allclose(got["energy"].values[:, :, 0], ref["energy"].values, rtol=1e-12, atol=1e-14)
+    # the dotted name with '__', and a point list
+    pts = [{"kuramoto__coupling": 0.5, "seed": 1}, {"kuramoto__coupling": 2.0, "seed": 1}]
+    ds = oh.sweep(sm.hk_template(), points=pts, store=tmp_path / "p.zarr", reduce="final", **OPTIONS)
+    hk = sm.hk_template()
+    for k, pt in enumerate(pts):
+        model = hk.replace(**{"kuramoto.coupling": np.full(6, pt["kuramoto__coupling"])})
+        sol = oh.solve(model, (0.0, 1.0), hk.random_state(seed=1), t_eval=[0.0, 0.5, 1.0])
+        np.testing.assert_array_equal(ds["y_final"].values[k], sol.states[-1])
+
+
+def test_fixed_start_pair(tmp_path):
+    model = sm.kuramoto_template()
+    y0 = model.random_state(seed=9)
+    ds = oh.sweep((model, y0), grid={"coupling": [0.5, 1.5]}, store=tmp_path / "s.zarr", reduce="final", **OPTIONS)
+    for k, c in enumerate([0.5, 1.5]):
+        sol = oh.solve(model.replace(coupling=np.full(4, c)), (0.0, 1.0), y0, t_eval=[0.0, 0.5, 1.0])
+        np.testing.assert_array_equal(ds["y_final"].values[k], sol.states[-1])
+
+
+def test_a_diverging_member_fails_alone(tmp_path):
+    grid = {"coupling": [1.0, 1e300], "seed": [0, 1]}
+    kw = dict(reduce=["final", "energy"], max_steps=2000, **OPTIONS)
+    ref = oh.sweep(sm.kuramoto_build, grid=grid, store=tmp_path / "f.zarr", **kw)
+    with pytest.warns(UserWarning):
+        got = oh.sweep(sm.kuramoto_template(), grid=grid, store=tmp_path / "t.zarr", **kw)
+    assert (got["outcome"].values[0] == DONE).all() and (got["outcome"].values[1] != DONE).all()
+    assert all(m for m in got["message"].values[1])
+    assert_same(got, ref, exact_energy=False)
+
+
+@pytest.mark.parametrize("build, grid, match", [
+    (lambda: sm.kuramoto_template(), {"kappa": [1.0]}, r"'kappa' is not a parameter .* one of \['coupling', "),
+    (lambda: sm.hk_template(), {"kuramoto__kappa": [1.0]}, r"'kuramoto__kappa' .*'hopfield__weights'"),
+    (lambda: sm.kuramoto_template(), {"coupling": ["a", "b"]}, r"'coupling' must be numbers"),
+    (lambda: sm.kuramoto_template(), {"seed": [0.5]}, r"'seed' must be non-negative integers"),
+    (lambda: sm.kuramoto_template(), {"h_scale": [-1.0]}, r"'h_scale' must be finite and >= 0"),
+    (lambda: (sm.kuramoto_template(), sm.kuramoto_template().random_state(seed=0)), {"seed": [0]},
+     r"'seed' sets the random start, but `build` = \(model, y0\)"),
+    (lambda: (sm.kuramoto_template(), np.ones(8)), {"coupling": [1.0]}, r"y0 of `build`"),
+])
+def test_bad_template_sweeps_are_refused(tmp_path, build, grid, match):
+    with pytest.raises(ValueError, match=match):
+        oh.sweep(build(), grid=grid, store=tmp_path / "bad.zarr", reduce="final", **OPTIONS)
+    assert not (tmp_path / "bad.zarr").exists() or not os.listdir(tmp_path / "bad.zarr")
+
+
+def test_template_identity_is_the_model(tmp_path):
+    kw = dict(grid={"coupling": [0.5, 1.0]}, store=tmp_path / "s.zarr", reduce="final", **OPTIONS)
+    oh.sweep(sm.kuramoto_template(), **kw)
+    again = oh.sweep(sm.kuramoto_template(), **kw)
+    assert again.attrs["sweep_run"]["computed"] == 0
+    other = sm.kuramoto_template().replace(coupling=np.full(4, 3.0))  # the other parameters of the template
+    with pytest.raises(ValueError, match="different"):
+        oh.sweep(other, **kw)
+
+
+def test_template_sigkill_then_resume(tmp_path):
+    store = str(tmp_path / "kill.zarr")
+    tests = os.path.dirname(os.path.abspath(__file__))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([tests, os.path.dirname(tests), os.environ.get("PYTHONPATH", "")]))
+    cmd = [sys.executable, "-c", f"import sweep_models; sweep_models.run_template_kill_sweep({store!r})"]
+    total = 500
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    killed = False
+    while time.monotonic() < deadline:
+        outcome = sm.read_outcome(store)
+        if outcome is not None and (outcome == DONE).sum() >= 12:
+            proc.send_signal(signal.SIGKILL)
+            killed = True
+            break
+        assert proc.poll() is None, "the sweep finished before it could be killed: " + proc.stderr.read().decode()
+        time.sleep(0.005)
+    proc.communicate(timeout=30)
+    assert killed, "no point was done within the time limit"
+    time.sleep(0.5)
+    n_done = int((sm.read_outcome(store) == DONE).sum())
+    assert 0 < n_done < total, n_done
+
+    rerun = subprocess.run(cmd, env=env, capture_output=True, timeout=180)
+    assert rerun.returncode == 0, rerun.stderr.decode()
+    assert f"computed {total - n_done}" in rerun.stdout.decode()  # no point lost, none computed twice
+    ds = oh.open_sweep(store)
+    assert ds.attrs["complete"]
+    ref = oh.sweep(sm.kuramoto_template(), grid=sm.TEMPLATE_KILL_GRID, store=tmp_path / "ref.zarr",
+                   **{**sm.KILL_OPTIONS, "points_per_task": 100})
+    sm.assert_same_as_reference(ds, ref)
+    # resumed without repeating work: a third run has nothing left to compute
+    again = oh.sweep(sm.kuramoto_template(), grid=sm.TEMPLATE_KILL_GRID, store=store, **sm.KILL_OPTIONS)
+    assert again.attrs["sweep_run"]["computed"] == 0
