@@ -69,8 +69,10 @@ def serial_cost(build, grid, method, n_sample=300):
 
 def batched_rate(build, grid, method, t_eval, limit=20_000):
     """(points/s of one stacked solve of the points, seconds to build them, points used) after
-    warm-up; at most the first ``limit`` points (the rate per point does not depend on the count)."""
-    points = [(c, s) for c in grid["coupling"] for s in grid["seed"]][:limit]
+    warm-up; at most ``limit`` points, evenly spread over the grid (the rate per point does not
+    depend on their count, but it does on the coupling)."""
+    points = [(c, s) for c in grid["coupling"] for s in grid["seed"]]
+    points = points[::math.ceil(len(points) / limit)]
     t = time.perf_counter()
     built = [build(coupling=c, seed=s) for c, s in points]
     t_build = time.perf_counter() - t
@@ -169,7 +171,7 @@ def main(argv=None):
         ("wall time", f"{wall:.2f} s (after a 4-point warm-up sweep of {t_warm:.2f} s: kernel loads, pool start)"),
         ("throughput", f"{rate:,.0f} points/s"),
         ("batched solve", f"{batch_rate:,.0f} points/s: one oh.solve(oh.stack(models)) of the same "
-                          f"{'' if n_batched == n_points else f'first {n_batched:,} '}points on all cores "
+                          f"{'' if n_batched == n_points else f'{n_batched:,} (evenly spread) '}points on all cores "
                           f"(building them took {t_build:.2f} s more)"),
         ("sweep / batched", f"{rate / batch_rate:.1%} of the batched rate ({batch_rate / rate:.1f}x slower)"),
         ("serial cost/point", f"{per_point * 1e3:.3f} ms (build function + solve, no store) -> ideal "
