@@ -319,3 +319,28 @@ def test_bench_script_tiny():
                           text=True, env=env, timeout=600, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "trajectories/s" in proc.stdout and "RHS evaluations/s" in proc.stdout
+
+
+def test_template_sweep_on_cuda_is_one_launch_per_stack(tmp_path, monkeypatch):
+    """A template sweep on the GPU solves each task's points as one stack: one device run
+    (one kernel launch with its continuations) per task, not one per point; the numbers
+    match the CPU's to rounding."""
+    from oscihop.cuda import backend as gpu
+
+    runs = []
+    real = gpu.run_adaptive
+
+    def counting(p, ys, *args, **kw):
+        runs.append(ys.shape[0])
+        return real(p, ys, *args, **kw)
+
+    monkeypatch.setattr(gpu, "run_adaptive", counting)
+    model = oh.Kuramoto(2, edges=oh.ring_edges(4), coupling=1.0)
+    grid = {"coupling": [0.5, 1.5], "seed": [0, 1, 2]}
+    kw = dict(t_span=(0, 0.5), reduce=["final", "energy"], progress=False, method="RK23", points_per_task=3)
+    gpu_ds = oh.sweep(model, grid=grid, store=tmp_path / "gpu.zarr", backend="cuda", layout="thread", **kw)
+    probe, *stacks = runs
+    assert probe == 1 and stacks == [3, 3]  # the probe's zero-step check, then one run per task of 3 points
+    cpu_ds = oh.sweep(model, grid=grid, store=tmp_path / "cpu.zarr", **kw)
+    np.testing.assert_allclose(gpu_ds["y_final"].values, cpu_ds["y_final"].values, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(gpu_ds["energy"].values, cpu_ds["energy"].values, rtol=0, atol=1e-8)
