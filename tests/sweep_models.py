@@ -243,3 +243,12 @@ def run_template_kill_sweep(store):
         os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:2])
     ds = oh.sweep(kuramoto_template(), grid=TEMPLATE_KILL_GRID, store=store, **KILL_OPTIONS)
     print("computed", ds.attrs["sweep_run"]["computed"])
+
+
+class PickyKuramoto(oh.Kuramoto):
+    """A Kuramoto template whose ``replace`` rejects couplings above 2 (a parameter-domain rule)."""
+
+    def _replace(self, new):
+        if "coupling" in new and np.max(new["coupling"]) > 2.0:
+            raise ValueError(f"`coupling` must be at most 2 for this model; got {np.max(new['coupling'])!r}.")
+        return super()._replace(new)

@@ -154,7 +154,7 @@ def test_points_reductions_match_solve(tmp_path):
                   method="Tsit5", reduce=["final", "energy", "order_parameter"], points_per_task=2, rtol=1e-6,
                   progress=False)
     assert set(ds.data_vars) == {"y_final", "energy", "order_parameter", "status", "nfev", "nsteps", "outcome",
-                                 "message", "done"}
+                                 "message", "done", "h_final", "x_final"}  # HK: y_final split by unit too
     assert ds["y_final"].dims == ("point", "state") and ds["energy"].dims == ("point", "time")
     assert ds.attrs["oscihop_sweep"]["chunks"] == [2]
     np.testing.assert_array_equal(ds["alpha"].values, [p["alpha"] for p in pts])

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import oscihop as oh
-from oscihop.sweep import DONE
+from oscihop.sweep import DONE, FAILED, NOT_RUN
 
 import sweep_models as sm
 
@@ -138,3 +138,40 @@ def test_template_sigkill_then_resume(tmp_path):
     # resumed without repeating work: a third run has nothing left to compute
     again = oh.sweep(sm.kuramoto_template(), grid=sm.TEMPLATE_KILL_GRID, store=store, **sm.KILL_OPTIONS)
     assert again.attrs["sweep_run"]["computed"] == 0
+
+
+@pytest.mark.parametrize("template, grid, has_h, has_x", [
+    (lambda: sm.hk_template(), {"alpha": [0.0, 0.1], "seed": [1, 2]}, True, True),
+    (lambda: sm.kuramoto_template(), {"coupling": [0.5], "seed": [0, 1]}, False, True),
+    (lambda: sm.hopfield_build(2.0, 0)[0], {"bias": [0.0, 0.1], "seed": [0]}, True, False),
+])
+def test_stores_split_states_by_unit(tmp_path, template, grid, has_h, has_x):
+    model = template()
+    ds = oh.sweep(model, grid=grid, store=tmp_path / "s.zarr", reduce=["full", "final"], **OPTIONS)
+    for name, suffix in (("y", ""), ("y_final", "_final")):
+        state = model.unpack(ds[name].values)
+        assert (f"h{suffix}" in ds) == has_h and (f"x{suffix}" in ds) == has_x
+        if has_h:
+            assert ds[f"h{suffix}"].dims[-1] == "neuron"
+            np.testing.assert_array_equal(ds[f"h{suffix}"].values, state.h)
+        if has_x:
+            assert ds[f"x{suffix}"].dims[-2:] == ("neuron", "component")
+            np.testing.assert_array_equal(ds[f"x{suffix}"].values, state.x)
+    # the order parameter of the stored oscillators, from the new variable
+    if has_x:
+        r = np.linalg.norm(ds["x_final"].mean("neuron"), axis=-1)
+        np.testing.assert_allclose(r, model.order_parameter(ds["y_final"].values), rtol=1e-12)
+
+
+def test_rejected_values_fail_their_points_only(tmp_path):
+    template = sm.PickyKuramoto(2, edges=oh.ring_edges(4), coupling=1.0)
+    grid = {"coupling": [0.5, 3.0, 1.5], "seed": [0, 1]}
+    with pytest.warns(UserWarning, match=r"coupling=3\.0, seed=0.*must be at most 2"):
+        ds = oh.sweep(template, grid=grid, store=tmp_path / "s.zarr", reduce="final", **OPTIONS)
+    outcome = ds["outcome"].values
+    assert (outcome[[0, 2]] == DONE).all() and (outcome[1] == FAILED).all()
+    assert all("`build` raised ValueError: `coupling` must be at most 2" in m for m in ds["message"].values[1])
+    assert np.isnan(ds["y_final"].values[1]).all() and (ds["status"].values[1] == NOT_RUN).all()
+    ref = oh.sweep(sm.kuramoto_template(), grid={"coupling": [0.5, 1.5], "seed": [0, 1]}, store=tmp_path / "r.zarr",
+                   reduce="final", **OPTIONS)
+    np.testing.assert_array_equal(ds["y_final"].values[[0, 2]], ref["y_final"].values)

@@ -458,7 +458,10 @@ def open_sweep(store):
         kept.  Variables: those of the reductions (``y``, ``energy``, ``y_final``,
         ``order_parameter``) and, per point, ``status`` (the solver's), ``nfev``, ``nsteps``,
         ``outcome`` (0 not run, 1 done, 2 failed, 3 solve failed; see :data:`OUTCOMES`),
-        ``message`` (why a point failed) and ``done`` (``outcome == 1``).  Attributes:
+        ``message`` (why a point failed) and ``done`` (``outcome == 1``); ``y`` and
+        ``y_final`` split by unit as in trajectory stores (lazy views of the same data):
+        ``h``/``h_final`` (..., ``neuron``) for threshold units, ``x``/``x_final`` (...,
+        ``neuron``, ``component``) for oscillators.  Attributes:
         ``oscihop_sweep`` (definition, fingerprint, chunks, model size and kind, versions),
         and the completion record ``n_points``, ``n_done``, ``n_failed``, ``complete``.
 

@@ -354,6 +354,30 @@ def _repair_coords(path, attrs, d, damage):
         _write_coords(zarr.open_group(path, mode="r+"), d, attrs["model"]["size"], create=False)
 
 
+def _with_unit_variables(ds, model):
+    """``y`` and ``y_final`` split by unit, as in trajectory stores (lazy views of the same data):
+    ``h``/``h_final`` (..., neuron) for threshold units and ``x``/``x_final`` (..., neuron,
+    component) for oscillators; the state is ``h`` first, then ``x`` row by row (docs/theory.md §1)."""
+    import xarray as xr
+
+    n, dim, size = model.get("n"), model.get("dim"), model.get("size")
+    if not (n and size is not None and dim is not None):
+        return ds
+    nk = n if dim else 0
+    nh = size - nk * dim
+    for name, suffix in (("y", ""), ("y_final", "_final")):
+        if name not in ds or ds[name].sizes.get("state") != size:
+            continue
+        if nh:
+            ds["h" + suffix] = ds[name].isel(state=slice(0, nh)).rename(state="neuron").assign_attrs(
+                long_name="threshold unit potentials h", source=name)
+        if nk:
+            index = xr.DataArray(nh + np.arange(nk * dim).reshape(nk, dim), dims=("neuron", "component"))
+            ds["x" + suffix] = ds[name].isel(state=index).assign_attrs(long_name="oscillator states x",
+                                                                      source=name)
+    return ds
+
+
 def _open_dataset(path, read_data):
     if not os.path.exists(path):
         raise ValueError(f"Sweep store {path!r} does not exist.")
@@ -402,6 +426,7 @@ def _open_dataset(path, read_data):
         n_failed = int(((outcome == FAILED) | (outcome == SOLVE_FAILED)).sum())
     else:
         n_failed = int((done & (np.asarray(ds["status"].values) < 0)).sum())
+    ds = _with_unit_variables(ds, info.get("model") or {})
     ds.attrs["n_points"] = int(done.size)
     ds.attrs["n_done"] = int(done.sum())
     ds.attrs["n_failed"] = n_failed
