@@ -141,7 +141,8 @@ def main(argv=None):
     warm_grid = {k: v[:2] for k, v in sweep_grid.items()}
     t = time.perf_counter()
     oh.sweep(sweep_build, grid=warm_grid, store=store + ".warm", t_span=(0.0, 1.0), method=args.method, reduce=reduce,
-             client=client, overwrite=True, progress=False)
+             client=client, overwrite=True, progress=False,
+             points_per_task=4 if client is None else 2)  # stacks: one here, or one per dask worker
     t_warm = time.perf_counter() - t
     shutil.rmtree(store + ".warm", ignore_errors=True)
     try:

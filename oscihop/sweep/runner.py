@@ -324,8 +324,11 @@ def _run_task(task):
     last_flush = time.perf_counter()
     pending = np.flatnonzero(~done.ravel())
     try:
-        for lo in range(0, len(pending), task.get("group_points", _GROUP_POINTS)):
-            ks = [int(k) for k in pending[lo:lo + task.get("group_points", _GROUP_POINTS)]]
+        # a template's task is one stack (its size is bounded when the store is laid out)
+        window = task.get("group_points") or (len(pending) if isinstance(task["build"], _ModelBuild)
+                                              and _batchable(task) else _GROUP_POINTS)
+        for lo in range(0, len(pending), max(window, 1)):
+            ks = [int(k) for k in pending[lo:lo + max(window, 1)]]
             singles, stacks = _run_points(task, _task_columns(task, ks))
             for i, (outcome, message, model, sol) in singles:
                 failed += _write_point(bufs, rshape, ks[i], outcome, message, model, sol, task)
