@@ -175,3 +175,17 @@ def test_rejected_values_fail_their_points_only(tmp_path):
     ref = oh.sweep(sm.kuramoto_template(), grid={"coupling": [0.5, 1.5], "seed": [0, 1]}, store=tmp_path / "r.zarr",
                    reduce="final", **OPTIONS)
     np.testing.assert_array_equal(ds["y_final"].values[[0, 2]], ref["y_final"].values)
+
+
+def test_template_tasks_bound_the_memory_of_their_stack(tmp_path):
+    """A stack holds one float parameter row per point: a large dense model gets small tasks."""
+    rng = np.random.default_rng(0)
+    patterns = np.where(rng.random((3, 300)) < 0.5, -1.0, 1.0)
+    weights = patterns.T @ patterns / 300
+    np.fill_diagonal(weights, 0.0)
+    hop = oh.Hopfield(weights, activation="tanh", beta=2.0)
+    row = hop.params(np.float64).fp.nbytes  # about 0.7 MB
+    ds = oh.sweep(hop, grid={"bias": np.linspace(0.0, 0.1, 400), "seed": [0]}, store=tmp_path / "s.zarr",
+                  t_span=(0.0, 0.1), t_eval=[0.1], reduce="final", progress=False)
+    per_task = ds.attrs["sweep_run"]["points_per_task"]
+    assert ds.attrs["complete"] and 1 <= per_task <= 64 * 2**20 // row < 100

@@ -94,7 +94,8 @@ def sweep(build, grid=None, points=None, store=None, t_span=None, t_eval=None, m
         Points per task, which is also the chunk size along the parameter dimensions
         (rounded down to whole rows of trailing grid dimensions).  Default: about
         ``n_points / (8 workers)``, at most 256 and at most ~64 MiB of results per task
-        (a template sweep, whose tasks are stacks: about ``n_points / (4 workers)``, at most 8192).
+        (a template sweep, whose tasks are stacks: about ``n_points / (4 workers)``, at most 8192,
+        with the stack's parameter rows counted in the 64 MiB).
         Fixed when the store is created; a resumed sweep keeps the store's chunks.
     workers : int, optional
         Local worker processes (default: one per available core; at most 4 per core).  Not
@@ -357,7 +358,9 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
             per_point = 8 * (model["size"] * (d.n_times if "y" in d.variables else 0) + model["size"]
                              + 2 * d.n_times) + 24
             if isinstance(build, _ModelBuild) and d.solve_times is not None and d.method != "async":
-                # a template's task is one stack: large tasks, a few per worker (resume keeps whole tasks)
+                # a template's task is one stack: large tasks, a few per worker (resume keeps whole tasks);
+                # the stack holds one float parameter row per point, counted in the task's memory
+                per_point += build.model.params(np.float64).fp.nbytes
                 points_per_task = max(1, min(_MAX_STACK_POINTS, math.ceil(d.n_points / (4 * workers)),
                                              _TASK_BYTES // per_point))
             else:

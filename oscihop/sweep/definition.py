@@ -158,7 +158,8 @@ class _ModelBuild:
     """
 
     START = ("seed", "h_scale")
-    _MAX_MODELS = 4096  # distinct parameter sets kept per worker
+    _MAX_MODELS = 4096  # distinct parameter sets kept per worker ...
+    _MAX_MODEL_BYTES = 64 * 2**20  # ... and the bytes of their float parameters
     _MAX_STATE_BYTES = 32 * 2**20  # start states kept per worker
 
     def __init__(self, model, y0=None):
@@ -183,7 +184,7 @@ class _ModelBuild:
         self._clear()
 
     def _clear(self):
-        self._models, self._states, self._state_bytes = {}, {}, 0
+        self._models, self._states, self._state_bytes, self._model_bytes = {}, {}, 0, 0
 
     def __getstate__(self):  # the caches stay in their process
         return {"model": self.model, "y0": self.y0, "_names": {}}
@@ -241,9 +242,12 @@ class _ModelBuild:
             else:
                 current = self.model.parameters()
                 model = self.model.replace(**{full: np.full(np.shape(current[full]), float(v)) for full, v in key})
-            if len(self._models) >= self._MAX_MODELS:
+            nbytes = model.params(np.float64).fp.nbytes
+            if len(self._models) >= self._MAX_MODELS or self._model_bytes + nbytes > self._MAX_MODEL_BYTES:
                 self._models.clear()
+                self._model_bytes = 0
             self._models[key] = model
+            self._model_bytes += nbytes
         return model
 
     def _start(self, seed, h_scale):
