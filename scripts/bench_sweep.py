@@ -191,7 +191,8 @@ def main(argv=None):
         ("load average", f"{load_before:.2f} before the run (other processes competing for the cores)"),
     ]
     if args.build == "function":  # the serial cost above is this sweep's own per-point work
-        rows.insert([k for k, _ in rows].index("serial cost/point") + 1, ("parallel efficiency", f"{(n_points / wall) / (workers / per_point):.0%} of ideal"))
+        at = [k for k, _ in rows].index("serial cost/point") + 1
+        rows.insert(at, ("parallel efficiency", f"{(n_points / wall) / (workers / per_point):.0%} of ideal"))
     width = max(len(k) for k, _ in rows)
     print(f"oh.sweep benchmark  (python {sys.version.split()[0]}, oscihop {oh.__version__}, "
           f"{len(os.sched_getaffinity(0))} cores)")

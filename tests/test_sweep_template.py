@@ -107,7 +107,8 @@ def test_template_identity_is_the_model(tmp_path):
 def test_template_sigkill_then_resume(tmp_path):
     store = str(tmp_path / "kill.zarr")
     tests = os.path.dirname(os.path.abspath(__file__))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([tests, os.path.dirname(tests), os.environ.get("PYTHONPATH", "")]))
+    path = os.pathsep.join([tests, os.path.dirname(tests), os.environ.get("PYTHONPATH", "")])
+    env = dict(os.environ, PYTHONPATH=path)
     cmd = [sys.executable, "-c", f"import sweep_models; sweep_models.run_template_kill_sweep({store!r})"]
     total = 500
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

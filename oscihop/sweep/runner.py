@@ -51,7 +51,7 @@ def _check_point(out, params, ref):
     """(model, y0) of one point, checked; raises :class:`_PointFailure` saying what is wrong.
 
     ``y0`` must be a real 1-D array of the model's size, finite and with unit oscillators; it
-    keeps its float precision here (the sweep's precision is applied by :func:`_run_point`).
+    keeps its float precision here (the sweep's precision is applied by :func:`_build_point`).
     ``ref`` (the store's model facts) requires the same model kind, ``n``, ``D`` and size.
     """
     try:
@@ -117,15 +117,6 @@ def _result(model, sol):
     return (SOLVE_FAILED if why else DONE), why, model, sol
 
 
-def _run_point(task, params):
-    """Build, check and integrate one point: (outcome, message, model, sol); point errors do not raise."""
-    try:
-        model, y0 = _build_point(task, params)
-    except _PointFailure as exc:
-        return FAILED, str(exc), None, None
-    return _solve_one(task, model, y0)
-
-
 def _solve_one(task, model, y0):
     try:
         sol = solve(model, task["t_span"], y0, method=task["method"], t_eval=task["solve_times"], **_solve_kwargs(task))
@@ -146,7 +137,8 @@ def _solve_stack(task, models, y0s):
     solve raises (the points are then solved one by one, so that the error is reported at the
     point that caused it)."""
     try:
-        return solve(models if isinstance(models, ModelStack) else stack(models), task["t_span"], y0s, method=task["method"], t_eval=task["solve_times"],
+        batch = models if isinstance(models, ModelStack) else stack(models)
+        return solve(batch, task["t_span"], y0s, method=task["method"], t_eval=task["solve_times"],
                      **_solve_kwargs(task))
     except Exception:  # noqa: BLE001 - find the point that raises
         return None
@@ -288,9 +280,10 @@ def _run_task(task):
 
     Points are built one by one, then the points of one structure are integrated together as a
     stack of models (:func:`oscihop.stack`: one batched :func:`oscihop.solve`, each member with
-    its own parameters, the same results as solving them apart), ``_GROUP_POINTS`` at a time.  A point that fails (``build`` raises or returns something unusable,
-    ``solve`` raises, or the solve fails) is recorded with its ``outcome`` and ``message`` and
-    the task goes on.  The data arrays are written first, then the records, ``outcome`` last;
+    its own parameters, the same results as solving them apart), ``_GROUP_POINTS`` at a time (a
+    template's task, one structure, is one stack).  A point that fails (``build`` raises or
+    returns something unusable, ``solve`` raises, or the solve fails) is recorded with its
+    ``outcome`` and ``message`` and the task goes on.  The data arrays are written first, then the records, ``outcome`` last;
     a long task writes what it has every ``_FLUSH_SECONDS``.
     """
     t_start = time.perf_counter()
