@@ -325,25 +325,37 @@ def check_edges(edges, n, name="edges", graph=True):
     return arr
 
 
-#: Small graphs repeated across many models (sweep points) are checked once: a graph is keyed by
-#: its bytes, so a key stands for exactly the pairs that passed.  Graphs above the edge limit
-#: are checked every time (hashing them would cost as much as the check); the oldest keys go first.
-_SEEN_GRAPHS = {}
-_SEEN_MAX_EDGES = 4096
-_SEEN_MAX = 64
+class GraphCache(dict):
+    """A small cache keyed by a graph's edges, for graphs repeated across many models (sweep
+    points): at most ``size`` entries, the oldest dropped first; graphs of more than
+    ``max_edges`` edges get no key (hashing them would cost as much as the work saved)."""
+
+    def __init__(self, size=64, max_edges=4096):
+        super().__init__()
+        self.size, self.max_edges = size, max_edges
+
+    def key(self, edges, *extra):
+        """``(extra..., shape, edge bytes)`` of an int64 edge array, or ``None`` for a large one."""
+        return None if edges.shape[0] > self.max_edges else (*extra, edges.shape, edges.tobytes())
+
+    def put(self, key, value):
+        if key is not None:
+            if len(self) >= self.size:
+                self.pop(next(iter(self)))
+            self[key] = value
+        return value
+
+
+#: Edge arrays that passed :func:`check_edges` (a key stands for exactly the pairs that passed).
+_SEEN_GRAPHS = GraphCache()
 
 
 def graph_seen(arr, add=False):
     """Whether the int64 edge array ``arr`` passed :func:`check_edges` before (``add``: record it)."""
-    if arr.shape[0] > _SEEN_MAX_EDGES:
-        return False
-    key = (arr.shape, arr.tobytes())
+    key = _SEEN_GRAPHS.key(arr)
     if not add:
-        return key in _SEEN_GRAPHS
-    if len(_SEEN_GRAPHS) >= _SEEN_MAX:
-        _SEEN_GRAPHS.pop(next(iter(_SEEN_GRAPHS)))
-    _SEEN_GRAPHS[key] = True
-    return True
+        return key is not None and key in _SEEN_GRAPHS
+    return _SEEN_GRAPHS.put(key, True) and key is not None
 
 
 def as_rng(seed, name="seed"):

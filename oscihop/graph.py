@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_float_array, as_index_array, as_rng, check_edges, check_finite, check_real, check_shape, check_size
+from ._validation import (GraphCache, as_float_array, as_index_array, as_rng, check_edges, check_finite, check_real,
+                          check_shape, check_size)
 
 __all__ = ["csr_from_edges", "edges_from_dense", "watts_strogatz_edges", "ring_edges", "complete_edges",
            "rcm_permutation", "inverse_permutation", "relabel_edges"]
@@ -53,11 +54,9 @@ def csr_from_edges(n, edges, *values):
     return _pull_csr(n, edges, *vals)
 
 
-#: CSR structures of small graphs, keyed by (n, edge bytes): models built again and again on one
-#: graph (sweep points) share its structure.  The arrays are read-only, as models never write them.
-_CSR_CACHE = {}
-_CSR_CACHE_MAX_EDGES = 4096
-_CSR_CACHE_MAX = 64
+#: CSR structures of small graphs: models built again and again on one graph (sweep points)
+#: share its structure.  The arrays are read-only, as models never write them.
+_CSR_CACHE = GraphCache()
 
 
 def _pull_structure(n, edges):
@@ -79,14 +78,10 @@ def _pull_structure(n, edges):
 def _pull_csr(n, edges, *values):
     """:func:`csr_from_edges` for edges and values the caller has already validated."""
     edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
-    key = (int(n), edges.tobytes()) if edges.shape[0] <= _CSR_CACHE_MAX_EDGES else None
+    key = _CSR_CACHE.key(edges, int(n))
     structure = None if key is None else _CSR_CACHE.get(key)
     if structure is None:
-        structure = _pull_structure(n, edges)
-        if key is not None:
-            if len(_CSR_CACHE) >= _CSR_CACHE_MAX:
-                _CSR_CACHE.pop(next(iter(_CSR_CACHE)))
-            _CSR_CACHE[key] = structure
+        structure = _CSR_CACHE.put(key, _pull_structure(n, edges))
     eid = structure[2]
     vals = tuple(np.ascontiguousarray(np.asarray(v)[eid]) for v in values)
     return structure + vals

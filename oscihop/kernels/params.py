@@ -172,8 +172,6 @@ def pack_params(dtype, fields, work_size):
     ``fields`` maps the names above (``nh``, ``bias``, ``w_dense``, ...) to ints,
     floats or arrays; absent arrays are empty and absent codes mean "no such part".
     """
-    import numpy as np
-
     ints = dict(_DEFAULT_INTS)
     ints.update({k: int(v) for k, v in fields.items() if k in _DEFAULT_INTS})
     ints["w_rank"] = int(np.shape(fields.get("w_factor", _NO_FACTOR))[0])
@@ -205,8 +203,6 @@ def pack_params(dtype, fields, work_size):
 
 def shared_csr_code(ints, fields):
     """SHARED_* code: which of the Kuramoto, HK and Hopfield CSR structures are identical."""
-    import numpy as np
-
     def same(a, b):
         a, b = fields.get(a), fields.get(b)
         return a is not None and b is not None and np.array_equal(a, b)
