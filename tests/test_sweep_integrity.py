@@ -152,3 +152,46 @@ def test_store_of_the_previous_format_is_read_with_a_warning_and_not_resumed(ref
         ds = oh.sweep(sm.kuramoto_build, store=store, overwrite=True, **KW)
     assert ds.attrs["sweep_run"]["computed"] == 6
     assert_same(ds, reference[1])
+
+
+# --- sharded stores: a task's block larger than 1 MiB is one shard file of several chunks -------------
+
+LONG_KW = dict(KW, t_eval=np.linspace(0.0, 1.0, 10_000))  # y: 2 points x 10,000 times x 8 floats per task
+
+
+@pytest.fixture(scope="module")
+def sharded(tmp_path_factory):
+    store = tmp_path_factory.mktemp("sharded") / "ref.zarr"
+    ds = oh.sweep(sm.kuramoto_build, store=store, **LONG_KW)
+    assert ds.attrs["complete"]
+    return store, ds
+
+
+def test_large_blocks_are_shards_one_file_per_task(sharded):
+    store, ds = sharded
+    group = zarr.open_group(store, mode="r")
+    y = group["y"]
+    assert y.shards == (1, 2, 10_000, 8) and y.chunks == (1, 1, 10_000, 8)  # 2 chunks of 640 kB per shard
+    assert has_checksums(y) and verify_group(group) == []
+    assert len(chunk_files(store, "y")) == 3  # one file per task, 3 tasks
+    assert group["energy"].shards is None and len(chunk_files(store, "energy")) == 3  # 160 kB: one plain chunk
+    # the stored trajectories are the solver's, point by point
+    for coupling, seed in [(0.5, 0), (2.0, 1)]:
+        model, y0 = sm.kuramoto_build(coupling, seed)
+        sol = oh.solve(model, (0.0, 1.0), y0, t_eval=LONG_KW["t_eval"])
+        np.testing.assert_array_equal(ds["y"].sel(coupling=coupling, seed=seed).values, sol.y.T)
+    # reading one point decodes only its chunk
+    np.testing.assert_array_equal(y[1, 1], ds["y"].values[1, 1])
+
+
+@pytest.mark.parametrize("how", ["remove", "truncate", "flip"])
+def test_damaged_shard_is_refused_then_repaired(sharded, tmp_path, how):
+    store = copy_of(sharded, tmp_path)
+    damage(chunk_files(store, "y")[1], how)  # the shard of block 1: coupling 1.0
+    with pytest.raises(StoreDamagedError, match=r"damaged: y shard \(1, 0, 0, 0\).*Re-run the sweep"):
+        oh.open_sweep(store)
+    with pytest.warns(UserWarning, match=r"damaged chunks: y shard \(1, 0, 0, 0\).*Recomputing the 2 point"):
+        ds = oh.sweep(sm.kuramoto_build, store=store, **LONG_KW)
+    assert ds.attrs["sweep_run"]["computed"] == 2 and ds.attrs["complete"]
+    np.testing.assert_array_equal(ds["y"].values, sharded[1]["y"].values)
+    assert verify_group(zarr.open_group(store, mode="r")) == []

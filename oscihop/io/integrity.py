@@ -9,6 +9,11 @@ sweeps, training checkpoints):
   the fill value (a zero ``bias``). A chunk key that is absent is therefore damage, never an
   "empty" chunk, and the store's own key listing is the record of which chunks were written.
 
+An array may be sharded (zarr's ``sharding_indexed`` codec: one file, a *shard*, holds a block
+of chunks and an index of them). Its checksum codec then sits in the inner chunks' chain and
+the shard index carries a CRC32C of its own; a shard file is the unit that is present or
+missing, so the functions below count and name shards for such arrays (``Damage.unit``).
+
 :func:`verify_array` and :func:`verify_group` check both (presence from the key listing,
 checksums by decoding every chunk); :func:`check_group` raises :class:`StoreDamagedError`
 naming each damaged array and chunk. Stores written before checksums were added (no
@@ -34,6 +39,8 @@ __all__ = [
     "has_checksums",
     "arrays_without_checksums",
     "array_summary",
+    "storage_shape",
+    "storage_grid",
     "missing_chunks",
     "verify_array",
     "verify_group",
@@ -64,9 +71,11 @@ class Damage:
     array: str
     chunk: tuple
     reason: str
+    #: "chunk", or "shard" for a sharded array (``chunk`` is then the shard's grid index)
+    unit: str = "chunk"
 
     def __str__(self):
-        return f"{self.array} chunk {self.chunk}: {self.reason}"
+        return f"{self.array} {self.unit} {self.chunk}: {self.reason}"
 
 
 def _compressors():
@@ -96,10 +105,35 @@ def xarray_encoding(ds, encoding=None):
     return enc
 
 
+def _codec_name(codec):
+    return codec.get("name") if isinstance(codec, dict) else getattr(codec, "name", None)
+
+
 def has_checksums(array):
-    """True when the array's codec chain ends with the CRC32C checksum."""
+    """True when the array's codec chain ends with the CRC32C checksum (for a sharded array: the
+    inner chunks' chain and the shard index's chain both do)."""
     codecs = array.metadata.to_dict().get("codecs", ())
-    return any((c.get("name") if isinstance(c, dict) else getattr(c, "name", None)) == _CHECKSUM for c in codecs)
+    for codec in codecs:
+        if _codec_name(codec) == "sharding_indexed":
+            conf = codec.get("configuration", {}) if isinstance(codec, dict) else {}
+            return (any(_codec_name(c) == _CHECKSUM for c in conf.get("codecs", ()))
+                    and any(_codec_name(c) == _CHECKSUM for c in conf.get("index_codecs", ())))
+    return any(_codec_name(c) == _CHECKSUM for c in codecs)
+
+
+def storage_shape(array):
+    """Shape of the blocks stored as one key (file): the shard shape of a sharded array, else the
+    chunk shape."""
+    return tuple(array.shards or array.chunks)
+
+
+def storage_grid(array):
+    """Number of stored blocks (shards, or chunks) along each dimension."""
+    return tuple(-(-s // c) for s, c in zip(array.shape, storage_shape(array)))
+
+
+def _unit(array):
+    return "shard" if array.shards else "chunk"
 
 
 def _arrays(group):
@@ -123,8 +157,9 @@ def arrays_without_checksums(group):
 
 
 def array_summary(group):
-    """``(path, number of chunks, has checksums)`` of every array of ``group`` and its subgroups."""
-    return [(path, int(np.prod(array.cdata_shape)) if array.size else 0, has_checksums(array))
+    """``(path, number of stored blocks, has checksums)`` of every array of ``group`` and its
+    subgroups; a stored block is a chunk, or a shard of a sharded array (one key, one file)."""
+    return [(path, int(np.prod(storage_grid(array))) if array.size else 0, has_checksums(array))
             for path, array in _arrays(group)]
 
 
@@ -139,11 +174,11 @@ def _written_keys(array):
 
 
 def _grid(array):
-    return itertools.product(*(range(n) for n in array.cdata_shape))
+    return itertools.product(*(range(n) for n in storage_grid(array)))
 
 
 def missing_chunks(array):
-    """Grid indices of the chunks whose keys are absent from the store."""
+    """Grid indices of the stored blocks (chunks, or shards) whose keys are absent from the store."""
     if array.size == 0:
         return []
     keys = _written_keys(array)
@@ -151,7 +186,7 @@ def missing_chunks(array):
 
 
 def _chunk_slices(array, coords):
-    return tuple(slice(i * c, min((i + 1) * c, s)) for i, c, s in zip(coords, array.chunks, array.shape))
+    return tuple(slice(i * c, min((i + 1) * c, s)) for i, c, s in zip(coords, storage_shape(array), array.shape))
 
 
 def _reason(exc):
@@ -164,6 +199,9 @@ def _reason(exc):
 def verify_array(array, name=None, *, read=True, chunks=None):
     """Damage found in one zarr array: missing chunks, and (``read``) chunks that fail to decode.
 
+    For a sharded array the unit is the shard: a missing shard file, or a shard whose index or
+    any of whose chunks fails to decode.
+
     Parameters
     ----------
     array : zarr.Array
@@ -172,7 +210,8 @@ def verify_array(array, name=None, *, read=True, chunks=None):
     read : bool, default True
         Decode every present chunk, which checks its CRC32C checksum and that it is whole.
     chunks : iterable of tuple, optional
-        Check only these chunk grid indices (a sweep's finished points, say).
+        Check only these grid indices (of chunks, or of shards for a sharded array: a sweep's
+        finished points, say).
 
     Returns
     -------
@@ -187,15 +226,15 @@ def verify_array(array, name=None, *, read=True, chunks=None):
         return []
     keys = _written_keys(array)
     wanted = list(_grid(array)) if chunks is None else [tuple(c) for c in chunks]
-    damage = []
+    damage, unit = [], _unit(array)
     for coords in wanted:
         if array.metadata.encode_chunk_key(coords) not in keys:
-            damage.append(Damage(name, coords, "missing (its chunk file was removed or never written)"))
+            damage.append(Damage(name, coords, f"missing (its {unit} file was removed or never written)", unit))
         elif read:
             try:
                 np.asarray(array[_chunk_slices(array, coords)])
             except Exception as exc:  # zarr/numcodecs raise ValueError, RuntimeError, ... on bad bytes
-                damage.append(Damage(name, coords, _reason(exc)))
+                damage.append(Damage(name, coords, _reason(exc), unit))
     return damage
 
 

@@ -19,7 +19,8 @@ from .executors import _check_picklable, _client_threads, _local_workers, _run_d
 from .lock import _StoreLock
 from .runner import _FLUSH_SECONDS, _probe, _run_task
 from .store import (_ATTR, _FORMAT, DONE, FAILED, PENDING, SOLVE_FAILED, _clear_dir, _create_store, _damage_text,
-                    _inspect, _open_dataset, _open_group, _region_slices, _remove_partials, _repair_coords, _scan)
+                    _drop_damaged_shards, _inspect, _open_dataset, _open_group, _region_slices, _remove_partials,
+                    _repair_coords, _scan)
 
 __all__ = ["sweep", "open_sweep"]
 
@@ -345,6 +346,7 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
         outcome, damage, bad = _scan(path, attrs)
         if damage:
             _repair_coords(path, attrs, d, damage)
+            _drop_damaged_shards(path, damage)
             lost = sum(outcome[_region_slices(c, attrs["chunks"], d.shape)].size for c in bad)
             warnings.warn(f"Sweep store {path!r} has damaged chunks: {_damage_text(damage)}. "
                           + (f"Recomputing the {lost} point(s) they hold." if bad else "Rewriting the coordinates."),

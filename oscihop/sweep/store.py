@@ -20,13 +20,19 @@ one per grid parameter, or a single ``point`` dimension for a list of points)::
                                           0 not run, 1 done, 2 failed, 3 solve failed
     .oscihop.lock                         present while a sweep writes the store
 
-Every array is chunked along the parameter dimensions in blocks of ``points_per_task``
-consecutive points (C order); one task computes one such block and is the only writer of
-those chunks.  Trailing dimensions (time, state) may be split into several chunks, all owned
-by the same task.  Every chunk carries a CRC32C checksum and every chunk is written
-(:mod:`oscihop.io.integrity`): the coordinates and the per-point records when the store is
-created, the data chunks of a block when its task writes it.  A missing, truncated or altered
-chunk is therefore detected; a resumed sweep recomputes the points it holds.
+Every per-point array is stored in blocks of ``points_per_task`` consecutive points (C order)
+along the parameter dimensions, each spanning the whole trailing dimensions (time, state): one
+task computes one such block and is the only writer of its files, one per array.  So the number
+of files grows with the number of tasks, never with the length of the time curve.  A block
+larger than ``_INNER_BYTES`` is a shard (zarr 3's ``sharding_indexed`` codec) of chunks of at
+most that size, so reading a few points decodes only their chunks; a smaller block is one
+plain chunk (zarr spends about 2 ms more on writing a shard than a chunk, for nothing when the
+shard would hold one chunk).  Every chunk carries a CRC32C checksum, so does every shard's
+index, and every block is written (:mod:`oscihop.io.integrity`): the coordinates and the
+per-point records when the store is created, the data blocks of a task when it writes them.
+A missing, truncated or altered block is therefore detected; a resumed sweep recomputes the
+points it holds.  (Stores written before sharding split long time curves into several chunks
+per block; they are verified and resumed the same way, chunk by chunk.)
 :func:`open_sweep` adds ``done`` (``outcome == 1``).
 """
 
@@ -43,7 +49,7 @@ import warnings
 
 import numpy as np
 
-from ..io.integrity import StoreDamagedError, array_options, verify_array
+from ..io.integrity import StoreDamagedError, array_options, storage_grid, verify_array
 from .lock import LOCK_NAME
 
 __all__ = ["NOT_RUN", "PENDING", "DONE", "FAILED", "SOLVE_FAILED", "OUTCOMES"]
@@ -66,7 +72,7 @@ _DATA_VARS = ("y", "energy", "y_final", "order_parameter", *_CHECKS)
 #: per-point records, in the order a task writes them: ``outcome`` last (the completion record)
 _RECORD_VARS = ("status", "nfev", "nsteps", "message", "outcome")
 _RESERVED = frozenset({"point", "time", "state", "done", *_DATA_VARS, *_RECORD_VARS})
-_CHUNK_BYTES = 32 * 2**20  # largest chunk of a data array
+_INNER_BYTES = 2**20  # largest chunk inside a shard (unless one point's state is larger)
 _LONG_NAMES = {
     "y": "state trajectory (flat layout: model.unpack splits h and x)",
     "energy": "model energy",
@@ -138,6 +144,33 @@ def _plan_chunks(shape, points_per_task):
             chunks[j] = max(1, points_per_task // m)
             break
     return tuple(chunks)
+
+
+def _largest_divisor(n, limit):
+    """The largest divisor of ``n`` that is at most ``limit`` (at least 1)."""
+    limit = max(1, min(n, int(limit)))
+    for c in range(limit, 0, -1):
+        if n % c == 0:
+            return c
+    return 1
+
+
+def _inner_chunks(shard, itemsize):
+    """Chunk shape inside a shard of shape ``shard`` (parameter dims, then trailing dims).
+
+    Chunks are as large as fit in ``_INNER_BYTES`` (zarr spends a fixed cost on every chunk it
+    encodes or decodes, so a small array's shard is one chunk), filled in C order from the last
+    dim, which is always whole (a state); each chunk dim divides the shard's, zarr's rule.
+    """
+    inner, m = [1] * len(shard), itemsize
+    for j in reversed(range(len(shard))):
+        if j == len(shard) - 1 or m * shard[j] <= _INNER_BYTES:
+            inner[j] = shard[j]
+            m *= shard[j]
+        else:
+            inner[j] = _largest_divisor(shard[j], _INNER_BYTES // m)
+            break
+    return tuple(inner)
 
 
 def _clear_dir(path):
@@ -237,19 +270,20 @@ def _create_store(path, d, model, points_per_task):
     coord_attrs = {"coordinates": " ".join(d.names)} if d.kind == "points" else {}
     _write_coords(group, d, size, create=True)
 
-    n_chunk = int(np.prod(chunks))
-    itemsize = dtype.itemsize
-    tchunk = max(1, min(d.n_times, _CHUNK_BYTES // max(1, n_chunk * size * itemsize))) if d.n_times else 0
     layout = {
-        "y": (("time", "state"), (d.n_times, size), (tchunk, size)),
-        "energy": (("time",), (d.n_times,), (d.n_times,)),
-        "y_final": (("state",), (size,), (size,)),
-        "order_parameter": (("time",), (d.n_times,), (d.n_times,)),
+        "y": (("time", "state"), (d.n_times, size)),
+        "energy": (("time",), (d.n_times,)),
+        "y_final": (("state",), (size,)),
+        "order_parameter": (("time",), (d.n_times,)),
     }
     for name in [*d.variables, *_RECORD_VARS]:
-        tail_dims, tail_shape, tail_chunks = layout.get(name, ((), (), ()))
+        tail_dims, tail_shape = layout.get(name, ((), ()))
         dt, fill = _RECORD_FILL.get(name, (np.float64 if name in _CHECKS else dtype, np.nan))
-        arr = group.create_array(name, shape=tuple(d.shape) + tail_shape, chunks=tuple(chunks) + tail_chunks,
+        itemsize = 16 if dt is str else np.dtype(dt).itemsize
+        block = tuple(chunks) + tuple(max(1, n) for n in tail_shape)  # one task's block, one file
+        inner = _inner_chunks(block, itemsize)
+        shape = {"shards": block, "chunks": inner} if inner != block else {"chunks": block}
+        arr = group.create_array(name, shape=tuple(d.shape) + tail_shape, **shape,
                                  dtype=dt, fill_value=fill, dimension_names=list(d.dims) + list(tail_dims),
                                  attributes={"long_name": _LONG_NAMES[name], **coord_attrs,
                                              **(_OUTCOME_FLAGS if name == "outcome" else {})}, **array_options())
@@ -332,7 +366,7 @@ def _scan(path, attrs, *, read_data=True):
               if cidx not in bad and (outcome[_region_slices(cidx, chunks, shape)] == DONE).any()]
     for name in attrs["variables"]:
         arr = group[name]
-        tails = [range(n) for n in arr.cdata_shape[nd:]]
+        tails = [range(n) for n in storage_grid(arr)[nd:]]
         wanted = [cidx + tail for cidx in blocks for tail in itertools.product(*tails)]
         found = verify_array(arr, name, read=read_data, chunks=wanted)
         damage += found
@@ -343,6 +377,22 @@ def _scan(path, attrs, *, read_data=True):
 def _damage_text(damage, limit=5):
     shown = "; ".join(str(d) for d in damage[:limit])
     return shown + (f" (and {len(damage) - limit} more)" if len(damage) > limit else "")
+
+
+def _drop_damaged_shards(path, damage):
+    """Delete the files of damaged shards (oscihop wrote them; their points are recomputed).
+
+    zarr writes a shard by first reading the one stored (to merge a partial write), so a
+    damaged shard would make the very write that repairs it fail; a missing one is simply written.
+    A plain chunk is overwritten whole without being read, and is left to that write."""
+    import zarr
+
+    group = zarr.open_group(path, mode="r")
+    for dmg in damage:
+        if dmg.unit == "shard" and dmg.array in group:
+            key = os.path.join(path, dmg.array, *group[dmg.array].metadata.encode_chunk_key(dmg.chunk).split("/"))
+            if os.path.isfile(key):
+                os.unlink(key)
 
 
 def _repair_coords(path, attrs, d, damage):
