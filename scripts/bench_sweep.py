@@ -3,7 +3,7 @@
 Usage::
 
     python scripts/bench_sweep.py [--points 10000] [--n 8] [--model kuramoto|hk] [--build model|function] \\
-        [--reduce final|energy|order_parameter|full] [--method RK45] [--store DIR] [--dask]
+        [--reduce final|energy|order_parameter|full] [--method RK45] [--store DIR] [--dask] [--repeat 3]
 
 A grid ``coupling x seed`` of about ``--points`` points, each a model of ``--n`` units
 integrated with ``--method`` over t in [0, 1] from a random state drawn from ``seed``, swept
@@ -13,9 +13,11 @@ point fills the coupling, or alpha for HK, and starts from ``random_state(seed)`
 ``--build function`` calls a build function per point (``build(coupling, seed) -> (model, y0)``).
 Both give the same numbers.  Reported:
 
-- points/s over the whole call (store creation, worker start-up and the final check included);
+- points/s over the whole call (store creation, worker start-up and the final check included),
+  the median of ``--repeat`` sweeps into a new store (and the fastest);
 - the rate of one batched solve of the same work (every point's model and state built first, then
-  ``oh.solve(oh.stack(models), ...)`` on all cores), and the sweep's rate as a share of it;
+  ``oh.solve(oh.stack(models), ...)`` on all cores; median of ``--repeat`` solves), and the
+  sweep's rate as a share of it, both measured in this run;
 - the serial cost of one point (build + solve in this process, no store) and the parallel
   efficiency that implies;
 - zarr I/O measured inside the tasks (opening arrays, reading back a partly done chunk,
@@ -67,10 +69,10 @@ def serial_cost(build, grid, method, n_sample=300):
     return (time.perf_counter() - t) / n_sample
 
 
-def batched_rate(build, grid, method, t_eval, limit=20_000):
-    """(points/s of one stacked solve of the points, seconds to build them, points used) after
-    warm-up; at most ``limit`` points, evenly spread over the grid (the rate per point does not
-    depend on their count, but it does on the coupling)."""
+def batched_rate(build, grid, method, t_eval, repeat=3, limit=20_000):
+    """(points/s of one stacked solve of the points, the median of ``repeat``; seconds to build
+    them; points used) after warm-up; at most ``limit`` points, evenly spread over the grid (the
+    rate per point does not depend on their count, but it does on the coupling)."""
     points = [(c, s) for c in grid["coupling"] for s in grid["seed"]]
     points = points[::math.ceil(len(points) / limit)]
     t = time.perf_counter()
@@ -78,9 +80,12 @@ def batched_rate(build, grid, method, t_eval, limit=20_000):
     t_build = time.perf_counter() - t
     models, y0s = oh.stack([m for m, _ in built]), np.stack([y for _, y in built])
     oh.solve(oh.stack(models.models[:2]), (0.0, 1.0), y0s[:2], method=method, t_eval=t_eval)  # compile
-    t = time.perf_counter()
-    oh.solve(models, (0.0, 1.0), y0s, method=method, t_eval=t_eval)
-    return len(points) / (time.perf_counter() - t), t_build, len(points)
+    times = []
+    for _ in range(max(1, repeat)):
+        t = time.perf_counter()
+        oh.solve(models, (0.0, 1.0), y0s, method=method, t_eval=t_eval)
+        times.append(time.perf_counter() - t)
+    return len(points) / float(np.median(times)), t_build, len(points)
 
 
 def du(path):
@@ -104,6 +109,7 @@ def main(argv=None):
     ap.add_argument("--points-per-task", type=int, default=None)
     ap.add_argument("--store", default=None, help="store directory (default: a temporary one, deleted after)")
     ap.add_argument("--dask", action="store_true", help="run on a dask LocalCluster instead of local processes")
+    ap.add_argument("--repeat", type=int, default=3, help="sweeps (and batched solves) timed; the median is reported")
     args = ap.parse_args(argv)
 
     n_coupling = max(1, int(math.sqrt(args.points)))
@@ -145,11 +151,15 @@ def main(argv=None):
              points_per_task=4 if client is None else 2)  # stacks: one here, or one per dask worker
     t_warm = time.perf_counter() - t
     shutil.rmtree(store + ".warm", ignore_errors=True)
+    walls = []
     try:
-        t = time.perf_counter()
-        ds = oh.sweep(sweep_build, grid=sweep_grid, store=store, t_span=(0.0, 1.0), method=args.method, reduce=reduce,
-                      client=client, points_per_task=args.points_per_task, overwrite=True)
-        wall = time.perf_counter() - t
+        for _ in range(max(1, args.repeat)):
+            shutil.rmtree(store, ignore_errors=True)  # each sweep starts from no store (not timed)
+            t = time.perf_counter()
+            ds = oh.sweep(sweep_build, grid=sweep_grid, store=store, t_span=(0.0, 1.0), method=args.method,
+                          reduce=reduce, client=client, points_per_task=args.points_per_task)
+            walls.append(time.perf_counter() - t)
+        wall = float(np.median(walls))
     finally:
         if client is not None:
             client.close()
@@ -158,7 +168,7 @@ def main(argv=None):
     rate = n_points / wall
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10  # MiB (Linux: KiB)
     batch_rate, t_build, n_batched = batched_rate(build, grid, args.method, ds["time"].values if "time" in ds.coords
-                                       else np.array([1.0]))
+                                                  else np.array([1.0]), repeat=args.repeat)
     assert ds.attrs["complete"] and run["computed"] == n_points, run
     size, files = du(store)
     workers = run["workers"]
@@ -169,7 +179,8 @@ def main(argv=None):
         ("build", "a template model (oh.sweep(model, grid))" if args.build == "model"
                   else "a build function called per point"),
         ("executor", f"{run['executor']}, {workers} workers, {run['tasks']} tasks x {run['points_per_task']} points"),
-        ("wall time", f"{wall:.2f} s (after a 4-point warm-up sweep of {t_warm:.2f} s: kernel loads, pool start)"),
+        ("wall time", f"{wall:.2f} s, median of {len(walls)} sweeps (fastest {min(walls):.2f} s; after a 4-point "
+                      f"warm-up sweep of {t_warm:.2f} s: kernel loads, pool start)"),
         ("throughput", f"{rate:,.0f} points/s"),
         ("batched solve", f"{batch_rate:,.0f} points/s: one oh.solve(oh.stack(models)) of the same "
                           f"{'' if n_batched == n_points else f'{n_batched:,} (evenly spread) '}points on all cores "

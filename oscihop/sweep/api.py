@@ -9,6 +9,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -18,9 +19,9 @@ from .definition import _Definition, _fmt_params, _ModelBuild, _SpecBuild
 from .executors import _check_picklable, _client_threads, _local_workers, _run_dask, _run_local
 from .lock import _StoreLock
 from .runner import _FLUSH_SECONDS, _probe, _run_task
-from .store import (_ATTR, _FORMAT, DONE, FAILED, PENDING, SOLVE_FAILED, _clear_dir, _create_store, _damage_text,
+from .store import (_ATTR, _FORMAT, DONE, FAILED, PENDING, SOLVE_FAILED, _clear_dir, _damage_text,
                     _drop_damaged_shards, _inspect, _open_dataset, _open_group, _region_slices, _remove_partials,
-                    _repair_coords, _scan)
+                    _repair_coords, _scan, _store_attrs, _write_store)
 
 __all__ = ["sweep", "open_sweep"]
 
@@ -341,6 +342,7 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
                          "use another `store`, or pass overwrite=True to delete it and start again.")
     resume = attrs is not None and attrs.get("initialized") and attrs["fingerprint"] == d.fingerprint and not overwrite
     bad = set()
+    writer = creating = None
     if resume:
         _remove_partials(path)
         outcome, damage, bad = _scan(path, attrs)
@@ -360,15 +362,21 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
             per_point = 8 * (model["size"] * (d.n_times if "y" in d.variables else 0) + model["size"]
                              + 2 * d.n_times) + 24
             if isinstance(build, _ModelBuild) and d.solve_times is not None and d.method != "async":
-                # a template's task is one stack: large tasks, a few per worker (resume keeps whole tasks);
+                # a template's task is one stack: large tasks, a few per worker process (resume keeps whole
+                # tasks), or at least two in-process (each task's store writes cost the same whatever its size);
                 # the stack holds one float parameter row per point, counted in the task's memory
                 per_point += build.model.params(np.float64).fp.nbytes
-                points_per_task = max(1, min(_MAX_STACK_POINTS, math.ceil(d.n_points / (4 * workers)),
+                points_per_task = max(1, min(_MAX_STACK_POINTS, math.ceil(d.n_points / (2 if inline else 4 * workers)),
                                              _TASK_BYTES // per_point))
             else:
                 points_per_task = max(1, min(_MAX_POINTS_PER_TASK, math.ceil(d.n_points / (8 * workers)),
                                              _TASK_BYTES // per_point))
-        attrs = _create_store(path, d, model, int(points_per_task))
+        attrs = _store_attrs(d, model, int(points_per_task))
+        if inline:  # written on the writer thread while the first task computes
+            writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="oscihop-sweep-writer")
+            creating = writer.submit(_write_store, path, d, attrs)
+        else:
+            attrs = _write_store(path, d, attrs)
         outcome = np.full(d.shape, PENDING, dtype=np.int8)
     done = outcome == DONE
     t_driver_io = time.perf_counter() - t0
@@ -416,16 +424,32 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
             if client is not None:
                 _run_dask(tasks, client, on_result, attrs["store_id"][:8] + uuid.uuid4().hex[:8])
                 stats["workers"] = workers
+            elif inline:
+                # a template's stacks run here on Numba's threads, each task's writes on the writer thread
+                # while the next task computes
+                stats["executor"], stats["workers"] = "in-process, threaded stacks", 1
+                writer = writer or ThreadPoolExecutor(max_workers=1, thread_name_prefix="oscihop-sweep-writer")
+                queued = []
+                for task in tasks:
+                    if creating is not None and creating.done():
+                        creating.result()  # the store could not be written: stop here, with its error
+                    queued.append(_run_task(task, writer))
+                    while queued and queued[0].done():
+                        on_result(queued.pop(0).result())
+                if creating is not None:
+                    creating.result()
+                for future in queued:
+                    on_result(future.result())
             elif len(tasks) == 1 or workers == 1:
-                # one task (or one core, or a template's stacks on threads) runs here: a pool would only
-                # add start-up time
-                stats["executor"] = "in-process, threaded stacks" if inline else "in-process"
-                stats["workers"] = 1
+                # one task (or one core) runs here: a pool would only add start-up time
+                stats["executor"], stats["workers"] = "in-process", 1
                 for task in tasks:
                     on_result(_run_task(task))
             else:
                 stats["workers"] = _run_local(tasks, build, workers, on_result)
         finally:
+            if writer is not None:
+                writer.shutdown(wait=True)  # what was queued is written, even when a task raised
             bar.close()
         if stats["executor"].startswith("in-process"):  # this process wrote every record it counted
             return stats
@@ -437,6 +461,11 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
                 f"All tasks finished but {int((final == PENDING).sum())} point(s) of {path!r} have no record. "
                 "Do the workers see the store at the same path (a shared file system)?"
             )
+    elif creating is not None:  # nothing to compute: the store is still written
+        try:
+            creating.result()
+        finally:
+            writer.shutdown(wait=True)
     return stats
 
 

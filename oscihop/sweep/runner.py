@@ -18,7 +18,7 @@ from ..models.base import Model
 from ..models.stack import ModelStack, stack, structure_key
 from ..solvers import solve
 from .definition import _fmt_params, _ModelBuild
-from .store import _ATTR, _CHECKS, _RECORD_FILL, _RECORD_VARS, DONE, FAILED, NOT_RUN, SOLVE_FAILED, _writable
+from .store import _ATTR, _CHECKS, _RECORD_FILL, _RECORD_VARS, DONE, FAILED, NOT_RUN, SOLVE_FAILED, _writable, _write_all
 
 __all__ = []
 
@@ -275,8 +275,12 @@ def _open_arrays(task):
     return arrays
 
 
-def _run_task(task):
+def _run_task(task, writer=None):
     """Compute the pending points of one chunk region and write the region (worker side).
+
+    With ``writer`` (a one-thread executor, in-process sweeps), the last write of the region is
+    queued there and a future of the summary is returned: the next task computes while this one
+    writes (and, for a new store, while the store itself is created, queued first).
 
     Points are built one by one, then the points of one structure are integrated together as a
     stack of models (:func:`oscihop.stack`: one batched :func:`oscihop.solve`, each member with
@@ -289,7 +293,7 @@ def _run_task(task):
     t_start = time.perf_counter()
     cpu_start = time.process_time()
     io = time.perf_counter()
-    arrays = _open_arrays(task)
+    arrays = _open_arrays(task) if writer is None else None  # opened where the arrays are written
     region = tuple(slice(a, b) for a, b in task["region"])
     rshape = task["rshape"]
     done = np.array(task["done"], dtype=bool).reshape(rshape)
@@ -298,6 +302,7 @@ def _run_task(task):
              "energy_increase": (), "dEdt_max": ()}
     dtype = np.dtype(task["dtype"])
     if done.any():  # points computed earlier live in the same chunks (verified by the driver): keep them
+        arrays = arrays or _open_arrays(task)
         bufs = {name: np.asarray(arrays[name][region]) for name in [*task["variables"], *_RECORD_VARS]}
         bufs["message"] = bufs["message"].astype(object)
     else:
@@ -308,9 +313,11 @@ def _run_task(task):
     t_io = time.perf_counter() - io
 
     def flush():
+        nonlocal arrays
         t = time.perf_counter()
-        for name in [*task["variables"], *_RECORD_VARS]:  # outcome last: the completion record
-            arrays[name][region] = bufs[name]
+        arrays = arrays or _open_arrays(task)
+        _write_all([(arrays[name], region, bufs[name]) for name in [*task["variables"], *_RECORD_VARS[:-1]]])
+        arrays["outcome"][region] = bufs["outcome"]  # last, once the rest is written: the completion record
         return time.perf_counter() - t
 
     computed = failed = 0
@@ -334,14 +341,21 @@ def _run_task(task):
     except BaseException:
         if computed:  # keep the points this task already finished (KeyboardInterrupt, a dying worker...)
             try:
-                flush()
+                flush() if writer is None else writer.submit(flush).result()  # after the writes queued before
             except Exception:  # noqa: BLE001
                 pass
         raise
-    t_io += flush()
-    total = time.perf_counter() - t_start
-    return {"computed": computed, "failed": int(failed), "t_task": total, "t_io": t_io,
-            "t_cpu": time.process_time() - cpu_start, "pid": os.getpid()}
+    summary = {"computed": computed, "failed": int(failed), "pid": os.getpid()}
+    t_compute, cpu_compute = time.perf_counter() - t_start, time.process_time() - cpu_start
+
+    def finish():
+        cpu = time.process_time()
+        t_flush = flush()
+        summary.update(t_io=t_io + t_flush, t_task=t_compute + t_flush,
+                       t_cpu=cpu_compute + time.process_time() - cpu)  # this process's, while the task ran
+        return summary
+
+    return finish() if writer is None else writer.submit(finish)
 
 
 def _write_point(bufs, rshape, k, outcome, message, model, sol, task):

@@ -104,6 +104,20 @@ def _writable(array):
     return array.with_config(array_options()["config"])
 
 
+def _write_all(writes):
+    """Write ``[(array, selection, values), ...]`` concurrently, in one trip to zarr's event loop
+    (the arrays' encoding and files overlap; about a third faster than one write after another)."""
+    import asyncio
+
+    from zarr.core.sync import sync
+
+    async def write():
+        await asyncio.gather(*(array.async_array.setitem(sel, values) for array, sel, values in writes))
+
+    if writes:
+        sync(write())
+
+
 def _inspect(path):
     """Classify the directory ``path``: ("empty"|"ours"|"foreign"|"corrupt", attrs or reason)."""
     entries = [e for e in os.listdir(path) if e != LOCK_NAME]
@@ -211,26 +225,24 @@ def _remove_partials(path):
                     pass
 
 
-def _write_coords(group, d, size, create):
-    """Write (``create``: create and write) the coordinate arrays, which the definition fixes."""
-    def coord(name, values, dim):
-        if create:
-            group.create_array(name, shape=values.shape, chunks=values.shape,
-                               dtype=str if values.dtype.kind == "U" else values.dtype, dimension_names=[dim],
-                               **array_options())
-        _writable(group[name])[...] = values
-
+def _coords(d, size):
+    """``[(name, values, dim), ...]``: the coordinate arrays, which the definition fixes."""
+    out = []
     if d.kind == "grid":
-        for name, values in zip(d.names, d.values):
-            coord(name, values, name)
+        out += [(name, values, name) for name, values in zip(d.names, d.values)]
     else:
-        coord("point", np.arange(d.n_points, dtype=np.int64), "point")
-        for name, values in zip(d.names, d.values):
-            coord(name, values, "point")
+        out.append(("point", np.arange(d.n_points, dtype=np.int64), "point"))
+        out += [(name, values, "point") for name, values in zip(d.names, d.values)]
     if d.n_times:
-        coord("time", d.times.astype(np.float64), "time")
+        out.append(("time", d.times.astype(np.float64), "time"))
     if "y" in d.variables or "y_final" in d.variables:
-        coord("state", np.arange(size, dtype=np.int64), "state")
+        out.append(("state", np.arange(size, dtype=np.int64), "state"))
+    return out
+
+
+def _write_coords(group, d, size):
+    """Write the coordinate arrays again (they exist)."""
+    _write_all([(_writable(group[name]), Ellipsis, values) for name, values, _dim in _coords(d, size)])
 
 
 def _coord_names(record, variables):
@@ -244,13 +256,18 @@ def _coord_names(record, variables):
 
 
 def _create_store(path, d, model, points_per_task):
+    """Create the store of definition ``d`` at ``path``; its attributes."""
+    return _write_store(path, d, _store_attrs(d, model, points_per_task))
+
+
+def _store_attrs(d, model, points_per_task):
+    """The attributes of a new store (``initialized: False``), which fix its layout."""
     import zarr
 
     from .. import __version__
 
     chunks = _plan_chunks(d.shape, points_per_task)
-    size, dtype = model["size"], np.dtype(model["dtype"])
-    attrs = {
+    return {
         "format": _FORMAT,
         "fingerprint": d.fingerprint,
         "store_id": uuid.uuid4().hex,
@@ -266,10 +283,26 @@ def _create_store(path, d, model, points_per_task):
         "numba_version": __import__("numba").__version__,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
-    group = zarr.create_group(store=path, zarr_format=3, attributes={_ATTR: attrs}, overwrite=False)
-    coord_attrs = {"coordinates": " ".join(d.names)} if d.kind == "points" else {}
-    _write_coords(group, d, size, create=True)
 
+
+def _write_store(path, d, attrs):
+    """Write a new store from its attributes: the group, every array, the coordinates and the
+    per-point records; ``initialized`` is set last. Returns the attributes written."""
+    import asyncio
+
+    import zarr
+    import zarr.api.asynchronous
+    from zarr.core.sync import sync
+
+    attrs = dict(attrs)
+    chunks, model = attrs["chunks"], attrs["model"]
+    size, dtype = model["size"], np.dtype(model["dtype"])
+    coord_attrs = {"coordinates": " ".join(d.names)} if d.kind == "points" else {}
+    specs, fills = [], []  # (name, create_array keywords), (name, values written at once)
+    for name, values, dim in _coords(d, size):
+        specs.append((name, dict(shape=values.shape, chunks=values.shape, dimension_names=[dim],
+                                 dtype=str if values.dtype.kind == "U" else values.dtype)))
+        fills.append((name, values))
     layout = {
         "y": (("time", "state"), (d.n_times, size)),
         "energy": (("time",), (d.n_times,)),
@@ -282,27 +315,39 @@ def _create_store(path, d, model, points_per_task):
         itemsize = 16 if dt is str else np.dtype(dt).itemsize
         block = tuple(chunks) + tuple(max(1, n) for n in tail_shape)  # one task's block, one file
         inner = _inner_chunks(block, itemsize)
-        shape = {"shards": block, "chunks": inner} if inner != block else {"chunks": block}
-        arr = group.create_array(name, shape=tuple(d.shape) + tail_shape, **shape,
-                                 dtype=dt, fill_value=fill, dimension_names=list(d.dims) + list(tail_dims),
+        specs.append((name, dict(shape=tuple(d.shape) + tail_shape, dtype=dt, fill_value=fill,
+                                 **({"shards": block, "chunks": inner} if inner != block else {"chunks": block}),
+                                 dimension_names=list(d.dims) + list(tail_dims),
                                  attributes={"long_name": _LONG_NAMES[name], **coord_attrs,
-                                             **(_OUTCOME_FLAGS if name == "outcome" else {})}, **array_options())
+                                             **(_OUTCOME_FLAGS if name == "outcome" else {})})))
         if name in _RECORD_FILL:  # every record chunk exists from the start: a missing one is damage
-            arr[...] = np.full(d.shape, fill, dtype=object if dt is str else dt)
+            fills.append((name, np.full(d.shape, fill, dtype=object if dt is str else dt)))
+
+    async def create():  # the group (initialized: False), then every array at once
+        group = await zarr.api.asynchronous.create_group(store=path, zarr_format=3, attributes={_ATTR: attrs},
+                                                         overwrite=False)
+        made = await asyncio.gather(*(group.create_array(name, **kw, **array_options()) for name, kw in specs))
+        return group, dict(zip([name for name, _ in specs], made))
+
+    agroup, made = sync(create())
+    _write_all([(_writable(zarr.Array(made[name])), Ellipsis, values) for name, values in fills])
     attrs["initialized"] = True
-    group.update_attributes({_ATTR: attrs})
+    zarr.Group(agroup).update_attributes({_ATTR: attrs})
     return attrs
 
 
 def _open_group(path, attrs):
-    """The store's group, with every array of its format present in its shape; ValueError if not."""
+    """The store's arrays (name -> zarr.Array, their metadata read at once), with every array of its
+    format present in its shape; ValueError if not."""
     import zarr
 
     shape = tuple(attrs["shape"])
     names = [*attrs["variables"], *(_RECORD_VARS if attrs.get("format") == _FORMAT else ("status", "nfev", "nsteps",
                                                                                           "done"))]
     try:
-        group = zarr.open_group(path, mode="r")
+        with warnings.catch_warnings():  # the lock file is ours, not a zarr node
+            warnings.filterwarnings("ignore", message=".*is not recognized as a component of a Zarr hierarchy")
+            group = dict(zarr.open_group(path, mode="r").arrays())
         for name in names:
             if name not in group:
                 raise ValueError(f"array {name!r} is missing")
@@ -325,7 +370,9 @@ def _scan(path, attrs, *, read_data=True):
 
     Checks, with :func:`oscihop.io.integrity.verify_array`: every chunk of the coordinates and of
     the per-point records (all written when the store was created), and every chunk of the data
-    arrays in the blocks that hold a done point (decoded when ``read_data``, else only present).
+    arrays in the blocks that hold a done point: decoded when ``read_data``, else only present
+    (``sweep`` opens its result so, having verified the store when it resumed it and written the
+    rest itself; the ``outcome`` record is decoded either way).
 
     Returns
     -------
@@ -344,10 +391,10 @@ def _scan(path, attrs, *, read_data=True):
         if name not in group:
             raise ValueError(f"Sweep store {path!r} is corrupted: coordinate array {name!r} is missing. Pass "
                              "overwrite=True to delete it and run the sweep again from scratch.")
-        damage += verify_array(group[name], name)
+        damage += verify_array(group[name], name, read=read_data)
     bad = set()
     for name in _RECORD_VARS:
-        found = verify_array(group[name], name)
+        found = verify_array(group[name], name, read=read_data or name == "outcome")
         damage += found
         bad |= {d.chunk[:nd] for d in found}
     if any(d.chunk == () for d in damage):  # the array has no checksum codec: format 2 always writes one
@@ -401,7 +448,7 @@ def _repair_coords(path, attrs, d, damage):
 
     names = set(_coord_names(d.record, attrs["variables"]))
     if any(dmg.array in names for dmg in damage):
-        _write_coords(zarr.open_group(path, mode="r+"), d, attrs["model"]["size"], create=False)
+        _write_coords(zarr.open_group(path, mode="r+"), d, attrs["model"]["size"])
 
 
 def _with_unit_variables(ds, model):
@@ -469,9 +516,15 @@ def _open_dataset(path, read_data):
         ds = ds.assign_coords({name: ds[name].load() for name in lazy})
     if not old:
         # messages as a plain numpy str array (zarr's variable-length strings arrive as StringDType,
-        # which does not cast with .astype(str)); one short string per point, read in the check above
+        # which casts only to a fixed width); one short string per point, read in the check above
         msg = ds["message"]
-        ds["message"] = msg.copy(data=np.array(msg.values.tolist(), dtype=str).reshape(msg.shape))
+        raw = np.asarray(msg.values)
+        if raw.dtype.kind == "T":  # numpy 2's StringDType: cast to the longest message's width
+            width = max(1, int(np.strings.str_len(raw).max())) if raw.size else 1
+            text = raw.astype(f"U{width}")
+        else:
+            text = np.array(raw.tolist(), dtype=str).reshape(raw.shape)
+        ds["message"] = msg.copy(data=text)
         ds["done"] = (ds["outcome"] == DONE).assign_attrs(long_name=_LONG_NAMES["done"])
         n_failed = int(((outcome == FAILED) | (outcome == SOLVE_FAILED)).sum())
     else:
