@@ -151,15 +151,25 @@ def main(argv=None):
              points_per_task=4 if client is None else 2)  # stacks: one here, or one per dask worker
     t_warm = time.perf_counter() - t
     shutil.rmtree(store + ".warm", ignore_errors=True)
-    walls = []
-    try:
+    def timed(client):
+        """Wall times of ``--repeat`` sweeps, each into a new store; the last dataset."""
+        walls = []
         for _ in range(max(1, args.repeat)):
             shutil.rmtree(store, ignore_errors=True)  # each sweep starts from no store (not timed)
             t = time.perf_counter()
             ds = oh.sweep(sweep_build, grid=sweep_grid, store=store, t_span=(0.0, 1.0), method=args.method,
                           reduce=reduce, client=client, points_per_task=args.points_per_task)
             walls.append(time.perf_counter() - t)
+        return walls, ds
+
+    local_wall = None
+    try:
+        walls, ds = timed(client)
         wall = float(np.median(walls))
+        if client is not None:  # the same sweep without dask, in this run: the ratio the two runs share
+            local_wall = float(np.median(timed(None)[0]))
+            walls, ds = timed(client)[0] + walls, ds  # dask, before and after the local runs (load drifts)
+            wall = float(np.median(walls))
     finally:
         if client is not None:
             client.close()
@@ -185,6 +195,8 @@ def main(argv=None):
         ("batched solve", f"{batch_rate:,.0f} points/s: one oh.solve(oh.stack(models)) of the same "
                           f"{'' if n_batched == n_points else f'{n_batched:,} (evenly spread) '}points on all cores "
                           f"(building them took {t_build:.2f} s more)"),
+        *([("dask / local", f"{local_wall / wall:.0%} of the same sweep without dask ({n_points / local_wall:,.0f} "
+                            "points/s, median of as many runs, in between the dask runs)")] if local_wall else []),
         ("sweep / batched", f"{rate / batch_rate:.1%} of the batched rate ({batch_rate / rate:.1f}x slower)"),
         ("serial cost/point", f"{per_point * 1e3:.3f} ms (build function + solve, no store) -> ideal "
                               f"{workers / per_point:,.0f} points/s on {workers} workers"),

@@ -214,6 +214,12 @@ def test_dask_local_cluster_matches_local_run(grid_run, tmp_path):
         ds2 = oh.sweep(sm.kuramoto_build, grid=GRID, store=tmp_path / "addr.zarr", t_span=T_SPAN, t_eval=T_EVAL,
                        scheduler=cluster.scheduler_address, progress=False)
         assert_same_store(ds2, ref)
+        # a template sweep: one stack per worker, the same numbers
+        ds3 = oh.sweep(sm.kuramoto_template(), grid=GRID, store=tmp_path / "template.zarr", t_span=T_SPAN,
+                       t_eval=T_EVAL, client=client, progress=False)
+        run = ds3.attrs["sweep_run"]
+        assert run["executor"] == "dask" and run["points_per_task"] == 4  # 12 / 2 workers, as whole rows of 4
+        assert_same_store(ds3, ref)
 
 
 # ------------------------------------------------------------------ resume and safety

@@ -190,3 +190,46 @@ def test_template_tasks_bound_the_memory_of_their_stack(tmp_path):
                   t_span=(0.0, 0.1), t_eval=[0.1], reduce="final", progress=False)
     per_task = ds.attrs["sweep_run"]["points_per_task"]
     assert ds.attrs["complete"] and 1 <= per_task <= 64 * 2**20 // row < 100
+
+
+def test_template_task_size_is_one_per_worker_and_two_at_least(tmp_path):
+    grid = {"coupling": np.linspace(0.1, 3.0, 20), "seed": np.arange(50)}  # 1,000 points
+    run = oh.sweep(sm.kuramoto_template(), grid=grid, store=tmp_path / "a.zarr", t_span=(0.0, 0.5),
+                   reduce="final", progress=False).attrs["sweep_run"]
+    assert run["executor"] == "in-process, threaded stacks" and run["tasks"] == 2 and run["points_per_task"] == 500
+
+
+def test_in_process_write_errors_stop_the_sweep_and_it_resumes(tmp_path, monkeypatch):
+    """Writes run on the sweep's writer thread: their errors reach the caller, and a re-run completes."""
+    runner = sys.modules["oscihop.sweep.runner"]  # (oscihop.sweep is also the function's name)
+
+    grid = {"coupling": np.linspace(0.1, 3.0, 10), "seed": np.arange(10)}
+    kw = dict(grid=grid, t_span=(0.0, 0.5), reduce="final", progress=False)
+    ref = oh.sweep(sm.kuramoto_template(), store=tmp_path / "ref.zarr", **kw)
+    real, calls = runner._write_all, []
+
+    def failing(writes):  # the second task's write fails, as a full disk would
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError("No space left on device")
+        real(writes)
+
+    monkeypatch.setattr(runner, "_write_all", failing)
+    with pytest.raises(OSError, match="No space left"):
+        oh.sweep(sm.kuramoto_template(), store=tmp_path / "s.zarr", **kw)
+    monkeypatch.setattr(runner, "_write_all", real)
+    ds = oh.sweep(sm.kuramoto_template(), store=tmp_path / "s.zarr", **kw)
+    assert ds.attrs["sweep_run"]["computed"] == 50 and ds.attrs["complete"]  # only the block that failed
+    np.testing.assert_array_equal(ds["y_final"].values, ref["y_final"].values)
+
+
+def test_in_process_store_creation_errors_reach_the_caller(tmp_path, monkeypatch):
+    api = sys.modules["oscihop.sweep.api"]
+
+    def broken(path, d, attrs):
+        raise PermissionError(f"cannot write {path}")
+
+    monkeypatch.setattr(api, "_write_store", broken)
+    with pytest.raises(PermissionError, match="cannot write"):
+        oh.sweep(sm.kuramoto_template(), grid={"coupling": [1.0, 2.0], "seed": [0, 1]}, store=tmp_path / "s.zarr",
+                 t_span=(0.0, 0.5), reduce="final", progress=False)

@@ -362,11 +362,11 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
             per_point = 8 * (model["size"] * (d.n_times if "y" in d.variables else 0) + model["size"]
                              + 2 * d.n_times) + 24
             if isinstance(build, _ModelBuild) and d.solve_times is not None and d.method != "async":
-                # a template's task is one stack: large tasks, a few per worker process (resume keeps whole
-                # tasks), or at least two in-process (each task's store writes cost the same whatever its size);
-                # the stack holds one float parameter row per point, counted in the task's memory
+                # a template's task is one stack: as large as _MAX_STACK_POINTS (resume keeps whole tasks), one
+                # per worker and two at least, since a task costs the same store writes and starts whatever its
+                # size; the stack holds one float parameter row per point, counted in the task's memory
                 per_point += build.model.params(np.float64).fp.nbytes
-                points_per_task = max(1, min(_MAX_STACK_POINTS, math.ceil(d.n_points / (2 if inline else 4 * workers)),
+                points_per_task = max(1, min(_MAX_STACK_POINTS, math.ceil(d.n_points / max(2, workers)),
                                              _TASK_BYTES // per_point))
             else:
                 points_per_task = max(1, min(_MAX_POINTS_PER_TASK, math.ceil(d.n_points / (8 * workers)),
