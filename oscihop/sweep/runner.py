@@ -18,7 +18,8 @@ from ..models.base import Model
 from ..models.stack import ModelStack, stack, structure_key
 from ..solvers import solve
 from .definition import _fmt_params, _ModelBuild
-from .store import _ATTR, _CHECKS, _RECORD_FILL, _RECORD_VARS, DONE, FAILED, NOT_RUN, SOLVE_FAILED, _writable, _write_all
+from .store import (_ATTR, _CHECKS, _RECORD_FILL, _RECORD_VARS, DONE, FAILED, NOT_RUN, SOLVE_FAILED, _writable,
+                    _write_all)
 
 __all__ = []
 
@@ -287,8 +288,9 @@ def _run_task(task, writer=None):
     its own parameters, the same results as solving them apart), ``_GROUP_POINTS`` at a time (a
     template's task, one structure, is one stack).  A point that fails (``build`` raises or
     returns something unusable, ``solve`` raises, or the solve fails) is recorded with its
-    ``outcome`` and ``message`` and the task goes on.  The data arrays are written first, then the records, ``outcome`` last;
-    a long task writes what it has every ``_FLUSH_SECONDS``.
+    ``outcome`` and ``message`` and the task goes on.  The data arrays and the records are
+    written together, then ``outcome`` last; a long task writes what it has every
+    ``_FLUSH_SECONDS``.
     """
     t_start = time.perf_counter()
     cpu_start = time.process_time()
