@@ -3,7 +3,7 @@
 Usage::
 
     python scripts/bench_sweep.py [--points 10000] [--n 8] [--model kuramoto|hk] [--build model|function] \\
-        [--reduce final|energy|order_parameter|full] [--method RK45] [--store DIR] [--dask] [--repeat 3]
+        [--reduce final|energy|order_parameter|full] [--method RK45] [--store DIR] [--dask] [--repeat 5]
 
 A grid ``coupling x seed`` of about ``--points`` points, each a model of ``--n`` units
 integrated with ``--method`` over t in [0, 1] from a random state drawn from ``seed``, swept
@@ -16,8 +16,8 @@ Both give the same numbers.  Reported:
 - points/s over the whole call (store creation, worker start-up and the final check included),
   the median of ``--repeat`` sweeps into a new store (and the fastest);
 - the rate of one batched solve of the same work (every point's model and state built first, then
-  ``oh.solve(oh.stack(models), ...)`` on all cores; median of ``--repeat`` solves), and the
-  sweep's rate as a share of it, both measured in this run;
+  ``oh.solve(oh.stack(models), ...)`` on all cores), timed alternately with the sweeps, and the
+  median of the sweep/solve ratios of the pairs (the machine's load drifts between pairs);
 - the serial cost of one point (build + solve in this process, no store) and the parallel
   efficiency that implies;
 - zarr I/O measured inside the tasks (opening arrays, reading back a partly done chunk,
@@ -69,23 +69,23 @@ def serial_cost(build, grid, method, n_sample=300):
     return (time.perf_counter() - t) / n_sample
 
 
-def batched_rate(build, grid, method, t_eval, repeat=3, limit=20_000):
-    """(points/s of one stacked solve of the points, the median of ``repeat``; seconds to build
-    them; points used) after warm-up; at most ``limit`` points, evenly spread over the grid (the
-    rate per point does not depend on their count, but it does on the coupling)."""
+def batched_problem(build, grid, limit=20_000):
+    """(stacked models, starts, seconds to build them) of the points, at most ``limit`` of them,
+    evenly spread over the grid (the rate per point does not depend on their count, but it does
+    on the coupling)."""
     points = [(c, s) for c in grid["coupling"] for s in grid["seed"]]
     points = points[::math.ceil(len(points) / limit)]
     t = time.perf_counter()
     built = [build(coupling=c, seed=s) for c, s in points]
     t_build = time.perf_counter() - t
-    models, y0s = oh.stack([m for m, _ in built]), np.stack([y for _, y in built])
-    oh.solve(oh.stack(models.models[:2]), (0.0, 1.0), y0s[:2], method=method, t_eval=t_eval)  # compile
-    times = []
-    for _ in range(max(1, repeat)):
-        t = time.perf_counter()
-        oh.solve(models, (0.0, 1.0), y0s, method=method, t_eval=t_eval)
-        times.append(time.perf_counter() - t)
-    return len(points) / float(np.median(times)), t_build, len(points)
+    return oh.stack([m for m, _ in built]), np.stack([y for _, y in built]), t_build
+
+
+def batched_seconds(models, y0s, method, t_eval):
+    """Seconds of one ``oh.solve`` of the stacked models (compiled and warm)."""
+    t = time.perf_counter()
+    oh.solve(models, (0.0, 1.0), y0s, method=method, t_eval=t_eval)
+    return time.perf_counter() - t
 
 
 def du(path):
@@ -109,7 +109,8 @@ def main(argv=None):
     ap.add_argument("--points-per-task", type=int, default=None)
     ap.add_argument("--store", default=None, help="store directory (default: a temporary one, deleted after)")
     ap.add_argument("--dask", action="store_true", help="run on a dask LocalCluster instead of local processes")
-    ap.add_argument("--repeat", type=int, default=3, help="sweeps (and batched solves) timed; the median is reported")
+    ap.add_argument("--repeat", type=int, default=5,
+                    help="sweeps and batched solves timed, alternating; the medians are reported")
     args = ap.parse_args(argv)
 
     n_coupling = max(1, int(math.sqrt(args.points)))
@@ -151,34 +152,42 @@ def main(argv=None):
              points_per_task=4 if client is None else 2)  # stacks: one here, or one per dask worker
     t_warm = time.perf_counter() - t
     shutil.rmtree(store + ".warm", ignore_errors=True)
-    def timed(client):
-        """Wall times of ``--repeat`` sweeps, each into a new store; the last dataset."""
-        walls = []
-        for _ in range(max(1, args.repeat)):
-            shutil.rmtree(store, ignore_errors=True)  # each sweep starts from no store (not timed)
-            t = time.perf_counter()
-            ds = oh.sweep(sweep_build, grid=sweep_grid, store=store, t_span=(0.0, 1.0), method=args.method,
-                          reduce=reduce, client=client, points_per_task=args.points_per_task)
-            walls.append(time.perf_counter() - t)
-        return walls, ds
+    def one_sweep(client):
+        shutil.rmtree(store, ignore_errors=True)  # each sweep starts from no store (not timed)
+        t = time.perf_counter()
+        ds = oh.sweep(sweep_build, grid=sweep_grid, store=store, t_span=(0.0, 1.0), method=args.method,
+                      reduce=reduce, client=client, points_per_task=args.points_per_task)
+        return time.perf_counter() - t, ds
 
-    local_wall = None
+    # sweeps and batched solves alternate, so that both see the same load; each pair gives a ratio
+    walls, batch_times, local_walls = [], [], []
     try:
-        walls, ds = timed(client)
-        wall = float(np.median(walls))
-        if client is not None:  # the same sweep without dask, in this run: the ratio the two runs share
-            local_wall = float(np.median(timed(None)[0]))
-            walls, ds = timed(client)[0] + walls, ds  # dask, before and after the local runs (load drifts)
-            wall = float(np.median(walls))
+        wall0, ds = one_sweep(client)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10  # MiB (Linux: KiB), before the batch
+        walls.append(wall0)
+        models, y0s, t_build = batched_problem(build, grid)
+        t_eval = ds["time"].values if "time" in ds.coords else np.array([1.0])
+        n_batched = len(y0s)
+        oh.solve(oh.stack(models.models[:2]), (0.0, 1.0), y0s[:2], method=args.method, t_eval=t_eval)  # compile
+        batch_times.append(batched_seconds(models, y0s, args.method, t_eval))
+        for _ in range(max(1, args.repeat) - 1):
+            walls.append(one_sweep(client)[0])
+            batch_times.append(batched_seconds(models, y0s, args.method, t_eval))
+        if client is not None:  # the same sweep without dask, alternating with dask runs
+            for _ in range(max(1, args.repeat)):
+                local_walls.append(one_sweep(None)[0])
+                wall_k, ds = one_sweep(client)
+                walls.append(wall_k)
     finally:
         if client is not None:
             client.close()
             cluster.close()
+    wall = float(np.median(walls))
+    local_wall = float(np.median(local_walls)) if local_walls else None
+    batch_rate = n_batched / float(np.median(batch_times))
+    ratios = [(w / n_points) / (b / n_batched) for w, b in zip(walls, batch_times)]
     run = ds.attrs["sweep_run"]
     rate = n_points / wall
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10  # MiB (Linux: KiB)
-    batch_rate, t_build, n_batched = batched_rate(build, grid, args.method, ds["time"].values if "time" in ds.coords
-                                                  else np.array([1.0]), repeat=args.repeat)
     assert ds.attrs["complete"] and run["computed"] == n_points, run
     size, files = du(store)
     workers = run["workers"]
@@ -193,11 +202,14 @@ def main(argv=None):
                       f"warm-up sweep of {t_warm:.2f} s: kernel loads, pool start)"),
         ("throughput", f"{rate:,.0f} points/s"),
         ("batched solve", f"{batch_rate:,.0f} points/s: one oh.solve(oh.stack(models)) of the same "
-                          f"{'' if n_batched == n_points else f'{n_batched:,} (evenly spread) '}points on all cores "
-                          f"(building them took {t_build:.2f} s more)"),
+                          f"{'' if n_batched == n_points else f'{n_batched:,} (evenly spread) '}points on all cores, "
+                          f"median of {len(batch_times)} (building them took {t_build:.2f} s more)"),
         *([("dask / local", f"{local_wall / wall:.0%} of the same sweep without dask ({n_points / local_wall:,.0f} "
-                            "points/s, median of as many runs, in between the dask runs)")] if local_wall else []),
-        ("sweep / batched", f"{rate / batch_rate:.1%} of the batched rate ({batch_rate / rate:.1f}x slower)"),
+                            f"points/s, median of {len(local_walls)} runs alternating with the dask runs)")]
+          if local_wall else []),
+        ("sweep / batched", f"{float(np.median(ratios)):.1f}x slower than the batched solve (median of the "
+                            f"{len(ratios)} sweep/solve pairs run one after the other; pairs "
+                            f"{min(ratios):.1f}-{max(ratios):.1f}x)"),
         ("serial cost/point", f"{per_point * 1e3:.3f} ms (build function + solve, no store) -> ideal "
                               f"{workers / per_point:,.0f} points/s on {workers} workers"),
         ("steady-state rate", f"{n_points / (run['task_s'] / workers):,.0f} points/s inside the tasks; fixed cost "

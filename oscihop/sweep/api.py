@@ -267,8 +267,8 @@ def sweep(build, grid=None, points=None, store=None, t_span=None, t_eval=None, m
         os.makedirs(path, exist_ok=True)
         try:
             with _StoreLock(path):
-                stats = _sweep_locked(path, build, d, client, workers, points_per_task, progress, overwrite,
-                                      inline)
+                stats, outcome = _sweep_locked(path, build, d, client, workers, points_per_task, progress,
+                                               overwrite, inline)
         except BaseException:
             if made and not os.listdir(path):  # failed before writing anything: leave no empty directory
                 os.rmdir(path)
@@ -276,7 +276,8 @@ def sweep(build, grid=None, points=None, store=None, t_span=None, t_eval=None, m
     finally:
         if own_client:
             client.close()
-    ds = _open_dataset(path, read_data=False)  # the data chunks were checked (resume) or just written
+    # the data chunks were checked (resume) or just written; an in-process run knows its completion record
+    ds = _open_dataset(path, read_data=False, outcome=outcome)
     stats["wall_s"] = time.perf_counter() - t_wall
     ds.attrs["sweep_run"] = stats
     n_failed = ds.attrs["n_failed"]
@@ -317,6 +318,8 @@ def _failure_summary(ds, path, shown=3):
 
 
 def _sweep_locked(path, build, d, client, workers, points_per_task, progress, overwrite, inline=False):
+    """Run the sweep on the locked store: ``(stats, outcome)``, the completion record when this
+    process wrote every block (in-process runs), else None."""
     from .._progress import progress_bar
 
     t0 = time.perf_counter()
@@ -413,6 +416,8 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
         bar = progress_bar(d.n_points, initial=n_before, enabled=progress, desc="sweep", unit="pt")
 
         def on_result(summary):
+            if "outcome" in summary:  # an in-process task's completion record
+                outcome[tuple(slice(a, b) for a, b in summary["region"])] = summary["outcome"]
             stats["computed"] += summary["computed"]
             stats["failed"] += summary["failed"]
             stats["task_s"] += summary["t_task"]
@@ -452,7 +457,7 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
                 writer.shutdown(wait=True)  # what was queued is written, even when a task raised
             bar.close()
         if stats["executor"].startswith("in-process"):  # this process wrote every record it counted
-            return stats
+            return stats, (outcome if inline else None)
         t1 = time.perf_counter()
         final = np.asarray(_open_group(path, attrs)["outcome"][...])
         stats["driver_io_s"] += time.perf_counter() - t1
@@ -466,7 +471,7 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
             creating.result()
         finally:
             writer.shutdown(wait=True)
-    return stats
+    return stats, None
 
 
 def _short(value, limit=60):

@@ -475,7 +475,9 @@ def _with_unit_variables(ds, model):
     return ds
 
 
-def _open_dataset(path, read_data):
+def _open_dataset(path, read_data, outcome=None):
+    """The store as an xarray Dataset, after checking it (:func:`_scan`), or with ``outcome``,
+    the completion record its writer holds (this process wrote every block, just now)."""
     if not os.path.exists(path):
         raise ValueError(f"Sweep store {path!r} does not exist.")
     if not os.path.isdir(path):
@@ -497,7 +499,9 @@ def _open_dataset(path, read_data):
                       "again with overwrite=True to rewrite it with checksums.", UserWarning, stacklevel=3)
         done = np.asarray(_open_group(path, info)["done"][...], dtype=bool)
     else:
-        outcome, damage, _ = _scan(path, info, read_data=read_data)
+        damage = []
+        if outcome is None:
+            outcome, damage, _ = _scan(path, info, read_data=read_data)
         if damage:
             raise StoreDamagedError(f"Sweep store {path!r} is damaged: {_damage_text(damage)}. Re-run the sweep "
                                     "(the same oh.sweep call or oscihop sweep command) to repair it: it recomputes "
