@@ -26,7 +26,7 @@ from .store import (_ATTR, _FORMAT, DONE, FAILED, PENDING, SOLVE_FAILED, _clear_
 __all__ = ["sweep", "open_sweep"]
 
 _TASK_BYTES = 64 * 2**20  # largest buffer a task holds (default points_per_task)
-_MAX_POINTS_PER_TASK = 256
+_MAX_POINTS_PER_TASK = 2048
 _MAX_STACK_POINTS = 8192  # points per task of a template sweep (one stack)
 
 
@@ -95,9 +95,10 @@ def sweep(build, grid=None, points=None, store=None, t_span=None, t_eval=None, m
     points_per_task : int, optional
         Points per task, which is also the chunk size along the parameter dimensions
         (rounded down to whole rows of trailing grid dimensions).  Default: about
-        ``n_points / (8 workers)``, at most 256 and at most ~64 MiB of results per task
-        (a template sweep, whose tasks are stacks: about ``n_points / (4 workers)``, at most 8192,
-        with the stack's parameter rows counted in the 64 MiB).
+        ``n_points / (8 workers)``, at most 2048 and at most ~64 MiB of results per task
+        (a template sweep, whose tasks are stacks: ``n_points / workers`` and two tasks at least,
+        at most 8192, with the stack's parameter rows counted in the 64 MiB).  A task writes one
+        file per array: larger tasks, fewer files.
         Fixed when the store is created; a resumed sweep keeps the store's chunks.
     workers : int, optional
         Local worker processes (default: one per available core; at most 4 per core).  Not
