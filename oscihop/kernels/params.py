@@ -183,14 +183,15 @@ def pack_params(dtype, fields, work_size):
                         dtype=np.float64)]
     pos = FLOAT_HEADER
     for name in _FLOAT_ARRAYS:
-        arr = np.ascontiguousarray(fields.get(name, _NO_FLOATS), dtype=np.float64).ravel()
         ints["o_" + name] = pos
-        fchunks.append(arr)
-        pos += arr.size
+        if name in fields:  # an absent array takes no room (its offset is the next one's)
+            arr = np.ascontiguousarray(fields[name], dtype=np.float64).ravel()
+            fchunks.append(arr)
+            pos += arr.size
     ichunks = []
     ipos = INT_HEADER
     for name in _INT_ARRAYS:
-        arr = np.ascontiguousarray(fields.get(name, _NO_INDEX), dtype=np.int64).ravel()
+        arr = np.ascontiguousarray(fields[name], dtype=np.int64).ravel() if name in fields else _NO_INDEX
         ints["o_" + name] = ipos
         ichunks.append(arr)
         ipos += arr.size
