@@ -346,7 +346,9 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
                          "use another `store`, or pass overwrite=True to delete it and start again.")
     resume = attrs is not None and attrs.get("initialized") and attrs["fingerprint"] == d.fingerprint and not overwrite
     bad = set()
-    writer = creating = None
+    # an in-process run writes on one writer thread (the store, then each task's block) while it computes
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="oscihop-sweep-writer") if inline else None
+    creating = None
     if resume:
         _remove_partials(path)
         outcome, damage, bad = _scan(path, attrs)
@@ -377,7 +379,6 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
                                              _TASK_BYTES // per_point))
         attrs = _store_attrs(d, model, int(points_per_task))
         if inline:  # written on the writer thread while the first task computes
-            writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="oscihop-sweep-writer")
             creating = writer.submit(_write_store, path, d, attrs)
         else:
             attrs = _write_store(path, d, attrs)
@@ -434,7 +435,6 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
                 # a template's stacks run here on Numba's threads, each task's writes on the writer thread
                 # while the next task computes
                 stats["executor"], stats["workers"] = "in-process, threaded stacks", 1
-                writer = writer or ThreadPoolExecutor(max_workers=1, thread_name_prefix="oscihop-sweep-writer")
                 queued = []
                 for task in tasks:
                     if creating is not None and creating.done():
@@ -467,9 +467,10 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
                 f"All tasks finished but {int((final == PENDING).sum())} point(s) of {path!r} have no record. "
                 "Do the workers see the store at the same path (a shared file system)?"
             )
-    elif creating is not None:  # nothing to compute: the store is still written
+    elif writer is not None:  # nothing to compute (a new store is still written)
         try:
-            creating.result()
+            if creating is not None:
+                creating.result()
         finally:
             writer.shutdown(wait=True)
     return stats, None
