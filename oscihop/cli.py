@@ -371,8 +371,7 @@ def _record_config(store, spec):
 
 def _sweep_keys(kw):
     """``{dimension name: dotted config key}`` of a sweep built by :func:`oscihop.spec.sweep_kwargs`."""
-    build = kw["build"]
-    return dict(build.args[1]) if getattr(build, "args", None) and len(build.args) > 1 else {}
+    return dict(kw["build"].names)
 
 
 def _cmd_sweep(args):

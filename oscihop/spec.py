@@ -80,7 +80,6 @@ from __future__ import annotations
 
 import copy
 import difflib
-import functools
 import keyword
 import math
 import numbers
@@ -918,6 +917,12 @@ def build_from_spec(spec, **overrides):
                              "keys).")
     raw = {k: v for k, v in spec.items() if k != "sweep"}
     spec = _validate(apply_overrides(raw, overrides, validate=False), deep=False)
+    model, hop = _build_model(spec)
+    return model, _initial_state(spec, model, hop, spec["model"]["n"])
+
+
+def _build_model(spec):
+    """``(model, hop)`` of a validated spec: the model and its Hopfield part (or None)."""
     from .models import HopfieldKuramoto
 
     kind, n = spec["model"]["kind"], spec["model"]["n"]
@@ -933,7 +938,18 @@ def build_from_spec(spec, **overrides):
                       mode=cs["mode"], kappa_h=cs["kappa_h"], kappa_k=cs["kappa_k"])
     else:
         model = hop if kind == "hopfield" else kur
-    return model, _initial_state(spec, model, hop, n)
+    return model, hop
+
+
+def _start_with(spec, model, hop, raw_initial, overrides):
+    """The initial state :func:`build_from_spec` gives for ``spec`` (validated and built into
+    ``model`` and ``hop``) with the ``[initial]`` overrides ``overrides`` applied to its raw
+    section ``raw_initial``: only that section is validated again (the start does not change
+    the model)."""
+    if overrides:
+        sec = apply_overrides({"initial": raw_initial}, overrides, validate=False)["initial"]
+        spec = {**spec, "initial": _v_initial(sec, spec["model"]["kind"], spec.get("hopfield", {}))}
+    return _initial_state(spec, model, hop, spec["model"]["n"])
 
 
 def _initial_state(spec, model, hop, n):
@@ -1219,8 +1235,9 @@ def sweep_kwargs(spec):
     Returns
     -------
     dict
-        ``build`` (a picklable ``functools.partial`` of :func:`build_from_named` with the
-        spec, without its ``[sweep]`` section, and the parameter names), ``grid`` or
+        ``build`` (a picklable build that gives :func:`build_from_named` of the spec,
+        without its ``[sweep]`` section, and the parameter names; a sweep task builds each
+        distinct model once and each point's start from its ``[initial]`` keys), ``grid`` or
         ``points`` with parameters named by :func:`sweep_names`, ``reduce``,
         ``points_per_task`` (when set) and :func:`solve_kwargs`; run it as
         ``oh.sweep(store=..., **kwargs)``.  The store's dimensions are the short names
@@ -1231,7 +1248,7 @@ def sweep_kwargs(spec):
     >>> spec = validate_spec({"model": {"kind": "kuramoto", "n": 8}, "sweep": {"grid": {
     ...     "kuramoto.coupling": [0.5, 1.0], "initial.seed": [0, 1]}}})
     >>> kw = sweep_kwargs(spec)
-    >>> kw["grid"], kw["build"].args[1]
+    >>> kw["grid"], kw["build"].names
     ({'coupling': [0.5, 1.0], 'seed': [0, 1]}, {'coupling': 'kuramoto.coupling', 'seed': 'initial.seed'})
     """
     if "sweep" not in spec:
@@ -1241,7 +1258,9 @@ def sweep_kwargs(spec):
     names = sweep_names(keys)
     inverse = {v: k for k, v in names.items()}
     base = {k: copy.deepcopy(v) for k, v in spec.items() if k != "sweep"}
-    kw = {"build": functools.partial(build_from_named, base, inverse)}
+    from .sweep.definition import _SpecBuild
+
+    kw = {"build": _SpecBuild(base, inverse)}
     if "grid" in sw:
         kw["grid"] = {names[k]: list(v) for k, v in sw["grid"].items()}
     else:

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python scripts/bench_sweep.py [--points 10000] [--n 8] [--model kuramoto|hk] [--build model|function] \\
+    python scripts/bench_sweep.py [--points 10000] [--n 8] [--model kuramoto|hk] [--build model|function|spec] \\
         [--reduce final|energy|order_parameter|full] [--method RK45] [--store DIR] [--dask] [--repeat 5]
 
 A grid ``coupling x seed`` of about ``--points`` points, each a model of ``--n`` units
@@ -10,8 +10,11 @@ integrated with ``--method`` over t in [0, 1] from a random state drawn from ``s
 on all local cores (or, with ``--dask``, on a dask LocalCluster with one single-threaded worker
 per core).  ``--build model`` (the default) sweeps a template model (``oh.sweep(model, grid)``: each
 point fills the coupling, or alpha for HK, and starts from ``random_state(seed)``);
-``--build function`` calls a build function per point (``build(coupling, seed) -> (model, y0)``).
-Both give the same numbers.  Reported:
+``--build function`` calls a build function per point (``build(coupling, seed) -> (model, y0)``);
+``--build spec`` sweeps a declarative spec with the build ``oscihop sweep`` gives a TOML config
+(``oscihop.spec.sweep_kwargs``): each task builds the distinct models once and each point's start
+from ``initial.seed``.  The model and template forms give the same numbers; the spec's model is
+the same kind and size, its random streams are the spec's.  Reported:
 
 - points/s over the whole call (store creation, worker start-up and the final check included),
   the median of ``--repeat`` sweeps into a new store (and the fastest);
@@ -55,6 +58,26 @@ def hk_build(coupling, seed, n=8):
 def hk_template(n=8):
     """The model of :func:`hk_build`, as a sweep template (alpha and the start filled per point)."""
     return hk_build(1.0, 0, n)[0]
+
+
+def spec_build(model, n):
+    """``(build(coupling, seed), the oscihop sweep build)`` of a spec like :func:`kuramoto_ring_build`
+    (or :func:`hk_build`): a config whose coupling (alpha) and ``initial.seed`` are swept."""
+    if model == "kuramoto":
+        spec = {"model": {"kind": "kuramoto", "n": n}, "kuramoto": {"dim": 2, "graph": "ring", "coupling": 1.0}}
+        key = "kuramoto.coupling"
+    else:
+        spec = {"model": {"kind": "hopfield-kuramoto", "n": n},
+                "hopfield": {"patterns": {"count": 2, "seed": 1234}, "beta": 2.0},
+                "kuramoto": {"dim": 3, "graph": "ring", "coupling": 1.0},
+                "coupling": {"hk_edges": "all", "alpha": 1.0}, "initial": {"h_scale": 0.3}}
+        key = "coupling.alpha"
+    spec["sweep"] = {"grid": {key: [1.0], "initial.seed": [0]}}
+    from oscihop.spec import sweep_kwargs, validate_spec
+
+    build = sweep_kwargs(validate_spec(spec))["build"]
+    name = {v: k for k, v in build.names.items()}[key]
+    return (lambda coupling, seed: build(**{name: coupling, "seed": seed})), build, name
 
 
 def serial_cost(build, grid, method, n_sample=300):
@@ -104,8 +127,9 @@ def main(argv=None):
     ap.add_argument("--model", choices=["kuramoto", "hk"], default="kuramoto")
     ap.add_argument("--reduce", default="final", help="comma-separated reductions (default final)")
     ap.add_argument("--method", default="RK45")
-    ap.add_argument("--build", choices=["model", "function"], default="model",
-                    help="sweep a template model (default) or call a build function per point")
+    ap.add_argument("--build", choices=["model", "function", "spec"], default="model",
+                    help="sweep a template model (default), call a build function per point, or sweep a config's "
+                         "spec as `oscihop sweep` does")
     ap.add_argument("--points-per-task", type=int, default=None)
     ap.add_argument("--store", default=None, help="store directory (default: a temporary one, deleted after)")
     ap.add_argument("--dask", action="store_true", help="run on a dask LocalCluster instead of local processes")
@@ -121,6 +145,8 @@ def main(argv=None):
     import functools
 
     build = functools.partial(base, n=args.n)
+    if args.build == "spec":
+        build, spec_sweep_build, spec_name = spec_build(args.model, args.n)
     reduce = args.reduce.split(",")
     tmp = None
     store = args.store
@@ -144,6 +170,8 @@ def main(argv=None):
         else:
             sweep_build = hk_template(args.n)
             sweep_grid = {"alpha": grid["coupling"], "seed": grid["seed"], "h_scale": [0.3]}
+    elif args.build == "spec":
+        sweep_build, sweep_grid = spec_sweep_build, {spec_name: grid["coupling"], "seed": grid["seed"]}
     # a 4-point sweep first loads the kernels (as the batched solve below is warmed up first)
     warm_grid = {k: v[:2] for k, v in sweep_grid.items()}
     t = time.perf_counter()
@@ -195,8 +223,10 @@ def main(argv=None):
         ("points", f"{n_points}  ({n_coupling} couplings x {n_seed} seeds)"),
         ("model", f"{args.model}, N={args.n}, size={ds.attrs['oscihop_sweep']['model']['size']}, {args.method}, "
                   f"t in [0, 1], reduce={reduce}"),
-        ("build", "a template model (oh.sweep(model, grid))" if args.build == "model"
-                  else "a build function called per point"),
+        ("build", {"model": "a template model (oh.sweep(model, grid))",
+                   "function": "a build function called per point",
+                   "spec": "a config's spec, as `oscihop sweep` builds it (each model once, starts per point)"}
+                  [args.build]),
         ("executor", f"{run['executor']}, {workers} workers, {run['tasks']} tasks x {run['points_per_task']} points"),
         ("wall time", f"{wall:.2f} s, median of {len(walls)} sweeps (fastest {min(walls):.2f} s; after a 4-point "
                       f"warm-up sweep of {t_warm:.2f} s: kernel loads, pool start)"),

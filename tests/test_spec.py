@@ -439,7 +439,7 @@ def test_sweep_kwargs_match_the_sweep_signature():
                        "atol", "dt", "max_step", "first_step", "steady_state", "max_steps", "seed"}
     assert kw["t_span"] == (0.0, 30.0) and kw["reduce"] == ["energy", "order_parameter"]
     assert kw["grid"] == {"coupling": [0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0], "seed": [0, 1, 2]}
-    assert "sweep" not in kw["build"].args[0]
+    assert "sweep" not in kw["build"].spec
     model, _ = pickle.loads(pickle.dumps(kw["build"]))(coupling=1.5, seed=2)
     assert model.strength == 1.5
     params = inspect.signature(oh.sweep).parameters

@@ -121,7 +121,7 @@ def _build_identity(build):
     if isinstance(build, _ModelBuild):
         return build.identity()
     if isinstance(build, _SpecBuild):
-        return {"spec": _json_value(build.spec, "build")}
+        return build.identity()
     func = getattr(build, "func", None)  # functools.partial
     if func is not None and hasattr(build, "args"):
         ident = {"callable": f"{getattr(func, '__module__', '?')}:{getattr(func, '__qualname__', '?')}"}
@@ -136,15 +136,89 @@ def _build_identity(build):
 
 
 class _SpecBuild:
-    """Picklable ``build`` for a declarative spec: ``oscihop.spec.build_from_spec(spec, **params)``."""
+    """Picklable ``build`` for a declarative spec: ``oscihop.spec.build_from_spec(spec, **params)``,
+    with sweep names mapped to dotted config keys by ``names`` (``{name: key}``, as
+    :func:`oscihop.spec.build_from_named`; the ``oscihop sweep`` command's build).
 
-    def __init__(self, spec):
+    :meth:`members` builds a task's points together: the model once per distinct set of model
+    keys (everything but ``initial.*``), and each point's start from its ``[initial]`` keys
+    alone, so that a point that changes only the start or a float parameter does not rebuild
+    and re-validate the whole spec.  The points of one structure are solved as one stack.
+    """
+
+    def __init__(self, spec, names=None):
         self.spec = dict(spec)
+        self.names = dict(names or {})
+
+    def _keys(self, params):
+        return {self.names.get(k, k): v for k, v in params.items()}
 
     def __call__(self, **params):
         from ..spec import build_from_spec
 
-        return build_from_spec(self.spec, **params)
+        return build_from_spec(self.spec, **self._keys(params))
+
+    def identity(self):
+        """What fixes the points' numbers: the spec (and the names' keys)."""
+        if not self.names:
+            return {"spec": _json_value(self.spec, "build")}
+        # the form of the `oscihop sweep` build before this class (a partial of build_from_named)
+        return {"callable": "oscihop.spec:build_from_named",
+                "args": _json_value([self.spec, self.names], "build"), "keywords": {}}
+
+    def members(self, names, columns):
+        """``(failures, groups)`` of the points whose values of ``names`` are ``columns``, as
+        :meth:`_ModelBuild.members`, with one group per model structure (a swept graph gives
+        several).  A point is what ``build(**point)`` gives, bit for bit."""
+        from ..models.stack import ModelStack, structure_key
+        from ..spec import _build_model, _start_with, _validate, apply_overrides
+        from .runner import _exc_text
+
+        raw = {k: v for k, v in self.spec.items() if k != "sweep"}
+        keys = [self.names.get(name, name) for name in names]
+        starts = [i for i, key in enumerate(keys) if key.replace("__", ".").split(".")[0] == "initial"]
+        fixed = [i for i in range(len(keys)) if i not in starts]
+        lists = [np.asarray(c).tolist() for c in columns]
+        n = len(lists[0]) if lists else 0
+        rows = {}  # distinct values of the model keys -> (model, hop, spec, raw initial) or the error
+        failures, by_structure = {}, {}
+        for k in range(n):
+            row = tuple(lists[i][k] for i in fixed)
+            built = rows.get(row)
+            if built is None:
+                over = {keys[i]: v for i, v in zip(fixed, row)}
+                try:
+                    row_raw = apply_overrides(raw, over, validate=False)
+                    raw_initial = row_raw.pop("initial", {}) if starts else row_raw.get("initial", {})
+                    spec = _validate(row_raw, deep=False)
+                    model, hop = _build_model(spec)
+                    built = (model, hop, spec, raw_initial, structure_key(model), {})
+                except Exception as exc:  # noqa: BLE001 - this row's points fail, as build() would
+                    built = f"`build` raised {_exc_text(exc)}"
+                rows[row] = built
+            if isinstance(built, str):
+                failures[k] = built
+                continue
+            model, hop, spec, raw_initial, key, states = built
+            try:
+                start = tuple(lists[i][k] for i in starts)
+                y0 = states.get(start)
+                if y0 is None:
+                    y0 = _start_with(spec, model, hop, raw_initial, {keys[i]: v for i, v in zip(starts, start)})
+                    if not starts:
+                        states[start] = y0
+            except Exception as exc:  # noqa: BLE001
+                failures[k] = f"`build` raised {_exc_text(exc)}"
+                continue
+            by_structure.setdefault(key, []).append((k, model, y0))
+        groups = []
+        for items in by_structure.values():
+            slot_of = {}
+            slots = np.array([slot_of.setdefault(id(m), len(slot_of)) for _, m, _ in items], dtype=np.intp)
+            distinct = list({id(m): m for _, m, _ in items}.values())
+            groups.append((np.array([k for k, _, _ in items], dtype=np.intp), ModelStack._of_distinct(distinct, slots),
+                           np.stack([y for _, _, y in items])))
+        return failures, groups
 
 
 class _ModelBuild:
@@ -282,47 +356,49 @@ class _ModelBuild:
                 "start": "random_state" if self.y0 is None else "y0"}
 
     def members(self, names, columns):
-        """``(ok, models, y0s, failures)`` of the points whose values of ``names`` are ``columns``
-        (one 1-D array per name): the positions ``ok`` of the points that build, their models as
-        one :class:`~oscihop.models.stack.ModelStack` (built from the distinct parameter sets
-        only; ``None`` if no point builds) and start states (one row per point of ``ok``), and
-        ``failures``, the reason for each position whose values the model rejects."""
+        """``(failures, groups)`` of the points whose values of ``names`` are ``columns`` (one
+        1-D array per name): ``failures`` maps the position of each point whose values the
+        model rejects to the reason, and ``groups`` holds one ``(positions, models, y0s)``: the
+        positions of the points that build, their models as one
+        :class:`~oscihop.models.stack.ModelStack` (built from the distinct parameter sets
+        only) and their start states (one row per position); no group if no point builds."""
         from ..models.stack import ModelStack
 
         n = len(columns[0])
         col = dict(zip(names, columns))
         swept = [name for name in names if name not in self.START]
         fulls = [self.parameter_of(name) for name in swept]
-        rows = list(zip(*[col[name].tolist() for name in swept])) if swept else [()] * n
-        slot_of = {}
-        slots = np.array([slot_of.setdefault(r, len(slot_of)) for r in rows], dtype=np.intp)
+        if swept:
+            values = np.column_stack([np.asarray(col[name], dtype=np.float64) for name in swept])
+            rows, slots = np.unique(values, axis=0, return_inverse=True)
+            slots = slots.reshape(-1)
+        else:
+            rows, slots = np.zeros((1, 0)), np.zeros(n, dtype=np.intp)
         distinct, rejected = [], {}
-        for r, u in slot_of.items():
+        for u, row in enumerate(rows.tolist()):
             try:
-                distinct.append(self._model(tuple(sorted(zip(fulls, r)))))
+                distinct.append(self._model(tuple(sorted(zip(fulls, row)))))
             except ValueError as exc:
-                distinct.append(None)
                 rejected[u] = f"`build` raised ValueError: {exc}"
-        seeds = col["seed"].tolist() if "seed" in col else [0] * n
-        scales = col["h_scale"].tolist() if "h_scale" in col else [1.0] * n
-        start_of = {}
-        starts = np.array([start_of.setdefault((int(s), float(h)), len(start_of)) for s, h in zip(seeds, scales)],
-                          dtype=np.intp)
-        y0s = np.stack([self._start(s, h) for s, h in start_of])[starts]
-        failures = {}
+        seeds = np.asarray(col["seed"], dtype=np.int64) if "seed" in col else np.zeros(n, dtype=np.int64)
+        scales = np.asarray(col["h_scale"], dtype=np.float64) if "h_scale" in col else np.ones(n)
+        seed_of, seed_at = np.unique(seeds, return_inverse=True)
+        scale_of, scale_at = np.unique(scales, return_inverse=True)
+        start_of, starts = np.unique(seed_at.reshape(-1) * len(scale_of) + scale_at.reshape(-1), return_inverse=True)
+        y0s = np.stack([self._start(int(seed_of[k // len(scale_of)]), float(scale_of[k % len(scale_of)]))
+                        for k in start_of.tolist()])[starts.reshape(-1)]
+        failures, ok = {}, np.arange(n)
         if rejected:
             bad = np.isin(slots, list(rejected))
             failures = {int(i): rejected[int(slots[i])] for i in np.flatnonzero(bad)}
-            keep = [u for u in range(len(distinct)) if u not in rejected]
-            renumber = np.full(len(distinct), -1, dtype=np.intp)
+            keep = np.array([u for u in range(len(rows)) if u not in rejected], dtype=np.intp)
+            renumber = np.full(len(rows), -1, dtype=np.intp)
             renumber[keep] = np.arange(len(keep))
             ok = np.flatnonzero(~bad)
-            distinct, slots, y0s = [distinct[u] for u in keep], renumber[slots[ok]], y0s[ok]
-        else:
-            ok = np.arange(n)
+            slots, y0s = renumber[slots[ok]], y0s[ok]
         if not distinct:
-            return ok, None, y0s, failures
-        return ok, ModelStack._of_distinct(distinct, slots), y0s, failures
+            return failures, []
+        return failures, [(ok, ModelStack._of_distinct(distinct, slots), y0s)]
 
 
 class _Definition:

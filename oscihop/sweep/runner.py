@@ -17,7 +17,7 @@ from .._validation import as_float_array, check_finite, check_shape
 from ..models.base import Model
 from ..models.stack import ModelStack, stack, structure_key
 from ..solvers import solve
-from .definition import _fmt_params, _ModelBuild
+from .definition import _fmt_params, _ModelBuild, _SpecBuild
 from .store import (_ATTR, _CHECKS, _RECORD_FILL, _RECORD_VARS, DONE, FAILED, NOT_RUN, SOLVE_FAILED, _writable,
                     _write_all)
 
@@ -75,13 +75,22 @@ def _check_point(out, params, ref):
         model.check_unit(y0, "y0")
     except ValueError as exc:
         raise _PointFailure(str(exc)) from None
-    if ref is not None:
-        facts = {"kind": type(model).__name__, "n": int(model.n), "dim": int(model.dim), "size": int(model.size)}
-        if any(facts[k] != ref[k] for k in facts):
-            raise _PointFailure(f"Every point of a sweep must build the same kind of model as its first point "
-                                f"{_fmt_params(ref['point'])} ({_layout_text(ref)}); this point built "
-                                f"{_layout_text(facts)}.")
+    why = _other_layout(model, ref)
+    if why:
+        raise _PointFailure(why)
     return model, y0
+
+
+def _other_layout(model, ref):
+    """Why ``model`` cannot go in the store laid out by ``ref`` (the store's model facts), or ``""``:
+    every point must build the same model kind, ``n``, ``D`` and state size."""
+    if ref is None:
+        return ""
+    facts = {"kind": type(model).__name__, "n": int(model.n), "dim": int(model.dim), "size": int(model.size)}
+    if all(facts[k] == ref[k] for k in facts):
+        return ""
+    return (f"Every point of a sweep must build the same kind of model as its first point "
+            f"{_fmt_params(ref['point'])} ({_layout_text(ref)}); this point built {_layout_text(facts)}.")
 
 
 def _at_precision(model, y0, dtype):
@@ -175,17 +184,21 @@ def _built_points(task, all_params):
     ``groups`` lists ``(positions, models, Y0)`` of the points that share a structure."""
     build = task["build"]
     dtype = np.dtype(task["dtype"])
-    if isinstance(build, _ModelBuild) and _batchable(task):  # one structure: only its parameter sets are built
+    if isinstance(build, (_ModelBuild, _SpecBuild)) and _batchable(task):  # each distinct model built once
         if not isinstance(all_params, _Columns):
             names = list(all_params[0])
             all_params = _Columns(names, [np.array([params[name] for params in all_params]) for name in names])
-        ok, models, y0s, failed = build.members(all_params.names, all_params.columns)
-        singles = [(i, (FAILED, message, None, None)) for i, message in failed.items()]
-        if models is None:
-            return singles, []
-        if y0s.dtype != dtype:
-            y0s = models[0].normalize(y0s.astype(dtype))
-        return singles, [(ok.tolist(), models, y0s)]
+        failed, built = build.members(all_params.names, all_params.columns)
+        groups = []
+        for positions, models, y0s in built:
+            why = _other_layout(models[0], task["ref"])  # one structure: one layout
+            if why:
+                failed.update(dict.fromkeys(positions.tolist(), why))
+                continue
+            if y0s.dtype != dtype:
+                y0s = models[0].normalize(y0s.astype(dtype))
+            groups.append((positions.tolist(), models, y0s))
+        return [(i, (FAILED, message, None, None)) for i, message in sorted(failed.items())], groups
     singles, groups = [], {}
     for i, params in enumerate(all_params.dicts() if isinstance(all_params, _Columns) else all_params):
         try:
