@@ -78,6 +78,25 @@ def test_a_diverging_member_fails_alone(tmp_path):
     assert_same(got, ref, exact_energy=False)
 
 
+def test_in_process_result_is_the_store_as_open_sweep_reads_it(tmp_path):
+    """An in-process sweep returns the view it opened on its writer thread and the records it
+    wrote (outcome, messages) without reading them back: the same as open_sweep of the store,
+    also with failed points and after a resume (whose earlier messages are read)."""
+    grid = {"coupling": [1.0, 1e300, 2.0], "seed": [0, 1]}
+    kw = dict(reduce=["final", "order_parameter"], max_steps=2000, **OPTIONS)
+    store = tmp_path / "t.zarr"
+    with pytest.warns(UserWarning, match="failed"):
+        got = oh.sweep(sm.kuramoto_template(), grid=grid, store=store, **kw)
+    assert got.attrs["sweep_run"]["executor"].startswith("in-process, threaded")
+    assert got["message"].values[1, 0].startswith("the solver failed")
+    for ds in (got, oh.sweep(sm.kuramoto_template(), grid=grid, store=store, **kw)):
+        ref = oh.open_sweep(store)
+        assert set(ds.variables) == set(ref.variables) and ds["message"].dtype == ref["message"].dtype
+        for name in ref.variables:
+            np.testing.assert_array_equal(ds[name].values, ref[name].values, err_msg=name)
+        assert {k: v for k, v in ds.attrs.items() if k != "sweep_run"} == ref.attrs
+
+
 @pytest.mark.parametrize("build, grid, match", [
     (lambda: sm.kuramoto_template(), {"kappa": [1.0]}, r"'kappa' is not a parameter .* one of \['coupling', "),
     (lambda: sm.hk_template(), {"kuramoto__kappa": [1.0]}, r"'kuramoto__kappa' .*'hopfield__weights'"),

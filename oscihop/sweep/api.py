@@ -20,8 +20,8 @@ from .executors import _check_picklable, _client_threads, _local_workers, _run_d
 from .lock import _StoreLock
 from .runner import _FLUSH_SECONDS, _probe, _run_task
 from .store import (_ATTR, _FORMAT, DONE, FAILED, PENDING, SOLVE_FAILED, _clear_dir, _damage_text,
-                    _drop_damaged_shards, _inspect, _open_dataset, _open_group, _region_slices, _remove_partials,
-                    _repair_coords, _scan, _store_attrs, _write_store)
+                    _drop_damaged_shards, _inspect, _lazy_dataset, _open_dataset, _open_group, _region_slices,
+                    _remove_partials, _repair_coords, _scan, _store_attrs, _write_store)
 
 __all__ = ["sweep", "open_sweep"]
 
@@ -268,8 +268,8 @@ def sweep(build, grid=None, points=None, store=None, t_span=None, t_eval=None, m
         os.makedirs(path, exist_ok=True)
         try:
             with _StoreLock(path):
-                stats, outcome = _sweep_locked(path, build, d, client, workers, points_per_task, progress,
-                                               overwrite, inline)
+                stats, records, opened = _sweep_locked(path, build, d, client, workers, points_per_task,
+                                                       progress, overwrite, inline)
         except BaseException:
             if made and not os.listdir(path):  # failed before writing anything: leave no empty directory
                 os.rmdir(path)
@@ -278,7 +278,8 @@ def sweep(build, grid=None, points=None, store=None, t_span=None, t_eval=None, m
         if own_client:
             client.close()
     # the data chunks were checked (resume) or just written; an in-process run knows its completion record
-    ds = _open_dataset(path, read_data=False, outcome=outcome)
+    outcome, messages = records or (None, None)
+    ds = _open_dataset(path, read_data=False, outcome=outcome, opened=opened, messages=messages)
     stats["wall_s"] = time.perf_counter() - t_wall
     ds.attrs["sweep_run"] = stats
     n_failed = ds.attrs["n_failed"]
@@ -383,6 +384,11 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
         else:
             attrs = _write_store(path, d, attrs)
         outcome = np.full(d.shape, PENDING, dtype=np.int8)
+    # the result's xarray view needs only the store's metadata and coordinates: opened on the
+    # writer thread before the tasks' writes, its arrays read the chunks when they are used
+    opening = writer.submit(_lazy_dataset, path, attrs["model"]) if writer is not None else None
+    # a new store's every block is computed here: the messages too are known without reading them
+    messages = np.full(d.shape, "", dtype=object) if writer is not None and not resume else None
     done = outcome == DONE
     t_driver_io = time.perf_counter() - t0
 
@@ -418,8 +424,11 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
         bar = progress_bar(d.n_points, initial=n_before, enabled=progress, desc="sweep", unit="pt")
 
         def on_result(summary):
-            if "outcome" in summary:  # an in-process task's completion record
-                outcome[tuple(slice(a, b) for a, b in summary["region"])] = summary["outcome"]
+            if "outcome" in summary:  # an in-process task's records
+                region = tuple(slice(a, b) for a, b in summary["region"])
+                outcome[region] = summary["outcome"]
+                if messages is not None:
+                    messages[region] = summary["message"]
             stats["computed"] += summary["computed"]
             stats["failed"] += summary["failed"]
             stats["task_s"] += summary["t_task"]
@@ -458,7 +467,8 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
                 writer.shutdown(wait=True)  # what was queued is written, even when a task raised
             bar.close()
         if stats["executor"].startswith("in-process"):  # this process wrote every record it counted
-            return stats, (outcome if inline else None)
+            opened = opening.result() if opening is not None else None
+            return stats, ((outcome, messages) if inline else None), opened
         t1 = time.perf_counter()
         final = np.asarray(_open_group(path, attrs)["outcome"][...])
         stats["driver_io_s"] += time.perf_counter() - t1
@@ -473,7 +483,7 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
                 creating.result()
         finally:
             writer.shutdown(wait=True)
-    return stats, None
+    return stats, None, None
 
 
 def _short(value, limit=60):

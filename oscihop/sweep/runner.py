@@ -369,7 +369,7 @@ def _run_task(task, writer=None):
         summary.update(t_io=t_io + t_flush, t_task=t_compute + t_flush,
                        t_cpu=cpu_compute + time.process_time() - cpu)  # this process's, while the task ran
         if writer is not None:  # the region's completion record, as written, for the driver
-            summary.update(region=task["region"], outcome=bufs["outcome"])
+            summary.update(region=task["region"], outcome=bufs["outcome"], message=bufs["message"])
         return summary
 
     return finish() if writer is None else writer.submit(finish)

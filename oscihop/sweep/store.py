@@ -475,9 +475,29 @@ def _with_unit_variables(ds, model):
     return ds
 
 
-def _open_dataset(path, read_data, outcome=None):
-    """The store as an xarray Dataset, after checking it (:func:`_scan`), or with ``outcome``,
-    the completion record its writer holds (this process wrote every block, just now)."""
+def _lazy_dataset(path, model):
+    """The store opened by xarray: lazy arrays over its chunks, the coordinates loaded, ``y``
+    split by unit (:func:`_with_unit_variables`, ``model`` the store's model facts).  Nothing it
+    holds is read from the data chunks, so it can be opened once the store is created, while the
+    tasks still write (an in-process sweep does, on its writer thread)."""
+    import xarray as xr
+
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*is not recognized as a component of a Zarr hierarchy")
+            ds = xr.open_zarr(path, consolidated=False, zarr_format=3)
+    except Exception as exc:  # noqa: BLE001
+        raise ValueError(f"Sweep store {path!r} is corrupted: xarray cannot open it ({exc}).") from exc
+    lazy = [name for name in ds.coords if ds[name].chunks is not None]  # (point,) parameter coordinates
+    if lazy:
+        ds = ds.assign_coords({name: ds[name].load() for name in lazy})
+    return _with_unit_variables(ds, model or {})
+
+
+def _open_dataset(path, read_data, outcome=None, opened=None, messages=None):
+    """The store as an xarray Dataset, after checking it (:func:`_scan`), or with ``outcome``
+    (and ``messages``), the records its writer holds (this process wrote every block, just now),
+    and ``opened``, its :func:`_lazy_dataset` opened after the store was created."""
     if not os.path.exists(path):
         raise ValueError(f"Sweep store {path!r} does not exist.")
     if not os.path.isdir(path):
@@ -507,25 +527,17 @@ def _open_dataset(path, read_data, outcome=None):
                                     "(the same oh.sweep call or oscihop sweep command) to repair it: it recomputes "
                                     "the points these chunks hold.", damage)
         done = outcome == DONE
-    import xarray as xr
-
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*is not recognized as a component of a Zarr hierarchy")
-            ds = xr.open_zarr(path, consolidated=False, zarr_format=3)
-    except Exception as exc:  # noqa: BLE001
-        raise ValueError(f"Sweep store {path!r} is corrupted: xarray cannot open it ({exc}).") from exc
-    lazy = [name for name in ds.coords if ds[name].chunks is not None]  # (point,) parameter coordinates
-    if lazy:
-        ds = ds.assign_coords({name: ds[name].load() for name in lazy})
+    ds = _lazy_dataset(path, info.get("model")) if opened is None else opened
     if not old:
         # messages as a plain numpy str array (zarr's variable-length strings arrive as StringDType,
         # which casts only to a fixed width); one short string per point, read in the check above
         msg = ds["message"]
-        raw = np.asarray(msg.values)
+        raw = np.asarray(msg.values) if messages is None else messages
         if raw.dtype.kind == "T":  # numpy 2's StringDType: cast to the longest message's width
             width = max(1, int(np.strings.str_len(raw).max())) if raw.size else 1
             text = raw.astype(f"U{width}")
+        elif raw.dtype.kind == "O":  # the writer's str objects: the longest message's width too
+            text = raw.astype(str)
         else:
             text = np.array(raw.tolist(), dtype=str).reshape(raw.shape)
         ds["message"] = msg.copy(data=text)
@@ -533,7 +545,6 @@ def _open_dataset(path, read_data, outcome=None):
         n_failed = int(((outcome == FAILED) | (outcome == SOLVE_FAILED)).sum())
     else:
         n_failed = int((done & (np.asarray(ds["status"].values) < 0)).sum())
-    ds = _with_unit_variables(ds, info.get("model") or {})
     ds.attrs["n_points"] = int(done.size)
     ds.attrs["n_done"] = int(done.sum())
     ds.attrs["n_failed"] = n_failed
