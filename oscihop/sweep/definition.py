@@ -221,6 +221,20 @@ class _SpecBuild:
         return failures, groups
 
 
+def _distinct_rows(columns):
+    """``(first, inverse)`` of the rows whose columns are ``columns`` (1-D arrays of one length):
+    the position of each distinct row's first occurrence and, per row, its distinct row's number
+    (``columns[c][first][inverse] == columns[c]``).  One 1-D ``np.unique`` per column, the
+    running row number renumbered after each, so that it stays below the number of rows."""
+    first, inverse = np.zeros(1, dtype=np.intp), np.zeros(len(columns[0]), dtype=np.intp)
+    for column in columns:
+        values, at = np.unique(column, return_inverse=True)
+        _, first, inverse = np.unique(inverse * len(values) + at.reshape(-1), return_index=True,
+                                      return_inverse=True)
+        inverse = inverse.reshape(-1)
+    return first, inverse
+
+
 class _ModelBuild:
     """``build`` given as a model (a template): the point ``{name: value}`` is the model with
     each named float parameter filled with ``value`` (``model.replace``), started from
@@ -368,12 +382,9 @@ class _ModelBuild:
         col = dict(zip(names, columns))
         swept = [name for name in names if name not in self.START]
         fulls = [self.parameter_of(name) for name in swept]
-        if swept:
-            values = np.column_stack([np.asarray(col[name], dtype=np.float64) for name in swept])
-            rows, slots = np.unique(values, axis=0, return_inverse=True)
-            slots = slots.reshape(-1)
-        else:
-            rows, slots = np.zeros((1, 0)), np.zeros(n, dtype=np.intp)
+        values = np.column_stack([np.asarray(col[name], dtype=np.float64) for name in swept] or [np.zeros(n)])
+        first, slots = _distinct_rows(list(values.T))
+        rows = values[first, : len(swept)]
         distinct, rejected = [], {}
         for u, row in enumerate(rows.tolist()):
             try:
@@ -382,11 +393,8 @@ class _ModelBuild:
                 rejected[u] = f"`build` raised ValueError: {exc}"
         seeds = np.asarray(col["seed"], dtype=np.int64) if "seed" in col else np.zeros(n, dtype=np.int64)
         scales = np.asarray(col["h_scale"], dtype=np.float64) if "h_scale" in col else np.ones(n)
-        seed_of, seed_at = np.unique(seeds, return_inverse=True)
-        scale_of, scale_at = np.unique(scales, return_inverse=True)
-        start_of, starts = np.unique(seed_at.reshape(-1) * len(scale_of) + scale_at.reshape(-1), return_inverse=True)
-        y0s = np.stack([self._start(int(seed_of[k // len(scale_of)]), float(scale_of[k % len(scale_of)]))
-                        for k in start_of.tolist()])[starts.reshape(-1)]
+        first, starts = _distinct_rows([seeds, scales])
+        y0s = np.stack([self._start(int(seeds[k]), float(scales[k])) for k in first.tolist()])[starts]
         failures, ok = {}, np.arange(n)
         if rejected:
             bad = np.isin(slots, list(rejected))
