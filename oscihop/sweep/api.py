@@ -384,9 +384,12 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
         else:
             attrs = _write_store(path, d, attrs)
         outcome = np.full(d.shape, PENDING, dtype=np.int8)
-    # the result's xarray view needs only the store's metadata and coordinates: opened on the
-    # writer thread before the tasks' writes, its arrays read the chunks when they are used
-    opening = writer.submit(_lazy_dataset, path, attrs["model"]) if writer is not None else None
+    # the result's xarray view needs only the store's metadata and coordinates: opened on a thread
+    # of its own while the tasks run (an in-process run's writer thread, before the tasks' writes);
+    # its arrays read the chunks when they are used
+    opener = None if writer is not None else ThreadPoolExecutor(max_workers=1,
+                                                                 thread_name_prefix="oscihop-sweep-open")
+    opening = (writer or opener).submit(_lazy_dataset, path, attrs["model"])
     # a new store's every block is computed here: the messages too are known without reading them
     messages = np.full(d.shape, "", dtype=object) if writer is not None and not resume else None
     done = outcome == DONE
@@ -463,12 +466,12 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
             else:
                 stats["workers"] = _run_local(tasks, build, workers, on_result)
         finally:
-            if writer is not None:
-                writer.shutdown(wait=True)  # what was queued is written, even when a task raised
+            for thread in (writer, opener):
+                if thread is not None:
+                    thread.shutdown(wait=True)  # what was queued is written, even when a task raised
             bar.close()
         if stats["executor"].startswith("in-process"):  # this process wrote every record it counted
-            opened = opening.result() if opening is not None else None
-            return stats, ((outcome, messages) if inline else None), opened
+            return stats, ((outcome, messages) if inline else None), opening.result()
         t1 = time.perf_counter()
         final = np.asarray(_open_group(path, attrs)["outcome"][...])
         stats["driver_io_s"] += time.perf_counter() - t1
@@ -483,7 +486,9 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
                 creating.result()
         finally:
             writer.shutdown(wait=True)
-    return stats, None, None
+    if opener is not None:
+        opener.shutdown(wait=True)
+    return stats, None, opening.result()
 
 
 def _short(value, limit=60):
