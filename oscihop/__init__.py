@@ -21,6 +21,7 @@ from .graph import (
 from .models import Hopfield, HopfieldKuramoto, Kuramoto, Model, ModelStack, State, stack
 from .solvers import METHODS, Solution, available_methods, solve
 from .sweep import open_sweep, sweep  # light: zarr/xarray/dask load inside the functions
+from .voting import VoteResult, vote
 
 
 # Storage, sweeps and plots pull in xarray, zarr, dask and matplotlib: import them lazily.
@@ -96,6 +97,8 @@ __all__ = [
     "watts_strogatz_edges",
     "sweep",
     "open_sweep",
+    "vote",
+    "VoteResult",
     "__version__",
     *_LAZY,
 ]
