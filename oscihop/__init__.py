@@ -18,7 +18,7 @@ from .graph import (
     ring_edges,
     watts_strogatz_edges,
 )
-from .models import Hopfield, HopfieldKuramoto, Kuramoto, Model, ModelStack, State, stack
+from .models import Hopfield, HopfieldKuramoto, Kuramoto, Model, ModelStack, State, pair_rotations, stack
 from .solvers import METHODS, Solution, available_methods, solve
 from .sweep import open_sweep, sweep  # light: zarr/xarray/dask load inside the functions
 from .voting import VoteResult, vote
@@ -82,6 +82,7 @@ __all__ = [
     "ModelStack",
     "Solution",
     "State",
+    "pair_rotations",
     "available_methods",
     "GradientResult",
     "gradient",

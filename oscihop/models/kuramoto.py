@@ -23,7 +23,7 @@ from ..graph import _pull_csr, edges_from_dense
 from ..kernels import params as P
 from .base import Model
 
-__all__ = ["Kuramoto"]
+__all__ = ["Kuramoto", "pair_rotations"]
 
 #: sup over s in [-1, 1] of phi'(s), and of the curvature terms (|phi'| + 2|phi''|), per interaction.
 _DPHI_SUP = {P.INT_LINEAR: 0.0, P.INT_RELU: 1.0, P.INT_TANH: 1.0, P.INT_SIGMOID: 1.0}
@@ -429,3 +429,62 @@ class Kuramoto(Model):
     def __repr__(self):
         kind = {P.K_CSR: "edges", P.K_DENSE: "dense", P.K_LOWRANK: "low-rank", P.K_MEANFIELD: "mean-field"}[self._k_kind]
         return f"Kuramoto(n={self._nk}, dim={self._dim}, coupling={kind}, interaction={self.interaction!r})"
+
+
+def pair_rotations(w, dim, n=None):
+    """AKOrN's channel-pair rotations as an ``omega=`` for :class:`Kuramoto`.
+
+    AKOrN's Omega layer rotates each pair of components ``(x_{2p}, x_{2p+1})`` of an
+    oscillator as ``(x_{2p}, x_{2p+1}) -> (w_p x_{2p+1}, -w_p x_{2p})``: this is ``Omega x``
+    with the block-diagonal antisymmetric ``Omega`` whose block ``p`` is
+    ``[[0, w_p], [-w_p, 0]]`` (docs/theory.md §3.2; for D = 2 it is natural frequency
+    ``-w`` in the convention of ``omega`` given as (N,) frequencies).
+
+    Parameters
+    ----------
+    w : float or array_like
+        A scalar (one rate for every pair), ``(D // 2,)`` (one rate per pair, the same for
+        every oscillator) or ``(N, D // 2)`` (per oscillator and pair; ``n`` = N).
+    dim : int
+        D, even (the components come in pairs).
+    n : int, optional
+        The number of oscillators, checked against ``w`` of shape ``(N, D // 2)``.
+
+    Returns
+    -------
+    ndarray
+        ``(D, D)`` (one Omega for all) or ``(N, D, D)``.
+
+    Examples
+    --------
+    >>> import numpy as np, oscihop as oh
+    >>> oh.pair_rotations(0.5, 4)
+    array([[ 0. ,  0.5,  0. ,  0. ],
+           [-0.5,  0. ,  0. ,  0. ],
+           [ 0. ,  0. ,  0. ,  0.5],
+           [ 0. ,  0. , -0.5,  0. ]])
+    >>> kur = oh.Kuramoto(4, edges=oh.ring_edges(6), coupling=1.0, omega=oh.pair_rotations([0.5, 2.0], 4))
+    """
+    d = check_size(dim, "dim", minimum=2)
+    if d % 2:
+        raise ValueError(f"`dim` must be even for channel-pair rotations (the components come in pairs); got {d}. "
+                         "Pass an (N, D, D) or (D, D) antisymmetric `omega` to Kuramoto for odd D.")
+    rates = check_finite(as_float_array(w, "w"), "w")
+    pairs = d // 2
+    if rates.ndim == 0:
+        rates = np.full(pairs, float(rates))
+    if rates.ndim == 1:
+        check_shape(rates, (pairs,), "w", f"Give a scalar, one rate per pair ({pairs},) or ({'N' if n is None else n}, "
+                                          f"{pairs}) per oscillator.")
+    elif rates.ndim == 2:
+        if n is not None:
+            check_shape(rates, (check_size(n, "n"), pairs), "w", "Give one rate per oscillator and pair.")
+        elif rates.shape[1] != pairs:
+            check_shape(rates, (rates.shape[0], pairs), "w", "Give one rate per oscillator and pair.")
+    else:
+        raise ValueError(f"`w` must be a scalar, ({pairs},) or (N, {pairs}); got shape {rates.shape}.")
+    omega = np.zeros(rates.shape[:-1] + (d, d))
+    p = np.arange(pairs)
+    omega[..., 2 * p, 2 * p + 1] = rates
+    omega[..., 2 * p + 1, 2 * p] = -rates
+    return omega
