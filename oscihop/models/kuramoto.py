@@ -287,6 +287,28 @@ class Kuramoto(Model):
     def _fields(self, dtype):
         return self._kuramoto_fields(dtype)
 
+    def akorn_energy(self, y):
+        """The energy AKOrN logs, ``-sum_i x_i . (sum_j J_ij x_j + c_i)`` (no 1/2 on the pair
+        term), at state(s) ``y``: a float, or (B,) for (B, size) states.
+
+        AKOrN records it before each update of its map: for a run of ``method="AKOrN"`` with an
+        output at every step, ``kur.akorn_energy(sol.states[:-1])``.  With a linear interaction
+        it is ``<x, dE/dx>`` for oscihop's energy ``E`` (docs/theory.md §3.1), which is what is
+        computed; it is not a Lyapunov function of the flow, ``energy`` is.
+
+        Raises
+        ------
+        ValueError
+            For a nonlinear ``interaction`` (AKOrN's couplings are linear).
+        """
+        if self.interaction != "linear":
+            raise ValueError(f"`akorn_energy` is AKOrN's energy of linear couplings; this model has "
+                             f"interaction={self.interaction!r}. Use model.energy(y).")
+        ys, single = self._coerce(y)
+        grad = np.asarray(self.energy_gradient(ys), dtype=np.float64)
+        out = np.einsum("bi,bi->b", np.asarray(ys, dtype=np.float64), grad)
+        return float(out[0]) if single else out
+
     def coupling_dense(self):
         """J as an (N, N) ndarray with zero diagonal (O(N^2) memory)."""
         nn = self._nk

@@ -1,5 +1,6 @@
-"""oh.pair_rotations: AKOrN's channel-pair rotations as a Kuramoto omega (docs/theory.md §3.2),
-checked against a NumPy twin of AKOrN's rotation (x0, x1) -> (w x1, -w x0)."""
+"""AKOrN's pieces that oscihop expresses directly, each against a NumPy twin of AKOrN's formula:
+``oh.pair_rotations``, its channel-pair rotations (x0, x1) -> (w x1, -w x0) as a Kuramoto omega
+(docs/theory.md §3.2), and ``Kuramoto.akorn_energy``, the energy AKOrN logs (§3.1)."""
 import numpy as np
 import pytest
 
@@ -55,3 +56,43 @@ def test_d2_is_the_frequency_form_with_minus_w():
 def test_bad_arguments_name_the_parameter(args, match):
     with pytest.raises(ValueError, match=match):
         oh.pair_rotations(*args)
+
+
+def akorn_logged_energy(model, y):
+    """AKOrN's logged energy, NumPy twin: -sum_i x_i . (sum_j J_ij x_j + c_i)."""
+    n, dim = model.n, model.dim
+    x = np.asarray(y, dtype=np.float64).reshape(-1, n, dim)
+    c = np.zeros((n, dim)) if model.stimulus is None else model.stimulus
+    field = np.einsum("ij,bjd->bid", model.coupling_dense(), x) + c
+    return -np.einsum("bid,bid->b", x, field)
+
+
+@pytest.mark.parametrize("coupling", ["edges", "dense", "mean-field"])
+def test_akorn_energy_is_akorn_s_logged_energy(coupling):
+    n, dim = 8, 4
+    rng = np.random.default_rng(3)
+    stim = rng.standard_normal((n, dim))
+    omega = oh.pair_rotations(0.5, dim)
+    if coupling == "edges":
+        kur = oh.Kuramoto(dim, edges=oh.ring_edges(n, 2), coupling=rng.standard_normal(2 * n), stimulus=stim,
+                          omega=omega)
+    elif coupling == "dense":
+        j = rng.standard_normal((n, n))
+        kur = oh.Kuramoto(dim, coupling=(j + j.T) / 2, stimulus=stim, omega=omega)
+    else:
+        kur = oh.Kuramoto(dim, coupling="mean-field", strength=1.5, n=n, stimulus=stim, omega=omega)
+    ys = kur.random_state(seed=4, batch=5)
+    np.testing.assert_allclose(kur.akorn_energy(ys), akorn_logged_energy(kur, ys), rtol=1e-12, atol=1e-12)
+    assert isinstance(kur.akorn_energy(ys[0]), float)
+    # the pair term is counted twice: E_AKOrN = 2 E + (the stimulus term)
+    stim_term = -np.einsum("bid,id->b", ys.reshape(5, n, dim), stim)
+    np.testing.assert_allclose(kur.akorn_energy(ys), 2 * kur.energy(ys) - stim_term, rtol=1e-12, atol=1e-12)
+    # logged before each update of the AKOrN map
+    sol = oh.solve(kur, (0.0, 0.5), ys[0], method="AKOrN", gamma=0.1)
+    assert kur.akorn_energy(sol.states[:-1]).shape == (len(sol.t) - 1,)
+
+
+def test_akorn_energy_needs_a_linear_interaction():
+    kur = oh.Kuramoto(4, edges=oh.ring_edges(6), coupling=1.0, interaction="relu")
+    with pytest.raises(ValueError, match="`akorn_energy` is AKOrN's energy of linear couplings"):
+        kur.akorn_energy(kur.random_state(seed=0))
