@@ -320,8 +320,9 @@ def _failure_summary(ds, path, shown=3):
 
 
 def _sweep_locked(path, build, d, client, workers, points_per_task, progress, overwrite, inline=False):
-    """Run the sweep on the locked store: ``(stats, outcome)``, the completion record when this
-    process wrote every block (in-process runs), else None."""
+    """Run the sweep on the locked store: ``(stats, records, opened)``. ``records`` is
+    ``(outcome, messages)`` when this process wrote every block (in-process runs; ``messages``
+    None on a resume), else None; ``opened`` is the store's :func:`_lazy_dataset`."""
     from .._progress import progress_bar
 
     t0 = time.perf_counter()

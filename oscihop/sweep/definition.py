@@ -172,7 +172,7 @@ class _SpecBuild:
         several).  A point is what ``build(**point)`` gives, bit for bit."""
         from ..models.stack import ModelStack, structure_key
         from ..spec import _build_model, _start_with, _validate, apply_overrides
-        from .runner import _exc_text
+        from .runner import _build_error
 
         raw = {k: v for k, v in self.spec.items() if k != "sweep"}
         keys = [self.names.get(name, name) for name in names]
@@ -194,7 +194,7 @@ class _SpecBuild:
                     model, hop = _build_model(spec)
                     built = (model, hop, spec, raw_initial, structure_key(model), {})
                 except Exception as exc:  # noqa: BLE001 - this row's points fail, as build() would
-                    built = f"`build` raised {_exc_text(exc)}"
+                    built = _build_error(exc)
                 rows[row] = built
             if isinstance(built, str):
                 failures[k] = built
@@ -208,7 +208,7 @@ class _SpecBuild:
                     if not starts:
                         states[start] = y0
             except Exception as exc:  # noqa: BLE001
-                failures[k] = f"`build` raised {_exc_text(exc)}"
+                failures[k] = _build_error(exc)
                 continue
             by_structure.setdefault(key, []).append((k, model, y0))
         groups = []

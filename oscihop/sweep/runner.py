@@ -37,11 +37,16 @@ def _exc_text(exc):
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def _build_error(exc):
+    """The failure message of a point whose build raised ``exc``."""
+    return f"`build` raised {_exc_text(exc)}"
+
+
 def _call_build(build, params):
     try:
         return build(**params)
     except Exception as exc:  # noqa: BLE001 - any error of the user's build is this point's failure
-        raise _PointFailure(f"`build` raised {_exc_text(exc)}") from exc
+        raise _PointFailure(_build_error(exc)) from exc
 
 
 def _layout_text(facts):

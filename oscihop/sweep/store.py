@@ -38,6 +38,7 @@ per block; they are verified and resumed the same way, chunk by chunk.)
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import itertools
 import json
@@ -255,11 +256,6 @@ def _coord_names(record, variables):
     return names
 
 
-def _create_store(path, d, model, points_per_task):
-    """Create the store of definition ``d`` at ``path``; its attributes."""
-    return _write_store(path, d, _store_attrs(d, model, points_per_task))
-
-
 def _store_attrs(d, model, points_per_task):
     """The attributes of a new store (``initialized: False``), which fix its layout."""
     import zarr
@@ -336,6 +332,14 @@ def _write_store(path, d, attrs):
     return attrs
 
 
+@contextlib.contextmanager
+def _lock_file_quiet():
+    """Silence zarr's warning about the lock file, which is ours, not a zarr node."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is not recognized as a component of a Zarr hierarchy")
+        yield
+
+
 def _open_group(path, attrs):
     """The store's arrays (name -> zarr.Array, their metadata read at once), with every array of its
     format present in its shape; ValueError if not."""
@@ -345,8 +349,7 @@ def _open_group(path, attrs):
     names = [*attrs["variables"], *(_RECORD_VARS if attrs.get("format") == _FORMAT else ("status", "nfev", "nsteps",
                                                                                           "done"))]
     try:
-        with warnings.catch_warnings():  # the lock file is ours, not a zarr node
-            warnings.filterwarnings("ignore", message=".*is not recognized as a component of a Zarr hierarchy")
+        with _lock_file_quiet():
             group = dict(zarr.open_group(path, mode="r").arrays())
         for name in names:
             if name not in group:
@@ -483,8 +486,7 @@ def _lazy_dataset(path, model):
     import xarray as xr
 
     try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*is not recognized as a component of a Zarr hierarchy")
+        with _lock_file_quiet():
             ds = xr.open_zarr(path, consolidated=False, zarr_format=3)
     except Exception as exc:  # noqa: BLE001
         raise ValueError(f"Sweep store {path!r} is corrupted: xarray cannot open it ({exc}).") from exc
