@@ -8,7 +8,7 @@ energy-based coupling (the Hopfield-Kuramoto model), compiled with Numba.
 
 from . import config
 from .adjoint import GradientResult, gradient, value_and_grad
-from .couplings import LowRank
+from .couplings import BlockCoupling, ConvCoupling, LowRank
 from .graph import (
     complete_edges,
     csr_from_edges,
@@ -77,6 +77,8 @@ __all__ = [
     "HopfieldKuramoto",
     "Kuramoto",
     "LowRank",
+    "BlockCoupling",
+    "ConvCoupling",
     "METHODS",
     "Model",
     "ModelStack",

@@ -88,6 +88,16 @@ def make_kuramoto(rng, rep="edges", inter="linear", n=5, d=3, stim=True, omega="
         return oh.Kuramoto(d, coupling=sp.csr_matrix(_sym(rng, n)), interaction=inter, **kw)
     if rep == "lowrank":
         return oh.Kuramoto(d, coupling=oh.LowRank(rng.standard_normal((2, n)), [0.7, -0.4]), **kw)
+    if rep == "blocks":  # typed D x D blocks on edges
+        e = _edges(rng, n)
+        return oh.Kuramoto(d, edges=e, coupling=oh.BlockCoupling(rng.standard_normal((2, d, d)) * 0.6,
+                                                                 np.arange(len(e)) % 2), n=n, **kw)
+    if rep == "dense-blocks":  # not symmetric
+        return oh.Kuramoto(d, coupling=rng.standard_normal((n, n, d, d)) * 0.4, **kw)
+    if rep == "conv":  # a 1 x n image, one oscillator per pixel, with a bias
+        conv = oh.ConvCoupling(rng.standard_normal((d, d, 3, 3)) * 0.5, rng.standard_normal(d) * 0.5, grid=(1, n),
+                               dim=d)
+        return oh.Kuramoto(d, coupling=conv, **kw)
     return oh.Kuramoto(d, coupling="mean-field", strength=1.7, n=n, **kw)
 
 
@@ -117,6 +127,10 @@ def _cases():
     cases["kur-dense"] = lambda rng: make_kuramoto(rng, "dense", omega="global")
     cases["kur-lowrank"] = lambda rng: make_kuramoto(rng, "lowrank", stim=False, omega=None)
     cases["kur-meanfield-d2"] = lambda rng: make_kuramoto(rng, "meanfield", d=2)
+    cases["kur-blocks"] = lambda rng: make_kuramoto(rng, "blocks", omega="global")
+    cases["kur-dense-blocks"] = lambda rng: make_kuramoto(rng, "dense-blocks", d=2)
+    cases["kur-conv"] = lambda rng: make_kuramoto(rng, "conv", d=4)
+    cases["hk-additive-conv"] = lambda rng: make_hk(rng, "additive", "list", inter="linear", krep="conv")
     cases["hk-network-list"] = lambda rng: make_hk(rng, "network", "list")
     cases["hk-network-all-softmax"] = lambda rng: make_hk(rng, "network", "all", act="softmax", inter="relu")
     cases["hk-additive-list-sigmoid"] = lambda rng: make_hk(rng, "additive", "list", act="sigmoid", inter="sigmoid")
@@ -251,7 +265,7 @@ def _fd_check(model, method, kw, rng, t_span=(0.0, 0.6), t_eval=None, tol=TOL_FI
 
 FD_MODELS = ["hop-dense-tanh", "hop-csr-softmax", "hop-lowrank-relu", "kur-edges-tanh", "kur-dense",
              "kur-lowrank", "kur-meanfield-d2", "hk-network-list", "hk-additive-all", "hk-mult-csr",
-             "hk-mult-lowrank-all"]
+             "hk-mult-lowrank-all", "kur-blocks", "kur-dense-blocks", "kur-conv", "hk-additive-conv"]
 
 
 @pytest.mark.parametrize("case", FD_MODELS)

@@ -67,6 +67,8 @@ from ..kernels.params import (
     I_O_W_SCALE,
     I_W_KIND,
     I_W_RANK,
+    K_BLOCK,
+    K_CONV,
     K_CSR,
     K_DENSE,
     K_LOWRANK,
@@ -77,8 +79,8 @@ from ..kernels.params import (
     W_LOWRANK,
 )
 from ..kernels.system import system_energy
-from ..kernels.terms import (hk_csr_row, kuramoto_csr_row, kuramoto_dense_row, project_rotate_row, weights_csr_row,
-                             weights_dense_row)
+from ..kernels.terms import (hk_csr_row, kuramoto_block_row, kuramoto_conv_row, kuramoto_csr_row, kuramoto_dense_row,
+                             project_rotate_row, weights_csr_row, weights_dense_row)
 from ..solvers.control import clamp_step, dense_weight, error_sq, initial_h0, initial_h1, min_step, rms, step_factor
 from ..solvers.loops import (
     SCHEME_EULER,
@@ -387,6 +389,10 @@ def _x_row(p, y, out, g, red, i, k_kind, k_rank, hk_kind, o_k, o_m, o_a):
         kuramoto_csr_row(p, y, uint64(i), out, True, False)
     elif k_kind == K_DENSE:
         kuramoto_dense_row(p, y, uint64(i), out, True, False)
+    elif k_kind == K_BLOCK:
+        kuramoto_block_row(p, y, uint64(i), out, True, False)
+    elif k_kind == K_CONV:
+        kuramoto_conv_row(p, y, uint64(i), out, True, False)
     elif k_kind == K_LOWRANK:
         ou = ip[I_O_K_FACTOR]
         osc = ip[I_O_K_SCALE]

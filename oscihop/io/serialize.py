@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._validation import as_float_array
-from ..couplings import LowRank
+from ..couplings import BlockCoupling, ConvCoupling, LowRank
 from ..kernels import params as P
 from ..models import Hopfield, HopfieldKuramoto, Kuramoto
 from ..models.coupled import MODES
@@ -28,7 +28,8 @@ MODEL_FORMAT_VERSION = 1
 KINDS = ("Hopfield", "Kuramoto", "HopfieldKuramoto")
 
 _W_NAMES = {P.W_DENSE: "dense", P.W_CSR: "sparse", P.W_LOWRANK: "lowrank"}
-_K_NAMES = {P.K_CSR: "edges", P.K_DENSE: "dense", P.K_LOWRANK: "lowrank", P.K_MEANFIELD: "mean-field"}
+_K_NAMES = {P.K_CSR: "edges", P.K_DENSE: "dense", P.K_LOWRANK: "lowrank", P.K_MEANFIELD: "mean-field",
+            P.K_BLOCK: "blocks", P.K_CONV: "conv"}
 _OMEGA_NAMES = {P.OMEGA_NONE: "none", P.OMEGA_GLOBAL: "global", P.OMEGA_PER_UNIT: "per-unit"}
 
 
@@ -177,6 +178,20 @@ def _kuramoto_to_dict(kur, copy):
     elif kind == "lowrank":
         params["zero_diagonal"] = bool(kur._lowrank.zero_diagonal)
         arrays.update(coupling_factor=_arr(kur._lowrank.factor), coupling_scale=_arr(kur._lowrank.scale))
+    elif kind == "blocks":
+        arrays["blocks"] = _arr(kur._blocks)
+        params["block_form"] = "dense" if kur._dense_blocks else "edges"
+        params["typed"] = not kur._dense_blocks and kur._btypes is not None
+        if not kur._dense_blocks:
+            arrays["edges"] = _arr(kur.edges, np.int64)
+            if params["typed"]:
+                arrays["block_types"] = _arr(kur._btypes, np.int64)
+    elif kind == "conv":
+        conv = kur._conv
+        params.update(grid=[int(conv.grid[0]), int(conv.grid[1])], has_bias=conv.bias is not None)
+        arrays["conv_weight"] = _arr(conv.weight)
+        if conv.bias is not None:
+            arrays["conv_bias"] = _arr(conv.bias)
     else:
         params["strength"] = float(kur.strength)
     if kur.stimulus is not None:
@@ -339,6 +354,17 @@ def _kuramoto_from(r):
         lr = LowRank(r.array("coupling_factor", shape=(None, n)), r.array("coupling_scale"),
                      zero_diagonal=r.flag("zero_diagonal"))
         return Kuramoto(dim, coupling=lr, n=n, **common)
+    if kind == "blocks":
+        if r.choice("block_form", ("dense", "edges")) == "dense":
+            return Kuramoto(dim, coupling=r.array("blocks", shape=(n, n, dim, dim)), n=n, **common)
+        types = r.array("block_types", np.int64) if r.flag("typed", False) else None
+        return Kuramoto(dim, edges=r.array("edges", np.int64), coupling=BlockCoupling(r.array("blocks"), types),
+                        n=n, **common)
+    if kind == "conv":
+        grid = r.param("grid")
+        bias = r.array("conv_bias") if r.flag("has_bias", False) else None
+        conv = ConvCoupling(r.array("conv_weight"), bias, grid=tuple(grid), dim=dim)
+        return Kuramoto(dim, coupling=conv, n=n, **common)
     return Kuramoto(dim, coupling="mean-field", strength=r.number("strength"), n=n, **common)
 
 

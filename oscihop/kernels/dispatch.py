@@ -23,6 +23,8 @@ from . import terms as T
 from .params import (
     HK_ALL,
     HK_CSR,
+    K_BLOCK,
+    K_CONV,
     K_CSR,
     K_DENSE,
     K_LOWRANK,
@@ -42,7 +44,7 @@ __all__ = [
 
 _W = {W_DENSE: T.weights_dense, W_CSR: T.weights_csr, W_LOWRANK: T.weights_lowrank}
 _K = {K_CSR: T.kuramoto_csr, K_DENSE: T.kuramoto_dense, K_LOWRANK: T.kuramoto_lowrank,
-      K_MEANFIELD: T.kuramoto_meanfield}
+      K_MEANFIELD: T.kuramoto_meanfield, K_BLOCK: T.kuramoto_block, K_CONV: T.kuramoto_conv}
 _HK = {HK_CSR: T.hk_csr, HK_ALL: T.hk_all}
 
 

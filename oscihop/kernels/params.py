@@ -22,7 +22,7 @@ import numpy as np
 
 __all__ = [
     "ACT_TANH", "ACT_SIGMOID", "ACT_RELU", "ACT_SOFTMAX", "ACT_SIGN", "ACTIVATIONS", "W_NONE", "W_DENSE",
-    "W_CSR", "W_LOWRANK", "K_NONE", "K_DENSE", "K_CSR", "K_LOWRANK", "K_MEANFIELD", "INT_LINEAR",
+    "W_CSR", "W_LOWRANK", "K_NONE", "K_DENSE", "K_CSR", "K_LOWRANK", "K_MEANFIELD", "K_BLOCK", "K_CONV", "INT_LINEAR",
     "INT_RELU", "INT_TANH", "INT_SIGMOID", "INTERACTIONS", "OMEGA_NONE", "OMEGA_GLOBAL", "OMEGA_PER_UNIT",
     "HK_NONE", "HK_CSR", "HK_ALL", "SHARED_NONE", "SHARED_K_HK", "SHARED_K_HK_W", "SystemParams",
     "SPEC_FIELDS", "params_class", "spec_of", "generic", "specialize", "specialize_enabled", "kind_spec",
@@ -37,8 +37,10 @@ ACTIVATIONS = {"tanh": ACT_TANH, "sigmoid": ACT_SIGMOID, "relu": ACT_RELU, "soft
 # Hopfield weight representations
 W_NONE, W_DENSE, W_CSR, W_LOWRANK = 0, 1, 2, 3
 
-# Kuramoto coupling representations
-K_NONE, K_DENSE, K_CSR, K_LOWRANK, K_MEANFIELD = 0, 1, 2, 3, 4
+# Kuramoto coupling representations: scalar J_ij (times I_D) dense, per edge (CSR), low-rank or
+# mean-field; D x D blocks J_ij per stored pair (CSR, each entry naming its block); a 2-D
+# convolution over an image grid (a stencil; docs/theory.md §3.3)
+K_NONE, K_DENSE, K_CSR, K_LOWRANK, K_MEANFIELD, K_BLOCK, K_CONV = 0, 1, 2, 3, 4, 5, 6
 
 # pair interactions phi
 INT_LINEAR, INT_RELU, INT_TANH, INT_SIGMOID = 0, 1, 2, 3
@@ -137,11 +139,16 @@ def kind_spec(ints):
 _INT_SLOTS = [
     "nh", "act", "w_kind", "w_rank", "nk", "dim", "k_kind", "inter", "k_rank", "has_stim",
     "omega_kind", "hk_kind", "work_size",
+    # a convolutional coupling: grid height and width, kernel size (odd); K = nk / (H W)
+    "conv_h", "conv_w", "conv_ks",
+    # 1 when block or convolutional couplings are not symmetric (J_ji != J_ij^T): the energy's
+    # gradient is then -(c + (J + J^T) x / 2), not -F (docs/theory.md §3.3)
+    "k_asym",
     # offsets into fp
     "o_bias", "o_w_dense", "o_w_data", "o_w_factor", "o_w_scale", "o_w_diag", "o_j_dense", "o_k_j",
-    "o_k_b", "o_k_factor", "o_k_scale", "o_k_diag", "o_stim", "o_omega", "o_hk_a",
+    "o_k_b", "o_k_blocks", "o_k_conv", "o_k_factor", "o_k_scale", "o_k_diag", "o_stim", "o_omega", "o_hk_a",
     # offsets into ip
-    "o_w_indptr", "o_w_indices", "o_k_indptr", "o_k_indices", "o_hk_indptr", "o_hk_indices",
+    "o_w_indptr", "o_w_indices", "o_k_indptr", "o_k_indices", "o_k_bidx", "o_hk_indptr", "o_hk_indices",
     # which CSR structures coincide (SHARED_* below): lets kernels fuse their passes
     "shared_csr",
 ]
@@ -154,13 +161,14 @@ F_BETA, F_K_STRENGTH, F_HK_ALPHA, F_KAPPA_H, F_KAPPA_K = range(5)
 FLOAT_HEADER = 5
 
 _FLOAT_ARRAYS = ["bias", "w_dense", "w_data", "w_factor", "w_scale", "w_diag", "j_dense", "k_j", "k_b",
-                 "k_factor", "k_scale", "k_diag", "stim", "omega", "hk_a"]
-_INT_ARRAYS = ["w_indptr", "w_indices", "k_indptr", "k_indices", "hk_indptr", "hk_indices"]
+                 "k_blocks", "k_conv", "k_factor", "k_scale", "k_diag", "stim", "omega", "hk_a"]
+_INT_ARRAYS = ["w_indptr", "w_indices", "k_indptr", "k_indices", "k_bidx", "hk_indptr", "hk_indices"]
 _FLOAT_SCALARS = {"beta": F_BETA, "k_strength": F_K_STRENGTH, "hk_alpha": F_HK_ALPHA,
                   "kappa_h": F_KAPPA_H, "kappa_k": F_KAPPA_K}
 _DEFAULT_SCALARS = {"beta": 1.0, "k_strength": 0.0, "hk_alpha": 0.0, "kappa_h": 1.0, "kappa_k": 1.0}
 _DEFAULT_INTS = {"nh": 0, "act": ACT_TANH, "w_kind": W_NONE, "nk": 0, "dim": 1, "k_kind": K_NONE,
-                 "inter": INT_LINEAR, "omega_kind": OMEGA_NONE, "hk_kind": HK_NONE}
+                 "inter": INT_LINEAR, "omega_kind": OMEGA_NONE, "hk_kind": HK_NONE, "conv_h": 0, "conv_w": 0,
+                 "conv_ks": 0, "k_asym": 0}
 
 
 _NO_FACTOR, _NO_FLOATS, _NO_INDEX = np.zeros((0, 0)), np.zeros(0), np.zeros(1, dtype=np.int64)

@@ -38,7 +38,9 @@ from .dispatch import (
     whole_rhs,
 )
 from .fixed_dim import has_fixed_dim
-from .terms import _dot, dphi, phi  # noqa: F401  (re-exported: kernels elsewhere use them)
+from numba import uint64
+
+from .terms import _dot, block_pass, conv_pass, dphi, phi  # noqa: F401  (re-exported: kernels elsewhere use them)
 from .params import (
     ACT_SIGN,
     F_BETA,
@@ -48,6 +50,7 @@ from .params import (
     I_DIM,
     I_HAS_STIM,
     I_HK_KIND,
+    I_K_ASYM,
     I_K_KIND,
     I_NH,
     I_NK,
@@ -55,6 +58,7 @@ from .params import (
     I_O_STIM,
     I_SHARED_CSR,
     I_WORK_SIZE,
+    K_BLOCK,
     SHARED_K_HK_W,
     SHARED_NONE,
 )
@@ -202,10 +206,14 @@ def system_energy(p, y, work):
 def system_gradient(p, y, out, work):
     """out[:] = dE/dy (ambient gradient; oscillators treated as free vectors).
 
-    dE/dh = -kappa_h H_L(h) dh/dt and dE/dx_i = -kappa_k F_i (docs/theory.md §4.2).
+    dE/dh = -kappa_h H_L(h) dh/dt and dE/dx_i = -kappa_k F_i (docs/theory.md §4.2); with
+    non-symmetric block or convolutional couplings, F_i's pair part ``J x`` becomes
+    ``(J x + J^T x) / 2`` (docs/theory.md §3.3), using ``nh + nk D`` more entries of ``work``.
     """
     nh = p.ip[I_NH]
     evaluate_forces(p, y, out, work)
+    if p.ip[I_K_ASYM] != 0:
+        symmetric_part(p, y, out, work[work.shape[0] - nh - p.ip[I_NK] * p.ip[I_DIM] :])
     if nh > 0:
         g = work[:nh]
         tmp = work[nh : 2 * nh]
@@ -214,6 +222,25 @@ def system_gradient(p, y, out, work):
             out[i] = -p.fp[F_KAPPA_H] * tmp[i]
     for k in range(nh, y.shape[0]):
         out[k] = -p.fp[F_KAPPA_K] * out[k]
+
+
+@serial_jit
+def symmetric_part(p, y, out, tmp):
+    """out[x] += (J^T x - J x) / 2 for block or convolutional couplings J (``tmp``: state-sized)."""
+    nh, n = p.ip[I_NH], p.ip[I_NK]
+    for k in range(tmp.shape[0]):
+        tmp[k] = 0.0
+    kuramoto_coupling(p, y, tmp, tmp, True, False)  # tmp[x] = J x
+    for k in range(nh, tmp.shape[0]):
+        tmp[k] *= -1.0
+    xs = y[nh:]
+    for i in range(n):  # tmp[x] += J^T x
+        if p.ip[I_K_KIND] == K_BLOCK:
+            block_pass(p, y, uint64(i), tmp, False, False, xs, tmp, tmp, True, False)
+        else:
+            conv_pass(p, y, i, tmp, False, False, xs, tmp, tmp, True, False)
+    for k in range(nh, tmp.shape[0]):
+        out[k] += 0.5 * tmp[k]
 
 
 @serial_jit

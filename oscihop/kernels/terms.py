@@ -13,11 +13,11 @@ returned views, so all of it is CUDA device code too.
 
 from __future__ import annotations
 
-from numba import uint64
+from numba import int64, uint64
 
 from ..config import inline_jit, serial_jit
 from .activations import dphi, softplus, logcosh
-from .fixed_dim import has_fixed_dim, kuramoto_csr_fixed, meanfield_fixed, project_rotate_fixed
+from .fixed_dim import _build, has_fixed_dim, kuramoto_csr_fixed, meanfield_fixed, project_rotate_fixed
 from .params import (
     F_HK_ALPHA,
     F_K_STRENGTH,
@@ -25,6 +25,9 @@ from .params import (
     F_KAPPA_K,
     HK_ALL,
     HK_CSR,
+    I_CONV_H,
+    I_CONV_KS,
+    I_CONV_W,
     I_DIM,
     I_HK_KIND,
     I_INTER,
@@ -39,6 +42,9 @@ from .params import (
     I_O_HK_INDPTR,
     I_O_J_DENSE,
     I_O_K_B,
+    I_O_K_BIDX,
+    I_O_K_BLOCKS,
+    I_O_K_CONV,
     I_O_K_DIAG,
     I_O_K_FACTOR,
     I_O_K_INDICES,
@@ -57,6 +63,8 @@ from .params import (
     INT_LINEAR,
     INT_RELU,
     INT_TANH,
+    K_BLOCK,
+    K_CONV,
     K_CSR,
     K_DENSE,
     K_LOWRANK,
@@ -70,7 +78,9 @@ from .params import (
 
 __all__ = [
     "phi", "dphi", "weights_dense", "weights_csr", "weights_lowrank", "weights_none", "weights_any",
-    "kuramoto_csr", "kuramoto_dense", "kuramoto_lowrank", "kuramoto_meanfield", "kuramoto_none",
+    "kuramoto_csr", "kuramoto_dense", "kuramoto_block", "kuramoto_conv", "kuramoto_lowrank",
+    "kuramoto_meanfield", "kuramoto_none", "kuramoto_block_row", "kuramoto_conv_row", "conv_site", "block_pass",
+    "conv_pass",
     "kuramoto_any", "kuramoto_forces_any", "hk_csr", "hk_all", "hk_none", "hk_any", "project_rotate_any",
     "project_rotate_loop",
 ]
@@ -173,6 +183,112 @@ def kuramoto_dense_row(p, y, i, out, want_force, want_energy):
         if want_energy:
             u += c * _dot(y, oi, oj, dim)
     return u
+
+
+@inline_jit
+def block_pass(p, y, i, out, want_force, want_energy, fbar, y_bar, fp_bar, want_t, want_fp):
+    """Oscillator i of D x D block couplings on a CSR structure (docs/theory.md §3.3).
+
+    Forward (``want_force``, ``want_energy``): adds ``sum_j M_e x_j`` into ``out[x_i]`` and
+    returns ``sum_j <x_i, M_e x_j>``.  Transpose (``want_t``, for the VJP): adds
+    ``M_e^T fbar_i`` into ``y_bar[x_j]`` and, with ``want_fp``, ``fbar_i x_j^T`` into the
+    block's entries of ``fp_bar``; ``fbar`` is the x part's cotangent (``i D + a``).
+
+    Entry ``e`` of row i stores a code ``2 b + t``: ``M_e`` is block ``b`` of the table at
+    ``p.ip[I_O_K_BLOCKS]`` (row-major D x D), transposed when ``t = 1`` (so an edge's two
+    entries hold J_ij and J_ji = J_ij^T, and typed edges share their block)."""
+    ip, fp = p.ip, p.fp
+    nh, dim = uint64(ip[I_NH]), uint64(ip[I_DIM])
+    op = uint64(ip[I_O_K_INDPTR]) + i
+    ox, oc, ot = uint64(ip[I_O_K_INDICES]), uint64(ip[I_O_K_BIDX]), uint64(ip[I_O_K_BLOCKS])
+    oi = nh + i * dim
+    u = 0.0
+    for e in range(uint64(ip[op]), uint64(ip[op + uint64(1)])):
+        oj = nh + uint64(ip[ox + e]) * dim
+        code = uint64(ip[oc + e])
+        ob = ot + (code >> uint64(1)) * dim * dim
+        sa, sb = (uint64(1), dim) if code & uint64(1) else (dim, uint64(1))  # M[a, b] at ob + a sa + b sb
+        for a in range(dim):
+            f = 0.0
+            fa = fbar[i * dim + a] if want_t else 0.0
+            for b in range(dim):
+                o = ob + a * sa + b * sb
+                f += fp[o] * y[oj + b]
+                if want_t:
+                    y_bar[oj + b] += fp[o] * fa
+                    if want_fp:
+                        fp_bar[o] += fa * y[oj + b]
+            if want_force:
+                out[oi + a] += f
+            if want_energy:
+                u += y[oi + a] * f
+    return u
+
+
+@inline_jit
+def kuramoto_block_row(p, y, i, out, want_force, want_energy):
+    """Oscillator i of block couplings, forward (:func:`block_pass`)."""
+    return block_pass(p, y, i, out, want_force, want_energy, y, y, y, False, False)
+
+
+@inline_jit
+def conv_site(p, i):
+    """(k, row, column) of oscillator ``i`` of a convolutional coupling, and the grid's
+    (K, H, W, kernel size): oscillator ``i = (k H + row) W + column`` (docs/theory.md §3.3)."""
+    ip = p.ip
+    hh, ww, ks = int64(ip[I_CONV_H]), int64(ip[I_CONV_W]), int64(ip[I_CONV_KS])
+    ii = int64(i)
+    pix = ii % (hh * ww)
+    return ii // (hh * ww), pix // ww, pix % ww, int64(ip[I_NK]) // (hh * ww), hh, ww, ks
+
+
+@inline_jit
+def conv_pass(p, y, i, out, want_force, want_energy, fbar, y_bar, fp_bar, want_t, want_fp):
+    """Oscillator i of a convolutional coupling, evaluated as a stencil (docs/theory.md §3.3).
+
+    Forward: adds ``(J x)_i = sum_{k', dy, dx} w[kD:kD+D, k'D:k'D+D, dy, dx] x_{k', row+dy-r, col+dx-r}``
+    (zero padding: the correlation of ``torch.nn.Conv2d``) into ``out[x_i]``; returns
+    ``<x_i, (J x)_i>``.  Transpose (``want_t``), as :func:`block_pass`: ``J_ij^T fbar_i`` into
+    ``y_bar[x_j]`` and ``fbar_i x_j^T`` into the taps' entries of ``fp_bar``.  The weight is
+    stored as D x D blocks, tap-major: block (k, k', tap) at ``((k K + k') k^2 + tap) D^2``
+    from ``p.ip[I_O_K_CONV]`` (``ConvCoupling.tap_blocks``), so each block is contiguous."""
+    ip, fp = p.ip, p.fp
+    nh, dim = int64(ip[I_NH]), int64(ip[I_DIM])
+    k, py, px, kk, hh, ww, ks = conv_site(p, i)
+    r = ks // 2
+    taps = ks * ks
+    dd = dim * dim
+    ow = int64(ip[I_O_K_CONV])
+    fo = int64(i) * dim
+    oi = nh + fo
+    u = 0.0
+    for dy in range(max(int64(0), r - py), min(ks, hh - py + r)):  # the taps inside the grid
+        for dx in range(max(int64(0), r - px), min(ks, ww - px + r)):
+            pix = (py + dy - r) * ww + px + dx - r
+            for k2 in range(kk):
+                oj = nh + (k2 * hh * ww + pix) * dim
+                o = ow + ((k * kk + k2) * taps + dy * ks + dx) * dd
+                for a in range(dim):
+                    f = 0.0
+                    for b in range(dim):
+                        f += fp[o + a * dim + b] * y[oj + b]
+                    if want_force:
+                        out[oi + a] += f
+                    if want_energy:
+                        u += y[oi + a] * f
+                    if want_t:
+                        fa = fbar[fo + a]
+                        for b in range(dim):
+                            y_bar[oj + b] += fp[o + a * dim + b] * fa
+                            if want_fp:
+                                fp_bar[o + a * dim + b] += fa * y[oj + b]
+    return u
+
+
+@inline_jit
+def kuramoto_conv_row(p, y, i, out, want_force, want_energy):
+    """Oscillator i of a convolutional coupling, forward (:func:`conv_pass`)."""
+    return conv_pass(p, y, i, out, want_force, want_energy, y, y, y, False, False)
 
 
 @inline_jit
@@ -319,22 +435,30 @@ def weights_any(p, g, out, buf):
 
 
 # ------------------------------------------------------------------ Kuramoto couplings
-@serial_jit
-def kuramoto_csr(p, y, out, buf, want_force, want_energy):
-    """Edge-list (CSR) couplings: add sum_j (J_ij + B_ij phi'(s_ij)) x_j; return sum_e U_e."""
+_row = None  # the row function, bound per build by _rows_of
+
+
+def _pair_rows(p, y, out, buf, want_force, want_energy):
+    """The loop over oscillators of a coupling written as a row function (``_row``, bound by
+    :func:`_rows_of`): adds each row's forces, returns E = -1/2 sum_i row_i."""
     energy = 0.0
     for i in range(uint64(p.ip[I_NK])):
-        energy -= 0.5 * kuramoto_csr_row(p, y, i, out, want_force, want_energy)
+        energy -= 0.5 * _row(p, y, i, out, want_force, want_energy)
     return energy
 
 
-@serial_jit
-def kuramoto_dense(p, y, out, buf, want_force, want_energy):
-    """Dense J (linear interaction)."""
-    energy = 0.0
-    for i in range(uint64(p.ip[I_NK])):
-        energy -= 0.5 * kuramoto_dense_row(p, y, i, out, want_force, want_energy)
-    return energy
+def _rows_of(row, doc):
+    """:func:`_pair_rows` over ``row``, compiled and cached on disk under the row's own name."""
+    f = _build(_pair_rows, row.py_func.__name__, _row=row)
+    f.__doc__ = doc
+    return f
+
+
+kuramoto_csr = _rows_of(kuramoto_csr_row, "Edge-list (CSR) couplings: add sum_j (J_ij + B_ij phi'(s_ij)) x_j; "
+                                          "return sum_e U_e.")
+kuramoto_dense = _rows_of(kuramoto_dense_row, "Dense J (linear interaction).")
+kuramoto_block = _rows_of(kuramoto_block_row, "D x D blocks per stored pair (linear): add sum_j J_ij x_j.")
+kuramoto_conv = _rows_of(kuramoto_conv_row, "A 2-D convolution over the grid, as a stencil (linear).")
 
 
 @serial_jit
@@ -418,7 +542,8 @@ def kuramoto_none(p, y, out, buf, want_force, want_energy):
 def kuramoto_any(p, y, out, buf, want_force, want_energy):
     """Add sum_j (J_ij + B_ij phi'(s_ij)) x_j into out's oscillator part; return sum_e U_e.
 
-    Oscillator i lives at ``y[nh + i*D : nh + (i+1)*D]``; self-pairs never contribute.
+    Oscillator i lives at ``y[nh + i*D : nh + (i+1)*D]``; self-pairs contribute only through
+    the diagonal blocks J_ii of block and convolutional couplings.
     """
     kind = p.ip[I_K_KIND]
     if kind == K_CSR:
@@ -429,6 +554,10 @@ def kuramoto_any(p, y, out, buf, want_force, want_energy):
         return kuramoto_lowrank(p, y, out, buf, want_force, want_energy)
     if kind == K_MEANFIELD:
         return kuramoto_meanfield(p, y, out, buf, want_force, want_energy)
+    if kind == K_BLOCK:
+        return kuramoto_block(p, y, out, buf, want_force, want_energy)
+    if kind == K_CONV:
+        return kuramoto_conv(p, y, out, buf, want_force, want_energy)
     return 0.0
 
 

@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import math
 
+from numba import uint64
+
 from ..config import inline_jit, serial_jit
 from . import terms
 from .activations import activate
@@ -91,6 +93,8 @@ from .params import (
     INT_LINEAR,
     INT_RELU,
     INT_TANH,
+    K_BLOCK,
+    K_CONV,
     K_CSR,
     K_DENSE,
     K_LOWRANK,
@@ -528,7 +532,8 @@ def _weights_vjp(p, g, v, gbar, fp_bar, want_fp):
 
 @serial_jit
 def _kuramoto_vjp(p, y, fbar, y_bar, fp_bar, want_fp, buf, buf2):
-    """Transpose of the pair couplings that are not stored per row (dense, low-rank, mean-field)."""
+    """Transpose of the pair couplings that are not stored per row (dense, low-rank, mean-field,
+    block and convolutional)."""
     ip, fp = p.ip, p.fp
     nh, n, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
     kind = ip[I_K_KIND]
@@ -589,6 +594,12 @@ def _kuramoto_vjp(p, y, fbar, y_bar, fp_bar, want_fp, buf, buf2):
                     y_bar[oj + d] += u * buf2[r * dim + d]
                 if want_fp:
                     fp_bar[o_u + r * n + j] += mx
+    elif kind == K_BLOCK:  # the forward rows' own loops, run as their transpose
+        for i in range(n):
+            terms.block_pass(p, y, uint64(i), y_bar, False, False, fbar, y_bar, fp_bar, True, want_fp)
+    elif kind == K_CONV:
+        for i in range(n):
+            terms.conv_pass(p, y, i, y_bar, False, False, fbar, y_bar, fp_bar, True, want_fp)
     elif kind == K_MEANFIELD:
         kn = fp[F_K_STRENGTH]
         for d in range(dim):

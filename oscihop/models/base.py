@@ -39,7 +39,8 @@ def assemble(dtype, fields):
     dim = int(fields.get("dim", 1))
     w_rank = int(np.shape(fields.get("w_factor", np.zeros((0, 0))))[0])
     k_rank = int(np.shape(fields.get("k_factor", np.zeros((0, 0))))[0])
-    return P.pack_params(np.dtype(dtype), fields, S.work_size(nh, nk, dim, w_rank, k_rank))
+    asym = nk * dim + nh if int(fields.get("k_asym", 0)) else 0  # the gradient's J x (system_gradient)
+    return P.pack_params(np.dtype(dtype), fields, S.work_size(nh, nk, dim, w_rank, k_rank) + asym)
 
 
 class Model:

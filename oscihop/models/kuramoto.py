@@ -18,8 +18,8 @@ from .._validation import (
     check_size,
     check_symmetric,
 )
-from ..couplings import LowRank
-from ..graph import _pull_csr, edges_from_dense
+from ..couplings import BlockCoupling, ConvCoupling, LowRank, _asymmetry
+from ..graph import _pull_csr, _pull_structure, edges_from_dense
 from ..kernels import params as P
 from .base import Model
 
@@ -40,10 +40,15 @@ class Kuramoto(Model):
         ``3.0`` are accepted for ``dim`` and ``n``.
     edges : array_like, shape (E, 2), optional
         Undirected edges, each pair once, no self-loops.
-    coupling : float, array_like (E,), array_like (N, N), scipy.sparse, LowRank or "mean-field"
-        ``J``: per edge (with ``edges``), dense symmetric (N, N) (diagonal ignored),
-        sparse symmetric, a :class:`~oscihop.LowRank` factor ``U^T diag(d) U``
-        (diagonal ignored), or ``"mean-field"`` (``J_ij = strength / n``, O(N D)).
+    coupling : float, array_like, scipy.sparse, LowRank, BlockCoupling, ConvCoupling or "mean-field"
+        ``J``: per edge (with ``edges``: a scalar, (E,), or D x D blocks (E, D, D) or an
+        :class:`~oscihop.BlockCoupling` of typed blocks), dense symmetric (N, N) (diagonal
+        ignored), dense blocks (N, N, D, D) (``J[i, j]`` acts on ``x_j`` in the force on
+        ``x_i``; diagonal blocks kept; not necessarily symmetric, see ``is_lyapunov``),
+        sparse symmetric, a :class:`~oscihop.LowRank` factor ``U^T diag(d) U`` (diagonal
+        ignored), an :class:`~oscihop.ConvCoupling` (a 2-D convolution over an image grid,
+        its bias added to the stimulus) or ``"mean-field"`` (``J_ij = strength / n``, O(N D)).
+        Block and convolutional couplings are linear (docs/theory.md §3.3).
     interaction : {"linear", "relu", "tanh", "sigmoid"}
         Pair interaction ``phi``; nonlinear ones need an edge list (dense and sparse
         couplings are turned into one).
@@ -107,6 +112,11 @@ class Kuramoto(Model):
     def _build_coupling(self, edges, coupling, b_weights, n, strength):
         nonlinear = self.interaction != "linear"
         self.strength = None
+        self._k_asym = 0
+        if isinstance(coupling, (ConvCoupling, BlockCoupling)) or (
+                not isinstance(coupling, str) and not sp.issparse(coupling) and np.ndim(coupling) in (3, 4)):
+            self._build_blocks(edges, coupling, b_weights, n, strength)
+            return
         if isinstance(coupling, str):
             if coupling != "mean-field":
                 raise ValueError(
@@ -200,6 +210,86 @@ class Kuramoto(Model):
             "Pass `edges=` to use per-edge or scalar couplings."
         )
 
+    def _build_blocks(self, edges, coupling, b_weights, n, strength):
+        """Block couplings (edge list, typed edges, dense (N, N, D, D)) and convolutions."""
+        d = self._dim
+        what = "a ConvCoupling" if isinstance(coupling, ConvCoupling) else "block couplings"
+        if self.interaction != "linear":
+            raise ValueError(f"`interaction` must be 'linear' with {what} (E = -1/2 sum x_i . J_ij x_j); "
+                             f"got {self.interaction!r}.")
+        for name, value in (("interaction_weights", b_weights), ("strength", strength)):
+            if value is not None:
+                raise ValueError(f"`{name}` has no effect with {what}; leave it None.")
+        if isinstance(coupling, ConvCoupling):
+            if edges is not None:
+                raise ValueError("`edges` must be None with a ConvCoupling (the kernel's stencil is the graph).")
+            if coupling.dim != d:
+                raise ValueError(f"`coupling`: the ConvCoupling has dim = {coupling.dim}, the model dim = {d}; "
+                                 "build both with the same D.")
+            self._check_n(n, coupling.n)
+            self._nk = coupling.n
+            self._conv = coupling
+            self._k_kind = P.K_CONV
+            self._k_asym = int(coupling.asymmetry() > 1e-12)
+            return
+        if edges is not None:
+            bc = coupling if isinstance(coupling, BlockCoupling) else BlockCoupling(coupling)
+            e = check_edges(edges, n, "edges")
+            nn = int(n) if n is not None else (int(e.max()) + 1 if e.size else 0)
+            if nn < 1:
+                raise ValueError("`n` is required when `edges` is empty: pass n=number of oscillators.")
+            if bc.dim != d:
+                raise ValueError(f"`coupling` blocks must be ({d}, {d}) (the model's D); got ({bc.dim}, {bc.dim}).")
+            types = bc.edge_types(e.shape[0])
+            indptr, indices, eid = _pull_structure(nn, e)
+            rows = np.repeat(np.arange(nn), np.diff(indptr))
+            # entry (i, j) of edge (i, j) holds its block; entry (j, i) holds the transpose
+            codes = 2 * types[eid] + (rows != e[eid, 0])
+            self._nk = nn
+            self.edges = e
+            self._blocks = bc.blocks.copy()
+            self._btypes = bc.types
+            self._bcsr = (indptr, indices, np.ascontiguousarray(codes, dtype=np.int64))
+            self._k_kind = P.K_BLOCK
+            return
+        if isinstance(coupling, BlockCoupling):
+            raise ValueError("`edges` is required with an oh.BlockCoupling (its blocks sit on the edges); for "
+                             "dense blocks pass an (N, N, D, D) array as `coupling`.")
+        jb = as_float_array(coupling, "coupling")
+        if jb.ndim != 4 or jb.shape[0] != jb.shape[1] or jb.shape[2:] != (d, d) or jb.shape[0] < 1:
+            raise ValueError(f"`coupling` as dense blocks must have shape (N, N, {d}, {d}); got {jb.shape}. "
+                             "Pass `edges=` for one (D, D) block per edge.")
+        check_finite(jb, "coupling")
+        self._check_n(n, jb.shape[0])
+        nn = jb.shape[0]
+        sym = jb.transpose(1, 0, 3, 2)
+        if self._symmetrize:
+            jb = 0.5 * (jb + sym)
+        self._k_asym = int(_asymmetry(jb, jb.transpose(1, 0, 3, 2)) > 1e-12)
+        nz = np.any(jb != 0, axis=(2, 3))
+        rows, cols = np.nonzero(nz)
+        indptr = np.zeros(nn + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=nn), out=indptr[1:])
+        self._nk = nn
+        self._blocks = np.ascontiguousarray(jb)
+        self._bcsr = (indptr, cols.astype(np.int64), (2 * (rows * nn + cols)).astype(np.int64))
+        self._k_kind = P.K_BLOCK
+
+    @property
+    def _dense_blocks(self):
+        """True for block couplings given as a dense (N, N, D, D) array."""
+        return self._k_kind == P.K_BLOCK and self._blocks.ndim == 4
+
+    def _block_entries(self):
+        """(rows, cols, blocks (M, D, D)) of every stored pair entry of a block coupling: J_ij."""
+        indptr, indices, codes = self._bcsr
+        rows = np.repeat(np.arange(self._nk), np.diff(indptr))
+        table = self._blocks.reshape(-1, self._dim, self._dim)
+        m = table[codes >> 1]
+        t = (codes & 1).astype(bool)
+        m[t] = np.swapaxes(m[t], -1, -2)
+        return rows, indices, m
+
     def _interaction_matrix(self, bw, shape):
         """A dense (N, N) ``interaction_weights``, validated like a dense coupling."""
         bmat = as_float_array(bw, "interaction_weights")
@@ -276,16 +366,32 @@ class Kuramoto(Model):
             lr = self._lowrank
             f.update(k_factor=lr.factor, k_scale=lr.scale,
                      k_diag=np.einsum("r,ri,ri->i", lr.scale, lr.factor, lr.factor))
+        elif self._k_kind == P.K_BLOCK:
+            indptr, indices, codes = self._bcsr
+            f.update(k_indptr=indptr, k_indices=indices, k_bidx=codes, k_blocks=self._blocks, k_asym=self._k_asym)
+        elif self._k_kind == P.K_CONV:
+            conv = self._conv
+            f.update(k_conv=conv.tap_blocks(), conv_h=conv.grid[0], conv_w=conv.grid[1], conv_ks=conv.kernel_size,
+                     k_asym=self._k_asym)
         else:
             f["k_strength"] = self.strength / self._nk
-        if self.stimulus is not None:
-            f["stim"] = self.stimulus
+        field = self._field()
+        if field is not None:
+            f["stim"] = field
         if self.omega is not None:
             f["omega"] = self.omega
         return f
 
     def _fields(self, dtype):
         return self._kuramoto_fields(dtype)
+
+    def _field(self):
+        """The constant field c_i: the stimulus plus a ConvCoupling's bias (None if neither)."""
+        bias = self._conv.bias if self._k_kind == P.K_CONV else None
+        if bias is None:
+            return self.stimulus
+        field = self._conv.field()
+        return field if self.stimulus is None else field + self.stimulus
 
     def akorn_energy(self, y):
         """The energy AKOrN logs, ``-sum_i x_i . (sum_j J_ij x_j + c_i)`` (no 1/2 on the pair
@@ -309,9 +415,31 @@ class Kuramoto(Model):
         out = np.einsum("bi,bi->b", np.asarray(ys, dtype=np.float64), grad)
         return float(out[0]) if single else out
 
+    def coupling_blocks(self):
+        """J as dense (N, N, D, D) blocks, ``J[i, j]`` acting on ``x_j`` in the force on ``x_i``
+        (O(N^2 D^2) memory: for checks on small models).  Scalar couplings give ``J_ij I_D``."""
+        nn, d = self._nk, self._dim
+        if self._k_kind == P.K_CONV:
+            return self._conv.blocks()
+        if self._k_kind == P.K_BLOCK:
+            out = np.zeros((nn, nn, d, d))
+            rows, cols, m = self._block_entries()
+            out[rows, cols] = m
+            return out
+        return self.coupling_dense()[:, :, None, None] * np.eye(d)
+
     def coupling_dense(self):
-        """J as an (N, N) ndarray with zero diagonal (O(N^2) memory)."""
+        """J as an (N, N) ndarray with zero diagonal (O(N^2) memory).
+
+        Raises
+        ------
+        ValueError
+            For block and convolutional couplings (use :meth:`coupling_blocks`).
+        """
         nn = self._nk
+        if self._k_kind in (P.K_BLOCK, P.K_CONV):
+            raise ValueError("`coupling_dense` gives scalar couplings J_ij; this model's couplings are D x D blocks. "
+                             "Use model.coupling_blocks() for the (N, N, D, D) array.")
         if self._k_kind == P.K_DENSE:
             return self._jd.copy()
         if self._k_kind == P.K_MEANFIELD:
@@ -326,6 +454,10 @@ class Kuramoto(Model):
         return j
 
     def _omega_lyapunov(self):
+        """(is_lyapunov, reason) of the oscillator part: Omega, the stimulus and (for block and
+        convolutional couplings) the symmetry of J (docs/theory.md §3.2, §3.3)."""
+        if self._k_kind in (P.K_BLOCK, P.K_CONV):
+            return self._block_lyapunov()
         if self._omega_kind == P.OMEGA_PER_UNIT:
             return False, (
                 "per-unit omega (natural frequencies) makes the dynamics non-gradient: the energy is "
@@ -343,6 +475,68 @@ class Kuramoto(Model):
     def _lyapunov(self):
         return self._omega_lyapunov()
 
+    def _block_lyapunov(self):
+        """Block and convolutional couplings: E is a Lyapunov function exactly when J_ji = J_ij^T,
+        Omega_i J_ij = J_ij Omega_j for every coupled pair (and i = j) and Omega_i c_i = 0."""
+        if self._k_asym:
+            if self._k_kind == P.K_CONV:
+                return False, ("the convolution kernel is not symmetric under flipping and transposing "
+                               f"(w[c, c', dy, dx] != w[c', c, -dy, -dx]; relative max difference "
+                               f"{self._conv.asymmetry():.3g}), so J_ji != J_ij^T")
+            jb = self._blocks
+            return False, (f"the blocks are not symmetric (J_ji != J_ij^T; relative max difference "
+                           f"{_asymmetry(jb, jb.transpose(1, 0, 3, 2)):.3g})")
+        if self.omega is None:
+            return True, ""
+        d, nn = self._dim, self._nk
+        om = np.broadcast_to(self.omega, (nn, d, d))
+        scale = max(1.0, float(np.max(np.abs(self.omega))))
+        res = self._omega_commutator(om)
+        if res > 1e-12 * scale * max(1.0, self._coupling_scale()):
+            return False, ("Omega does not commute with the coupling blocks (Omega_i J_ij != J_ij Omega_j; "
+                           f"max difference {res:.3g}): the rotation changes the energy")
+        field = self._field()
+        if field is not None:
+            oc = np.einsum("nab,nb->na", om, field)
+            if np.max(np.abs(oc)) > 1e-12 * scale * max(1.0, float(np.max(np.abs(field)))):
+                return False, ("Omega_i c_i must vanish for every unit (the stimulus, with a ConvCoupling's bias); "
+                               f"max |Omega_i c_i| = {np.max(np.abs(oc)):.3g}")
+        return True, ""
+
+    def _coupling_scale(self):
+        return float(np.max(np.abs(self._conv.weight if self._k_kind == P.K_CONV else self._blocks), initial=0.0))
+
+    def _omega_commutator(self, om):
+        """max |J_ij Omega_j - Omega_i J_ij| over the stored pair entries (and conv taps)."""
+        if self._k_kind == P.K_BLOCK:
+            rows, cols, m = self._block_entries()
+            if rows.size == 0:
+                return 0.0
+            return float(np.max(np.abs(m @ om[cols] - om[rows] @ m)))
+        conv = self._conv
+        kk, d, (hh, ww), ks = conv.oscillators_per_pixel, self._dim, conv.grid, conv.kernel_size
+        r = ks // 2
+        per_pixel = om.reshape(kk, hh * ww, d, d)
+        const = bool(np.all(per_pixel == per_pixel[:, :1]))  # one Omega per oscillator of a pixel
+        per_pixel = per_pixel[:, :1].reshape(kk, 1, 1, d, d) if const else per_pixel.reshape(kk, hh, ww, d, d)
+        w = conv.weight.reshape(kk, d, kk, d, ks, ks).transpose(0, 2, 4, 5, 1, 3)  # (k, k', dy, dx, D, D)
+        worst = 0.0
+        for dy in range(ks):
+            for dx in range(ks):
+                sy, sx = dy - r, dx - r
+                if abs(sy) >= hh or abs(sx) >= ww:  # a tap the grid never reaches
+                    continue
+                # pixel p = (y, x) feels p' = (y + sy, x + sx) through w[:, :, dy, dx]
+                src, dst = per_pixel, per_pixel
+                if not const:
+                    src = per_pixel[:, max(0, -sy) : hh - max(0, sy), max(0, -sx) : ww - max(0, sx)]
+                    dst = per_pixel[:, max(0, sy) : hh - max(0, -sy), max(0, sx) : ww - max(0, -sx)]
+                blk = w[:, :, dy, dx]  # (k, k', D, D)
+                a = np.einsum("klab,lyxbc->klyxac", blk, dst)
+                b = np.einsum("kyxab,klbc->klyxac", src, blk)
+                worst = max(worst, float(np.max(np.abs(a - b), initial=0.0)))
+        return worst
+
     def _row_bounds(self):
         """(Lambda_K, F_K): curvature bound of E_K on the unit ball and max force norm."""
         nn = self._nk
@@ -359,10 +553,20 @@ class Kuramoto(Model):
         elif self._k_kind == P.K_LOWRANK:
             u, d = self._lowrank.factor, self._lowrank.scale
             curv = force = np.abs(u).T @ (np.abs(d) * np.sum(np.abs(u), axis=1))
+        elif self._k_kind == P.K_BLOCK:  # sum_j ||J_ij||_2 bounds the row's force and curvature
+            rows, _, m = self._block_entries()
+            curv = force = np.bincount(rows, np.linalg.norm(m, ord=2, axis=(1, 2)), minlength=nn)
+        elif self._k_kind == P.K_CONV:  # an interior pixel's row: every tap and oscillator of the stencil
+            conv = self._conv
+            kk, d, ks = conv.oscillators_per_pixel, self._dim, conv.kernel_size
+            w = conv.weight.reshape(kk, d, kk, d, ks, ks).transpose(0, 2, 4, 5, 1, 3)
+            per_k = np.linalg.norm(w, ord=2, axis=(4, 5)).sum(axis=(1, 2, 3))
+            curv = force = np.repeat(per_k, conv.grid[0] * conv.grid[1])
         else:
             curv = force = np.full(nn, abs(self.strength) * (nn - 1) / nn)
-        if self.stimulus is not None:
-            force = force + np.linalg.norm(self.stimulus, axis=1)
+        field = self._field()
+        if field is not None:
+            force = force + np.linalg.norm(field, axis=1)
         return float(np.max(curv, initial=0.0)), float(np.max(force, initial=0.0))
 
     def _descent_terms(self, y):
@@ -382,6 +586,12 @@ class Kuramoto(Model):
             out["coupling"] = self._jd
         elif self._k_kind == P.K_LOWRANK:
             out["coupling"] = self._lowrank.factor
+        elif self._k_kind == P.K_BLOCK:
+            out["coupling"] = self._blocks
+        elif self._k_kind == P.K_CONV:
+            out["coupling"] = self._conv.weight
+            if self._conv.bias is not None:
+                out["coupling_bias"] = self._conv.bias
         else:
             out["strength"] = np.array(self.strength)
         if self.omega is not None:
@@ -400,6 +610,16 @@ class Kuramoto(Model):
                               interaction_weights=bw, **kw)
         if self._k_kind == P.K_DENSE:
             return type(self)(self._dim, coupling=new.get("coupling", self._jd), **kw)
+        if self._k_kind == P.K_BLOCK:
+            blocks = new.get("coupling", self._blocks)
+            if self._dense_blocks:
+                return type(self)(self._dim, coupling=blocks, symmetrize=self._symmetrize, **kw)
+            return type(self)(self._dim, edges=self.edges, coupling=BlockCoupling(blocks, self._btypes), **kw)
+        if self._k_kind == P.K_CONV:
+            conv = self._conv
+            conv = ConvCoupling(new.get("coupling", conv.weight), new.get("coupling_bias", conv.bias), conv.grid,
+                                conv.dim)
+            return type(self)(self._dim, coupling=conv, **kw)
         if self._k_kind == P.K_LOWRANK:
             lr = self._lowrank
             factor = new.get("coupling", lr.factor)
@@ -432,6 +652,17 @@ class Kuramoto(Model):
             o = int(ip[P.I_O_K_DIAG])
             g += 2.0 * lr.scale[:, None] * lr.factor * fp_bar[o : o + nn][None, :]
             out["coupling"] = g
+        elif self._k_kind == P.K_BLOCK:
+            o = int(ip[P.I_O_K_BLOCKS])
+            out["coupling"] = fp_bar[o : o + self._blocks.size].reshape(self._blocks.shape).copy()
+        elif self._k_kind == P.K_CONV:
+            conv = self._conv
+            o = int(ip[P.I_O_K_CONV])
+            out["coupling"] = conv.weight_from_tap_blocks(fp_bar[o : o + conv.weight.size])
+            if conv.bias is not None:  # the bias enters as a field at every pixel
+                o = int(ip[P.I_O_STIM])
+                g = fp_bar[o : o + nn * d].reshape(conv.oscillators_per_pixel, -1, d)
+                out["coupling_bias"] = g.sum(axis=1).ravel()
         else:
             out["strength"] = np.array(fp_bar[P.F_K_STRENGTH] / nn)
         if self.omega is not None:
@@ -449,7 +680,8 @@ class Kuramoto(Model):
         return self._kuramoto_grads(fp_bar, ip)
 
     def __repr__(self):
-        kind = {P.K_CSR: "edges", P.K_DENSE: "dense", P.K_LOWRANK: "low-rank", P.K_MEANFIELD: "mean-field"}[self._k_kind]
+        kind = {P.K_CSR: "edges", P.K_DENSE: "dense", P.K_LOWRANK: "low-rank", P.K_MEANFIELD: "mean-field",
+                P.K_CONV: "conv", P.K_BLOCK: "dense blocks" if self._dense_blocks else "edge blocks"}[self._k_kind]
         return f"Kuramoto(n={self._nk}, dim={self._dim}, coupling={kind}, interaction={self.interaction!r})"
 
 
