@@ -1,6 +1,6 @@
 """Case 4: the AKOrN discrete update, oscihop against a PyTorch (CPU) loop of the same update.
 
-Usage: python scripts/bench_akorn.py [--repeats 3] [--quick]
+Usage: python scripts/bench_akorn.py [--repeats 3] [--quick] [--conv-only]
 
     x <- normalize(x + gamma (Omega x + P_x(c + sum_j J_ij x_j)))      (docs/theory.md §7)
 
@@ -9,6 +9,12 @@ initial states.  Two couplings: dense symmetric J (N = 256; torch: one batched m
 update) and a local 8-neighbour grid (N = 64 x 64, AKOrN's convolutional coupling as an edge
 list; torch: a sparse CSR matrix times the batch).  oscihop runs ``method="AKOrN"``.
 torch uses as many threads as Numba.
+
+Case 4c: one AKOrN convolutional layer, ``oh.ConvCoupling`` against the PyTorch layer of the
+same update: ``conv2d(x, weight, bias) + c``, AKOrN's channel-pair rotations, the projection and
+the normalisation, T = 8 updates with gamma = 1, batch B = 16, C = 64 channels of D = 4
+(K = 16 oscillators per pixel), a 3 x 3 kernel, on a 32 x 32 and a 64 x 64 grid, in float32
+(torch's default) and float64.  oscihop's energies are computed only at the two outputs.
 """
 
 from __future__ import annotations
@@ -104,22 +110,84 @@ def case(kind, n, batch, repeats, threads):
                max_abs_diff(a, b), 1e-9)
 
 
-def run(repeats=3, quick=False):
+def torch_conv_layer(weight, bias, stim_img, rates, x0_img, steps, gamma, threads):
+    """AKOrN's KLayer update in PyTorch (channel-first images): conv2d + c, Omega, projection."""
+    import torch
+    import torch.nn.functional as F
+
+    torch.set_num_threads(threads)
+    dt = torch.float32 if x0_img.dtype == np.float32 else torch.float64
+    w = torch.from_numpy(weight).to(dt)
+    b = torch.from_numpy(bias).to(dt)
+    c = torch.from_numpy(stim_img).to(dt)
+    om = torch.from_numpy(rates).to(dt)[None, :, None, None]
+    bsz, ch, hh, ww = x0_img.shape
+    d = DIM
+
+    def run():
+        with torch.no_grad():
+            x = torch.from_numpy(x0_img.copy())
+            for _ in range(steps):
+                y = F.conv2d(x, w, b, padding=weight.shape[2] // 2) + c
+                xg, yg = x.view(bsz, ch // d, d, hh, ww), y.view(bsz, ch // d, d, hh, ww)
+                proj = (yg - (yg * xg).sum(2, keepdim=True) * xg).view(bsz, ch, hh, ww)
+                pairs = x.view(bsz, ch // 2, 2, hh, ww)
+                rot = torch.stack([om * pairs[:, :, 1], -om * pairs[:, :, 0]], dim=2).view(bsz, ch, hh, ww)
+                x = x + gamma * (rot + proj)
+                xg = x.view(bsz, ch // d, d, hh, ww)
+                x = (xg / torch.linalg.vector_norm(xg, dim=2, keepdim=True)).view(bsz, ch, hh, ww)
+            return x.numpy()
+
+    return run
+
+
+def conv_case(side, batch, repeats, threads, dtype, channels=64, steps=8, gamma=1.0):
+    rng = np.random.default_rng(0)
+    weight = (rng.standard_normal((channels, channels, 3, 3)) / np.sqrt(9 * channels)).astype(np.float64)
+    bias = 0.1 * rng.standard_normal(channels)
+    rates = np.abs(rng.standard_normal(channels // 2))
+    conv = oh.ConvCoupling(weight, bias, grid=(side, side), dim=DIM)
+    kk = channels // DIM
+    omega = oh.pair_rotations(np.repeat(rates.reshape(kk, DIM // 2), side * side, axis=0), DIM, n=conv.n)
+    stim_img = 0.3 * rng.standard_normal((channels, side, side))
+    kur = oh.Kuramoto(DIM, coupling=conv, stimulus=conv.to_state(stim_img).reshape(conv.n, DIM), omega=omega)
+    y0 = kur.random_state(seed=1, batch=batch).astype(dtype)
+    x0_img = conv.to_images(y0).astype(dtype)
+    t1 = gamma * steps
+
+    def ours():
+        return oh.solve(kur, (0.0, t1), y0, method="AKOrN", dt=gamma, t_eval=[0.0, t1]).y[:, :, -1]
+
+    peer = torch_conv_layer(weight, bias, stim_img, rates, x0_img, steps, gamma, threads)
+    t_oh, t_pt, a, b = interleaved(ours, lambda: conv.to_state(peer()), repeats)
+    tol = 1e-9 if dtype == np.float64 else 2e-3
+    name = (f"AKOrN conv layer {side}x{side}, C={channels}, D={DIM}, k=3, batch {batch}, {steps} updates, "
+            f"{np.dtype(dtype).name}")
+    return Row("4c", name, t_oh, "PyTorch CPU layer", t_pt, max_abs_diff(a, b), tol, target=">= 2x",
+               met=bool(t_pt / t_oh >= 2.0))
+
+
+def run(repeats=3, quick=False, conv_only=False):
     try:
         import torch  # noqa: F401
     except ImportError as exc:
         return [Row("4", "AKOrN update", note=f"torch missing: {exc}")]
     threads = oh.config.num_threads()
-    return [case("dense", 256, 8 if quick else 32, repeats, threads),
-            case("grid", 1024 if quick else 4096, 8 if quick else 16, repeats, threads)]
+    rows = [] if conv_only else [case("dense", 256, 8 if quick else 32, repeats, threads),
+                                 case("grid", 1024 if quick else 4096, 8 if quick else 16, repeats, threads)]
+    for side in ((16,) if quick else (32, 64)):
+        for dtype in (np.float32, np.float64):
+            rows.append(conv_case(side, 4 if quick else 16, repeats, threads, dtype))
+    return rows
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--conv-only", action="store_true", help="case 4c only")
     args = parser.parse_args()
-    print_rows(run(args.repeats, args.quick))
+    print_rows(run(args.repeats, args.quick, args.conv_only))
 
 
 if __name__ == "__main__":

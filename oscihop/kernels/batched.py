@@ -8,7 +8,8 @@ members that the compiler vectorises.  Dense and low-rank Hopfield weights becom
 products ``W @ G`` with ``G`` (N, B), routed through BLAS (``np.dot``).
 
 Dense and low-rank Kuramoto couplings likewise become one product ``J @ X`` with ``X`` the
-oscillators as an (N, D B) matrix.  This module is CPU only (BLAS calls do not compile
+oscillators as an (N, D B) matrix, and a convolution (``ConvCoupling``) one product per
+kernel tap on a zero-padded, channel-last copy of the batch's images (:func:`_kuramoto_conv_t`).  This module is CPU only (BLAS calls do not compile
 for CUDA); the CUDA kernels never import it.  Parts without a batch-innermost kernel here
 (the softmax activation, all-to-all HK coupling) fall back to
 :func:`oscihop.kernels.system.system_rhs` member by member, so every model runs.
@@ -24,6 +25,11 @@ from numba.extending import overload
 
 from ..config import serial_jit
 from .params import (
+    I_CONV_H,
+    I_CONV_KS,
+    I_CONV_W,
+    I_O_K_CONV,
+    K_CONV,
     ACT_SOFTMAX,
     F_BETA,
     F_K_STRENGTH,
@@ -89,7 +95,7 @@ from .system import csr_arrays, fseg, system_rhs
 
 __all__ = [
     "has_fast_path", "work_t_size", "rhs_t", "rhs_tf", "fused_lockstep_ok", "rhs_shared_t",
-    "shared_structure", "fused_batch",
+    "shared_structure", "fused_batch", "conv_energy_ok", "conv_energies",
 ]
 
 @serial_jit
@@ -100,7 +106,7 @@ def has_fast_path(p):
         return False
     if ip[I_W_KIND] not in (W_NONE, W_DENSE, W_CSR, W_LOWRANK):
         return False
-    if ip[I_NK] > 0 and ip[I_K_KIND] not in (K_NONE, K_CSR, K_MEANFIELD, K_DENSE, K_LOWRANK):
+    if ip[I_NK] > 0 and ip[I_K_KIND] not in (K_NONE, K_CSR, K_MEANFIELD, K_DENSE, K_LOWRANK, K_CONV):
         return False
     return ip[I_HK_KIND] in (HK_NONE, HK_CSR)
 
@@ -346,6 +352,130 @@ def _kuramoto_matrix_t(p, yt, out, tmp):
                     out[oi + d, b] += f[i, d * nb + b] - c * yt[oi + d, b]
 
 
+#: Output rows (pixel, member pairs) of one im2col slab of :func:`_kuramoto_conv_t`: the slab
+#: (rows x k^2 C) stays a few MB, in cache while its product is formed.
+CONV_SLAB_ROWS = 512
+
+
+def conv_t_sizes(ip, nb):
+    """(padded rows, output rows, slab and weight entries) of :func:`_kuramoto_conv_t`'s buffers."""
+    hh, ww, ks = int(ip[I_CONV_H]), int(ip[I_CONV_W]), int(ip[I_CONV_KS])
+    r = ks // 2
+    wp = ww + 2 * r
+    c = (int(ip[I_NK]) // (hh * ww)) * int(ip[I_DIM])
+    rows = (hh + 2 * r) * wp * nb
+    out_rows = ((hh - 1) * wp + ww) * nb
+    return rows, out_rows, (min(CONV_SLAB_ROWS, out_rows) + c) * ks * ks * c
+
+
+@serial_jit
+def _kuramoto_conv_t(p, yt, out, tmp):
+    """A convolutional coupling (docs/theory.md §3.3) for the batch, as im2col matrix products.
+
+    The batch's images go channel last into a zero-padded copy ``xp``, one row per (padded
+    pixel, member) and one column per channel.  Tap (dy, dx) reads the rows shifted by
+    ``((dy - r) W_pad + dx - r) B``, a contiguous block, so a slab of output rows gathers its
+    k^2 shifted blocks side by side (``k^2 C`` columns) and ``F = slab @ w_col`` is one BLAS
+    product (``np.dot``) per slab of :data:`CONV_SLAB_ROWS` rows; the rows of pixels in the
+    padding columns are computed and dropped.  The same sums as
+    :func:`oscihop.kernels.terms.conv_pass`, in another order.
+    """
+    ip = p.ip
+    nh, n, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
+    hh, ww, ks = ip[I_CONV_H], ip[I_CONV_W], ip[I_CONV_KS]
+    nb = yt.shape[1]
+    r = ks // 2
+    wp = ww + 2 * r
+    kk = n // (hh * ww)
+    c = kk * dim
+    taps = ks * ks
+    rows = (hh + 2 * r) * wp * nb
+    nout = ((hh - 1) * wp + ww) * nb  # from pixel (0, 0) to pixel (H - 1, W - 1), padding columns between
+    lo = (r * wp + r) * nb  # padded row of pixel (0, 0)
+    slab_rows = min(CONV_SLAB_ROWS, nout)
+    xp = tmp[: rows * c].reshape((rows, c))
+    acc = tmp[rows * c : (rows + nout) * c].reshape((nout, c))
+    o = (rows + nout) * c
+    slab = tmp[o : o + slab_rows * taps * c].reshape((slab_rows, taps * c))
+    o += slab_rows * taps * c
+    wcol = tmp[o : o + taps * c * c].reshape((taps * c, c))
+    w = fseg(p, I_O_K_CONV, c * c * taps).reshape((kk, kk, taps, dim, dim))  # ConvCoupling.tap_blocks
+    for t in range(taps):  # wcol[t C + in channel, out channel] = w[out, in, dy, dx]
+        for k in range(kk):
+            for k2 in range(kk):
+                for a in range(dim):
+                    for b in range(dim):
+                        wcol[t * c + k2 * dim + b, k * dim + a] = w[k, k2, t, a, b]
+    # the padding: r rows above and below, r columns left and right of each image row
+    for q in range(r * wp * nb):
+        for ch in range(c):
+            xp[q, ch] = 0.0
+            xp[rows - 1 - q, ch] = 0.0
+    for y in range(hh):
+        for x in range(r):
+            for b in range(nb):
+                for ch in range(c):
+                    xp[((y + r) * wp + x) * nb + b, ch] = 0.0
+                    xp[((y + r) * wp + ww + r + x) * nb + b, ch] = 0.0
+    for k in range(kk):
+        for y in range(hh):
+            for x in range(ww):
+                oy = nh + ((k * hh + y) * ww + x) * dim
+                q = ((y + r) * wp + x + r) * nb
+                for d in range(dim):
+                    for b in range(nb):
+                        xp[q + b, k * dim + d] = yt[oy + d, b]
+    for q0 in range(0, nout, slab_rows):
+        m = min(slab_rows, nout - q0)
+        for t in range(taps):
+            s = lo + q0 + ((t // ks - r) * wp + t % ks - r) * nb
+            for q in range(m):
+                for ch in range(c):
+                    slab[q, t * c + ch] = xp[s + q, ch]
+        np.dot(slab[:m], wcol, acc[q0 : q0 + m])
+    for k in range(kk):
+        for y in range(hh):
+            for x in range(ww):
+                oy = nh + ((k * hh + y) * ww + x) * dim
+                q = (y * wp + x) * nb
+                for d in range(dim):
+                    for b in range(nb):
+                        out[oy + d, b] += acc[q + b, k * dim + d]
+
+
+def conv_energy_ok(p, fps):
+    """True for a Kuramoto model (no threshold units) with a convolutional coupling and one
+    parameter row: :func:`conv_energies` computes its energies by the products of
+    :func:`_kuramoto_conv_t`, not by the per-member stencil."""
+    ip = p.ip
+    return fps.shape[0] == 1 and int(ip[I_NH]) == 0 and int(ip[I_NK]) > 0 and int(ip[I_K_KIND]) == K_CONV
+
+
+@serial_jit
+def conv_energies(p, ys, out, work):
+    """out[b, t] = E(ys[b, t]) = -1/2 <x, J x> - <c, x> (docs/theory.md §3.3) for every member and
+    output, members batched through :func:`_kuramoto_conv_t` (``work``: ``work_t_size`` entries
+    plus two states per member)."""
+    nb, nt, size = ys.shape
+    ip = p.ip
+    has_stim = ip[I_HAS_STIM] != 0
+    stim = fseg(p, I_O_STIM, size if has_stim else 0)
+    kappa = p.fp[F_KAPPA_K]
+    yt = work[: size * nb].reshape((size, nb))
+    f = work[size * nb : 2 * size * nb].reshape((size, nb))
+    rest = work[2 * size * nb :]
+    for t in range(nt):
+        for k in range(size):
+            for b in range(nb):
+                yt[k, b] = ys[b, t, k]
+                f[k, b] = 0.0
+        _kuramoto_conv_t(p, yt, f, rest)
+        for b in range(nb):
+            e = 0.0
+            for k in range(size):
+                e -= yt[k, b] * (0.5 * f[k, b] + (stim[k] if has_stim else 0.0))
+            out[b, t] = kappa * e
+
 @serial_jit
 def _project_rotate_t(p, yt, out, fx, xx):
     """dx_i/dt = Omega_i x_i + F_i - <F_i, x_i> x_i / |x_i|^2, batch innermost."""
@@ -390,6 +520,9 @@ def work_t_size(p, nb):
     if nk > 0 and int(ip[I_K_KIND]) in (K_DENSE, K_LOWRANK):
         krank = int(ip[I_K_RANK]) if int(ip[I_K_KIND]) == K_LOWRANK else 0
         kmat = (nk + krank) * dim * nb
+    elif nk > 0 and int(ip[I_K_KIND]) == K_CONV:
+        rows, out_rows, slab = conv_t_sizes(ip, nb)
+        kmat = (rows + out_rows) * (nk // (int(ip[I_CONV_H]) * int(ip[I_CONV_W]))) * dim + slab
     return 2 * nh * nb + max(rank * nb, (dim + 4) * nb, 2 * size, int(ip[I_WORK_SIZE]) + 2 * size, kmat) + 8
 
 
@@ -477,6 +610,8 @@ def rhs_tf(p, yt, out, work, shared):
                 _kuramoto_matrix_t(p, yt, out, rest)
             elif kind == K_MEANFIELD:
                 _meanfield_t(p, yt, out, rest[2 * nb : (2 + dim) * nb].reshape((dim, nb)))
+            elif kind == K_CONV:
+                _kuramoto_conv_t(p, yt, out, rest)
             if ip[I_HK_KIND] == HK_CSR:
                 _hk_csr_t(p, yt, gt, out)
         _project_rotate_t(p, yt, out, s, c)

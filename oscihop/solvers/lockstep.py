@@ -43,9 +43,23 @@ __all__ = ["fixed_lockstep", "erk_lockstep"]
 
 @serial_jit
 def _retract_t(p, y):
-    """Scale every oscillator of every member (columns of ``y``) to unit length."""
-    for b in range(y.shape[1]):
-        _retract_col(p, y, b)
+    """Scale every oscillator of every member (columns of ``y``) to unit length: the sums of
+    :func:`_retract_col`, member index innermost (one pass over ``y`` in memory order)."""
+    nb = y.shape[1]
+    nh, dim = p.ip[I_NH], p.ip[I_DIM]
+    inv = np.empty(nb)  # float64, as the per-member sums
+    for i in range(p.ip[I_NK]):
+        o = nh + i * dim
+        for b in range(nb):
+            inv[b] = 0.0
+        for d in range(dim):
+            for b in range(nb):
+                inv[b] += y[o + d, b] * y[o + d, b]
+        for b in range(nb):
+            inv[b] = 1.0 / math.sqrt(inv[b]) if inv[b] > 0 else 1.0
+        for d in range(dim):
+            for b in range(nb):
+                y[o + d, b] *= inv[b]
 
 
 @serial_jit
@@ -132,11 +146,12 @@ def fixed_lockstep(p, y0s, t0, t_eval, dt_max, scheme, max_steps, steady_tol, ou
                 break
             for b in range(nb):
                 hl[b] = h if live[b] else 0.0
+            # frozen members have hl = 0: their states stay (k1 is finite for a member at rest; a
+            # non-finite member's outputs are NaN from its stop on), and the loops vectorise
             if scheme == SCHEME_EULER:
                 for i in range(size):
                     for b in range(nb):
-                        if live[b]:
-                            y[i, b] += hl[b] * k1[i, b]
+                        y[i, b] += hl[b] * k1[i, b]
             else:
                 for i in range(size):
                     for b in range(nb):
@@ -152,8 +167,7 @@ def fixed_lockstep(p, y0s, t0, t_eval, dt_max, scheme, max_steps, steady_tol, ou
                 rhs_t(p, ytmp, k4, work)
                 for i in range(size):
                     for b in range(nb):
-                        if live[b]:
-                            y[i, b] += hl[b] / 6.0 * (k1[i, b] + 2.0 * k2[i, b] + 2.0 * k3[i, b] + k4[i, b])
+                        y[i, b] += hl[b] / 6.0 * (k1[i, b] + 2.0 * k2[i, b] + 2.0 * k3[i, b] + k4[i, b])
                 for b in range(nb):
                     if live[b]:
                         nfev[b] += 3

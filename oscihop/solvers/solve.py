@@ -271,6 +271,11 @@ def solve(model, t_span, y0, method="RK45", t_eval=None, rtol=None, atol=None, m
         flag_nonfinite(states, energy, t_out, stats)
         if single:
             states, energy = states[0], energy[0]
+    elif (energy := _conv_energies(p, fps, states)) is not None:  # a convolution: members batched
+        states = np.ascontiguousarray(states)
+        flag_nonfinite(states, energy, t_out, stats)
+        if single:
+            states, energy = states[0], energy[0]
     elif single:  # one trajectory: its energies go straight into a (T,) array
         states = np.ascontiguousarray(states[0])
         energy = np.empty(states.shape[0], dtype=dt_type)
@@ -423,19 +428,48 @@ def _solve_fixed(p, fps, ys, t0, t1, t_eval, dt, meth, max_steps, steady, opts, 
     return out, stats, te
 
 
+def _conv_energies(p, fps, states):
+    """Energies (B, T) of a convolutional Kuramoto model's outputs through the batched products
+    of :func:`oscihop.kernels.batched.conv_energies`; None for other models."""
+    from ..kernels.batched import conv_energies, conv_energy_ok, work_t_size
+
+    if not conv_energy_ok(p, fps):
+        return None
+    nb, nt, size = states.shape
+    energy = np.empty((nb, nt), dtype=states.dtype)
+    states = np.ascontiguousarray(states)
+
+    def block(lo, hi):
+        conv_energies(p, states[lo:hi], energy[lo:hi],
+                      np.empty(work_t_size(p, hi - lo) + 2 * size * (hi - lo), dtype=states.dtype))
+
+    threads = min(config.num_threads(), nb)
+    if threads <= 1:
+        block(0, nb)
+    else:  # members on Numba's threads, one BLAS thread each, as in _run_lockstep
+        with config.blas_threads(1):
+            run_blocks(even_blocks(nb, threads), block, threads)
+    return energy
+
+
 #: Smallest batch worth stepping in lockstep (one BLAS product for all members).
 LOCKSTEP_MIN_BATCH = 4
 
 
 def _use_lockstep(p, nb, scheme):
     """Lockstep batches (:mod:`oscihop.solvers.lockstep`) pay off where a dense or low-rank
-    coupling turns the members' matrix-vector products into one BLAS matrix product."""
+    coupling turns the members' matrix-vector products into one BLAS matrix product, and for
+    a convolution (a product per kernel tap; from one member on: the images are large)."""
     from ..kernels import params as P
     from ..kernels.batched import has_fast_path
 
-    if nb < LOCKSTEP_MIN_BATCH or scheme not in (loops.SCHEME_EULER, loops.SCHEME_RK4):
+    if scheme not in (loops.SCHEME_EULER, loops.SCHEME_RK4):
         return False
     ip = p.ip
+    if int(ip[P.I_NK]) > 0 and int(ip[P.I_K_KIND]) == P.K_CONV:
+        return bool(has_fast_path(p))
+    if nb < LOCKSTEP_MIN_BATCH:
+        return False
     matrix = (int(ip[P.I_NH]) > 0 and int(ip[P.I_W_KIND]) in (P.W_DENSE, P.W_LOWRANK)) or (
         int(ip[P.I_NK]) > 0 and int(ip[P.I_K_KIND]) in (P.K_DENSE, P.K_LOWRANK))
     return matrix and bool(has_fast_path(p))
