@@ -49,8 +49,10 @@ _LAZY = {
     "VerifyReport": "oscihop.verification",
     "CounterExample": "oscihop.verification",
     "verification": "oscihop.verification",
+    # energy voting on a reasoning task (issue 17)
+    "sudoku": "oscihop.sudoku",
 }
-_LAZY_MODULES = ("plots", "losses", "datasets", "training", "verification")
+_LAZY_MODULES = ("plots", "losses", "datasets", "training", "verification", "sudoku")
 
 
 def __getattr__(name):
