@@ -23,6 +23,7 @@ allocation, no slice assignment outside the ``batch_*`` wrappers.
 from __future__ import annotations
 
 import numpy as np
+from numba import uint64
 
 from ..config import inline_jit, serial_jit
 from .activations import activate, hessian_apply, lagrangian
@@ -38,8 +39,6 @@ from .dispatch import (
     whole_rhs,
 )
 from .fixed_dim import has_fixed_dim
-from numba import uint64
-
 from .terms import _dot, block_pass, conv_pass, dphi, phi  # noqa: F401  (re-exported: kernels elsewhere use them)
 from .params import (
     ACT_SIGN,
@@ -65,7 +64,7 @@ from .params import (
 
 __all__ = [
     "fseg", "iseg", "csr_arrays", "evaluate_forces", "evaluate_energy", "system_rhs", "system_energy",
-    "system_gradient", "batch_rhs", "batch_gradient", "batch_energy", "work_size",
+    "system_gradient", "symmetric_part", "batch_rhs", "batch_gradient", "batch_energy", "work_size",
 ]
 
 
