@@ -344,7 +344,7 @@ def test_kuramoto_stimulus_nonfinite_generated(c):
 
 
 @FAST
-@given(wrong_shapes((E,)))
+@given(wrong_shapes((E,)).filter(lambda s: tuple(s) != (E, D, D)))  # (E, D, D): one block per edge
 def test_kuramoto_edge_coupling_wrong_shape_generated(shape):
     expect_rejected("Kuramoto(edges)", "coupling", lambda: _kur_edges(coupling=np.ones(shape)))
 

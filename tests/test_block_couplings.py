@@ -436,7 +436,7 @@ def test_asymmetric_blocks_are_flagged_and_a_counter_example_is_found(seed, form
     (lambda: oh.Kuramoto(2, edges=oh.ring_edges(3), coupling=oh.ConvCoupling(np.zeros((2, 2, 1, 1)), grid=(1, 3),
                                                                              dim=2)), "`edges` must be None"),
     (lambda: oh.Kuramoto(2, edges=oh.ring_edges(4), coupling=np.zeros((3, 2, 2))), "one \\(D, D\\) block per edge"),
-    (lambda: oh.Kuramoto(3, edges=oh.ring_edges(4), coupling=np.zeros((4, 2, 2))), "blocks must be \\(3, 3\\)"),
+    (lambda: oh.Kuramoto(3, edges=oh.ring_edges(4), coupling=np.zeros((4, 2, 2))), "`coupling` with `edges`"),
     (lambda: oh.BlockCoupling(np.zeros((2, 2, 2)), types=[0, 2, 1]), "types"),
     (lambda: oh.BlockCoupling(np.zeros((2, 2, 3))), "blocks"),
     (lambda: oh.Kuramoto(2, edges=oh.ring_edges(4), coupling=oh.BlockCoupling(np.zeros((2, 2, 2)), [0, 1])),

@@ -233,7 +233,13 @@ class Kuramoto(Model):
             self._k_asym = int(coupling.asymmetry() > 1e-12)
             return
         if edges is not None:
-            bc = coupling if isinstance(coupling, BlockCoupling) else BlockCoupling(coupling)
+            bc = coupling
+            if not isinstance(coupling, BlockCoupling):  # an (E, D, D) array: validated under its own name
+                arr = as_float_array(coupling, "coupling")
+                if arr.ndim != 3 or arr.shape[1:] != (d, d) or arr.shape[0] < 1:
+                    raise ValueError(f"`coupling` with `edges` must be a scalar, one value per edge (E,), or one "
+                                     f"({d}, {d}) block per edge (E, {d}, {d}); got shape {arr.shape}.")
+                bc = BlockCoupling(check_finite(arr, "coupling"))
             e = check_edges(edges, n, "edges")
             nn = int(n) if n is not None else (int(e.max()) + 1 if e.size else 0)
             if nn < 1:
