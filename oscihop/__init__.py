@@ -51,8 +51,13 @@ _LAZY = {
     "verification": "oscihop.verification",
     # energy voting on a reasoning task (issue 17)
     "sudoku": "oscihop.sudoku",
+    # layered AKOrN networks (issue 17)
+    "networks": "oscihop.networks",
+    "AKOrNNetwork": "oscihop.networks",
+    "akorn_classifier": "oscihop.networks",
+    "load_network": "oscihop.networks",
 }
-_LAZY_MODULES = ("plots", "losses", "datasets", "training", "verification", "sudoku")
+_LAZY_MODULES = ("plots", "losses", "datasets", "training", "verification", "sudoku", "networks")
 
 
 def __getattr__(name):

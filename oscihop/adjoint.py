@@ -33,6 +33,7 @@ from .kernels.params import I_WORK_SIZE, generic
 from .kernels.system import system_rhs
 from .kernels.vjp import retract_inplace, retract_vjp, system_rhs_vjp, vjp_work_size
 from .models.base import Model
+from .models.stack import ModelStack
 from .solvers.control import dense_weight
 from .solvers.loops import (N_STATS, ST_NFEV, ST_NREJ, ST_NSTEPS, ST_STATUS, ST_T, dense_output,
                             erk_attempts, select_initial_step)
@@ -560,8 +561,11 @@ def value_and_grad(model, loss, y0, t_span, *, method="RK45", rtol=None, atol=No
 
     Parameters
     ----------
-    model : Hopfield, Kuramoto or HopfieldKuramoto
-        Smooth activation (``"sign"`` has no derivative).
+    model : Hopfield, Kuramoto, HopfieldKuramoto or ModelStack
+        Smooth activation (``"sign"`` has no derivative).  A stack (:func:`oscihop.stack`)
+        runs member ``b`` from ``y0[b]`` with its own parameters, and each gradient then
+        has a leading axis of length B: member ``b``'s own gradient (the shapes of
+        ``stack.parameters()``), not the sum over members.
     loss : callable
         ``loss(y) -> (value, dvalue_dy)`` with ``y`` shaped as below and ``dvalue_dy`` of
         the same shape.  The loss defines the batch reduction (e.g. a mean).
@@ -676,6 +680,9 @@ def value_and_grad(model, loss, y0, t_span, *, method="RK45", rtol=None, atol=No
     # Run-time-dispatched bundle: the VJP kernels cover every model kind in one compilation.
     p = generic(model.params(dtp))
     nb, size = ys.shape
+    stacked = isinstance(model, ModelStack)
+    # member b's bundle: a stack's own float row (docs/theory.md §9), else the shared one
+    bundles = [type(p)(row, p.ip) for row in model.member_rows(dtp)] if stacked else [p] * nb
     te = None if t_eval is None else check_t_eval(t_eval, t0, t1)
     n_eval = 0 if te is None else te.shape[0]
     meth = METHODS[method]
@@ -708,7 +715,7 @@ def value_and_grad(model, loss, y0, t_span, *, method="RK45", rtol=None, atol=No
         def forward_block(lo, hi):
             for b in range(lo, hi):
                 hs, ck, tape = erk_forward_member(
-                    p, ys[b], t0, t1, te_arr, rtol_v, atol_v, np.inf, limit, A, B, E, Pd,
+                    bundles[b], ys[b], t0, t1, te_arr, rtol_v, atol_v, np.inf, limit, A, B, E, Pd,
                     tab.error_estimator_order, -1 if k_fixed is None else k_fixed, stage_tape, out[b],
                     ev_steps[b], ev_thetas[b], y_final[b], fwd_stats[b])
                 if stage_tape and fwd_stats[b, ST_NSTEPS] <= cap:
@@ -729,7 +736,7 @@ def value_and_grad(model, loss, y0, t_span, *, method="RK45", rtol=None, atol=No
                     if n == 0:
                         ck[0] = ys[b]
                     st = np.zeros(2)
-                    grid_forward_member(p, ys[b], hs, n, True, A, B, Pd, k, _NO_EV, _NO_TH,
+                    grid_forward_member(bundles[b], ys[b], hs, n, True, A, B, Pd, k, _NO_EV, _NO_TH,
                                         np.empty((0, size), dtp), np.empty(size, dtp), ck, st)
                     fwd_stats[b, ST_NFEV] += st[0]
                     tapes[b] = [hs, ck, k, None]
@@ -771,7 +778,7 @@ def value_and_grad(model, loss, y0, t_span, *, method="RK45", rtol=None, atol=No
                 if n_steps == 0:
                     ck[0] = ys[b]
                 st = np.zeros(2)
-                grid_forward_tape(p, ys[b], hs, n_steps, False, A, B, Pd, 0 if stage_tape else k, ev_step,
+                grid_forward_tape(bundles[b], ys[b], hs, n_steps, False, A, B, Pd, 0 if stage_tape else k, ev_step,
                                   ev_thetas[b], out[b], y_final[b], ck, tape, stage_tape, st)
                 fwd_stats[b, ST_NFEV] = st[0]
                 fwd_stats[b, ST_NSTEPS] = n_steps
@@ -805,25 +812,34 @@ def value_and_grad(model, loss, y0, t_span, *, method="RK45", rtol=None, atol=No
     no_ck = np.empty((1, size), dtype=dtp)
     no_tape = np.empty((1, ns + 1, size), dtype=dtp)
 
+    # a stack's members have their own parameters, so each gets its own gradient row
+    fp_rows = np.zeros((nb, nfp)) if stacked else None
+
     def backward_block(lo, hi):
         fpb = np.zeros(nfp)
         for b in range(lo, hi):
+            if stacked:
+                fpb = fp_rows[b]
             hs_b, ck_b, k_b, tape_b = tapes[b]
             on_tape = tape_b is not None
-            backward_member(p, ys[b], hs_b, int(fwd_stats[b, ST_NSTEPS]), fsal, A, B, Pd, no_ck if on_tape else ck_b,
+            backward_member(bundles[b], ys[b], hs_b, int(fwd_stats[b, ST_NSTEPS]), fsal, A, B, Pd, no_ck if on_tape else ck_b,
                             int(k_b or 1), tape_b if on_tape else no_tape, on_tape, ev_steps[b], ev_thetas[b],
                             out_bar[b], final_bar[b], fpb, y0_bar[b], bwd_stats[b])
         acc[blocks.index((lo, hi))] = fpb
 
     # the backward pass costs about twice the forward: threads pay off when that is long enough
     run_blocks(blocks, backward_block, threads, 2.0 * t_fwd)
-    if want_fp:
+    if want_fp and not stacked:
         fp_bar = acc[0]
         for a in acc[1:]:
             fp_bar += a
     t_backward = time.perf_counter() - t_start
 
-    grads = model._grads_from_fp(fp_bar, p.ip) if want_fp else {}
+    if stacked and want_fp:
+        per = [m._grads_from_fp(fp_rows[b], p.ip) for b, m in enumerate(model._models)]
+        grads = {name: np.stack([np.asarray(q[name]) for q in per]) for name in wanted}
+    else:
+        grads = model._grads_from_fp(fp_bar, p.ip) if want_fp else {}
     grads = {name: np.asarray(grads[name], dtype=dtp) for name in wanted}
     tape_bytes = sum(t[0].nbytes + (t[1].nbytes if t[1] is not None else 0) + (t[3].nbytes if t[3] is not None else 0)
                      for t in tapes)

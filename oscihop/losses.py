@@ -10,7 +10,9 @@ The losses score a few *read-out units* of the state through a :class:`Readout`:
 - ``"g"``: the activations ``g(h_k)`` of threshold units (tanh, sigmoid, relu);
 - ``"h"``: the threshold states ``h_k`` themselves (the paper's reference code reads these);
 - ``"component"``: one component ``x_k[c]`` of oscillators;
-- ``"overlap"``: ``<x_ref, x_k>`` with a reference oscillator (rotation invariant).
+- ``"overlap"``: ``<x_ref, x_k>`` with a reference oscillator (rotation invariant);
+- ``"output"``: the outputs of a network (:class:`oscihop.networks.AKOrNNetwork`), whose
+  "final states" are its outputs (logits).
 
 Two losses are provided, each as a function returning the callable and as a builder class
 taking ``(model, labels)`` (what :func:`oscihop.train.train` calls once per mini-batch):
@@ -31,7 +33,7 @@ from ._validation import check_choice
 
 __all__ = ["Readout", "squared_error", "cross_entropy", "SquaredError", "CrossEntropy", "one_hot_pm"]
 
-READS = ("auto", "g", "h", "component", "overlap")
+READS = ("auto", "g", "h", "component", "overlap", "output")
 
 
 def _threshold_part(model):
@@ -59,14 +61,14 @@ class Readout:
 
     Parameters
     ----------
-    model : Hopfield, Kuramoto or HopfieldKuramoto
+    model : Hopfield, Kuramoto, HopfieldKuramoto or AKOrNNetwork
         Fixes the state layout (and, for ``read="g"``, the activation and gain).
     units : array_like of int, shape (K,)
         The read-out units, one per class, in class order.
-    read : {"auto", "g", "h", "component", "overlap"}, default "auto"
-        What is read (see the module docstring).  ``"auto"``: ``"g"`` when the model has
-        threshold units, else ``"overlap"`` with a ``reference`` and ``"component"``
-        without.
+    read : {"auto", "g", "h", "component", "overlap", "output"}, default "auto"
+        What is read (see the module docstring).  ``"auto"``: ``"output"`` for a network,
+        ``"g"`` when the model has threshold units, else ``"overlap"`` with a ``reference``
+        and ``"component"`` without.
     component : int, default 0
         The oscillator component for ``read="component"``.
     reference : int, optional
@@ -85,13 +87,22 @@ class Readout:
         check_choice(read, READS, "read")
         hop = _threshold_part(model)
         nk = getattr(model, "_nk", 0)
+        n_out = getattr(model, "output_size", None)  # a network: its final "states" are its outputs
         if read == "auto":
-            read = "g" if hop is not None else ("overlap" if reference is not None else "component")
+            read = ("output" if n_out is not None else "g" if hop is not None
+                    else ("overlap" if reference is not None else "component"))
+        if (read == "output") != (n_out is not None):
+            raise ValueError(f"`read`={read!r} does not fit a {type(model).__name__}: read='output' is for networks "
+                             "(oscihop.networks.AKOrNNetwork), whose outputs are read; models read 'g', 'h', "
+                             "'component' or 'overlap'.")
         self.model = model
         self.read = read
         self.n_h = getattr(model, "_nh", 0)
         self.dim = model.dim
-        if read in ("g", "h"):
+        self.width = model.size if n_out is None else n_out
+        if read == "output":
+            self.units = _indices(units, n_out)
+        elif read in ("g", "h"):
             if hop is None:
                 raise ValueError(f"`read`={read!r} needs threshold units; this model has none. "
                                  "Use read='component' or 'overlap' for oscillators.")
@@ -137,9 +148,9 @@ class Readout:
 
     def _cols(self, y):
         y = np.asarray(y, dtype=np.float64)
-        if y.shape[-1] != self.model.size:
-            raise ValueError(f"`y` must have shape (B, {self.model.size}) (final states); got {y.shape}.")
-        return y.reshape(-1, self.model.size)
+        if y.shape[-1] != self.width:
+            raise ValueError(f"`y` must have shape (B, {self.width}) (final states); got {y.shape}.")
+        return y.reshape(-1, self.width)
 
     def __call__(self, y):
         """Scores (B, K) of states ``y`` (B, size) (or (K,) for one state)."""
@@ -148,7 +159,7 @@ class Readout:
         return s[0] if np.ndim(y) == 1 else s
 
     def _scores(self, ys):
-        if self.read == "h":
+        if self.read in ("h", "output"):
             return ys[:, self.units], None
         if self.read == "g":
             return self._g(ys[:, self.units])
@@ -163,7 +174,7 @@ class Readout:
         ds = np.asarray(dscores, dtype=np.float64).reshape(ys.shape[0], self.n_classes)
         out = np.zeros_like(ys)
         _, aux = self._scores(ys)
-        if self.read == "h":
+        if self.read in ("h", "output"):
             out[:, self.units] = ds
         elif self.read == "g":
             out[:, self.units] = ds * aux

@@ -399,6 +399,12 @@ class Kuramoto(Model):
         field = self._conv.field()
         return field if self.stimulus is None else field + self.stimulus
 
+    @property
+    def conv_coupling(self):
+        """The :class:`~oscihop.ConvCoupling` of a convolutional model (its grid, channels and
+        ``to_state`` / ``to_images``), else None."""
+        return self._conv if self._k_kind == P.K_CONV else None
+
     def akorn_energy(self, y):
         """The energy AKOrN logs, ``-sum_i x_i . (sum_j J_ij x_j + c_i)`` (no 1/2 on the pair
         term), at state(s) ``y``: a float, or (B,) for (B, size) states.

@@ -22,7 +22,7 @@ def predict_scores(model, X, decode, encode, t_span=(0.0, 1.0), solver=None, bat
 
     Parameters
     ----------
-    model : Hopfield, Kuramoto or HopfieldKuramoto
+    model : Hopfield, Kuramoto, HopfieldKuramoto or AKOrNNetwork
     X : array_like, shape (n, ...)
     decode : callable or loss builder
         ``decode(model, y_final) -> scores (B, K)``, or an object with such a ``scores``
@@ -46,8 +46,13 @@ def predict_scores(model, X, decode, encode, t_span=(0.0, 1.0), solver=None, bat
     scorer = decode.scores if hasattr(decode, "scores") else decode
     X = np.asarray(X)
     out = []
+    from ..networks import AKOrNNetwork
+
     for lo in range(0, len(X), batch_size):
         y0 = _initial(model, encode, X[lo: lo + batch_size], x0)
+        if isinstance(model, AKOrNNetwork):  # a network's outputs are its "final states"
+            out.append(np.asarray(scorer(model, model.forward(y0))))
+            continue
         sol = solve(model, t_span, y0, t_eval=[t_span[1]], **opts)
         if not np.all(sol.success):
             raise RuntimeError(f"a forward solve failed during evaluation: {sol.message}")

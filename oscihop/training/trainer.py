@@ -33,8 +33,12 @@ def _engine_grad(t_span, solver):
 
     def grad_fn(model, loss, y0, wrt):
         from ..adjoint import value_and_grad
+        from ..networks import AKOrNNetwork
 
-        res = value_and_grad(model, loss, y0, t_span, wrt=list(wrt), **solver)
+        if isinstance(model, AKOrNNetwork):  # runs its own AKOrN steps: t_span and solver do not apply
+            res = model.value_and_grad(loss, y0, wrt=list(wrt))
+        else:
+            res = value_and_grad(model, loss, y0, t_span, wrt=list(wrt), **solver)
         if not res.success:  # a failed solve gives NaN gradients: say why, not "lower the learning rate"
             raise RuntimeError(f"training stopped: the solve inside the gradient failed ({res.message}). "
                                "Raise `max_steps`, or loosen `rtol`/`atol`, in the solver options.")
@@ -92,8 +96,11 @@ def train(model, X, labels, loss, encode, *, epochs=10, batch_size=32, optimizer
 
     Parameters
     ----------
-    model : Hopfield, Kuramoto or HopfieldKuramoto
-        The starting model (anything with ``parameters()``, ``replace(**params)``).
+    model : Hopfield, Kuramoto, HopfieldKuramoto or AKOrNNetwork
+        The starting model (anything with ``parameters()``, ``replace(**params)``).  A
+        network (:class:`oscihop.networks.AKOrNNetwork`) takes the inputs themselves
+        (``encode`` returns (B, n_in)), runs its own AKOrN steps (``t_span`` and ``solver``
+        do not apply) and is differentiated by its ``value_and_grad``.
     X : array_like, shape (n, ...)
         Inputs, turned into initial states by ``encode``.
     labels : array_like of int, shape (n,)
