@@ -64,6 +64,8 @@ class Linear:
 
     def __init__(self, weight, bias=None):
         self.weight = _matrix(weight, "weight", (None, None))
+        if min(self.weight.shape) < 1:
+            raise ValueError(f"`weight` must have shape (out, in) with out, in >= 1; got {self.weight.shape}.")
         out = self.weight.shape[0]
         self.bias = np.zeros(out) if bias is None else _matrix(bias, "bias", (out,))
 
@@ -655,6 +657,13 @@ def load_network(path):
                         init=[arr[f"init{k}"] for k in range(nl)], carry=cfg["carry"], seed=cfg["seed"])
 
 
+def _scale(value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value <= 0:
+        raise ValueError(f"`coupling_scale` must be a finite number > 0 (the coupling entries' standard "
+                         f"deviation); got {value!r}.")
+    return float(value)
+
+
 def akorn_classifier(n_inputs, n_classes, *, n=16, dim=4, layers=2, group=None, steps=4, gamma=0.5,
                      coupling_scale=None, grid=None, channels=None, kernel_size=3, seed=0):
     """A layered AKOrN classifier with small random parameters.
@@ -707,7 +716,7 @@ def akorn_classifier(n_inputs, n_classes, *, n=16, dim=4, layers=2, group=None, 
     kur, ros = [], []
     if grid is None:
         n = check_size(n, "n", minimum=2)
-        scale = 1.0 / np.sqrt(n) if coupling_scale is None else float(coupling_scale)
+        scale = 1.0 / np.sqrt(n) if coupling_scale is None else _scale(coupling_scale)
         nd = n * dim
         for _ in range(layers):
             j = rng.standard_normal((n, n)) * scale
@@ -727,7 +736,7 @@ def akorn_classifier(n_inputs, n_classes, *, n=16, dim=4, layers=2, group=None, 
         ks = check_size(kernel_size, "kernel_size")
         if ks % 2 == 0:
             raise ValueError(f"`kernel_size` must be odd (a centred 'same' convolution); got {ks}.")
-        scale = 1.0 / np.sqrt(ch * ks * ks) if coupling_scale is None else float(coupling_scale)
+        scale = 1.0 / np.sqrt(ch * ks * ks) if coupling_scale is None else _scale(coupling_scale)
         for _ in range(layers):
             conv = ConvCoupling(rng.standard_normal((ch, ch, ks, ks)) * scale, np.zeros(ch), grid=(h, w), dim=dim)
             kur.append(Kuramoto(dim, coupling=conv, stimulus=np.zeros((conv.n, dim))))

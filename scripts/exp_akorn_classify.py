@@ -50,6 +50,8 @@ def main():
     rows, curves = [], {}
     for form, label in FORMS.items():
         net = network(form, s)
+        # warm-up: compile (or load) the kernels first, so that the training time is the training's
+        net.value_and_grad(loss(net, d.y_train[:2]), d.X_train[:2])
         steps = s.epochs * -(-len(d.y_train) // s.batch_size)
         t0 = C.now()
         res = C.train(net, d.X_train, d.y_train, loss, encode, epochs=s.epochs, batch_size=s.batch_size,
@@ -78,8 +80,8 @@ def main():
               "training time (s)", "s / epoch"]
     note = (f"\nDigits (8 x 8), {len(d.y_train)} training and {len(d.y_test)} test images (the split of Experiment "
             f"1), batch {s.batch_size}, softmax cross-entropy, Adam, cosine schedule from lr {LR}; {STEPS} AKOrN steps "
-            f"of gamma = {GAMMA} per layer. Training time: the gradient steps only (no evaluation), on this "
-            "machine.\n")
+            f"of gamma = {GAMMA} per layer. Training time: the gradient steps only (no evaluation, no compilation: a "
+            "warm-up gradient runs first), on this machine.\n")
     C.write(args.out, "akorn_classify.md", C.markdown_table(header, rows) + note)
 
     fig, axes = C.figure(2)

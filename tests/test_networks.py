@@ -335,3 +335,24 @@ def test_bad_inputs_name_the_parameter(nets):
         NormReadout(np.zeros((2, 3)))
     with pytest.raises(ValueError, match="`channels` must be a multiple of dim"):
         akorn_classifier(4, 2, dim=3, grid=(2, 2), channels=4)
+
+
+@pytest.mark.slow
+def test_experiment_script_quick(tmp_path):
+    """scripts/exp_akorn_classify.py --quick: trains both networks, saves and reads them back, and
+    writes its table and figure."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
+               MPLBACKEND="Agg")
+    out, ck = tmp_path / "out", tmp_path / "ck"
+    proc = subprocess.run([sys.executable, str(root / "scripts" / "exp_akorn_classify.py"), "--quick", "--out", str(out),
+                           "--checkpoints", str(ck)], capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    table = (out / "akorn_classify.md").read_text()
+    assert table.count("\n| AKOrN") == 2
+    assert (out / "akorn_classify.png").stat().st_size > 1000
+    assert load_network(ck / "akorn_conv_quick.net.zarr").layers[0].conv_coupling is not None
