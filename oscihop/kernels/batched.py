@@ -357,22 +357,132 @@ def _kuramoto_matrix_t(p, yt, out, tmp):
 CONV_SLAB_ROWS = 512
 
 
-def conv_t_sizes(ip, nb):
-    """(padded rows, output rows, slab and weight entries) of :func:`_kuramoto_conv_t`'s buffers."""
+def conv_t_work(ip, nb):
+    """Scratch entries of :func:`_kuramoto_conv_t` for a batch of ``nb``: the Winograd buffers
+    (3 x 3 kernels) or the im2col ones (padded images, output rows, a slab, the weight)."""
     hh, ww, ks = int(ip[I_CONV_H]), int(ip[I_CONV_W]), int(ip[I_CONV_KS])
+    c = (int(ip[I_NK]) // (hh * ww)) * int(ip[I_DIM])
+    if ks == 3:
+        th, tw = (hh + 1) // 2, (ww + 1) // 2
+        return (2 * th + 2) * (2 * tw + 2) * nb * c + 32 * th * tw * nb * c + 16 * c * c
     r = ks // 2
     wp = ww + 2 * r
-    c = (int(ip[I_NK]) // (hh * ww)) * int(ip[I_DIM])
     rows = (hh + 2 * r) * wp * nb
     out_rows = ((hh - 1) * wp + ww) * nb
-    return rows, out_rows, (min(CONV_SLAB_ROWS, out_rows) + c) * ks * ks * c
+    return (rows + out_rows) * c + (min(CONV_SLAB_ROWS, out_rows) + c) * ks * ks * c
+
+
+@serial_jit
+def _winograd_conv3_t(p, yt, out, tmp):
+    """A 3 x 3 convolutional coupling for the batch by Winograd's F(2 x 2, 3 x 3) (docs/theory.md §3.3).
+
+    Output tiles of 2 x 2 pixels read 4 x 4 input tiles of the zero-padded, channel-last images
+    ``xp``.  With the transforms ``B^T``, ``G``, ``A^T`` of F(2, 3), ``V = B^T d B`` per tile and
+    channel, ``U = G g G^T`` per pair of channels, the 16 entries of the transformed tiles are 16
+    BLAS products ``M_p = V_p U_p`` ((tiles, C) x (C, C)), and ``F = A^T M A``: 16 products of C^2
+    per tile instead of 36, the same sums as :func:`oscihop.kernels.terms.conv_pass` up to rounding.
+    """
+    ip = p.ip
+    nh, n, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
+    hh, ww = ip[I_CONV_H], ip[I_CONV_W]
+    nb = yt.shape[1]
+    kk = n // (hh * ww)
+    c = kk * dim
+    th, tw = (hh + 1) // 2, (ww + 1) // 2
+    hp, wq = 2 * th + 2, 2 * tw + 2
+    nt = th * tw * nb
+    xp = tmp[: hp * wq * nb * c].reshape((hp, wq, nb, c))
+    o = hp * wq * nb * c
+    vv = tmp[o : o + 16 * nt * c].reshape((16, nt, c))
+    o += 16 * nt * c
+    mm = tmp[o : o + 16 * nt * c].reshape((16, nt, c))
+    o += 16 * nt * c
+    uu = tmp[o : o + 16 * c * c].reshape((16, c, c))
+    w = fseg(p, I_O_K_CONV, c * c * 9).reshape((kk, kk, 9, dim, dim))  # ConvCoupling.tap_blocks
+    gg = np.empty((4, 3), dtype=tmp.dtype)
+    for k in range(kk):  # U[p, in, out] = (G g G^T)[p], g[dy, dx] = weight[out, in, dy, dx]
+        for k2 in range(kk):
+            for a in range(dim):
+                for b in range(dim):
+                    for j in range(3):
+                        g0, g1, g2 = w[k, k2, j, a, b], w[k, k2, 3 + j, a, b], w[k, k2, 6 + j, a, b]
+                        gg[0, j] = g0
+                        gg[1, j] = 0.5 * (g0 + g1 + g2)
+                        gg[2, j] = 0.5 * (g0 - g1 + g2)
+                        gg[3, j] = g2
+                    ci, co = k2 * dim + b, k * dim + a
+                    for i in range(4):
+                        g0, g1, g2 = gg[i, 0], gg[i, 1], gg[i, 2]
+                        uu[4 * i, ci, co] = g0
+                        uu[4 * i + 1, ci, co] = 0.5 * (g0 + g1 + g2)
+                        uu[4 * i + 2, ci, co] = 0.5 * (g0 - g1 + g2)
+                        uu[4 * i + 3, ci, co] = g2
+    xf = xp.reshape(hp * wq * nb * c)
+    for q in range(xf.shape[0]):
+        xf[q] = 0.0
+    for k in range(kk):
+        for y in range(hh):
+            for x in range(ww):
+                oy = nh + ((k * hh + y) * ww + x) * dim
+                for d in range(dim):
+                    for b in range(nb):
+                        xp[y + 1, x + 1, b, k * dim + d] = yt[oy + d, b]
+    tt = np.empty((4, 4, c), dtype=tmp.dtype)
+    for ty in range(th):  # V = B^T d B, B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]
+        for tx in range(tw):
+            for b in range(nb):
+                q = (ty * tw + tx) * nb + b
+                for j in range(4):  # the channels innermost: unit stride, vectorised
+                    for ch in range(c):
+                        d0 = xp[2 * ty, 2 * tx + j, b, ch]
+                        d1 = xp[2 * ty + 1, 2 * tx + j, b, ch]
+                        d2 = xp[2 * ty + 2, 2 * tx + j, b, ch]
+                        d3 = xp[2 * ty + 3, 2 * tx + j, b, ch]
+                        tt[0, j, ch] = d0 - d2
+                        tt[1, j, ch] = d1 + d2
+                        tt[2, j, ch] = d2 - d1
+                        tt[3, j, ch] = d1 - d3
+                for i in range(4):
+                    for ch in range(c):
+                        vv[4 * i, q, ch] = tt[i, 0, ch] - tt[i, 2, ch]
+                        vv[4 * i + 1, q, ch] = tt[i, 1, ch] + tt[i, 2, ch]
+                        vv[4 * i + 2, q, ch] = tt[i, 2, ch] - tt[i, 1, ch]
+                        vv[4 * i + 3, q, ch] = tt[i, 1, ch] - tt[i, 3, ch]
+    for pp in range(16):
+        np.dot(vv[pp], uu[pp], mm[pp])
+    yo = tt[:2]  # the 2 x 2 output tile of every channel
+    for ty in range(th):  # F = A^T M A, A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]
+        for tx in range(tw):
+            for b in range(nb):
+                q = (ty * tw + tx) * nb + b
+                for j in range(4):
+                    for ch in range(c):
+                        yo[0, j, ch] = mm[j, q, ch] + mm[4 + j, q, ch] + mm[8 + j, q, ch]
+                        yo[1, j, ch] = mm[4 + j, q, ch] - mm[8 + j, q, ch] - mm[12 + j, q, ch]
+                for i in range(2):
+                    for ch in range(c):
+                        yo[i, 0, ch] = yo[i, 0, ch] + yo[i, 1, ch] + yo[i, 2, ch]
+                        yo[i, 1, ch] = yo[i, 1, ch] - yo[i, 2, ch] - yo[i, 3, ch]
+                for i in range(2):
+                    y = 2 * ty + i
+                    if y >= hh:
+                        continue
+                    for jx in range(2):
+                        x = 2 * tx + jx
+                        if x >= ww:
+                            continue
+                        for k in range(kk):
+                            oy = nh + ((k * hh + y) * ww + x) * dim
+                            for d in range(dim):
+                                out[oy + d, b] += yo[i, jx, k * dim + d]
 
 
 @serial_jit
 def _kuramoto_conv_t(p, yt, out, tmp):
-    """A convolutional coupling (docs/theory.md §3.3) for the batch, as im2col matrix products.
+    """A convolutional coupling (docs/theory.md §3.3) for the batch, as matrix products: 3 x 3
+    kernels by Winograd's F(2 x 2, 3 x 3) (:func:`_winograd_conv3_t`), other sizes by im2col.
 
-    The batch's images go channel last into a zero-padded copy ``xp``, one row per (padded
+    im2col: the batch's images go channel last into a zero-padded copy ``xp``, one row per (padded
     pixel, member) and one column per channel.  Tap (dy, dx) reads the rows shifted by
     ``((dy - r) W_pad + dx - r) B``, a contiguous block, so a slab of output rows gathers its
     k^2 shifted blocks side by side (``k^2 C`` columns) and ``F = slab @ w_col`` is one BLAS
@@ -383,6 +493,9 @@ def _kuramoto_conv_t(p, yt, out, tmp):
     ip = p.ip
     nh, n, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
     hh, ww, ks = ip[I_CONV_H], ip[I_CONV_W], ip[I_CONV_KS]
+    if ks == 3:
+        _winograd_conv3_t(p, yt, out, tmp)
+        return
     nb = yt.shape[1]
     r = ks // 2
     wp = ww + 2 * r
@@ -521,8 +634,7 @@ def work_t_size(p, nb):
         krank = int(ip[I_K_RANK]) if int(ip[I_K_KIND]) == K_LOWRANK else 0
         kmat = (nk + krank) * dim * nb
     elif nk > 0 and int(ip[I_K_KIND]) == K_CONV:
-        rows, out_rows, slab = conv_t_sizes(ip, nb)
-        kmat = (rows + out_rows) * (nk // (int(ip[I_CONV_H]) * int(ip[I_CONV_W]))) * dim + slab
+        kmat = conv_t_work(ip, nb)
     return 2 * nh * nb + max(rank * nb, (dim + 4) * nb, 2 * size, int(ip[I_WORK_SIZE]) + 2 * size, kmat) + 8
 
 
