@@ -222,6 +222,9 @@ def _store_kind(path):
                        "parameters, not the model they belong to (its kind, graph, activation), so no model can be "
                        "rebuilt from it. Write a trajectory of the trained model, e.g. "
                        "oh.solve(result.model, (0, 1), y0).to_zarr('trained.zarr'), and pass that store.")
+    if attrs.get("oscihop_store") == "network":
+        raise CLIError(f"{str(path)!r} is an oscihop network store (AKOrNNetwork.save): a layered network, not a "
+                       "trajectory or a sweep. Read it in Python with oh.load_network(path).")
     raise CLIError(f"{str(path)!r} is a zarr store but not an oscihop trajectory or sweep store "
                    "(its root has neither the oscihop_store nor the oscihop_sweep attribute).")
 

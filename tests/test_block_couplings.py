@@ -233,6 +233,41 @@ def test_every_method_against_scipy_and_numpy_twins(name):
     np.testing.assert_allclose(sol.states[-1], ref.y[:, -1], rtol=0, atol=1e-4)
 
 
+@pytest.mark.parametrize("ks, grid", [(3, (9, 11)), (3, (2, 2)), (5, (6, 7))])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_batched_conv_products_match_the_written_out_conv(ks, grid, dtype, rng):
+    """A batch's fixed steps and energies run the conv as BLAS products (Winograd F(2x2, 3x3) in
+    chunks of tiles for 3 x 3 kernels, im2col otherwise, ``kernels/batched.py``). On a 9 x 11 grid
+    with 5 members the Winograd tiles fill two chunks, the last one partly; odd sizes leave
+    partial tiles at the edges. Checked step by step against conv2d written out."""
+    c, d, nb = 6, 3, 5
+    w = rng.normal(size=(c, c, ks, ks)) * 0.3
+    bias = rng.normal(size=c)
+    conv = oh.ConvCoupling(w, bias, grid=grid, dim=d)
+    stim = rng.normal(size=(conv.n, d)) * 0.2
+    model = oh.Kuramoto(d, coupling=conv, stimulus=stim)
+    y0 = model.random_state(seed=3, batch=nb).astype(dtype)
+    if ks == 3:
+        from oscihop.kernels.batched import WINOGRAD_TILES
+        tiles = -(-grid[0] // 2) * -(-grid[1] // 2) * nb
+        assert grid != (9, 11) or WINOGRAD_TILES < tiles < 2 * WINOGRAD_TILES
+
+    def rhs(y):
+        x = y.reshape(-1, d)
+        f = (conv.to_state(conv_twin(w, bias, conv.to_images(y[None])))[0]).reshape(-1, d) + stim
+        return (f - np.sum(f * x, axis=1, keepdims=True) * x).ravel()
+
+    sol = oh.solve(model, (0.0, 0.6), y0, method="AKOrN", dt=0.2, t_eval=[0.0, 0.6])
+    tol = 1e-12 if dtype == np.float64 else 2e-5
+    for b in range(nb):
+        want = _twin_fixed("AKOrN", rhs, y0[b].astype(np.float64), 0.2, 3, d)
+        np.testing.assert_allclose(sol.states[b, -1], want, rtol=0, atol=tol)
+        for t in range(2):
+            y = sol.states[b, t].astype(np.float64)
+            e = -0.5 * y @ conv.to_state(conv_twin(w, None, conv.to_images(y[None])))[0] - y @ (stim.ravel() + conv.field().ravel())
+            assert sol.energy[b, t] == pytest.approx(e, rel=tol, abs=tol)
+
+
 @pytest.mark.parametrize("name", ["typed-blocks", "conv-bias-stimulus"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_batches_and_stacks_equal_single_solves(name, dtype, rng):

@@ -165,12 +165,15 @@ def test_bad_paths(tmp_path, capsys):
     zarr.open_group(str(training), mode="w").attrs.update({"oscihop_store": "training", "format_version": 1})
     sweep = tmp_path / "sweep.zarr"
     zarr.open_group(str(sweep), mode="w").attrs["oscihop_sweep"] = {"fingerprint": "f", "definition": {}}
+    network = tmp_path / "network.zarr"
+    zarr.open_group(str(network), mode="w").attrs.update({"oscihop_store": "network", "complete": True})
     cases = [("missing", tmp_path / "nowhere.zarr", "does not exist"),
              ("directory that is not a store", mine, "not a readable zarr store"),
              ("empty directory", tmp_path / "empty", "not a readable zarr store"),
              ("a file that is not TOML", tmp_path / "notes.txt", "invalid TOML"),
              ("foreign zarr", foreign, "not an oscihop"),
              ("training store", training, "trained parameters"),
+             ("network store", network, "oh.load_network"),
              ("sweep store", sweep, "energy_increase"),
              ("empty name", "", "CONFIG.toml|STORE")]
     for label, path, needle in cases:

@@ -41,7 +41,8 @@ class StoreState:
         ``"file"`` (a file, not a directory) or ``"unreadable"`` (its ``zarr.json`` cannot
         be read).
     kind : str or None
-        For ``"oscihop"``: the store's kind (``"trajectory"``, ``"sweep"``, ``"training"``).
+        For ``"oscihop"``: the store's kind (``"trajectory"``, ``"sweep"``, ``"training"``,
+        ``"network"``).
     attrs : dict
         The root group's attributes (empty unless ``state`` is ``"oscihop"`` or a foreign
         zarr group).
@@ -179,7 +180,8 @@ def check_writable(path, kind, *, overwrite, name="`path`", flag="mode='w'", ign
     ----------
     path : str, os.PathLike or zarr Store
     kind : str
-        The kind of store about to be written (``"trajectory"``, ``"sweep"``, ``"training"``).
+        The kind of store about to be written (``"trajectory"``, ``"sweep"``, ``"training"``,
+        ``"network"``).
     overwrite : bool
         Whether the caller asked to replace an existing store.
     name : str

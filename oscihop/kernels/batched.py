@@ -357,6 +357,11 @@ def _kuramoto_matrix_t(p, yt, out, tmp):
 CONV_SLAB_ROWS = 512
 
 
+#: (tile, member) pairs of one chunk of :func:`_winograd_conv3_t`: its transformed tiles (16 x
+#: chunk x C, twice) stay in cache between the transforms and the products.
+WINOGRAD_TILES = 128
+
+
 def conv_t_work(ip, nb):
     """Scratch entries of :func:`_kuramoto_conv_t` for a batch of ``nb``: the Winograd buffers
     (3 x 3 kernels) or the im2col ones (padded images, output rows, a slab, the weight)."""
@@ -364,7 +369,7 @@ def conv_t_work(ip, nb):
     c = (int(ip[I_NK]) // (hh * ww)) * int(ip[I_DIM])
     if ks == 3:
         th, tw = (hh + 1) // 2, (ww + 1) // 2
-        return (2 * th + 2) * (2 * tw + 2) * nb * c + 32 * th * tw * nb * c + 16 * c * c
+        return (2 * th + 2) * (2 * tw + 2) * nb * c + 32 * min(WINOGRAD_TILES, th * tw * nb) * c + 16 * c * c
     r = ks // 2
     wp = ww + 2 * r
     rows = (hh + 2 * r) * wp * nb
@@ -381,6 +386,7 @@ def _winograd_conv3_t(p, yt, out, tmp):
     channel, ``U = G g G^T`` per pair of channels, the 16 entries of the transformed tiles are 16
     BLAS products ``M_p = V_p U_p`` ((tiles, C) x (C, C)), and ``F = A^T M A``: 16 products of C^2
     per tile instead of 36, the same sums as :func:`oscihop.kernels.terms.conv_pass` up to rounding.
+    The tiles go in chunks of :data:`WINOGRAD_TILES`, so that ``V`` and ``M`` stay in cache.
     """
     ip = p.ip
     nh, n, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
@@ -391,12 +397,13 @@ def _winograd_conv3_t(p, yt, out, tmp):
     th, tw = (hh + 1) // 2, (ww + 1) // 2
     hp, wq = 2 * th + 2, 2 * tw + 2
     nt = th * tw * nb
+    chunk = min(WINOGRAD_TILES, nt)
     xp = tmp[: hp * wq * nb * c].reshape((hp, wq, nb, c))
     o = hp * wq * nb * c
-    vv = tmp[o : o + 16 * nt * c].reshape((16, nt, c))
-    o += 16 * nt * c
-    mm = tmp[o : o + 16 * nt * c].reshape((16, nt, c))
-    o += 16 * nt * c
+    vv = tmp[o : o + 16 * chunk * c].reshape((16, chunk, c))
+    o += 16 * chunk * c
+    mm = tmp[o : o + 16 * chunk * c].reshape((16, chunk, c))
+    o += 16 * chunk * c
     uu = tmp[o : o + 16 * c * c].reshape((16, c, c))
     w = fseg(p, I_O_K_CONV, c * c * 9).reshape((kk, kk, 9, dim, dim))  # ConvCoupling.tap_blocks
     gg = np.empty((4, 3), dtype=tmp.dtype)
@@ -428,53 +435,57 @@ def _winograd_conv3_t(p, yt, out, tmp):
                     for b in range(nb):
                         xp[y + 1, x + 1, b, k * dim + d] = yt[oy + d, b]
     tt = np.empty((4, 4, c), dtype=tmp.dtype)
-    for ty in range(th):  # V = B^T d B, B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]
-        for tx in range(tw):
-            for b in range(nb):
-                q = (ty * tw + tx) * nb + b
-                for j in range(4):  # the channels innermost: unit stride, vectorised
-                    for ch in range(c):
-                        d0 = xp[2 * ty, 2 * tx + j, b, ch]
-                        d1 = xp[2 * ty + 1, 2 * tx + j, b, ch]
-                        d2 = xp[2 * ty + 2, 2 * tx + j, b, ch]
-                        d3 = xp[2 * ty + 3, 2 * tx + j, b, ch]
-                        tt[0, j, ch] = d0 - d2
-                        tt[1, j, ch] = d1 + d2
-                        tt[2, j, ch] = d2 - d1
-                        tt[3, j, ch] = d1 - d3
-                for i in range(4):
-                    for ch in range(c):
-                        vv[4 * i, q, ch] = tt[i, 0, ch] - tt[i, 2, ch]
-                        vv[4 * i + 1, q, ch] = tt[i, 1, ch] + tt[i, 2, ch]
-                        vv[4 * i + 2, q, ch] = tt[i, 2, ch] - tt[i, 1, ch]
-                        vv[4 * i + 3, q, ch] = tt[i, 1, ch] - tt[i, 3, ch]
-    for pp in range(16):
-        np.dot(vv[pp], uu[pp], mm[pp])
     yo = tt[:2]  # the 2 x 2 output tile of every channel
-    for ty in range(th):  # F = A^T M A, A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]
-        for tx in range(tw):
-            for b in range(nb):
-                q = (ty * tw + tx) * nb + b
-                for j in range(4):
-                    for ch in range(c):
-                        yo[0, j, ch] = mm[j, q, ch] + mm[4 + j, q, ch] + mm[8 + j, q, ch]
-                        yo[1, j, ch] = mm[4 + j, q, ch] - mm[8 + j, q, ch] - mm[12 + j, q, ch]
-                for i in range(2):
-                    for ch in range(c):
-                        yo[i, 0, ch] = yo[i, 0, ch] + yo[i, 1, ch] + yo[i, 2, ch]
-                        yo[i, 1, ch] = yo[i, 1, ch] - yo[i, 2, ch] - yo[i, 3, ch]
-                for i in range(2):
-                    y = 2 * ty + i
-                    if y >= hh:
+    for q0 in range(0, nt, chunk):  # tile (ty, tx) of member b is q = (ty tw + tx) nb + b
+        m = min(chunk, nt - q0)
+        for qq in range(m):  # V = B^T d B, B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]
+            q = q0 + qq
+            b = q % nb
+            ty = (q // nb) // tw
+            tx = (q // nb) - ty * tw
+            for j in range(4):  # the channels innermost: unit stride, vectorised
+                for ch in range(c):
+                    d0 = xp[2 * ty, 2 * tx + j, b, ch]
+                    d1 = xp[2 * ty + 1, 2 * tx + j, b, ch]
+                    d2 = xp[2 * ty + 2, 2 * tx + j, b, ch]
+                    d3 = xp[2 * ty + 3, 2 * tx + j, b, ch]
+                    tt[0, j, ch] = d0 - d2
+                    tt[1, j, ch] = d1 + d2
+                    tt[2, j, ch] = d2 - d1
+                    tt[3, j, ch] = d1 - d3
+            for i in range(4):
+                for ch in range(c):
+                    vv[4 * i, qq, ch] = tt[i, 0, ch] - tt[i, 2, ch]
+                    vv[4 * i + 1, qq, ch] = tt[i, 1, ch] + tt[i, 2, ch]
+                    vv[4 * i + 2, qq, ch] = tt[i, 2, ch] - tt[i, 1, ch]
+                    vv[4 * i + 3, qq, ch] = tt[i, 1, ch] - tt[i, 3, ch]
+        for pp in range(16):
+            np.dot(vv[pp, :m], uu[pp], mm[pp, :m])
+        for qq in range(m):  # F = A^T M A, A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]
+            q = q0 + qq
+            b = q % nb
+            ty = (q // nb) // tw
+            tx = (q // nb) - ty * tw
+            for j in range(4):
+                for ch in range(c):
+                    yo[0, j, ch] = mm[j, qq, ch] + mm[4 + j, qq, ch] + mm[8 + j, qq, ch]
+                    yo[1, j, ch] = mm[4 + j, qq, ch] - mm[8 + j, qq, ch] - mm[12 + j, qq, ch]
+            for i in range(2):
+                for ch in range(c):
+                    yo[i, 0, ch] = yo[i, 0, ch] + yo[i, 1, ch] + yo[i, 2, ch]
+                    yo[i, 1, ch] = yo[i, 1, ch] - yo[i, 2, ch] - yo[i, 3, ch]
+            for i in range(2):
+                y = 2 * ty + i
+                if y >= hh:
+                    continue
+                for jx in range(2):
+                    x = 2 * tx + jx
+                    if x >= ww:
                         continue
-                    for jx in range(2):
-                        x = 2 * tx + jx
-                        if x >= ww:
-                            continue
-                        for k in range(kk):
-                            oy = nh + ((k * hh + y) * ww + x) * dim
-                            for d in range(dim):
-                                out[oy + d, b] += yo[i, jx, k * dim + d]
+                    for k in range(kk):
+                        oy = nh + ((k * hh + y) * ww + x) * dim
+                        for d in range(dim):
+                            out[oy + d, b] += yo[i, jx, k * dim + d]
 
 
 @serial_jit
