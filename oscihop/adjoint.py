@@ -847,6 +847,8 @@ def value_and_grad(model, loss, y0, t_span, *, method="RK45", rtol=None, atol=No
     seg_rows = max([min(int(t[2] or 1), int(nsteps_b[b])) for b, t in enumerate(tapes) if t[3] is None] or [0])
     per_thread = itemsize * size * ((ns + 1) * max(seg_rows, 1) + 2 * ns + 6) + 8 * size * (ns + 6)
     per_block = 8 * nfp
+    if stacked:  # plus a gradient row per member
+        per_block += 8 * nfp * nb // max(len(blocks), 1)
     steps = [tapes[b][0][: int(nsteps_b[b])].copy() for b in range(nb)]
     stats = dict(
         nfev=int(fwd_stats[:, ST_NFEV].sum()),
