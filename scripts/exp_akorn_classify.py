@@ -59,39 +59,25 @@ def main():
                       X_test=d.X_test, labels_test=d.y_test, eval_train=256,
                       checkpoint=C._store(args, f"akorn_{form}{'_quick' if s.quick else ''}"),
                       progress=args.progress or None)
-        m = res.metrics
         trained = res.model
         # the trained network in its own zarr store, read back: the same outputs bit for bit
         where = args.checkpoints or Path(tempfile.mkdtemp())
         path = where / f"akorn_{form}{'_quick' if s.quick else ''}.net.zarr"
         trained.save(path, overwrite=True)
         assert np.array_equal(load_network(path).forward(d.X_test[:8]), trained.forward(d.X_test[:8]))
-        train_acc = C.accuracy(trained, loss, encode, d.X_train, d.y_train)
-        test_acc = C.accuracy(trained, loss, encode, d.X_test, d.y_test)
-        n_params = sum(int(np.size(v)) for v in res.params.values())
-        n_osc = sum(layer.n for layer in trained.layers)
-        train_time = float(m.wall_time.sum())
-        rows.append([label, f"{n_osc} (D = {trained.dim})", n_params, int(m.sizes["epoch"]), f"{train_acc:.3f}",
-                     f"{test_acc:.3f}", f"{train_time:.1f}", f"{train_time / m.sizes['epoch']:.1f}"])
-        curves[form] = m
+        size = f"{sum(layer.n for layer in trained.layers)} (D = {trained.dim})"
+        row, train_acc, test_acc, train_time = C.classification_row(label, size, res, loss, encode, d)
+        rows.append(row)
+        curves[form] = res.metrics
         print(f"{form}: train {train_acc:.3f} test {test_acc:.3f} training {train_time:.1f} s "
               f"(script time {C.now() - t0:.1f} s, resumed from epoch {res.resumed_from}); saved {path.name}")
-    header = ["model", "oscillators (all layers)", "trained parameters", "epochs", "train accuracy", "test accuracy",
-              "training time (s)", "s / epoch"]
+    header = ["model", "oscillators (all layers)"] + C.CLASSIFY_HEADER
     note = (f"\nDigits (8 x 8), {len(d.y_train)} training and {len(d.y_test)} test images (the split of Experiment "
             f"1), batch {s.batch_size}, softmax cross-entropy, Adam, cosine schedule from lr {LR}; {STEPS} AKOrN steps "
             f"of gamma = {GAMMA} per layer. Training time: the gradient steps only (no evaluation, no compilation: a "
             "warm-up gradient runs first), on this machine.\n")
     C.write(args.out, "akorn_classify.md", C.markdown_table(header, rows) + note)
-
-    fig, axes = C.figure(2)
-    for form, m in curves.items():
-        axes[0, 0].plot(m.epoch, m.loss, "o-", ms=3, label=FORMS[form])
-        axes[0, 1].plot(m.epoch, m.test_accuracy, "o-", ms=3, label=FORMS[form])
-    axes[0, 0].set(xlabel="epoch", ylabel="training loss (cross-entropy)", title="loss")
-    axes[0, 1].set(xlabel="epoch", ylabel="test accuracy", title="test accuracy", ylim=(0, 1))
-    axes[0, 1].legend()
-    C.save(fig, args.out, "akorn_classify.png")
+    C.plot_curves(curves, FORMS, "cross-entropy", args.out, "akorn_classify.png")
 
 
 if __name__ == "__main__":

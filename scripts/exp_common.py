@@ -126,6 +126,36 @@ def accuracy(model, loss, encode, X, y, x0=None):
     return evaluate(model, X, y, loss, encode, T_SPAN, SOLVER, x0=x0)
 
 
+def classification_row(label, size, res, loss, encode, d):
+    """A row of a classification table (label, size, parameters, epochs, accuracies, times) and
+    its train and test accuracies, for a ``train`` result."""
+    m = res.metrics
+    train_acc = accuracy(res.model, loss, encode, d.X_train, d.y_train)
+    test_acc = accuracy(res.model, loss, encode, d.X_test, d.y_test)
+    n_params = sum(int(np.size(v)) for v in res.params.values())
+    train_time = float(m.wall_time.sum())
+    epochs = int(m.sizes["epoch"])
+    row = [label, size, n_params, epochs, f"{train_acc:.3f}", f"{test_acc:.3f}", f"{train_time:.1f}",
+           f"{train_time / epochs:.1f}"]
+    return row, train_acc, test_acc, train_time
+
+
+CLASSIFY_HEADER = ["trained parameters", "epochs", "train accuracy", "test accuracy", "training time (s)",
+                   "s / epoch"]
+
+
+def plot_curves(curves, labels, loss_name, out, name):
+    """Training loss and test accuracy per epoch of several runs (``curves``: key -> metrics)."""
+    fig, axes = figure(2)
+    for key, m in curves.items():
+        axes[0, 0].plot(m.epoch, m.loss, "o-", ms=3, label=labels[key])
+        axes[0, 1].plot(m.epoch, m.test_accuracy, "o-", ms=3, label=labels[key])
+    axes[0, 0].set(xlabel="epoch", ylabel=f"training loss ({loss_name})", title="loss")
+    axes[0, 1].set(xlabel="epoch", ylabel="test accuracy", title="test accuracy", ylim=(0, 1))
+    axes[0, 1].legend()
+    save(fig, out, name)
+
+
 # ---------------------------------------------------------------- memory editing
 TASKS = {
     "swap": {"title": "swap 0 <-> 1", "mapping": {0: 1, 1: 0}},
