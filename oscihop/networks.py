@@ -27,13 +27,12 @@ reads the outputs), and saved to a zarr store with :meth:`AKOrNNetwork.save` /
 
 from __future__ import annotations
 
-import numbers
 import os
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import as_float_array, check_bool, check_finite, check_size
+from ._validation import as_float_array, check_bool, check_finite, check_positive, check_shape, check_size
 
 __all__ = ["Linear", "NormReadout", "AKOrNNetwork", "NetworkTrace", "akorn_classifier", "load_network",
            "STORE_KIND"]
@@ -43,11 +42,8 @@ STORE_KIND = "network"
 FORMAT_VERSION = 1
 
 
-def _matrix(value, name, shape=None):
-    arr = as_float_array(value, name)
-    if shape is not None and (arr.ndim != len(shape) or any(w is not None and w != s for w, s in zip(shape, arr.shape))):
-        want = "(" + ", ".join("any" if w is None else str(w) for w in shape) + ")"
-        raise ValueError(f"`{name}` must have shape {want}; got {arr.shape}.")
+def _matrix(value, name, shape):
+    arr = check_shape(as_float_array(value, name), shape, name)
     return np.ascontiguousarray(check_finite(arr, name), dtype=np.float64)
 
 
@@ -183,12 +179,7 @@ def _per_layer(value, name, count, kind):
         raise ValueError(f"`{name}` must be one value or one per layer ({count}); got {len(vals)}.")
     out = []
     for v in vals:
-        if kind == "int":
-            out.append(check_size(v, name))
-        else:
-            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v) or v <= 0:
-                raise ValueError(f"`{name}` must be a finite number > 0 (the AKOrN step size); got {v!r}.")
-            out.append(float(v))
+        out.append(check_size(v, name) if kind == "int" else check_positive(v, name))
     return out
 
 
@@ -509,10 +500,11 @@ class AKOrNNetwork:
 
         from .adjoint import GradientResult, _call_loss, value_and_grad
 
-        names = list(self.parameters()) if wrt is None else list(wrt)
-        unknown = sorted(set(names) - set(self.parameters()))
+        valid = list(self.parameters())
+        names = valid if wrt is None else list(wrt)
+        unknown = sorted(set(names) - set(valid))
         if unknown:
-            raise ValueError(f"`wrt` names unknown parameters {unknown}; valid names: {sorted(self.parameters())}.")
+            raise ValueError(f"`wrt` names unknown parameters {unknown}; valid names: {sorted(valid)}.")
         u = self._inputs(inputs)
         nb = u.shape[0]
         t_start = time.perf_counter()
@@ -657,13 +649,6 @@ def load_network(path):
                         init=[arr[f"init{k}"] for k in range(nl)], carry=cfg["carry"], seed=cfg["seed"])
 
 
-def _scale(value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value <= 0:
-        raise ValueError(f"`coupling_scale` must be a finite number > 0 (the coupling entries' standard "
-                         f"deviation); got {value!r}.")
-    return float(value)
-
-
 def akorn_classifier(n_inputs, n_classes, *, n=16, dim=4, layers=2, group=None, steps=4, gamma=0.5,
                      coupling_scale=None, grid=None, channels=None, kernel_size=3, seed=0):
     """A layered AKOrN classifier with small random parameters.
@@ -716,7 +701,7 @@ def akorn_classifier(n_inputs, n_classes, *, n=16, dim=4, layers=2, group=None, 
     kur, ros = [], []
     if grid is None:
         n = check_size(n, "n", minimum=2)
-        scale = 1.0 / np.sqrt(n) if coupling_scale is None else _scale(coupling_scale)
+        scale = 1.0 / np.sqrt(n) if coupling_scale is None else check_positive(coupling_scale, "coupling_scale")
         nd = n * dim
         for _ in range(layers):
             j = rng.standard_normal((n, n)) * scale
@@ -736,7 +721,7 @@ def akorn_classifier(n_inputs, n_classes, *, n=16, dim=4, layers=2, group=None, 
         ks = check_size(kernel_size, "kernel_size")
         if ks % 2 == 0:
             raise ValueError(f"`kernel_size` must be odd (a centred 'same' convolution); got {ks}.")
-        scale = 1.0 / np.sqrt(ch * ks * ks) if coupling_scale is None else _scale(coupling_scale)
+        scale = 1.0 / np.sqrt(ch * ks * ks) if coupling_scale is None else check_positive(coupling_scale, "coupling_scale")
         for _ in range(layers):
             conv = ConvCoupling(rng.standard_normal((ch, ch, ks, ks)) * scale, np.zeros(ch), grid=(h, w), dim=dim)
             kur.append(Kuramoto(dim, coupling=conv, stimulus=np.zeros((conv.n, dim))))
