@@ -13,6 +13,21 @@ import numpy as np
 
 import oscihop as oh
 
+
+def assert_same_energy(actual, desired):
+    """Energies a sweep worker computed equal a direct solve's in this process, to rounding.
+
+    The trajectories are the same bits (asserted apart).  An energy is evaluated by a kernel
+    compiled with fast-math reassociation, and a process that compiles it fresh (its callees
+    inlined from IR) and a worker that compiled it around callees loaded from the disk cache
+    (linked as object code) may sum in a different order: with a cold cache the two differ in the
+    last bits (docs/theory.md §9).  64 ulp of the largest energy bounds that; a wrong energy is
+    off by far more.
+    """
+    actual, desired = np.asarray(actual), np.asarray(desired)
+    scale = max(1.0, float(np.nanmax(np.abs(desired)))) if desired.size else 1.0
+    np.testing.assert_allclose(actual, desired, rtol=0, atol=64 * np.finfo(desired.dtype).eps * scale)
+
 #: The grid of the kill-and-resume test: 10 x 20 = 200 points.
 KILL_GRID = {"coupling": [0.25 * (i + 1) for i in range(10)], "seed": list(range(20))}
 KILL_OPTIONS = dict(t_span=(0.0, 1.0), t_eval=[0.0, 0.5, 1.0], reduce=["final", "energy"], points_per_task=4,
