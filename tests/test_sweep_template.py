@@ -225,18 +225,18 @@ def test_in_process_write_errors_stop_the_sweep_and_it_resumes(tmp_path, monkeyp
     grid = {"coupling": np.linspace(0.1, 3.0, 10), "seed": np.arange(10)}
     kw = dict(grid=grid, t_span=(0.0, 0.5), reduce="final", progress=False)
     ref = oh.sweep(sm.kuramoto_template(), store=tmp_path / "ref.zarr", **kw)
-    real, calls = runner._write_all, []
+    real, calls = runner._write_blocks, []
 
-    def failing(writes):  # the second task's write fails, as a full disk would
+    def failing(path, arrays, writes):  # the second task's data write fails, as a full disk would
         calls.append(1)
-        if len(calls) == 2:
+        if len(calls) == 3:  # (each task writes its data, then its completion record)
             raise OSError("No space left on device")
-        real(writes)
+        real(path, arrays, writes)
 
-    monkeypatch.setattr(runner, "_write_all", failing)
+    monkeypatch.setattr(runner, "_write_blocks", failing)
     with pytest.raises(OSError, match="No space left"):
         oh.sweep(sm.kuramoto_template(), store=tmp_path / "s.zarr", **kw)
-    monkeypatch.setattr(runner, "_write_all", real)
+    monkeypatch.setattr(runner, "_write_blocks", real)
     ds = oh.sweep(sm.kuramoto_template(), store=tmp_path / "s.zarr", **kw)
     assert ds.attrs["sweep_run"]["computed"] == 50 and ds.attrs["complete"]  # only the block that failed
     np.testing.assert_array_equal(ds["y_final"].values, ref["y_final"].values)

@@ -18,8 +18,8 @@ from ..models.base import Model
 from ..models.stack import ModelStack, stack, structure_key
 from ..solvers import solve
 from .definition import _fmt_params, _ModelBuild, _SpecBuild
-from .store import (_ATTR, _CHECKS, _RECORD_FILL, _RECORD_VARS, DONE, FAILED, NOT_RUN, SOLVE_FAILED, _writable,
-                    _write_all)
+from .store import (_CHECKS, _RECORD_FILL, _RECORD_VARS, DONE, FAILED, NOT_RUN, SOLVE_FAILED, _write_blocks,
+                    open_arrays)
 
 __all__ = []
 
@@ -274,24 +274,9 @@ def _probe(build, d):
                                                                    else ""))
 
 
-_OPEN = {}
-
-
 def _open_arrays(task):
     """The task's zarr arrays, opened once per worker process and store."""
-    import zarr
-
-    key = (task["store"], task["store_id"])
-    arrays = _OPEN.get(key)
-    if arrays is None:
-        group = zarr.open_group(task["store"], mode="r+")
-        attrs = group.attrs.get(_ATTR) or {}
-        if attrs.get("store_id") != task["store_id"]:
-            raise RuntimeError(f"Sweep store {task['store']!r} was replaced while this sweep ran.")
-        arrays = {name: _writable(group[name]) for name in [*task["variables"], *_RECORD_VARS]}
-        _OPEN.clear()
-        _OPEN[key] = arrays
-    return arrays
+    return open_arrays(task["store"], task["store_id"], [*task["variables"], *_RECORD_VARS])
 
 
 def _run_task(task, writer=None):
@@ -336,8 +321,10 @@ def _run_task(task, writer=None):
         nonlocal arrays
         t = time.perf_counter()
         arrays = arrays or _open_arrays(task)
-        _write_all([(arrays[name], region, bufs[name]) for name in [*task["variables"], *_RECORD_VARS[:-1]]])
-        arrays["outcome"][region] = bufs["outcome"]  # last, once the rest is written: the completion record
+        _write_blocks(task["store"], arrays, [(name, region, bufs[name])
+                                              for name in [*task["variables"], *_RECORD_VARS[:-1]]])
+        # last, once the rest is written: the completion record
+        _write_blocks(task["store"], arrays, [("outcome", region, bufs["outcome"])])
         return time.perf_counter() - t
 
     computed = failed = 0

@@ -50,7 +50,7 @@ import warnings
 
 import numpy as np
 
-from ..io.integrity import StoreDamagedError, array_options, storage_grid, verify_array
+from ..io.integrity import StoreDamagedError, array_options, storage_grid, storage_shape, verify_array
 from .lock import LOCK_NAME
 
 __all__ = ["NOT_RUN", "PENDING", "DONE", "FAILED", "SOLVE_FAILED", "OUTCOMES"]
@@ -117,6 +117,74 @@ def _write_all(writes):
 
     if writes:
         sync(write())
+
+
+def _encoded(fill):
+    """``(result, files)``: ``result`` of ``await fill(store)`` on a new zarr in-memory store, run on an
+    event loop of the calling thread, and ``files`` ({key: bytes}) what zarr wrote there.
+
+    zarr's own writes hop to its I/O thread and to a thread per file.  A sweep writes from its
+    writer thread while the solves hold the cores, and every hop waits for the GIL (a switch
+    interval each), so creating a store took 2x longer inside a sweep than alone.  Encoded here,
+    the chunks and metadata documents are zarr's own bytes, and :func:`_put_files` writes them in
+    the layout zarr's local store reads (the key ``a/c/0/1`` is the file ``a/c/0/1``)."""
+    import asyncio
+
+    from zarr.storage import MemoryStore
+
+    docs = {}
+    result = asyncio.run(fill(MemoryStore(store_dict=docs)))
+    return result, {key: buf.to_bytes() for key, buf in docs.items()}
+
+
+def _put_files(path, files):
+    """Write ``{key: bytes}`` under ``path`` as zarr's local store does: each file whole or not at
+    all (a ``.partial`` file renamed over it; a killed writer's leftovers are removed by
+    :func:`_remove_partials`)."""
+    for key, data in files.items():
+        target = os.path.join(path, *key.split("/"))
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        partial = f"{target}.{uuid.uuid4().hex}.partial"
+        try:
+            with open(partial, "wb") as fh:
+                fh.write(data)
+            os.replace(partial, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(partial)
+            raise
+
+
+def _whole_blocks(array, selection):
+    """Whether ``selection`` (a tuple of slices of the leading dimensions) covers whole stored
+    blocks (chunks, or shards) of ``array``: a block written whole needs nothing read first."""
+    for sl, size, block in zip(selection, array.shape, storage_shape(array)):
+        start, stop, _ = sl.indices(size)
+        if start % block or (stop % block and stop != size):
+            return False
+    return True
+
+
+def _write_blocks(path, arrays, writes):
+    """Write ``[(name, selection, values), ...]`` of the store at ``path`` (``arrays``: name ->
+    its opened zarr array), where every selection covers whole blocks: encoded on this thread
+    (:func:`_encoded`) and written as files (:func:`_put_files`).  A selection that does not
+    cover whole blocks is written through zarr (:func:`_write_all`), which reads what it keeps."""
+    from zarr import AsyncArray
+    from zarr.storage import StorePath
+
+    whole = [(n, sel, v) for n, sel, v in writes if _whole_blocks(arrays[n], sel)]
+    _write_all([(arrays[n], sel, v) for n, sel, v in writes if not _whole_blocks(arrays[n], sel)])
+    config = array_options()["config"]
+
+    async def fill(store):
+        import asyncio
+
+        await asyncio.gather(*(AsyncArray(metadata=arrays[n].metadata, store_path=StorePath(store, n),
+                                          config=config).setitem(sel, v) for n, sel, v in whole))
+
+    if whole:
+        _put_files(path, _encoded(fill)[1])
 
 
 def _inspect(path):
@@ -319,17 +387,65 @@ def _write_store(path, d, attrs):
         if name in _RECORD_FILL:  # every record chunk exists from the start: a missing one is damage
             fills.append((name, np.full(d.shape, fill, dtype=object if dt is str else dt)))
 
-    async def create():  # the group (initialized: False), then every array at once
-        group = await zarr.api.asynchronous.create_group(store=path, zarr_format=3, attributes={_ATTR: attrs},
-                                                         overwrite=False)
-        made = await asyncio.gather(*(group.create_array(name, **kw, **array_options()) for name, kw in specs))
-        return group, dict(zip([name for name, _ in specs], made))
+    names = [name for name, _ in specs]
+    final = dict(attrs, initialized=True)
+    first = {}
 
-    agroup, made = sync(create())
-    _write_all([(_writable(zarr.Array(made[name])), Ellipsis, values) for name, values in fills])
-    attrs["initialized"] = True
-    zarr.Group(agroup).update_attributes({_ATTR: attrs})
-    return attrs
+    async def create(store):  # the group (initialized: False), then every array at once, then the fills
+        import asyncio
+
+        group = await zarr.api.asynchronous.create_group(store=store, zarr_format=3, attributes={_ATTR: attrs},
+                                                         overwrite=False)
+        first["zarr.json"] = (await store.get("zarr.json", default_buffer_prototype())).to_bytes()
+        made = dict(zip(names, await asyncio.gather(*(group.create_array(name, **kw, **array_options())
+                                                      for name, kw in specs))))
+        config = array_options()["config"]
+        await asyncio.gather(*(made[name].with_config(config).setitem(Ellipsis, values) for name, values in fills))
+        await group.update_attributes({_ATTR: final})
+        return {name: array.metadata for name, array in made.items()}
+
+    from zarr.core.buffer import default_buffer_prototype
+
+    metadata, files = _encoded(create)
+    _put_files(path, first)  # a killed creation leaves a store that says it is not initialized ...
+    done = files.pop("zarr.json")
+    _put_files(path, files)
+    _put_files(path, {"zarr.json": done})  # ... until every array and fill is there
+    _remember_arrays(path, final["store_id"], metadata)
+    return final
+
+
+_OPEN = {}
+
+
+def _remember_arrays(path, store_id, metadata):
+    """Keep the new store's arrays (name -> metadata) for :func:`open_arrays` in this process."""
+    from zarr import Array, AsyncArray
+    from zarr.storage import LocalStore, StorePath
+
+    local = LocalStore(path)
+    _OPEN.clear()
+    _OPEN[(path, store_id)] = {name: Array(AsyncArray(metadata=meta, store_path=StorePath(local, name),
+                                                      config=array_options()["config"]))
+                               for name, meta in metadata.items()}
+
+
+def open_arrays(path, store_id, names):
+    """The store's arrays ``names`` (name -> writable zarr array), opened once per process and
+    store (a store this process created is not read again); RuntimeError if the store at
+    ``path`` is no longer the one with ``store_id``."""
+    import zarr
+
+    arrays = _OPEN.get((path, store_id))
+    if arrays is None or any(name not in arrays for name in names):
+        group = zarr.open_group(path, mode="r+")
+        attrs = group.attrs.get(_ATTR) or {}
+        if attrs.get("store_id") != store_id:
+            raise RuntimeError(f"Sweep store {path!r} was replaced while this sweep ran.")
+        arrays = {name: _writable(group[name]) for name in names}
+        _OPEN.clear()
+        _OPEN[(path, store_id)] = arrays
+    return arrays
 
 
 @contextlib.contextmanager
