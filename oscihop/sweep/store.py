@@ -34,6 +34,12 @@ A missing, truncated or altered block is therefore detected; a resumed sweep rec
 points it holds.  (Stores written before sharding split long time curves into several chunks
 per block; they are verified and resumed the same way, chunk by chunk.)
 :func:`open_sweep` adds ``done`` (``outcome == 1``).
+
+Files are written as zarr's local store writes them, each whole or not at all (a ``.partial``
+file renamed over it), but encoded by zarr into memory on the calling thread first
+(:func:`_encoded`): a new store, and every task write that covers whole blocks.  The root
+``zarr.json`` of a new store is written first with ``initialized: false`` and again, with
+``true``, after every other file, so a creation cut short is seen as unfinished.
 """
 
 from __future__ import annotations
