@@ -18,7 +18,7 @@ from ..models.base import Model
 from .definition import _Definition, _fmt_params, _ModelBuild, _SpecBuild
 from .executors import _check_picklable, _client_threads, _local_workers, _run_dask, _run_local
 from .lock import _StoreLock
-from .runner import _FLUSH_SECONDS, _probe, _run_task
+from .runner import _FLUSH_SECONDS, _probe, _run_task, _Writer
 from .store import (_ATTR, _FORMAT, DONE, FAILED, PENDING, SOLVE_FAILED, _clear_dir, _damage_text,
                     _drop_damaged_shards, _inspect, _lazy_dataset, _open_dataset, _open_group, _region_slices,
                     _remove_partials, _repair_coords, _scan, _store_attrs, _write_store)
@@ -349,7 +349,7 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
     resume = attrs is not None and attrs.get("initialized") and attrs["fingerprint"] == d.fingerprint and not overwrite
     bad = set()
     # an in-process run writes on one writer thread (the store, then each task's block) while it computes
-    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="oscihop-sweep-writer") if inline else None
+    writer = _Writer() if inline else None
     creating = None
     if resume:
         _remove_partials(path)
@@ -455,6 +455,7 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
                     queued.append(_run_task(task, writer))
                     while queued and queued[0].done():
                         on_result(queued.pop(0).result())
+                writer.release()  # every task is built: the writes need not wait any more
                 if creating is not None:
                     creating.result()
                 for future in queued:
@@ -482,6 +483,7 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
                 "Do the workers see the store at the same path (a shared file system)?"
             )
     elif writer is not None:  # nothing to compute (a new store is still written)
+        writer.release()
         try:
             if creating is not None:
                 creating.result()

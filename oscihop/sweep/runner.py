@@ -8,8 +8,11 @@ before the store is laid out.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -26,6 +29,49 @@ __all__ = []
 _MESSAGE_CHARS = 2000  # longest message kept per point
 _FLUSH_SECONDS = 30.0  # a long task writes what it has at least this often
 _GROUP_POINTS = 1024  # points built, then solved in stacks of one structure, between two flush checks
+
+
+class _Writer:
+    """The one writer thread of an in-process sweep, which waits while the sweep's thread builds.
+
+    Building a task's points is Python, and so is writing (zarr's encoding and metadata): on two
+    threads they share one interpreter lock, handed over only every switch interval (5 ms), so
+    both ran at half speed or less.  A solve releases the lock for its whole length.  So a job
+    submitted here starts only while the sweep's thread is not inside :meth:`building` (it is
+    solving, or waiting for a write); a job already running finishes.  The writer starts held,
+    as if building (the sweep's thread prepares its first task): :meth:`release` or the first
+    solve lets it go.
+    """
+
+    def __init__(self):
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="oscihop-sweep-writer")
+        self._free = threading.Event()
+
+    def release(self):
+        """Let queued jobs run (before waiting on one of them outside :meth:`building`)."""
+        self._free.set()
+
+    def _gated(self, fn, args):
+        self._free.wait()
+        return fn(*args)
+
+    def submit(self, fn, *args):
+        """Queue ``fn(*args)``; a future of its result."""
+        return self._pool.submit(self._gated, fn, args)
+
+    @contextlib.contextmanager
+    def building(self):
+        """Hold queued jobs back until the callable this yields is called (the solve starts) or
+        the block ends, whichever comes first."""
+        self._free.clear()
+        try:
+            yield self._free.set
+        finally:
+            self._free.set()
+
+    def shutdown(self, wait=True):
+        self._free.set()
+        self._pool.shutdown(wait=wait)
 
 
 class _PointFailure(ValueError):
@@ -224,11 +270,14 @@ def _built_points(task, all_params):
                      for items in groups.values()]
 
 
-def _run_points(task, all_params):
+def _run_points(task, all_params, built=None):
     """Results of several points: ``(singles, stacks)``, ``singles`` a list of ``(position,
     (outcome, message, model, sol))`` and ``stacks`` a list of ``(positions, models, sol)``, the
-    batched Solution of points of one structure solved together."""
+    batched Solution of points of one structure solved together.  ``built()``, if given, is
+    called once every point is built, before the first solve."""
     singles, groups = _built_points(task, all_params)
+    if built is not None:
+        built()
     stacks = []
     for positions, models, y0s in groups:
         sol = _solve_stack(task, models, y0s) if len(models) > 1 else None
@@ -282,9 +331,10 @@ def _open_arrays(task):
 def _run_task(task, writer=None):
     """Compute the pending points of one chunk region and write the region (worker side).
 
-    With ``writer`` (a one-thread executor, in-process sweeps), the last write of the region is
+    With ``writer`` (a :class:`_Writer`, in-process sweeps), the last write of the region is
     queued there and a future of the summary is returned: the next task computes while this one
-    writes (and, for a new store, while the store itself is created, queued first).
+    writes (and, for a new store, while the store itself is created, queued first).  The writer
+    waits while the points are built and writes while they are solved.
 
     Points are built one by one, then the points of one structure are integrated together as a
     stack of models (:func:`oscihop.stack`: one batched :func:`oscihop.solve`, each member with
@@ -336,7 +386,8 @@ def _run_task(task, writer=None):
                                               and _batchable(task) else _GROUP_POINTS)
         for lo in range(0, len(pending), max(window, 1)):
             ks = [int(k) for k in pending[lo:lo + max(window, 1)]]
-            singles, stacks = _run_points(task, _task_columns(task, ks))
+            with writer.building() if writer is not None else contextlib.nullcontext(None) as built:
+                singles, stacks = _run_points(task, _task_columns(task, ks), built)
             for i, (outcome, message, model, sol) in singles:
                 failed += _write_point(bufs, rshape, ks[i], outcome, message, model, sol, task)
             for positions, models, sol in stacks:
