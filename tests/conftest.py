@@ -25,10 +25,30 @@ settings.register_profile("dev", deadline=None, max_examples=100)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+def _warm_kernel_cache():
+    """Fill Numba's disk cache with the kernels sweep workers run (tests/warm_kernels.py), in two
+    subprocesses (one per dtype), before any test process compiles anything: then the test
+    processes and the sweep workers load the same compiled code, and a worker's results equal a
+    solve in the test process bit for bit.  About 90 s with an empty cache on two cores (kernels
+    the tests would otherwise compile once per test process), 2 s with a warm one."""
+    import subprocess
+    import sys
+
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "warm_kernels.py")
+    procs = [subprocess.Popen([sys.executable, script, dtype], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True) for dtype in ("float64", "float32")]
+    for proc in procs:
+        out, _ = proc.communicate()
+        if proc.returncode:
+            raise RuntimeError(f"tests/warm_kernels.py failed (exit {proc.returncode}):\n{out[-4000:]}")
+
+
 def pytest_configure(config):
     # Here rather than in setup.cfg: resolving the warning class imports numba, which must
     # happen after NUMBA_ENABLE_CUDASIM is set above.
     config.addinivalue_line("filterwarnings", "error::numba.core.errors.NumbaPerformanceWarning")
+    if "PYTEST_XDIST_WORKER" not in os.environ:  # once per session: the controller, or a run without xdist
+        _warm_kernel_cache()
 
 
 @pytest.fixture
