@@ -227,11 +227,11 @@ def test_in_process_write_errors_stop_the_sweep_and_it_resumes(tmp_path, monkeyp
     ref = oh.sweep(sm.kuramoto_template(), store=tmp_path / "ref.zarr", **kw)
     real, calls = runner._write_blocks, []
 
-    def failing(path, arrays, writes):  # the second task's data write fails, as a full disk would
+    def failing(path, arrays, *stages):  # the second task's write fails, as a full disk would
         calls.append(1)
-        if len(calls) == 3:  # (each task writes its data, then its completion record)
+        if len(calls) == 2:  # (one call per task: its data, then its completion record)
             raise OSError("No space left on device")
-        real(path, arrays, writes)
+        real(path, arrays, *stages)
 
     monkeypatch.setattr(runner, "_write_blocks", failing)
     with pytest.raises(OSError, match="No space left"):

@@ -277,7 +277,7 @@ def sweep(build, grid=None, points=None, store=None, t_span=None, t_eval=None, m
     finally:
         if own_client:
             client.close()
-    # the data chunks were checked (resume) or just written; an in-process run knows its completion record
+    # the data chunks were checked (resume) or just written; the run knows its completion record
     outcome, messages = records or (None, None)
     ds = _open_dataset(path, read_data=False, outcome=outcome, opened=opened, messages=messages)
     stats["wall_s"] = time.perf_counter() - t_wall
@@ -322,7 +322,8 @@ def _failure_summary(ds, path, shown=3):
 def _sweep_locked(path, build, d, client, workers, points_per_task, progress, overwrite, inline=False):
     """Run the sweep on the locked store: ``(stats, records, opened)``. ``records`` is
     ``(outcome, messages)`` when this process wrote every block (in-process runs; ``messages``
-    None on a resume), else None; ``opened`` is the store's :func:`_lazy_dataset`."""
+    None on a resume), ``(outcome, None)`` when it verified the workers' blocks after the run
+    (:func:`_scan`) and found no damage, else None; ``opened`` is the store's :func:`_lazy_dataset`."""
     from .._progress import progress_bar
 
     t0 = time.perf_counter()
@@ -475,13 +476,18 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
         if stats["executor"].startswith("in-process"):  # this process wrote every record it counted
             return stats, ((outcome, messages) if inline else None), opening.result()
         t1 = time.perf_counter()
-        final = np.asarray(_open_group(path, attrs)["outcome"][...])
+        # what the workers wrote, checked once (coordinates, records, data blocks present): the result's
+        # view takes this completion record, or scans again to raise the damage it finds
+        final, damage, _ = _scan(path, attrs, read_data=False)
         stats["driver_io_s"] += time.perf_counter() - t1
+        if damage:  # the result's view scans again and raises, naming every damaged chunk
+            return stats, None, opening.result()
         if (final == PENDING).any():
             raise RuntimeError(
                 f"All tasks finished but {int((final == PENDING).sum())} point(s) of {path!r} have no record. "
                 "Do the workers see the store at the same path (a shared file system)?"
             )
+        return stats, (final, None), opening.result()  # (the opener was shut down above)
     elif writer is not None:  # nothing to compute (a new store is still written)
         writer.release()
         try:

@@ -371,10 +371,9 @@ def _run_task(task, writer=None):
         nonlocal arrays
         t = time.perf_counter()
         arrays = arrays or _open_arrays(task)
-        _write_blocks(task["store"], arrays, [(name, region, bufs[name])
-                                              for name in [*task["variables"], *_RECORD_VARS[:-1]]])
-        # last, once the rest is written: the completion record
-        _write_blocks(task["store"], arrays, [("outcome", region, bufs["outcome"])])
+        _write_blocks(task["store"], arrays,
+                      [(name, region, bufs[name]) for name in [*task["variables"], *_RECORD_VARS[:-1]]],
+                      [("outcome", region, bufs["outcome"])])  # last, once the rest is written: the completion record
         return time.perf_counter() - t
 
     computed = failed = 0
