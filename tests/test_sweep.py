@@ -220,6 +220,23 @@ def test_dask_local_cluster_matches_local_run(grid_run, tmp_path):
         run = ds3.attrs["sweep_run"]
         assert run["executor"] == "dask" and run["points_per_task"] == 4  # 12 / 2 workers, as whole rows of 4
         assert_same_store(ds3, ref)
+        # the driver creates a new store while the workers compute: its failure is the sweep's error, the
+        # workers write nothing, and the same sweep then runs from the start
+        api = sys.modules["oscihop.sweep.api"]
+
+        def full_disk(*args):
+            raise OSError("No space left on device")
+
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(api, "_write_store", full_disk)
+            with pytest.raises(OSError, match="No space left"):
+                oh.sweep(sm.kuramoto_build, grid=GRID, store=tmp_path / "fail.zarr", t_span=T_SPAN, t_eval=T_EVAL,
+                         client=client, points_per_task=5, progress=False)
+        assert not (tmp_path / "fail.zarr").exists()  # nothing written: the directory it made is gone
+        again = oh.sweep(sm.kuramoto_build, grid=GRID, store=tmp_path / "fail.zarr", t_span=T_SPAN, t_eval=T_EVAL,
+                         client=client, points_per_task=5, progress=False)
+        assert again.attrs["sweep_run"]["computed"] == 12
+        assert_same_store(again, ref)
 
 
 # ------------------------------------------------------------------ resume and safety

@@ -16,7 +16,7 @@ import numpy as np
 from .._validation import check_bool, check_size
 from ..models.base import Model
 from .definition import _Definition, _fmt_params, _ModelBuild, _SpecBuild
-from .executors import _check_picklable, _client_threads, _local_workers, _run_dask, _run_local
+from .executors import _announce_store, _check_picklable, _forget_store_flag, _client_threads, _local_workers, _run_dask, _run_local
 from .lock import _StoreLock
 from .runner import _FLUSH_SECONDS, _probe, _run_task, _Writer
 from .store import (_ATTR, _FORMAT, DONE, FAILED, PENDING, SOLVE_FAILED, _clear_dir, _damage_text,
@@ -164,14 +164,17 @@ def sweep(build, grid=None, points=None, store=None, t_span=None, t_eval=None, m
     float32 unit vector is not one within float64's tolerance.
 
     *Execution.*  Points are grouped into tasks of ``points_per_task`` consecutive points
-    (C order over the grid), one task per chunk region.  By default the tasks run on a
+    (C order over the grid), one task per chunk region.  A task builds its points and solves
+    those that share a structure as one stack (:func:`oscihop.stack`: the compiled loop of a
+    single solve per member, Numba kernels cached on disk, so workers do not recompile), then
+    writes its own chunks directly into the store: no two tasks write one chunk.  A template
+    model's tasks run in this process on Numba's threads, while one writer thread creates the
+    store and writes the finished tasks.  Other builds run by default on a
     ``concurrent.futures.ProcessPoolExecutor`` with one process per available core (started
     through multiprocessing's fork server with oscihop preloaded; a single task, or a single
-    core, runs in this process instead); with ``client``/``scheduler`` they run on
-    dask.distributed.  Each task integrates its points one
-    by one with ``oh.solve`` on single states (serial Numba kernels, cached on disk, so workers
-    do not recompile) and writes its own chunks directly into the store: no two tasks write
-    one chunk, and the driver only reads the completion record.
+    core, runs in this process instead), and with ``client``/``scheduler`` on
+    dask.distributed, where the driver creates a new store while the workers compute (a worker
+    writes once the store exists).  The driver then checks what the workers wrote.
 
     *Resuming.*  ``outcome`` is written after a point's data and other records, and zarr
     writes each chunk to a temporary file renamed into place, so a process killed at any
@@ -383,6 +386,8 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
         attrs = _store_attrs(d, model, int(points_per_task))
         if inline:  # written on the writer thread while the first task computes
             creating = writer.submit(_write_store, path, d, attrs)
+        elif client is not None:  # written once the tasks are submitted, while the workers compute
+            creating = "after submitting"
         else:
             attrs = _write_store(path, d, attrs)
         outcome = np.full(d.shape, PENDING, dtype=np.int8)
@@ -391,7 +396,8 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
     # its arrays read the chunks when they are used
     opener = None if writer is not None else ThreadPoolExecutor(max_workers=1,
                                                                  thread_name_prefix="oscihop-sweep-open")
-    opening = (writer or opener).submit(_lazy_dataset, path, attrs["model"])
+    opening = None if creating == "after submitting" else (writer or opener).submit(_lazy_dataset, path,
+                                                                                    attrs["model"])
     # a new store's every block is computed here: the messages too are known without reading them
     messages = np.full(d.shape, "", dtype=object) if writer is not None and not resume else None
     done = outcome == DONE
@@ -405,6 +411,9 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
         "solve_kwargs": d.solve_kwargs, "variables": d.variables, "size": model["size"], "dtype": model["dtype"],
         "ref": model, "flush_seconds": _FLUSH_SECONDS, "energy_tolerance": d.energy_tolerance,
     }
+    tag = attrs["store_id"][:8] + uuid.uuid4().hex[:8]
+    if creating == "after submitting":  # a worker writes once the driver says the store exists
+        common["store_ready"] = f"oscihop-sweep-{tag}-store"
     tasks = []
     grid_counts = [math.ceil(s / c) for s, c in zip(d.shape, chunks)]
     for cidx in np.ndindex(*grid_counts):
@@ -443,7 +452,16 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
 
         try:
             if client is not None:
-                _run_dask(tasks, client, on_result, attrs["store_id"][:8] + uuid.uuid4().hex[:8])
+                def create():
+                    nonlocal opening
+                    t = time.perf_counter()
+                    _announce_store(client, common["store_ready"], _write_store, path, d, attrs)
+                    stats["driver_io_s"] += time.perf_counter() - t
+                    opening = opener.submit(_lazy_dataset, path, attrs["model"])
+
+                _run_dask(tasks, client, on_result, tag, create if creating == "after submitting" else None)
+                if creating == "after submitting":  # every task is over (after a failure, a cancelled task
+                    _forget_store_flag(client, common["store_ready"])  # still running must read "failed")
                 stats["workers"] = workers
             elif inline:
                 # a template's stacks run here on Numba's threads, each task's writes on the writer thread

@@ -110,16 +110,44 @@ def _run_local(tasks, build, workers, on_result):
     return n
 
 
-def _run_dask(tasks, client, on_result, tag):
+def _run_dask(tasks, client, on_result, tag, submitted=None):
+    """Run ``tasks`` on the cluster of ``client``; ``submitted()``, if given, is called once every
+    task is submitted (the driver creates the store while the workers compute)."""
     from distributed import as_completed
 
     futures = [client.submit(_run_task, t, pure=False, key=f"oscihop-sweep-{tag}-{i}") for i, t in enumerate(tasks)]
     try:
+        if submitted is not None:
+            submitted()
         for fut in as_completed(futures):
             on_result(fut.result())
     except BaseException:
         client.cancel(futures)
         raise
+
+
+def _announce_store(client, name, create, *args):
+    """``create(*args)`` (the store), then tell the workers waiting in ``runner._await_store`` under
+    ``name`` whether it succeeded; the driver's error is raised here."""
+    from distributed import Variable
+
+    ready = Variable(name, client=client)
+    try:
+        create(*args)
+    except BaseException:
+        ready.set("failed")
+        raise
+    ready.set("ok")
+
+
+def _forget_store_flag(client, name):
+    """Delete the flag of :func:`_announce_store` from the scheduler once the sweep's tasks are over."""
+    import contextlib
+
+    from distributed import Variable
+
+    with contextlib.suppress(Exception):
+        Variable(name, client=client).delete()
 
 
 def _client_threads(client):

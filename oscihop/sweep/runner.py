@@ -29,6 +29,7 @@ __all__ = []
 _MESSAGE_CHARS = 2000  # longest message kept per point
 _FLUSH_SECONDS = 30.0  # a long task writes what it has at least this often
 _GROUP_POINTS = 1024  # points built, then solved in stacks of one structure, between two flush checks
+_STORE_WAIT_SECONDS = 120.0  # a dask worker waits at most this long for the driver to create a new store
 
 
 class _Writer:
@@ -323,8 +324,25 @@ def _probe(build, d):
                                                                    else ""))
 
 
+def _await_store(name):
+    """Wait (in a dask worker) until the driver has created the sweep's store (``executors._announce_store``)."""
+    from distributed import Variable
+
+    try:
+        state = Variable(name).get(timeout=_STORE_WAIT_SECONDS)
+    except TimeoutError:
+        raise RuntimeError(f"The sweep's driver did not create its store within {_STORE_WAIT_SECONDS:.0f} s; "
+                           "this task's points are not written (run the sweep again).") from None
+    if state != "ok":
+        raise RuntimeError("The sweep's driver failed to create its store (its error is raised there); this "
+                           "task's points are not written.")
+
+
 def _open_arrays(task):
-    """The task's zarr arrays, opened once per worker process and store."""
+    """The task's zarr arrays, opened once per worker process and store (a dask task of a new
+    store first waits until the driver has created it)."""
+    if task.get("store_ready"):
+        _await_store(task["store_ready"])
     return open_arrays(task["store"], task["store_id"], [*task["variables"], *_RECORD_VARS])
 
 
@@ -348,7 +366,8 @@ def _run_task(task, writer=None):
     t_start = time.perf_counter()
     cpu_start = time.process_time()
     io = time.perf_counter()
-    arrays = _open_arrays(task) if writer is None else None  # opened where the arrays are written
+    # opened where the arrays are written, and once the store exists
+    arrays = _open_arrays(task) if writer is None and not task.get("store_ready") else None
     region = tuple(slice(a, b) for a, b in task["region"])
     rshape = task["rshape"]
     done = np.array(task["done"], dtype=bool).reshape(rshape)
