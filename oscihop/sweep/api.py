@@ -16,11 +16,12 @@ import numpy as np
 from .._validation import check_bool, check_size
 from ..models.base import Model
 from .definition import _Definition, _fmt_params, _ModelBuild, _SpecBuild
-from .executors import _announce_store, _check_picklable, _forget_store_flag, _client_threads, _local_workers, _run_dask, _run_local
+from .executors import (_announce_store, _check_picklable, _client_threads, _forget_store_flag, _local_workers,
+                        _run_dask, _run_local)
 from .lock import _StoreLock
 from .runner import _FLUSH_SECONDS, _probe, _run_task, _Writer
 from .store import (_ATTR, _FORMAT, DONE, FAILED, PENDING, SOLVE_FAILED, _clear_dir, _damage_text,
-                    _drop_damaged_shards, _inspect, _lazy_dataset, _open_dataset, _open_group, _region_slices,
+                    _drop_damaged_shards, _inspect, _lazy_dataset, _open_dataset, _region_slices,
                     _remove_partials, _repair_coords, _scan, _store_attrs, _write_store)
 
 __all__ = ["sweep", "open_sweep"]
@@ -355,6 +356,7 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
     # an in-process run writes on one writer thread (the store, then each task's block) while it computes
     writer = _Writer() if inline else None
     creating = None
+    create_later = False  # a dask run's new store: written once the tasks are submitted
     if resume:
         _remove_partials(path)
         outcome, damage, bad = _scan(path, attrs)
@@ -387,7 +389,7 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
         if inline:  # written on the writer thread while the first task computes
             creating = writer.submit(_write_store, path, d, attrs)
         elif client is not None:  # written once the tasks are submitted, while the workers compute
-            creating = "after submitting"
+            create_later = True
         else:
             attrs = _write_store(path, d, attrs)
         outcome = np.full(d.shape, PENDING, dtype=np.int8)
@@ -396,8 +398,7 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
     # its arrays read the chunks when they are used
     opener = None if writer is not None else ThreadPoolExecutor(max_workers=1,
                                                                  thread_name_prefix="oscihop-sweep-open")
-    opening = None if creating == "after submitting" else (writer or opener).submit(_lazy_dataset, path,
-                                                                                    attrs["model"])
+    opening = None if create_later else (writer or opener).submit(_lazy_dataset, path, attrs["model"])
     # a new store's every block is computed here: the messages too are known without reading them
     messages = np.full(d.shape, "", dtype=object) if writer is not None and not resume else None
     done = outcome == DONE
@@ -412,7 +413,7 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
         "ref": model, "flush_seconds": _FLUSH_SECONDS, "energy_tolerance": d.energy_tolerance,
     }
     tag = attrs["store_id"][:8] + uuid.uuid4().hex[:8]
-    if creating == "after submitting":  # a worker writes once the driver says the store exists
+    if create_later:  # a worker writes once the driver says the store exists
         common["store_ready"] = f"oscihop-sweep-{tag}-store"
     tasks = []
     grid_counts = [math.ceil(s / c) for s, c in zip(d.shape, chunks)]
@@ -459,8 +460,8 @@ def _sweep_locked(path, build, d, client, workers, points_per_task, progress, ov
                     stats["driver_io_s"] += time.perf_counter() - t
                     opening = opener.submit(_lazy_dataset, path, attrs["model"])
 
-                _run_dask(tasks, client, on_result, tag, create if creating == "after submitting" else None)
-                if creating == "after submitting":  # every task is over (after a failure, a cancelled task
+                _run_dask(tasks, client, on_result, tag, create if create_later else None)
+                if create_later:  # every task is over (after a failure, a cancelled task
                     _forget_store_flag(client, common["store_ready"])  # still running must read "failed")
                 stats["workers"] = workers
             elif inline:

@@ -366,7 +366,6 @@ def _write_store(path, d, attrs):
 
     import zarr
     import zarr.api.asynchronous
-    from zarr.core.sync import sync
 
     attrs = dict(attrs)
     chunks, model = attrs["chunks"], attrs["model"]
@@ -402,8 +401,6 @@ def _write_store(path, d, attrs):
     first = {}
 
     async def create(store):  # the group (initialized: False), then every array at once, then the fills
-        import asyncio
-
         group = await zarr.api.asynchronous.create_group(store=store, zarr_format=3, attributes={_ATTR: attrs},
                                                          overwrite=False)
         first["zarr.json"] = (await store.get("zarr.json", default_buffer_prototype())).to_bytes()
