@@ -31,7 +31,8 @@ from ._validation import as_float_array, check_size, resolve_dtype
 from .config import serial_jit
 from .kernels.params import I_WORK_SIZE, generic
 from .kernels.system import system_rhs
-from .kernels.vjp import retract_inplace, retract_vjp, system_rhs_vjp, vjp_work_size
+from .kernels.system import retract
+from .kernels.vjp import retract_vjp, system_rhs_vjp, vjp_work_size
 from .models.base import Model
 from .models.stack import ModelStack
 from .solvers.control import dense_weight
@@ -79,7 +80,7 @@ def _stages(p, w, first, fsal, h, A, B, y, Y, K, z, work):
     for i in range(size):
         y[i] = w[i]
     if fsal and not first:
-        retract_inplace(p, y)
+        retract(p, y)
     system_rhs(p, w, K[0], work)
     for s in range(1, ns):
         for i in range(size):
@@ -182,7 +183,7 @@ def erk_forward_member(p, y0, t0, t1, t_eval, rtol, atol, max_step, max_steps, A
             _record(tape[nsteps], w, Ys, y_new)
         while k < n_eval and t_eval[k] <= t_new:
             dense_output(y, K, Pd, h, (t_eval[k] - t) / h, out_y[k])
-            retract_inplace(p, out_y[k])
+            retract(p, out_y[k])
             ev_step[k] = nsteps
             ev_theta[k] = (t_eval[k] - t) / h
             k += 1
@@ -193,7 +194,7 @@ def erk_forward_member(p, y0, t0, t1, t_eval, rtol, atol, max_step, max_steps, A
             ck[n_ck, :] = y_new
             n_ck += 1
         w[:] = y_new
-        retract_inplace(p, y_new)
+        retract(p, y_new)
         y[:] = y_new
         f[:] = K[ns]
         t = t_new
@@ -254,17 +255,17 @@ def grid_forward_tape(p, y0, hs, n_steps, fsal, A, B, Pd, ck_every, ev_step, ev_
                     nfev += 1
                     have_last = True
                 dense_output(y, K, Pd, h, ev_theta[k], out_y[k])
-            retract_inplace(p, out_y[k])
+            retract(p, out_y[k])
             k += 1
         w[:] = z
         if not fsal:
-            retract_inplace(p, w)
+            retract(p, w)
         if not _all_finite(z):
             status = -3
             break
     y_final[:] = w
     if fsal and n_steps > 0:
-        retract_inplace(p, y_final)
+        retract(p, y_final)
     stats[0] = nfev
     stats[1] = status
 
@@ -329,7 +330,7 @@ def backward_member(p, y0, hs, n_steps, fsal, A, B, Pd, ck, ck_every, tape, stag
                 _record(seg[n - n_lo], wc, Y, u)
                 wc[:] = u
                 if not fsal:
-                    retract_inplace(p, wc)
+                    retract(p, wc)
         for n in range(n_hi - 1, n_lo - 1, -1):
             rows = tape[n] if stage_tape else seg[n - n_lo]
             w = rows[0]
@@ -338,7 +339,7 @@ def backward_member(p, y0, hs, n_steps, fsal, A, B, Pd, ck, ck_every, tape, stag
             for i in range(size):
                 y[i] = w[i]
             if fsal and n > 0:
-                retract_inplace(p, y)
+                retract(p, y)
             for s in range(ns + 1):
                 for i in range(size):
                     kbar[s, i] = 0.0

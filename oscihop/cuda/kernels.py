@@ -78,7 +78,7 @@ from ..kernels.params import (
     W_DENSE,
     W_LOWRANK,
 )
-from ..kernels.system import system_energy
+from ..kernels.system import retract_row, system_energy
 from ..kernels.terms import (hk_csr_row, kuramoto_block_row, kuramoto_conv_row, kuramoto_csr_row, kuramoto_dense_row,
                              project_rotate_row, weights_csr_row, weights_dense_row)
 from ..solvers.control import clamp_step, dense_weight, error_sq, initial_h0, initial_h1, min_step, rms, step_factor
@@ -437,14 +437,10 @@ def _block_copy_retract(p, dst, src, retract, tid, nt):
             dst[r] = src[r]
         if r < nk:
             o = nh + r * dim
-            s = 0.0
             for d in range(dim):
                 dst[o + d] = src[o + d]
-                s += src[o + d] * src[o + d]
-            if retract and s > 0:
-                inv = 1.0 / math.sqrt(s)
-                for d in range(dim):
-                    dst[o + d] *= inv
+            if retract:
+                retract_row(dst, o, dim)
     cuda.syncthreads()
 
 
@@ -454,14 +450,7 @@ def _block_retract(p, y, tid, nt):
     dim = p.ip[I_DIM]
     cuda.syncthreads()
     for r in range(tid, p.ip[I_NK], nt):
-        o = nh + r * dim
-        s = 0.0
-        for d in range(dim):
-            s += y[o + d] * y[o + d]
-        if s > 0:
-            inv = 1.0 / math.sqrt(s)
-            for d in range(dim):
-                y[o + d] *= inv
+        retract_row(y, nh + r * dim, dim)
     cuda.syncthreads()
 
 

@@ -22,6 +22,8 @@ allocation, no slice assignment outside the ``batch_*`` wrappers.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import uint64
 
@@ -65,6 +67,7 @@ from .params import (
 __all__ = [
     "fseg", "iseg", "csr_arrays", "evaluate_forces", "evaluate_energy", "system_rhs", "system_energy",
     "system_gradient", "symmetric_part", "batch_rhs", "batch_gradient", "batch_energy", "work_size",
+    "retract_row", "retract",
 ]
 
 
@@ -91,6 +94,28 @@ def csr_arrays(p, indptr_slot, indices_slot, n):
     """(indptr, indices) of a CSR structure stored in ``p.ip``."""
     indptr = iseg(p, indptr_slot, n + 1)
     return indptr, iseg(p, indices_slot, indptr[n])
+
+
+@inline_jit
+def retract_row(y, o, dim):
+    """Scale the oscillator ``y[o : o + dim]`` to unit length (docs/theory.md §7: the retraction
+    after each step); a zero vector stays zero (§7).  The one copy of this map: the CPU loops, the
+    lockstep solvers, the adjoint and the CUDA block layout all call it."""
+    s = 0.0
+    for d in range(dim):
+        s += y[o + d] * y[o + d]
+    if s > 0:
+        inv = 1.0 / math.sqrt(s)
+        for d in range(dim):
+            y[o + d] *= inv
+
+
+@serial_jit
+def retract(p, y):
+    """:func:`retract_row` for every oscillator of the flat state ``y`` (Hopfield units unchanged)."""
+    nh, dim = p.ip[I_NH], p.ip[I_DIM]
+    for i in range(p.ip[I_NK]):
+        retract_row(y, nh + i * dim, dim)
 
 
 @serial_jit

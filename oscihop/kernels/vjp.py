@@ -42,7 +42,7 @@ from .fixed_dim import DIMS
 
 __all__ = [
     "vjp_work_size", "activation_vjp", "system_rhs_vjp",
-    "retract_vjp", "retract_inplace",
+    "retract_vjp",
 ]
 
 from .params import (
@@ -696,18 +696,3 @@ def retract_vjp(p, z, zbar_in, out):
         else:
             for d in range(dim):
                 out[o + d] = zbar_in[o + d]
-
-
-@serial_jit
-def retract_inplace(p, y):
-    """Scale every oscillator block of ``y`` to unit length (same map as the solvers')."""
-    nh, dim = p.ip[I_NH], p.ip[I_DIM]
-    for i in range(p.ip[I_NK]):
-        o = nh + i * dim
-        s = 0.0
-        for d in range(dim):
-            s += y[o + d] * y[o + d]
-        if s > 0:
-            inv = 1.0 / math.sqrt(s)
-            for d in range(dim):
-                y[o + d] *= inv

@@ -44,7 +44,7 @@ __all__ = ["fixed_lockstep", "erk_lockstep"]
 @serial_jit
 def _retract_t(p, y):
     """Scale every oscillator of every member (columns of ``y``) to unit length: the sums of
-    :func:`_retract_col`, member index innermost (one pass over ``y`` in memory order)."""
+    :func:`oscihop.kernels.system.retract` of each column, member index innermost (one pass over ``y`` in memory order)."""
     nb = y.shape[1]
     nh, dim = p.ip[I_NH], p.ip[I_DIM]
     inv = np.empty(nb)  # float64, as the per-member sums
@@ -200,21 +200,6 @@ def fixed_lockstep(p, y0s, t0, t_eval, dt_max, scheme, max_steps, steady_tol, ou
 
 
 # ---------------------------------------------------------------- adaptive lockstep
-@serial_jit
-def _retract_col(p, y, b):
-    """Scale every oscillator of member ``b`` (column of ``y``) to unit length."""
-    nh, dim = p.ip[I_NH], p.ip[I_DIM]
-    for i in range(p.ip[I_NK]):
-        o = nh + i * dim
-        s = 0.0
-        for d in range(dim):
-            s += y[o + d, b] * y[o + d, b]
-        if s > 0:
-            inv = 1.0 / math.sqrt(s)
-            for d in range(dim):
-                y[o + d, b] *= inv
-
-
 @serial_jit
 def _stage_t(c, K, n, y, hs, out, add_y):
     """out[:, b] = y[:, b] + hs[b] sum_{j < n} c[j] K[j, :, b] (without the ``y`` term
@@ -426,7 +411,7 @@ def erk_lockstep(p, y0s, t0, t1, t_eval, rtol, atol, max_step, first_step, max_s
                 retract(p, row)
                 k += 1
             kout[b] = k
-            _retract_col(p, y_new, b)
+            retract(p, y_new[:, b])  # member b's column
             fmax = 0.0
             for i in range(size):
                 y[i, b] = y_new[i, b]

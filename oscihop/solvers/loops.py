@@ -44,7 +44,7 @@ from ..kernels.params import (
     W_LOWRANK,
 )
 from ..kernels.dispatch import member_params
-from ..kernels.system import system_rhs
+from ..kernels.system import retract, system_rhs  # noqa: F401  (retract: re-exported)
 from .control import (  # noqa: F401  (MAX_FACTOR, MIN_FACTOR, SAFETY: re-exported)
     MAX_FACTOR,
     MIN_FACTOR,
@@ -88,21 +88,6 @@ def copy_into(dst, src):
     """dst[:] = src, element by element (slice assignment is not CUDA device code)."""
     for i in range(src.shape[0]):
         dst[i] = src[i]
-
-
-@serial_jit
-def retract(p, y):
-    """Scale every oscillator block of ``y`` to unit length (the documented retraction)."""
-    nh, dim = p.ip[I_NH], p.ip[I_DIM]
-    for i in range(p.ip[I_NK]):
-        o = nh + i * dim
-        s = 0.0
-        for d in range(dim):
-            s += y[o + d] * y[o + d]
-        if s > 0:
-            inv = 1.0 / math.sqrt(s)
-            for d in range(dim):
-                y[o + d] *= inv
 
 
 @serial_jit
