@@ -53,6 +53,13 @@ def _models(rng, random_edges, random_antisymmetric):
     yield "hk-shared-tanh-d3", _hk_shared(rng, n, 3, "tanh", random_edges, activation="tanh")
     yield "hk-dense-w-d2", _hk_shared(rng, n, 2, "sigmoid", random_edges, w_on_graph=False, activation="sigmoid")
     yield "hk-d7-generic", _hk_shared(rng, n, 7, "relu", random_edges)
+    # HK coefficients on other edges than the Kuramoto couplings: _kuramoto_csr_t, then _hk_csr_t
+    hk_edges = random_edges(n, 0.5)
+    yield "hk-edges-apart-tanh-d3", oh.HopfieldKuramoto(
+        oh.Hopfield(rng.standard_normal((n, n)), activation="tanh", symmetrize=True),
+        oh.Kuramoto(3, edges=random_edges(n, 0.4), coupling=rng.standard_normal(), interaction="tanh",
+                    interaction_weights=0.7),
+        hk_edges, weights=rng.standard_normal(hk_edges.shape[0]), mode="network", kappa_h=1.5, kappa_k=0.7)
     xi = np.where(rng.random((3, n)) < 0.5, -1.0, 1.0)
     yield "hopfield-lowrank", oh.Hopfield.from_patterns(xi, activation="tanh", beta=2.0)
     yield "kuramoto-meanfield-omega", oh.Kuramoto(2, coupling="mean-field", strength=1.3, n=n,
@@ -68,7 +75,7 @@ def _models(rng, random_edges, random_antisymmetric):
     yield "hopfield-softmax-fallback", oh.Hopfield(j + j.T, activation="softmax", beta=0.5)
 
 
-@pytest.mark.parametrize("nb", [1, 3, 4, 9])
+@pytest.mark.parametrize("nb", [1, 3, 4, 9, 37])
 def test_batch_innermost_rhs_matches_rowwise(rng, random_edges, random_antisymmetric, nb):
     for name, model in _models(rng, random_edges, random_antisymmetric):
         for dtype, tol in ((np.float64, TOL), (np.float32, 1e-4)):
@@ -88,6 +95,8 @@ def test_fast_path_flags(rng, random_edges, random_antisymmetric):
     p = models["hk-shared-relu-d5"].params()
     assert BT.has_fast_path(p) and BT.shared_structure(p)
     assert BT.shared_structure(models["hk-dense-w-d2"].params())  # W dense; K and HK share the graph
+    apart = models["hk-edges-apart-tanh-d3"].params()
+    assert BT.has_fast_path(apart) and not BT.shared_structure(apart)  # the separate CSR kernels
     assert BT.has_fast_path(models["kuramoto-dense-blas"].params())
     assert not BT.has_fast_path(models["hk-all-fallback"].params())
     assert not BT.has_fast_path(models["hopfield-softmax-fallback"].params())
