@@ -187,16 +187,8 @@ def fixed_lockstep(p, y0s, t0, t_eval, dt_max, scheme, max_steps, steady_tol, ou
                     out[b, k, i] = y[i, b]
         k += 1
     for b in range(nb):
-        start = kstop[b] if kstop[b] >= 0 else n_eval
-        nan = status[b] != STATUS_STEADY
-        for kk in range(start, n_eval):
-            for i in range(size):
-                out[b, kk, i] = math.nan if nan else y[i, b]
-        stats[b, ST_NFEV] = nfev[b]
-        stats[b, ST_NSTEPS] = nsteps[b]
-        stats[b, ST_NREJ] = 0
-        stats[b, ST_STATUS] = status[b]
-        stats[b, ST_T] = t_stop[b]
+        _stop(out, b, kstop[b] if kstop[b] >= 0 else n_eval, y, status[b] != STATUS_STEADY)
+        _put_stats(stats, b, nfev[b], nsteps[b], 0, status[b], t_stop[b])
 
 
 # ---------------------------------------------------------------- adaptive lockstep
@@ -245,6 +237,16 @@ def _col_max_abs(f, acc):
             a = abs(f[i, b])
             if not a <= acc[b]:  # also catches NaN
                 acc[b] = a
+
+
+@serial_jit
+def _put_stats(stats, b, nfev, nsteps, nrej, status, t):
+    """Member ``b``'s row of the statistics array (columns ``loops.STATS_COLUMNS``)."""
+    stats[b, ST_NFEV] = nfev
+    stats[b, ST_NSTEPS] = nsteps
+    stats[b, ST_NREJ] = nrej
+    stats[b, ST_STATUS] = status
+    stats[b, ST_T] = t
 
 
 @serial_jit
@@ -429,8 +431,4 @@ def erk_lockstep(p, y0s, t0, t1, t_eval, rtol, atol, max_step, first_step, max_s
                 running[b] = False
                 _stop(out, b, k, y, status[b] != STATUS_STEADY)
     for b in range(nb):
-        stats[b, ST_NFEV] = nfev[b]
-        stats[b, ST_NSTEPS] = nsteps[b]
-        stats[b, ST_NREJ] = nrej[b]
-        stats[b, ST_STATUS] = status[b]
-        stats[b, ST_T] = t[b]
+        _put_stats(stats, b, nfev[b], nsteps[b], nrej[b], status[b], t[b])
