@@ -95,7 +95,6 @@ from ..solvers.loops import (
     ST_T,
     STATUS_DONE,
     STATUS_MAX_STEPS,
-    STATUS_NONFINITE,
     STATUS_STEADY,
     STATUS_STEP_UNDERFLOW,
     _rotate_block,
@@ -103,6 +102,7 @@ from ..solvers.loops import (
     erk_advance,
     erk_start,
     fixed_core,
+    rest_status,
     substeps,
 )
 
@@ -243,12 +243,7 @@ def _block_max_abs(v, part, red, tid, nt):
 
 @cuda.jit(device=True)
 def _block_rest_status(f, steady_tol, part, red, tid, nt):
-    fmax = _block_max_abs(f, part, red, tid, nt)
-    if not math.isfinite(fmax):
-        return STATUS_NONFINITE
-    if steady_tol > 0 and fmax < steady_tol:
-        return STATUS_STEADY
-    return STATUS_DONE
+    return rest_status(_block_max_abs(f, part, red, tid, nt), steady_tol)
 
 
 @cuda.jit(device=True)
@@ -525,7 +520,7 @@ def erk_block_kernel(fps, ip, y, f, st, K, y_new, ytmp, errv, g, part, red, star
                 k += 1
         _block_rhs(p, yb, fb, gb, pb, rb, tid, nt)
         nfev = 1
-        at_rest = steady_tol > 0 and _block_max_abs(fb, pb, rb, tid, nt) < steady_tol
+        at_rest = rest_status(_block_max_abs(fb, pb, rb, tid, nt), steady_tol) == STATUS_STEADY
         if first_step[b] > 0:
             h_abs = first_step[b]
         else:

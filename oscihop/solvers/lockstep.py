@@ -31,9 +31,9 @@ from .loops import (
     ST_T,
     STATUS_DONE,
     STATUS_MAX_STEPS,
-    STATUS_NONFINITE,
     STATUS_STEADY,
     STATUS_STEP_UNDERFLOW,
+    rest_status,
     retract,
     substeps,
 )
@@ -82,12 +82,9 @@ def _check_rest(f, live, status, kstop, k, steady_tol, fmax):
     n_live = 0
     for b in range(nb):
         if live[b]:
-            if not math.isfinite(fmax[b]):
-                status[b] = STATUS_NONFINITE
-                live[b] = False
-                kstop[b] = k
-            elif steady_tol > 0 and fmax[b] < steady_tol:
-                status[b] = STATUS_STEADY
+            stop = rest_status(fmax[b], steady_tol)
+            if stop != STATUS_DONE:
+                status[b] = stop
                 live[b] = False
                 kstop[b] = k
             else:
@@ -303,7 +300,7 @@ def erk_lockstep(p, y0s, t0, t1, t_eval, rtol, atol, max_step, first_step, max_s
     _col_max_abs(f, acc)
     select = False
     for b in range(nb):
-        if steady_tol > 0 and acc[b] < steady_tol:  # already at rest: no step
+        if rest_status(acc[b], steady_tol) == STATUS_STEADY:  # already at rest: no step
             status[b] = STATUS_STEADY
             running[b] = False
         if first_step[b] > 0:
@@ -423,10 +420,7 @@ def erk_lockstep(p, y0s, t0, t1, t_eval, rtol, atol, max_step, first_step, max_s
                 if not a <= fmax:
                     fmax = a
             t[b] = tn
-            if not math.isfinite(fmax):
-                status[b] = STATUS_NONFINITE
-            elif steady_tol > 0 and fmax < steady_tol:
-                status[b] = STATUS_STEADY
+            status[b] = rest_status(fmax, steady_tol)
             if status[b] != STATUS_DONE or not tn < t1:
                 running[b] = False
                 _stop(out, b, k, y, status[b] != STATUS_STEADY)

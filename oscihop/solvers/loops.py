@@ -63,7 +63,7 @@ from .control import spacing_up  # noqa: F401  (the CUDA kernels import it from 
 __all__ = [
     "SCHEME_EULER", "SCHEME_RK4", "SCHEME_GEOMETRIC", "STATUS_DONE", "STATUS_STEADY", "STATUS_MAX_STEPS",
     "STATUS_STEP_UNDERFLOW", "STATUS_NONFINITE", "STATS_COLUMNS", "N_STATS", "ST_NFEV", "ST_NSTEPS", "ST_NREJ", "ST_STATUS", "ST_T",
-    "ST_H", "ST_K", "ST_RUN", "ST_LEN", "copy_into", "retract", "MAX_SUBSTEPS", "substeps", "dense_output",
+    "ST_H", "ST_K", "ST_RUN", "ST_LEN", "copy_into", "retract", "rest_status", "MAX_SUBSTEPS", "substeps", "dense_output",
     "select_initial_step", "erk_start", "erk_advance", "erk_member", "fixed_member", "fixed_core",
     "splitmix64", "async_member", "async_core", "erk_block", "fixed_block", "async_block",
 ]
@@ -100,15 +100,23 @@ def _max_abs(v):
     return m
 
 
-@serial_jit
-def _rest_status(f, steady_tol):
-    """Status after evaluating f = dy/dt: non-finite, steady state, or keep going (0)."""
-    fmax = _max_abs(f)
+@inline_jit
+def rest_status(fmax, steady_tol):
+    """The status a trajectory stops with, given ``fmax = max |dy/dt|`` at its state:
+    ``STATUS_NONFINITE`` (not finite, NaN included), ``STATUS_STEADY`` (below a positive
+    ``steady_tol``) or ``STATUS_DONE`` (keep going).  The one rule of every layout: the CPU
+    loops, both lockstep solvers and the CUDA block layout call it."""
     if not math.isfinite(fmax):
         return STATUS_NONFINITE
     if steady_tol > 0 and fmax < steady_tol:
         return STATUS_STEADY
     return STATUS_DONE
+
+
+@serial_jit
+def _rest_status(f, steady_tol):
+    """:func:`rest_status` of f = dy/dt."""
+    return rest_status(_max_abs(f), steady_tol)
 
 
 #: Largest step count of one output interval that :func:`substeps` converts to an integer.
@@ -210,7 +218,7 @@ def erk_start(p, y, f, t0, t1, t_eval, rtol, atol, max_step, first_step, steady_
             k += 1
     system_rhs(p, y, f, work)
     nfev = 1
-    at_rest = steady_tol > 0 and _max_abs(f) < steady_tol  # y0 is already steady: take no step
+    at_rest = rest_status(_max_abs(f), steady_tol) == STATUS_STEADY  # y0 is already steady: take no step
     if first_step > 0:
         h_abs = first_step
     else:
