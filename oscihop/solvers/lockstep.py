@@ -21,7 +21,7 @@ import numpy as np
 from ..config import serial_jit
 from ..kernels.batched import rhs_shared_t, rhs_t
 from ..kernels.params import I_DIM, I_NH, I_NK
-from .control import clamp_step, dense_weight, error_sq, initial_h0, initial_h1, min_step, rms, step_factor
+from .control import clamp_step, error_sq, initial_h0, initial_h1, min_step, rms, step_factor
 from .loops import (
     SCHEME_EULER,
     ST_NFEV,
@@ -33,6 +33,7 @@ from .loops import (
     STATUS_MAX_STEPS,
     STATUS_STEADY,
     STATUS_STEP_UNDERFLOW,
+    dense_output,
     rest_status,
     retract,
     substeps,
@@ -397,16 +398,8 @@ def erk_lockstep(p, y0s, t0, t1, t_eval, rtol, atol, max_step, first_step, max_s
             tn = t_new[b]
             k = kout[b]
             while k < n_eval and t_eval[k] <= tn:  # dense output from the step's stages
-                theta = (t_eval[k] - tb) / h
                 row = out[b, k]
-                for i in range(size):
-                    row[i] = 0.0
-                for s in range(ns + 1):
-                    q = dense_weight(Pd, s, theta)
-                    for i in range(size):
-                        row[i] += K[s, i, b] * q
-                for i in range(size):
-                    row[i] = y[i, b] + h * row[i]
+                dense_output(y[:, b], K[:, :, b], Pd, h, (t_eval[k] - tb) / h, row)  # member b's columns
                 retract(p, row)
                 k += 1
             kout[b] = k
