@@ -30,8 +30,7 @@ from ._threads import even_blocks, run_blocks
 from ._validation import as_float_array, check_size, resolve_dtype
 from .config import serial_jit
 from .kernels.params import I_WORK_SIZE, generic
-from .kernels.system import system_rhs
-from .kernels.system import retract
+from .kernels.system import retract, system_rhs
 from .kernels.vjp import retract_vjp, system_rhs_vjp, vjp_work_size
 from .models.base import Model
 from .models.stack import ModelStack

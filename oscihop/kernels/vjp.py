@@ -19,7 +19,8 @@ sweep as their transpose: the sparse pair and HK couplings are swept oscillator 
 oscillator (forces, projection, then the transpose of the row's entries), each entry's
 ``phi'(s_e)`` evaluated once and cached in ``work``; the pair and HK couplings share one
 sweep when they are stored on the same sparse structure, and D = 2..5 run a build of the
-one row function with D a compile-time constant (:func:`_make_rows_vjp`).  The activation and ``phi'`` are the forward pass's own functions
+one row function with D a compile-time constant (:func:`_make_rows_vjp`).  The activation
+and ``phi'`` are the forward pass's own functions
 (:func:`oscihop.kernels.activations.activate`, :func:`oscihop.kernels.terms.dphi`, both
 on the package's one ``tanh``), so the VJP differentiates exactly what ``system_rhs`` computes.
 

@@ -45,7 +45,8 @@ __all__ = ["fixed_lockstep", "erk_lockstep"]
 @serial_jit
 def _retract_t(p, y):
     """Scale every oscillator of every member (columns of ``y``) to unit length: the sums of
-    :func:`oscihop.kernels.system.retract` of each column, member index innermost (one pass over ``y`` in memory order)."""
+    :func:`oscihop.kernels.system.retract` of each column, member index innermost (one pass
+    over ``y`` in memory order)."""
     nb = y.shape[1]
     nh, dim = p.ip[I_NH], p.ip[I_DIM]
     inv = np.empty(nb)  # float64, as the per-member sums

@@ -63,7 +63,8 @@ from .control import spacing_up  # noqa: F401  (the CUDA kernels import it from 
 __all__ = [
     "SCHEME_EULER", "SCHEME_RK4", "SCHEME_GEOMETRIC", "STATUS_DONE", "STATUS_STEADY", "STATUS_MAX_STEPS",
     "STATUS_STEP_UNDERFLOW", "STATUS_NONFINITE", "STATS_COLUMNS", "N_STATS", "ST_NFEV", "ST_NSTEPS", "ST_NREJ", "ST_STATUS", "ST_T",
-    "ST_H", "ST_K", "ST_RUN", "ST_LEN", "copy_into", "retract", "rest_status", "MAX_SUBSTEPS", "substeps", "dense_output",
+    "ST_H", "ST_K", "ST_RUN", "ST_LEN", "copy_into", "retract", "rest_status", "MAX_SUBSTEPS", "substeps",
+    "dense_output",
     "select_initial_step", "erk_start", "erk_advance", "erk_member", "fixed_member", "fixed_core",
     "splitmix64", "async_member", "async_core", "erk_block", "fixed_block", "async_block",
 ]
