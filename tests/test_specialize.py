@@ -25,6 +25,7 @@ import subprocess
 import sys
 import textwrap
 
+import numba
 import numpy as np
 import pytest
 
@@ -177,8 +178,10 @@ _FRESH = textwrap.dedent("""
     compiled.update({f"{table}{key}": len(getattr(FD, table)[key].signatures) for table, keys in
                      [("KURAMOTO_CSR", [(3, 0), (2, 0), (5, 0), (3, 1)]), ("FUSED_CSR", [(3, 0), (5, 0)]),
                       ("PROJECT_ROTATE", [3, 4])] for key in keys})
-    print(json.dumps(dict(compiled=compiled, hits=sum(S.system_rhs.stats.cache_hits.values()),
-                          misses=sum(S.system_rhs.stats.cache_misses.values()))))
+    rhs_c, energy_c = S.linked_functions(kur.params())  # what kur.rhs called
+    print(json.dumps(dict(compiled=compiled, linked_hits=rhs_c.cache_hits + energy_c.cache_hits,
+                          hits=sum(S.batch_rhs.stats.cache_hits.values()),
+                          misses=sum(S.batch_rhs.stats.cache_misses.values()))))
 """)
 
 
@@ -196,14 +199,16 @@ def test_fresh_process_compiles_only_its_kind_and_reloads_from_disk(tmp_path):
     first, second = runs
     compiled = first["compiled"]
     # what a CSR Kuramoto model with D = 3 runs ...
-    mine = ("KURAMOTO_CSR(3, 0)", "PROJECT_ROTATE3")
+    # (the CSR energy term too: system.link builds the kind's energy with its right-hand side)
+    mine = ("KURAMOTO_CSR(3, 0)", "PROJECT_ROTATE3", "kuramoto_csr")
     assert all(compiled[k] >= 1 for k in mine), compiled
     # ... and nothing else: other representations, other D or interactions, the fused HK pass
     others = [k for k, v in compiled.items() if v and k not in mine]
     assert others == [], others
-    assert first["misses"] >= 1
-    # the second process finds the specialised signature in the disk cache (class pickled by name)
-    assert second["hits"] >= 1 and second["misses"] == 0, second
+    assert first["misses"] >= 1 and first["linked_hits"] == 0, first
+    # the second process finds the loop's signature and the kind's two C functions in the disk
+    # cache (the class pickled by name, the C functions under their kind's name)
+    assert second["hits"] >= 1 and second["misses"] == 0 and second["linked_hits"] == 2, second
 
 
 @pytest.mark.parametrize("flag, name", [("0", "SystemParams"), ("1", "SystemParams_0_4_0_2_0_0")])
@@ -214,3 +219,64 @@ def test_environment_switch(flag, name):
     res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.strip() == name
+
+
+def _erk(q, ys, te, dtype):
+    tab = METHODS["RK45"].tableau
+    out = np.empty((ys.shape[0], te.size, ys.shape[1]), dtype=dtype)
+    stats = np.zeros((ys.shape[0], 5))
+    loops.erk_block(q, q.fp[None], ys, 0.0, 1.0, te, 1e-6, np.full(ys.shape[1], 1e-9), np.inf, np.zeros(ys.shape[0]),
+                    10_000, 0.0, tab.A, tab.B, tab.E, tab.P, tab.error_estimator_order, out, stats)
+    return out, stats
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_linked_loops_compile_once_for_every_kind(rng, random_edges, dtype):
+    """``system.link``: the solver loops take a LinkedParams and call the kind's own compiled
+    right-hand side and energy by address, so one compilation of the loop serves every kind
+    and gives the results of the loop compiled for that kind."""
+    hop = oh.Hopfield.from_patterns(np.where(rng.random((2, 8)) < 0.5, -1.0, 1.0))
+    kur = oh.Kuramoto(3, edges=random_edges(8), coupling=0.8, interaction="tanh", interaction_weights=0.5)
+    models = [hop, kur, oh.HopfieldKuramoto(hop, kur, "all", alpha=0.3, mode="additive"),
+              oh.Kuramoto(2, coupling="mean-field", strength=1.0, n=6)]
+    te = np.linspace(0.0, 1.0, 4)
+    before = set(loops.erk_block.signatures)
+    for model in models:
+        p = P.specialize(model.params(dtype))
+        lp = S.link(p)
+        assert type(lp) is P.LinkedParams and lp.rhs != 0 and lp.energy != 0 and lp.fp is p.fp
+        assert S.link(P.generic(p)) == P.generic(p)  # run-time dispatch: nothing to link
+        ys = model.random_state(seed=3, batch=2).astype(dtype)
+        (out, stats), (ref, ref_stats) = _erk(lp, ys, te, dtype), _erk(p, ys, te, dtype)
+        tol = 1e-12 if dtype == np.float64 else 1e-5
+        np.testing.assert_allclose(out, ref, rtol=tol, atol=tol)
+        np.testing.assert_array_equal(stats[:, :4], ref_stats[:, :4])
+        energy, ref_energy = np.empty((2, te.size), dtype), np.empty((2, te.size), dtype)
+        S.batch_energy(lp, lp.fp[None], out, energy)
+        S.batch_energy(p, p.fp[None], out, ref_energy)
+        np.testing.assert_allclose(energy, ref_energy, rtol=tol, atol=tol)
+    linked = [sig for sig in set(loops.erk_block.signatures) - before
+              if getattr(sig[0], "instance_class", None) is P.LinkedParams]
+    assert len(linked) <= 1, linked  # four kinds, at most one new compilation of the loop (none if cached)
+    # every kind hands the loop the same type: one compilation serves them all
+    assert len({numba.typeof(S.link(P.specialize(m.params(dtype)))) for m in models}) == 1
+
+
+def test_linked_call_refuses_strided_arrays():
+    from numba.core.errors import TypingError
+
+    model = oh.Kuramoto(2, edges=oh.ring_edges(5), coupling=1.0)
+    lp = S.link(P.specialize(model.params()))
+    ys = np.asfortranarray(model.random_state(seed=0, batch=3))  # rows are strided views
+    with pytest.raises(TypingError, match="1-D C-contiguous"):
+        S.batch_rhs(lp, ys, np.empty_like(ys))
+
+
+def test_linked_call_refuses_another_dtype():
+    from numba.core.errors import TypingError
+
+    model = oh.Kuramoto(2, edges=oh.ring_edges(5), coupling=1.0)
+    lp = S.link(P.specialize(model.params()))  # float64 functions
+    ys = model.random_state(seed=0, batch=3).astype(np.float32)
+    with pytest.raises(TypingError, match="must hold float64"):
+        S.batch_rhs(lp, ys, np.empty_like(ys))

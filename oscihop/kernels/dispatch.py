@@ -31,6 +31,7 @@ from .params import (
     K_MEANFIELD,
     K_NONE,
     SHARED_NONE,
+    LinkedParams,
     W_CSR,
     W_DENSE,
     W_LOWRANK,
@@ -106,13 +107,15 @@ def member_params(p, fps, b):
     with the float row ``fps[b]`` (docs/theory.md §9).  ``fps`` holds one row per member
     of a stack of models (:func:`oscihop.stack`), or one row that every member shares.
     The one place the layout drivers of the CPU read per-member parameters."""
-    return type(p)(fps[min(b, fps.shape[0] - 1)], p.ip)
+    return p._replace(fp=fps[min(b, fps.shape[0] - 1)])
 
 
 # ---------------------------------------------------------------- overloads (compiled callers)
 @overload(member_params, target="generic")
 def _ol_member_params(p, fps, b):
     cls = p.instance_class
+    if cls is LinkedParams:  # the kind's compiled functions go with every member's row
+        return lambda p, fps, b: LinkedParams(fps[min(b, fps.shape[0] - 1)], p.ip, p.rhs, p.energy)
     return lambda p, fps, b: cls(fps[min(b, fps.shape[0] - 1)], p.ip)
 
 

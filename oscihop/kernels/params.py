@@ -24,7 +24,7 @@ __all__ = [
     "ACT_TANH", "ACT_SIGMOID", "ACT_RELU", "ACT_SOFTMAX", "ACT_SIGN", "ACTIVATIONS", "W_NONE", "W_DENSE",
     "W_CSR", "W_LOWRANK", "K_NONE", "K_DENSE", "K_CSR", "K_LOWRANK", "K_MEANFIELD", "K_BLOCK", "K_CONV", "INT_LINEAR",
     "INT_RELU", "INT_TANH", "INT_SIGMOID", "INTERACTIONS", "OMEGA_NONE", "OMEGA_GLOBAL", "OMEGA_PER_UNIT",
-    "HK_NONE", "HK_CSR", "HK_ALL", "SHARED_NONE", "SHARED_K_HK", "SHARED_K_HK_W", "SystemParams",
+    "HK_NONE", "HK_CSR", "HK_ALL", "SHARED_NONE", "SHARED_K_HK", "SHARED_K_HK_W", "SystemParams", "LinkedParams",
     "SPEC_FIELDS", "params_class", "spec_of", "generic", "specialize", "specialize_enabled", "kind_spec",
     "INT_HEADER", "F_BETA", "F_K_STRENGTH", "F_HK_ALPHA", "F_KAPPA_H", "F_KAPPA_K", "FLOAT_HEADER",
     "pack_params", "shared_csr_code",
@@ -60,6 +60,12 @@ SHARED_NONE, SHARED_K_HK, SHARED_K_HK_W = 0, 1, 2
 #: (int64 array: a header of codes, sizes and offsets, then index arrays).  Two flat
 #: arrays keep the compiled signatures small, so kernels compile quickly.
 SystemParams = namedtuple("SystemParams", ["fp", "ip"])
+
+#: A kind-specialised bundle handed to the solver loops with the machine addresses of its
+#: kind's compiled right-hand side and energy (``rhs``, ``energy``: see
+#: :func:`oscihop.kernels.system.link`).  The loops compile once for every model kind and
+#: call the kind's functions by address; each kind compiles only its own terms.
+LinkedParams = namedtuple("LinkedParams", ["fp", "ip", "rhs", "energy"])
 
 #: What a specialised bundle's class records: the Hopfield weight, Kuramoto coupling and HK
 #: coupling representations, D when it has register-resident kernels (2..5, else 0) and

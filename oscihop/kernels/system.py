@@ -23,11 +23,17 @@ allocation, no slice assignment outside the ``batch_*`` wrappers.
 from __future__ import annotations
 
 import math
+import threading
 
+import numba
 import numpy as np
-from numba import uint64
+from llvmlite import ir as llvm_ir
+from numba import carray, cfunc, uint64
+from numba.core import types
+from numba.core.errors import TypingError
+from numba.extending import intrinsic, overload
 
-from ..config import inline_jit, serial_jit
+from ..config import SERIAL, inline_jit, serial_jit
 from .activations import activate, hessian_apply, lagrangian
 from .dispatch import (
     fused_csr_fixed,
@@ -40,7 +46,7 @@ from .dispatch import (
     weights_matvec,
     whole_rhs,
 )
-from .fixed_dim import has_fixed_dim
+from .fixed_dim import _build, has_fixed_dim
 from .terms import _dot, block_pass, conv_pass, dphi, phi  # noqa: F401  (re-exported: kernels elsewhere use them)
 from .params import (
     ACT_SIGN,
@@ -62,12 +68,13 @@ from .params import (
     K_BLOCK,
     SHARED_K_HK_W,
     SHARED_NONE,
+    LinkedParams,
 )
 
 __all__ = [
     "fseg", "iseg", "csr_arrays", "evaluate_forces", "evaluate_energy", "system_rhs", "system_energy",
     "system_gradient", "symmetric_part", "batch_rhs", "batch_gradient", "batch_energy", "work_size",
-    "retract_row", "retract",
+    "retract_row", "retract", "link", "linked_functions", "linked_rhs", "linked_energy",
 ]
 
 
@@ -269,10 +276,11 @@ def symmetric_part(p, y, out, tmp):
 
 @serial_jit
 def batch_rhs(p, ys, out):
-    """Row-wise :func:`system_rhs` over a batch ``ys`` (B, size)."""
+    """Row-wise :func:`system_rhs` over a batch ``ys`` (B, size); a :class:`LinkedParams` ``p``
+    calls its kind's compiled function (:func:`link`)."""
     work = np.empty(p.ip[I_WORK_SIZE], dtype=ys.dtype)
     for b in range(ys.shape[0]):
-        system_rhs(p, ys[b], out[b], work)
+        linked_rhs(p, ys[b], out[b], work)
 
 
 @serial_jit
@@ -291,9 +299,146 @@ def batch_energy(p, fps, ys, out):
     for b in range(ys.shape[0]):
         q = member_params(p, fps, b)
         for t in range(ys.shape[1]):
-            out[b, t] = system_energy(q, ys[b, t], work)
+            out[b, t] = linked_energy(q, ys[b, t], work)
 
 
 def work_size(nh, nk, dim, w_rank, k_rank):
     """Scratch entries one evaluation needs (see :func:`evaluate_forces`)."""
     return 2 * nh + max(w_rank, k_rank * dim, dim, 1) + 1
+
+
+# ---------------------------------------------------------------- linked bundles
+# The solver loops call the right-hand side and the energy through linked_rhs and
+# linked_energy.  For a kind-specialised bundle the driver passes link(p): the loops then
+# compile once for every model kind (their bundle type is the same LinkedParams) and call
+# the kind's own system_rhs / system_energy, compiled on their own as C functions, by
+# address.  For the run-time-dispatched SystemParams (the CUDA kernels, the gradients) they
+# are system_rhs and system_energy themselves, inlined as before.
+_cls = None  # the bundle class of a build of the two functions below (bound by fixed_dim._build)
+
+
+def _rhs_c(fp, ip, y, out, work, n_fp, n_ip, n_y, n_out, n_work):
+    """:func:`system_rhs` of one model kind on raw pointers (a C function: see :func:`link`)."""
+    system_rhs(_cls(carray(fp, n_fp), carray(ip, n_ip)), carray(y, n_y), carray(out, n_out), carray(work, n_work))
+
+
+def _energy_c(fp, ip, y, work, n_fp, n_ip, n_y, n_work):
+    """:func:`system_energy` of one model kind on raw pointers, as a float64 (exact for float32)."""
+    return np.float64(system_energy(_cls(carray(fp, n_fp), carray(ip, n_ip)), carray(y, n_y),
+                                    carray(work, n_work)))
+
+
+def _check_arrays(ip, **arrays):
+    """The linked functions take 1-D C-contiguous arrays, ``ip`` of int64 and the others of the
+    dtype of ``fp`` (what :func:`link` compiled them for): refuse others when the caller compiles."""
+    for name, a in dict(ip=ip, **arrays).items():
+        if not (isinstance(a, types.Array) and a.ndim == 1 and a.layout == "C"):
+            raise TypingError(f"linked call: `{name}` must be a 1-D C-contiguous array, got {a}")
+        want = types.int64 if name == "ip" else arrays["fp"].dtype
+        if a.dtype != want:
+            raise TypingError(f"linked call: `{name}` must hold {want} (the bundle's dtype), got {a.dtype}")
+
+
+def _c_signature(restype, *dtypes):
+    """The C signature :func:`_c_call` calls with arrays of ``dtypes``: a data pointer for each
+    array, then each array's length."""
+    return restype(*[types.CPointer(numba.from_dtype(np.dtype(d))) for d in dtypes], *[types.int64] * len(dtypes))
+
+
+def _c_call(context, builder, restype, arrays, values, addr):
+    """Call the C function at ``addr`` with the data pointers of ``arrays`` (their Numba types and
+    values) followed by their lengths; return its value."""
+    structs = [context.make_array(t)(context, builder, v) for t, v in zip(arrays, values)]
+    args = [a.data for a in structs] + [a.nitems for a in structs]
+    fnty = llvm_ir.FunctionType(context.get_value_type(restype), [a.type for a in args])
+    return builder.call(builder.inttoptr(addr, fnty.as_pointer()), args)
+
+
+@intrinsic
+def _call_rhs(typingctx, addr, fp, ip, y, out, work):
+    _check_arrays(ip, fp=fp, y=y, out=out, work=work)
+
+    def codegen(context, builder, signature, args):
+        _c_call(context, builder, types.void, (fp, ip, y, out, work), args[1:], args[0])
+        return context.get_dummy_value()
+
+    return types.none(addr, fp, ip, y, out, work), codegen
+
+
+@intrinsic
+def _call_energy(typingctx, addr, fp, ip, y, work):
+    _check_arrays(ip, fp=fp, y=y, work=work)
+
+    def codegen(context, builder, signature, args):
+        return _c_call(context, builder, types.float64, (fp, ip, y, work), args[1:], args[0])
+
+    return types.float64(addr, fp, ip, y, work), codegen
+
+
+def _linked(p_type):
+    return isinstance(p_type, types.BaseNamedTuple) and p_type.instance_class is LinkedParams
+
+
+def linked_rhs(p, y, out, work):
+    """out[:] = dy/dt at ``y``: :func:`system_rhs`, by address for a :class:`LinkedParams`."""
+    system_rhs(p, y, out, work)
+
+
+def linked_energy(p, y, work):
+    """The energy at ``y``: :func:`system_energy`, by address for a :class:`LinkedParams`."""
+    return system_energy(p, y, work)
+
+
+@overload(linked_rhs, target="generic")
+def _ol_linked_rhs(p, y, out, work):
+    if _linked(p):
+        return lambda p, y, out, work: _call_rhs(p.rhs, p.fp, p.ip, y, out, work)
+    return lambda p, y, out, work: system_rhs(p, y, out, work)
+
+
+@overload(linked_energy, target="generic")
+def _ol_linked_energy(p, y, work):
+    if _linked(p):
+        return lambda p, y, work: _call_energy(p.energy, p.fp, p.ip, y, work)
+    return lambda p, y, work: system_energy(p, y, work)
+
+
+_LINKS = {}
+_LINK_LOCK = threading.Lock()
+
+
+def link(p):
+    """The bundle the CPU solver loops take for ``p`` (states of ``p.fp``'s dtype).
+
+    A kind-specialised bundle becomes a :class:`LinkedParams` holding the addresses of its
+    kind's :func:`system_rhs` and :func:`system_energy`, compiled on their own as C functions
+    for that dtype (once per process, or loaded from the disk cache); the loops themselves then
+    compile once for all kinds.  Any other bundle is returned as it is.
+    """
+    cls = type(p)
+    if getattr(cls, "SPEC", None) is None:
+        return p
+    key = (cls, np.dtype(p.fp.dtype))
+    funcs = _LINKS.get(key)
+    if funcs is None:
+        with _LINK_LOCK:  # one build per key even when threads link at once
+            funcs = _LINKS.get(key) or _compile_links(*key)
+    return LinkedParams(p.fp, p.ip, funcs[0].address, funcs[1].address)
+
+
+def _compile_links(cls, dtype):
+    """Build (or load from the disk cache) the two C functions of kind ``cls`` for ``dtype``."""
+    tag = f"{cls.__name__}_{dtype.name}"
+    arrays = (dtype, np.int64, dtype, dtype)  # fp, ip, y, then out (rhs) and work
+    # kept for the life of the process: the addresses stay valid while the objects live
+    funcs = _LINKS[(cls, dtype)] = (
+        _build(_rhs_c, tag, cfunc(_c_signature(types.void, *arrays, dtype), **SERIAL), _cls=cls),
+        _build(_energy_c, tag, cfunc(_c_signature(types.float64, *arrays), **SERIAL), _cls=cls))
+    return funcs
+
+
+def linked_functions(p):
+    """The two compiled C functions (right-hand side, energy) :func:`link` uses for ``p``'s kind
+    and dtype (numba ``CFunc`` objects: their ``cache_hits`` show disk-cache loads)."""
+    link(p)
+    return _LINKS[(type(p), np.dtype(p.fp.dtype))]

@@ -237,23 +237,17 @@ class Model:
         """
         self._check_continuous()
         ys, single = self._coerce(y)
-        p = self.params(ys.dtype)
         out = np.empty_like(ys)
-        if single:
-            S.system_rhs(p, ys[0], out[0], np.empty(p.ip[P.I_WORK_SIZE], ys.dtype))
-            return out[0]
-        S.batch_rhs(p, ys, out)
-        return out
+        S.batch_rhs(S.link(self.params(ys.dtype)), ys, out)  # the solver's own compiled function
+        return out[0] if single else out
 
     def energy(self, y):
         """Energy (Lyapunov function candidate) at state(s) ``y``: float, or (B,) array."""
         ys, single = self._coerce(y)
-        p = self.params(ys.dtype)
-        if single:
-            return float(S.system_energy(p, ys[0], np.empty(p.ip[P.I_WORK_SIZE], ys.dtype)))
-        out = np.empty(ys.shape[0], dtype=ys.dtype)
+        p = S.link(self.params(ys.dtype))  # the solver's own compiled function
+        out = np.empty(ys.shape[0], dtype=np.float64 if single else ys.dtype)  # a float: unrounded
         S.batch_energy(p, p.fp[None], ys[:, None], out[:, None])
-        return out
+        return float(out[0]) if single else out
 
     def energy_gradient(self, y):
         """Ambient gradient dE/dy (oscillators treated as free vectors), same shape as ``y``."""

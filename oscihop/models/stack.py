@@ -211,7 +211,8 @@ class ModelStack(Model):
         """Energy of member ``b`` at ``y[b]``: (B,) array."""
         ys, _ = self._coerce(y)
         out = np.empty(ys.shape[0], dtype=ys.dtype)
-        S.batch_energy(self.params(ys.dtype), self.member_rows(ys.dtype), ys[:, None], out[:, None])
+        p = S.link(self.params(ys.dtype))
+        S.batch_energy(p, self.member_rows(ys.dtype), ys[:, None], out[:, None])
         return out
 
     def energy_gradient(self, y):

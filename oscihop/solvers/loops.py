@@ -44,7 +44,7 @@ from ..kernels.params import (
     W_LOWRANK,
 )
 from ..kernels.dispatch import member_params
-from ..kernels.system import retract, system_rhs  # noqa: F401  (retract: re-exported)
+from ..kernels.system import linked_rhs, retract  # noqa: F401  (retract: re-exported)
 from .control import (  # noqa: F401  (MAX_FACTOR, MIN_FACTOR, SAFETY: re-exported)
     MAX_FACTOR,
     MIN_FACTOR,
@@ -192,7 +192,7 @@ def select_initial_step(p, y0, f0, t0, t1, max_step, order, rtol, atol, work, yt
     h0 = initial_h0(d0, d1, interval)
     for i in range(y0.shape[0]):
         ytmp[i] = y0[i] + h0 * f0[i]
-    system_rhs(p, ytmp, ftmp, work)
+    linked_rhs(p, ytmp, ftmp, work)
     for i in range(y0.shape[0]):
         ytmp[i] = ftmp[i] - f0[i]
     d2 = _scaled_rms(ytmp, y0, y0, rtol, atol, False) / h0
@@ -217,7 +217,7 @@ def erk_start(p, y, f, t0, t1, t_eval, rtol, atol, max_step, first_step, steady_
         while k < n_eval and t_eval[k] <= t0:
             copy_into(out_y[k], y)
             k += 1
-    system_rhs(p, y, f, work)
+    linked_rhs(p, y, f, work)
     nfev = 1
     at_rest = rest_status(_max_abs(f), steady_tol) == STATUS_STEADY  # y0 is already steady: take no step
     if first_step > 0:
@@ -271,11 +271,11 @@ def erk_attempts(p, y, f, t, t1, h_abs, max_step, rtol, atol, A, B, E, err_exp, 
             _combine(A[s], K, s, ys)
             for i in range(size):
                 ys[i] = y[i] + h * ys[i]
-            system_rhs(p, ys, K[s], work)
+            linked_rhs(p, ys, K[s], work)
         _combine(B, K, ns, y_new)
         for i in range(size):
             y_new[i] = y[i] + h * y_new[i]
-        system_rhs(p, y_new, K[ns], work)
+        linked_rhs(p, y_new, K[ns], work)
         nfev += ns
         _combine(E, K, ns + 1, errv)
         for i in range(size):
@@ -495,7 +495,7 @@ def fixed_core(p, y, t0, t_eval, dt_max, scheme, max_steps, steady_tol, out_y, s
             if nsteps >= max_steps:
                 status = STATUS_MAX_STEPS
                 break
-            system_rhs(p, y, k1, work)
+            linked_rhs(p, y, k1, work)
             nfev += 1
             status = _rest_status(k1, steady_tol)
             if status != STATUS_DONE:
@@ -507,13 +507,13 @@ def fixed_core(p, y, t0, t_eval, dt_max, scheme, max_steps, steady_tol, out_y, s
             elif scheme == SCHEME_RK4:
                 for i in range(size):
                     ytmp[i] = y[i] + 0.5 * h * k1[i]
-                system_rhs(p, ytmp, k2, work)
+                linked_rhs(p, ytmp, k2, work)
                 for i in range(size):
                     ytmp[i] = y[i] + 0.5 * h * k2[i]
-                system_rhs(p, ytmp, k3, work)
+                linked_rhs(p, ytmp, k3, work)
                 for i in range(size):
                     ytmp[i] = y[i] + h * k3[i]
-                system_rhs(p, ytmp, k4, work)
+                linked_rhs(p, ytmp, k4, work)
                 nfev += 3
                 for i in range(size):
                     y[i] += h / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
@@ -522,7 +522,7 @@ def fixed_core(p, y, t0, t_eval, dt_max, scheme, max_steps, steady_tol, out_y, s
                 # Lie-group midpoint (RKMK order 2): x_mid = exp(h/2 A(x, k1)) x,
                 # x_new = exp(h A(x_mid, k2)) x; threshold units use explicit midpoint.
                 _lie_move(p, y, k1, y, 0.5 * h, ytmp)
-                system_rhs(p, ytmp, k2, work)
+                linked_rhs(p, ytmp, k2, work)
                 nfev += 1
                 _lie_move(p, y, k2, ytmp, h, k3)
                 copy_into(y, k3)

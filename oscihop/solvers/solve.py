@@ -11,7 +11,7 @@ import numpy as np
 from .. import config
 from .._threads import even_blocks, run_blocks
 from .._validation import as_float_array, check_choice, check_size, resolve_dtype, warn_unknown_options
-from ..kernels.system import batch_energy
+from ..kernels.system import batch_energy, link
 from ..models.base import Model
 from ..models.stack import ModelStack
 from . import loops
@@ -279,18 +279,20 @@ def solve(model, t_span, y0, method="RK45", t_eval=None, rtol=None, atol=None, m
     elif single:  # one trajectory: its energies go straight into a (T,) array
         states = np.ascontiguousarray(states[0])
         energy = np.empty(states.shape[0], dtype=dt_type)
-        batch_energy(p, fps, states[None], energy[None])
+        lp = link(p)  # the energy loop compiles once for every model kind
+        batch_energy(lp, fps, states[None], energy[None])
         flag_nonfinite(states[None], energy[None], t_out, stats)
     else:
         states = np.ascontiguousarray(states)
         energy = np.empty(states.shape[:2], dtype=dt_type)
+        lp = link(p)
         if states.size >= _PARALLEL_ENERGY_MIN and fps.shape[0] > 1:  # members on the thread pool, like the solves
-            run_in_blocks(nb, lambda lo, hi: batch_energy(p, _rows(fps, lo, hi), states[lo:hi], energy[lo:hi]))
+            run_in_blocks(nb, lambda lo, hi: batch_energy(lp, _rows(fps, lo, hi), states[lo:hi], energy[lo:hi]))
         elif states.size >= _PARALLEL_ENERGY_MIN:  # one model: every output row on the thread pool
             flat, e_flat = states.reshape(-1, 1, size), energy.reshape(-1, 1)
-            run_in_blocks(flat.shape[0], lambda lo, hi: batch_energy(p, fps, flat[lo:hi], e_flat[lo:hi]))
+            run_in_blocks(flat.shape[0], lambda lo, hi: batch_energy(lp, fps, flat[lo:hi], e_flat[lo:hi]))
         else:
-            batch_energy(p, fps, states, energy)
+            batch_energy(lp, fps, states, energy)
         flag_nonfinite(states, energy, t_out, stats)
     return Solution(model, t_out, states, energy, stats, method, opts, batched=not single)
 
@@ -357,21 +359,22 @@ def _solve_adaptive(p, fps, ys, t0, t1, t_eval, rtol, atol, max_step, first_step
     if t_eval is None and single:
         cap = 256
         out_t, out_y, n_out = loops.erk_member(
-            p, ys[0], t0, t1, np.empty(0), rtol, atol, max_step, h0, limit, steady,
+            link(p), ys[0], t0, t1, np.empty(0), rtol, atol, max_step, h0, limit, steady,
             tab.A, tab.B, tab.E, tab.P, tab.error_estimator_order,
             np.empty(cap), np.empty((cap, size), dtype=dt_type), stats[0], True)
         return out_y[:n_out][None].copy(), stats, out_t[:n_out].copy()
     te = np.array([t0, t1]) if t_eval is None else check_t_eval(t_eval, t0, t1)
     out = np.empty((nb, te.shape[0], size), dtype=dt_type)
     if single:  # a block of one: the same compiled loop as a batch (one compilation, not two)
-        loops.erk_block(p, fps, ys[:1], t0, t1, te, rtol, atol, max_step, np.full(1, h0), limit, steady,
+        loops.erk_block(link(p), fps, ys[:1], t0, t1, te, rtol, atol, max_step, np.full(1, h0), limit, steady,
                         tab.A, tab.B, tab.E, tab.P, tab.error_estimator_order, out, stats)
     elif nb >= LOCKSTEP_MIN_BATCH and fps.shape[0] == 1 and _use_erk_lockstep(p):
         _run_erk_lockstep(p, ys, t0, t1, te, rtol, atol, max_step, np.full(nb, h0), limit, steady, tab, out, stats)
     else:
         h0s = np.full(nb, h0)
+        lp = link(p)  # the loops compile once for every model kind (docs/architecture.md)
         run_in_blocks(nb, lambda lo, hi: loops.erk_block(
-            p, _rows(fps, lo, hi), ys[lo:hi], t0, t1, te, rtol, atol, max_step, h0s[lo:hi], limit, steady,
+            lp, _rows(fps, lo, hi), ys[lo:hi], t0, t1, te, rtol, atol, max_step, h0s[lo:hi], limit, steady,
             tab.A, tab.B, tab.E, tab.P, tab.error_estimator_order, out[lo:hi], stats[lo:hi]))
     return out, stats, te
 
@@ -418,13 +421,14 @@ def _solve_fixed(p, fps, ys, t0, t1, t_eval, dt, meth, max_steps, steady, opts, 
         return states, stats, t_out
     out = np.empty((nb, te.shape[0], size), dtype=ys.dtype)
     stats = np.zeros((nb, loops.N_STATS))
-    if nb == 1:
-        loops.fixed_member(p._replace(fp=fps[0]), ys[0], t0, te, dt, meth.scheme, limit, steady, out[0], stats[0])
+    if nb == 1:  # a block of one: the same compiled loop as a batch (one compilation, not two)
+        loops.fixed_block(link(p), fps, ys, t0, te, dt, meth.scheme, limit, steady, out, stats)
     elif fps.shape[0] == 1 and _use_lockstep(p, nb, meth.scheme):
         _run_lockstep(p, ys, t0, te, dt, meth.scheme, limit, steady, out, stats)
     else:
+        lp = link(p)
         run_in_blocks(nb, lambda lo, hi: loops.fixed_block(
-            p, _rows(fps, lo, hi), ys[lo:hi], t0, te, dt, meth.scheme, limit, steady, out[lo:hi], stats[lo:hi]))
+            lp, _rows(fps, lo, hi), ys[lo:hi], t0, te, dt, meth.scheme, limit, steady, out[lo:hi], stats[lo:hi]))
     return out, stats, te
 
 
