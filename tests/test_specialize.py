@@ -280,3 +280,44 @@ def test_linked_call_refuses_another_dtype():
     ys = model.random_state(seed=0, batch=3).astype(np.float32)
     with pytest.raises(TypingError, match="must hold float64"):
         S.batch_rhs(lp, ys, np.empty_like(ys))
+
+
+@pytest.mark.parametrize("method, kw", [("RK45", {}), ("Tsit5", {}), ("RK23", {}), ("RK4", dict(dt=0.02)),
+                                        ("Euler", dict(dt=0.02)), ("AKOrN", dict(dt=0.02))])
+def test_users_build_solves_like_runtime_dispatch(rng, random_edges, monkeypatch, method, kw):
+    """The build users get (kind-specialised bundles, the loops linked to each kind's compiled
+    functions) against the run-time-dispatched build the rest of the suite runs: ``oh.solve`` on
+    one trajectory, on a batch and with every step recorded, ``Model.rhs`` and ``Model.energy``."""
+    import importlib
+
+    SV = importlib.import_module("oscihop.solvers.solve")
+    hop = oh.Hopfield.from_patterns(np.where(rng.random((2, 8)) < 0.5, -1.0, 1.0), activation="tanh")
+    kur = oh.Kuramoto(3, edges=random_edges(8), coupling=0.8, interaction="relu", interaction_weights=0.3)
+    models = [kur, oh.HopfieldKuramoto(hop, kur, "all", alpha=0.3, mode="additive")]
+    if method != "AKOrN":
+        models.append(hop)
+    linked = []
+    real_link = SV.link
+    monkeypatch.setattr(SV, "link", lambda p: linked.append(real_link(p)) or linked[-1])
+    for model in models:
+        ys = model.random_state(seed=4, batch=3)
+        runs = []
+        for flag in ("0", "1"):
+            monkeypatch.setenv("OSCIHOP_SPECIALIZE", flag)
+            model.__dict__.pop("_params_cache", None)  # bundles are cached per model
+            assert (P.spec_of(model.params()) is None) == (flag == "0")
+            one = oh.solve(model, (0.0, 0.4), ys[0], method=method, t_eval=[0.0, 0.2, 0.4], **kw)
+            batch = oh.solve(model, (0.0, 0.4), ys, method=method, t_eval=[0.0, 0.2, 0.4], **kw)
+            steps = oh.solve(model, (0.0, 0.4), ys[0], method=method, **kw)
+            runs.append((one, batch, steps, model.rhs(0.0, ys), model.energy(ys[0])))
+        (one, batch, steps, rhs, energy), ref = runs[1], runs[0]
+        for got, want in ((one, ref[0]), (batch, ref[1]), (steps, ref[2])):
+            assert got.success and want.success
+            np.testing.assert_array_equal(got.t, want.t)
+            np.testing.assert_allclose(got.y, want.y, rtol=1e-9, atol=1e-11)
+            np.testing.assert_allclose(got.energy, want.energy, rtol=1e-9, atol=1e-11)
+            np.testing.assert_array_equal(got.nfev, want.nfev)
+        np.testing.assert_allclose(rhs, ref[3], rtol=1e-12, atol=1e-13)
+        assert energy == pytest.approx(ref[4], rel=1e-11, abs=1e-12)
+    # the run-time build hands the loops its SystemParams, the users' build a LinkedParams
+    assert {type(q) for q in linked} == {P.SystemParams, P.LinkedParams}
