@@ -17,6 +17,7 @@ import pytest
 import oscihop as oh
 from oscihop.kernels import batched as BT
 from oscihop.kernels import params as P
+from oscihop.kernels import system as S
 from oscihop.kernels.fixed_dim import FUSED_CSR_T as FUSED_T
 from oscihop.solvers import loops
 from oscihop.solvers.lockstep import erk_lockstep
@@ -83,8 +84,8 @@ def _both(p, ys, method, steady=0.0, max_steps=10_000, first_step=0.0, rtol=1e-6
             np.full(nb, first_step), max_steps, steady, tab.A, tab.B, tab.E, tab.P, tab.error_estimator_order)
     got, ref = (np.empty((nb, T_EVAL.size, size), dtype=ys.dtype) for _ in range(2))
     st_got, st_ref = np.zeros((nb, 5)), np.zeros((nb, 5))
-    erk_lockstep(p, *args, got, st_got, np.empty(BT.work_t_size(p, nb), dtype=ys.dtype))
-    loops.erk_block(P.generic(p), p.fp[None], *args, ref, st_ref)
+    erk_lockstep(S.link(p, "rhs_shared_t"), *args, got, st_got, np.empty(BT.work_t_size(p, nb), dtype=ys.dtype))
+    loops.erk_block(S.link(P.generic(p)), p.fp[None], *args, ref, st_ref)
     return got, st_got, ref, st_ref
 
 

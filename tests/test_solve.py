@@ -702,6 +702,7 @@ def test_defect1_tiny_dt_async_sweeps_are_refused():
 @pytest.mark.parametrize("scheme", [0, 1, 2])
 def test_defect1_compiled_fixed_loops_cannot_overflow_the_step_count(scheme):
     """Below the driver's check: the loops themselves stop with status -1 (no int overflow)."""
+    from oscihop.kernels import system as S
     from oscihop.kernels.batched import work_t_size
     from oscihop.solvers import loops
     from oscihop.solvers.lockstep import fixed_lockstep
@@ -711,7 +712,7 @@ def test_defect1_compiled_fixed_loops_cannot_overflow_the_step_count(scheme):
     te = np.array([0.0, 1.0])
     out = np.empty((2, model.size))
     stats = np.zeros(5)
-    loops.fixed_member(p, y0, 0.0, te, 1e-19, scheme, 2**53, 0.0, out, stats)
+    loops.fixed_member(S.link(p), y0, 0.0, te, 1e-19, scheme, 2**53, 0.0, out, stats)
     assert stats[3] == loops.STATUS_MAX_STEPS and stats[1] == 0
     np.testing.assert_array_equal(out[0], y0)
     assert np.all(np.isnan(out[1]))
@@ -719,7 +720,7 @@ def test_defect1_compiled_fixed_loops_cannot_overflow_the_step_count(scheme):
         ys = np.stack([y0] * 4)
         outb = np.empty((4, 2, model.size))
         statsb = np.zeros((4, 5))
-        fixed_lockstep(p, ys, 0.0, te, 1e-19, scheme, 2**53, 0.0, outb, statsb, np.empty(work_t_size(p, 4)))
+        fixed_lockstep(S.link(p, "rhs_t"), ys, 0.0, te, 1e-19, scheme, 2**53, 0.0, outb, statsb, np.empty(work_t_size(p, 4)))
         np.testing.assert_array_equal(statsb[:, 3], loops.STATUS_MAX_STEPS)
         assert np.all(np.isnan(outb[:, 1]))
     from oscihop.cuda import backend as gpu

@@ -4,17 +4,19 @@ A model's parameter bundle is a namedtuple whose class records the model kind, s
 kernels compile only the coupling code that kind runs.  These tests check that
 
 - the specialised kernels give the same bits as the run-time-dispatched ones, for every
-  representation, interaction and D (specialised and generic D), forces and energy;
-- the solver loops give the same bits either way;
+  representation, interaction and D (specialised and generic D), forces and energy, each compiled
+  as the C function the solver loops call (``system.link``);
+- the solver loops, which compile once for both builds, solve alike with either build's functions;
 - code of other kinds is really left uncompiled (a fresh process, checked through the
   dispatchers' signatures);
 - the classes pickle (dask workers, Numba's on-disk cache) and a second process loads the
   compiled kernels from the disk cache instead of compiling again;
 - ``OSCIHOP_SPECIALIZE=0`` gives the plain bundle.
 
-The rest of the suite runs with ``OSCIHOP_SPECIALIZE=0`` (``conftest.py``): one run-time-
-dispatched compilation serves its hundreds of models, where specialising would compile
-every kind apart.  Here the bundles are specialised explicitly (``params.specialize``).
+The rest of the suite runs with ``OSCIHOP_SPECIALIZE=0`` (``conftest.py``): the same compiled
+loops as users, linked to one run-time-dispatched right-hand side and energy that serve its
+hundreds of models, where specialising would compile every kind's functions apart.  Here the
+bundles are specialised explicitly (``params.specialize``).
 """
 
 from __future__ import annotations
@@ -83,12 +85,13 @@ def test_specialised_kernels_match_runtime_dispatch(rng, random_edges, random_an
             tol = 1e-12 if dtype == np.float64 else 2e-5
             ys = model.random_state(seed=1, batch=3).astype(dtype)
             got, ref = np.empty_like(ys), np.empty_like(ys)
-            S.batch_rhs(p, ys, got)
-            S.batch_rhs(P.generic(p), ys, ref)
+            lp, lq = S.link(p), S.link(P.generic(p))  # the functions the loops call in either build
+            S.batch_rhs(lp, ys, got)
+            S.batch_rhs(lq, ys, ref)
             np.testing.assert_allclose(got, ref, rtol=tol, atol=tol, err_msg=f"rhs {name} {dtype.__name__}")
             e_got, e_ref = np.empty(3, dtype=dtype), np.empty(3, dtype=dtype)
-            S.batch_energy(p, p.fp[None], ys[:, None], e_got[:, None])
-            S.batch_energy(P.generic(p), p.fp[None], ys[:, None], e_ref[:, None])
+            S.batch_energy(lp, p.fp[None], ys[:, None], e_got[:, None])
+            S.batch_energy(lq, p.fp[None], ys[:, None], e_ref[:, None])
             np.testing.assert_allclose(e_got, e_ref, rtol=tol, atol=tol, err_msg=f"energy {name} {dtype.__name__}")
 
 
@@ -118,8 +121,8 @@ def test_meanfield_one_pass_rhs_matches_separate_passes(rng, dim):
             ys = model.random_state(seed=4, batch=3).astype(dtype)
             ys[1] *= 1.7  # off the sphere: the projection divides by |x|^2
             got, ref = np.empty_like(ys), np.empty_like(ys)
-            S.batch_rhs(p, ys, got)
-            S.batch_rhs(P.generic(p), ys, ref)
+            S.batch_rhs(S.link(p), ys, got)
+            S.batch_rhs(S.link(P.generic(p)), ys, ref)
             np.testing.assert_allclose(got, ref, rtol=tol, atol=tol, err_msg=f"D={dim} {sorted(kw)} {dtype.__name__}")
             # and against a NumPy twin of the mean-field right-hand side (docs/theory.md §3.1)
             x = ys.astype(np.float64).reshape(3, n, dim)
@@ -130,39 +133,15 @@ def test_meanfield_one_pass_rhs_matches_separate_passes(rng, dim):
             if model.omega is not None:
                 force += np.einsum("nab,knb->kna", np.broadcast_to(model.omega, (n, dim, dim)), x)
             np.testing.assert_allclose(got.reshape(3, n, dim), force, rtol=100 * tol, atol=100 * tol)
-    assert len(kernel.signatures) > 0  # the one-pass kernel ran
+    direct = np.empty_like(ys[0])  # the one-pass kernel itself: it takes the model, as in the linked rhs
+    assert kernel(p, ys[0], direct) is True
+    np.testing.assert_allclose(direct, got[0], rtol=1e-6 if dtype == np.float32 else 1e-13, atol=1e-13)
     assert dispatch.whole_rhs(p, ys[0], got[0]) is False  # from Python: the general path
     # Hopfield units present: the kernel declines at run time and leaves out untouched
     ip = p.ip.copy()
     ip[P.I_NH] = 1
     out = np.full_like(ys[0], 5.0)
     assert kernel(type(p)(fp=p.fp, ip=ip), ys[0], out) is False and np.all(out == 5.0)
-
-
-@pytest.mark.parametrize("method", ["RK45"])
-def test_solver_loops_match_runtime_dispatch(rng, random_edges, method):
-    hop = oh.Hopfield.from_patterns(np.where(rng.random((2, 8)) < 0.5, -1.0, 1.0))
-    kur = oh.Kuramoto(4, edges=random_edges(8), coupling=0.8, interaction="tanh", interaction_weights=0.5)
-    model = oh.HopfieldKuramoto(hop, kur, "all", alpha=0.3, mode="additive")
-    p = P.specialize(model.params())
-    ys = model.random_state(seed=2, batch=2)
-    te = np.linspace(0.0, 1.0, 5)
-    meth = METHODS[method]
-    assert P.spec_of(p) is not None
-    outs = []
-    for q in (p, P.generic(p)):
-        out = np.empty((2, te.size, model.size))
-        stats = np.zeros((2, 5))
-        if meth.kind == "adaptive":
-            tab = meth.tableau
-            loops.erk_block(q, q.fp[None], ys, 0.0, 1.0, te, 1e-6, np.full(model.size, 1e-9), np.inf, np.zeros(2), 10_000,
-                            0.0, tab.A, tab.B, tab.E, tab.P, tab.error_estimator_order, out, stats)
-        else:
-            for b in range(2):
-                loops.fixed_member(q, ys[b], 0.0, te, 0.01, meth.scheme, 10_000, 0.0, out[b], stats[b])
-        outs.append((out, stats))
-    np.testing.assert_allclose(outs[0][0], outs[1][0], rtol=1e-10, atol=1e-12)
-    np.testing.assert_array_equal(outs[0][1][:, 0], outs[1][1][:, 0])  # same number of evaluations
 
 
 _FRESH = textwrap.dedent("""
@@ -233,10 +212,9 @@ def _erk(q, ys, te, dtype):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_linked_loops_compile_once_for_every_kind(rng, random_edges, dtype):
     """``system.link``: the solver loops take a LinkedParams and call the kind's own compiled
-    right-hand side and energy by address, so one compilation of the loop serves every kind.
-    Checked against the run-time-dispatched loop the suite compiles anyway, and for the HK
-    model against the loop compiled for its kind (the kind of
-    :func:`test_solver_loops_match_runtime_dispatch`, so already compiled in this process)."""
+    right-hand side and energy by address, so one compilation of the loop serves every kind and
+    the run-time-dispatched functions too (``OSCIHOP_SPECIALIZE=0``, the rest of the suite).
+    Checked against the run-time-dispatched functions."""
     hop = oh.Hopfield.from_patterns(np.where(rng.random((2, 8)) < 0.5, -1.0, 1.0))
     kur = oh.Kuramoto(4, edges=random_edges(8), coupling=0.8, interaction="tanh", interaction_weights=0.5)
     hk = oh.HopfieldKuramoto(hop, kur, "all", alpha=0.3, mode="additive")
@@ -250,22 +228,79 @@ def test_linked_loops_compile_once_for_every_kind(rng, random_edges, dtype):
         p = P.specialize(model.params(dtype))
         lp = S.link(p)
         assert type(lp) is P.LinkedParams and lp.rhs != 0 and lp.energy != 0 and lp.fp is p.fp
-        assert S.link(P.generic(p)) == P.generic(p)  # run-time dispatch: nothing to link
+        lq = S.link(P.generic(p))  # the run-time-dispatched functions, the same for every kind
+        assert type(lq) is P.LinkedParams and lq.fp is p.fp and (lq.rhs, lq.energy) != (lp.rhs, lp.energy)
+        assert S.link(lp) is lp
         ys = model.random_state(seed=3, batch=2).astype(dtype)
-        (out, stats), (ref, ref_stats) = _erk(lp, ys, te, dtype), _erk(P.generic(p), ys, te, dtype)
+        (out, stats), (ref, ref_stats) = _erk(lp, ys, te, dtype), _erk(lq, ys, te, dtype)
         np.testing.assert_allclose(out, ref, rtol=tol, atol=tol)
         np.testing.assert_array_equal(stats[:, :4], ref_stats[:, :4])
-        if model is hk and dtype == np.float64:  # the loop compiled for the kind: the same arithmetic
-            np.testing.assert_allclose(out, _erk(p, ys, te, dtype)[0], rtol=1e-13, atol=1e-15)
         energy, ref_energy = np.empty((2, te.size), dtype), np.empty((2, te.size), dtype)
         S.batch_energy(lp, lp.fp[None], out, energy)
-        S.batch_energy(P.generic(p), p.fp[None], out, ref_energy)
+        S.batch_energy(lq, p.fp[None], out, ref_energy)
         np.testing.assert_allclose(energy, ref_energy, rtol=tol, atol=tol)
     linked = [sig for sig in set(loops.erk_block.signatures) - before
               if getattr(sig[0], "instance_class", None) is P.LinkedParams]
     assert len(linked) <= 1, linked  # every kind, at most one new compilation of the loop (none if cached)
-    # every kind hands the loop the same type: one compilation serves them all
-    assert len({numba.typeof(S.link(P.specialize(m.params(dtype)))) for m in models}) == 1
+    # every kind, and the run-time build, hands the loop the same type: one compilation serves them all
+    assert len({numba.typeof(S.link(q(m.params(dtype)))) for m in models for q in (P.specialize, P.generic)}) == 1
+
+
+@numba.njit
+def _linked_batches(p, yt, out, work, shared):
+    """The batch-innermost right-hand sides the lockstep loops call, by address."""
+    if shared:
+        S.linked_rhs_shared_t(p, yt, out, work)
+    else:
+        S.linked_rhs_t(p, yt, out, work)
+
+
+def test_linked_gradient_and_batch_functions(rng, random_edges, random_antisymmetric):
+    """``link(p, "gradient", "rhs_t", "rhs_shared_t")``: the energy gradient (``Model.energy_gradient``)
+    and the batch-innermost right-hand sides of the lockstep loops, compiled per kind like the
+    right-hand side, agree with the run-time-dispatched ones and with the row-wise right-hand side."""
+    from oscihop.kernels import batched as BT
+
+    kinds = dict(_kinds(rng, random_edges, random_antisymmetric))
+    for name in ("hk-shared-relu-d5", "hopfield-dense-sigmoid"):
+        model = kinds[name]
+        p = P.specialize(model.params())
+        shared = bool(BT.shared_structure(p))
+        assert shared == (name == "hk-shared-relu-d5")
+        extra = ("gradient", "rhs_t") + (("rhs_shared_t",) if shared else ())
+        ys = model.random_state(seed=5, batch=5)
+        rows = np.empty_like(ys)
+        S.batch_rhs(S.link(P.generic(p)), ys, rows)
+        results = []
+        for q in (p, P.generic(p)):
+            lq = S.link(q, *extra)
+            assert all(getattr(lq, f) != 0 for f in extra)
+            grad = np.empty_like(ys)
+            S.batch_gradient(lq, ys, grad)
+            batches = []
+            for use_shared in (False, True)[: 1 + shared]:
+                out = np.empty(ys.T.shape)
+                _linked_batches(lq, np.ascontiguousarray(ys.T), out, np.empty(BT.work_t_size(q, 5)), use_shared)
+                np.testing.assert_allclose(out.T, rows, rtol=1e-12, atol=1e-12, err_msg=name)
+                batches.append(out)
+            results.append((grad, batches))
+        np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-12, atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(results[0][0], model.energy_gradient(ys), rtol=1e-12, atol=1e-12)
+
+
+def test_link_refusals():
+    model = oh.Kuramoto(2, edges=oh.ring_edges(5), coupling=1.0)
+    p = P.specialize(model.params())
+    lp = S.link(p)
+    assert (lp.gradient, lp.rhs_t, lp.rhs_shared_t) == (0, 0, 0)  # compiled only when asked for
+    ys = model.random_state(seed=0, batch=2)
+    with pytest.raises(ValueError, match="no `gradient` function: system.link"):
+        S.batch_gradient(lp, ys, np.empty_like(ys))
+    with pytest.raises(ValueError, match="`extra` names functions among"):
+        S.link(p, "jacobian")
+    with pytest.raises(ValueError, match="relink the model's own bundle"):
+        S.link(lp, "gradient")
+    assert S.link(lp) is lp
 
 
 def test_linked_call_refuses_strided_arrays():
@@ -324,5 +359,7 @@ def test_users_build_solves_like_runtime_dispatch(rng, random_edges, monkeypatch
             np.testing.assert_array_equal(got.nfev, want.nfev)
         np.testing.assert_allclose(rhs, ref[3], rtol=1e-12, atol=1e-13)
         assert energy == pytest.approx(ref[4], rel=1e-11, abs=1e-12)
-    # the run-time build hands the loops its SystemParams, the users' build a LinkedParams
-    assert {type(q) for q in linked} == {P.SystemParams, P.LinkedParams}
+    # both builds hand the loops a LinkedParams: the same compiled loops, linked to the kind's own
+    # functions (users) or to the run-time-dispatched ones (the rest of the suite)
+    assert {type(q) for q in linked} == {P.LinkedParams}
+    assert len({q.rhs for q in linked}) == 3  # the run-time functions and one set per kind

@@ -115,7 +115,8 @@ def member_params(p, fps, b):
 def _ol_member_params(p, fps, b):
     cls = p.instance_class
     if cls is LinkedParams:  # the kind's compiled functions go with every member's row
-        return lambda p, fps, b: LinkedParams(fps[min(b, fps.shape[0] - 1)], p.ip, p.rhs, p.energy)
+        return lambda p, fps, b: LinkedParams(fps[min(b, fps.shape[0] - 1)], p.ip, p.rhs, p.energy, p.gradient,
+                                              p.rhs_t, p.rhs_shared_t)
     return lambda p, fps, b: cls(fps[min(b, fps.shape[0] - 1)], p.ip)
 
 

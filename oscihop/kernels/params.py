@@ -61,11 +61,12 @@ SHARED_NONE, SHARED_K_HK, SHARED_K_HK_W = 0, 1, 2
 #: arrays keep the compiled signatures small, so kernels compile quickly.
 SystemParams = namedtuple("SystemParams", ["fp", "ip"])
 
-#: A kind-specialised bundle handed to the solver loops with the machine addresses of its
-#: kind's compiled right-hand side and energy (``rhs``, ``energy``: see
-#: :func:`oscihop.kernels.system.link`).  The loops compile once for every model kind and
-#: call the kind's functions by address; each kind compiles only its own terms.
-LinkedParams = namedtuple("LinkedParams", ["fp", "ip", "rhs", "energy"])
+#: A bundle handed to the CPU solver loops with the machine addresses of its kind's compiled
+#: right-hand side and energy, and if asked for its energy gradient and batch-innermost
+#: right-hand sides (0 where not; see :func:`oscihop.kernels.system.link`).  The loops compile
+#: once for every model kind and call the kind's functions by address; each kind compiles only
+#: its own terms.
+LinkedParams = namedtuple("LinkedParams", ["fp", "ip", "rhs", "energy", "gradient", "rhs_t", "rhs_shared_t"])
 
 #: What a specialised bundle's class records: the Hopfield weight, Kuramoto coupling and HK
 #: coupling representations, D when it has register-resident kernels (2..5, else 0) and

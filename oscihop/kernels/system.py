@@ -29,7 +29,7 @@ import numba
 import numpy as np
 from llvmlite import ir as llvm_ir
 from numba import carray, cfunc, uint64
-from numba.core import types
+from numba.core import cgutils, types
 from numba.core.errors import TypingError
 from numba.extending import intrinsic, overload
 
@@ -74,7 +74,8 @@ from .params import (
 __all__ = [
     "fseg", "iseg", "csr_arrays", "evaluate_forces", "evaluate_energy", "system_rhs", "system_energy",
     "system_gradient", "symmetric_part", "batch_rhs", "batch_gradient", "batch_energy", "work_size",
-    "retract_row", "retract", "link", "linked_functions", "linked_rhs", "linked_energy",
+    "retract_row", "retract", "link", "linked_functions", "linked_rhs", "linked_energy", "linked_gradient",
+    "linked_rhs_t", "linked_rhs_shared_t",
 ]
 
 
@@ -285,10 +286,11 @@ def batch_rhs(p, ys, out):
 
 @serial_jit
 def batch_gradient(p, ys, out):
-    """Row-wise :func:`system_gradient` over a batch."""
+    """Row-wise :func:`system_gradient` over a batch (a :class:`LinkedParams` ``p`` linked with
+    ``"gradient"``: the kind's compiled function)."""
     work = np.empty(p.ip[I_WORK_SIZE], dtype=ys.dtype)
     for b in range(ys.shape[0]):
-        system_gradient(p, ys[b], out[b], work)
+        linked_gradient(p, ys[b], out[b], work)
 
 
 @serial_jit
@@ -308,75 +310,138 @@ def work_size(nh, nk, dim, w_rank, k_rank):
 
 
 # ---------------------------------------------------------------- linked bundles
-# The solver loops call the right-hand side and the energy through linked_rhs and
-# linked_energy.  For a kind-specialised bundle the driver passes link(p): the loops then
-# compile once for every model kind (their bundle type is the same LinkedParams) and call
-# the kind's own system_rhs / system_energy, compiled on their own as C functions, by
-# address.  For the run-time-dispatched SystemParams (the CUDA kernels, the gradients) they
-# are system_rhs and system_energy themselves, inlined as before.
-_cls = None  # the bundle class of a build of the two functions below (bound by fixed_dim._build)
+# The solver loops call the model through the linked_* functions below.  On the CPU the
+# driver passes link(p): the loops then compile once for every model kind (their bundle type
+# is the same LinkedParams) and call the kind's own functions (or the run-time-dispatched ones
+# of SystemParams), each compiled on its own as a C function, by address.  Called with a
+# SystemParams itself (the CUDA kernels, which cannot call by address) they are the functions
+# themselves, inlined.
+_cls = None  # the bundle class of a build of the C bodies below (bound by fixed_dim._build) ...
+_fn = None  # ... and the function it wraps
 
 
-def _rhs_c(fp, ip, y, out, work, n_fp, n_ip, n_y, n_out, n_work):
-    """:func:`system_rhs` of one model kind on raw pointers (a C function: see :func:`link`)."""
-    system_rhs(_cls(carray(fp, n_fp), carray(ip, n_ip)), carray(y, n_y), carray(out, n_out), carray(work, n_work))
+def _row_c(fp, ip, y, out, work, n_fp, n_ip, n_y, n_out, n_work):
+    """``_fn(p, y, out, work)`` (:func:`system_rhs`, :func:`system_gradient`) of one model kind on raw
+    pointers (a C function: see :func:`link`)."""
+    _fn(_cls(carray(fp, n_fp), carray(ip, n_ip)), carray(y, n_y), carray(out, n_out), carray(work, n_work))
 
 
 def _energy_c(fp, ip, y, work, n_fp, n_ip, n_y, n_work):
     """:func:`system_energy` of one model kind on raw pointers, as a float64 (exact for float32)."""
-    return np.float64(system_energy(_cls(carray(fp, n_fp), carray(ip, n_ip)), carray(y, n_y),
-                                    carray(work, n_work)))
+    return np.float64(_fn(_cls(carray(fp, n_fp), carray(ip, n_ip)), carray(y, n_y), carray(work, n_work)))
 
 
-def _check_arrays(ip, **arrays):
-    """The linked functions take 1-D C-contiguous arrays, ``ip`` of int64 and the others of the
-    dtype of ``fp`` (what :func:`link` compiled them for): refuse others when the caller compiles."""
-    for name, a in dict(ip=ip, **arrays).items():
-        if not (isinstance(a, types.Array) and a.ndim == 1 and a.layout == "C"):
-            raise TypingError(f"linked call: `{name}` must be a 1-D C-contiguous array, got {a}")
-        want = types.int64 if name == "ip" else arrays["fp"].dtype
+def _batch_c(fp, ip, y, out, work, n_fp, n_ip, n_y0, n_y1, n_out0, n_out1, n_work):
+    """``_fn(p, yt, out, work)`` of one model kind on a batch-innermost block (``yt``, ``out``: (size,
+    B)): :func:`oscihop.kernels.batched.rhs_t` or ``rhs_shared_t``, on raw pointers."""
+    _fn(_cls(carray(fp, n_fp), carray(ip, n_ip)), carray(y, (n_y0, n_y1)), carray(out, (n_out0, n_out1)),
+        carray(work, n_work))
+
+
+def _batched(name):
+    from . import batched  # imports this module: looked up when first linked
+
+    return getattr(batched, name)
+
+
+#: What :func:`link` compiles, by :class:`LinkedParams` field: the function (looked up when first
+#: needed), its C body, its return type and the dimensions of its arrays (fp, ip, y, [out,] work).
+#: ``rhs`` and ``energy`` come with every link; the others when a caller asks (:func:`link`).
+_LINKABLE = {
+    "rhs": (lambda: system_rhs, _row_c, types.void, (1, 1, 1, 1, 1)),
+    "energy": (lambda: system_energy, _energy_c, types.float64, (1, 1, 1, 1)),
+    "gradient": (lambda: system_gradient, _row_c, types.void, (1, 1, 1, 1, 1)),
+    "rhs_t": (lambda: _batched("rhs_t"), _batch_c, types.void, (1, 1, 2, 2, 1)),
+    "rhs_shared_t": (lambda: _batched("rhs_shared_t"), _batch_c, types.void, (1, 1, 2, 2, 1)),
+}
+_ALWAYS = ("rhs", "energy")
+
+
+def _check_arrays(name, names, arrays, ndims):
+    """Field ``name``'s C function takes C-contiguous arrays of ``ndims`` dimensions, ``ip`` of int64
+    and the others of the dtype of ``fp`` (what :func:`link` compiled it for): refuse others when the
+    caller compiles."""
+    for arg, a, nd in zip(names, arrays, ndims):
+        if not (isinstance(a, types.Array) and a.ndim == nd and a.layout == "C"):
+            raise TypingError(f"linked {name}: `{arg}` must be a {nd}-D C-contiguous array, got {a}")
+        want = types.int64 if arg == "ip" else arrays[0].dtype
         if a.dtype != want:
-            raise TypingError(f"linked call: `{name}` must hold {want} (the bundle's dtype), got {a.dtype}")
+            raise TypingError(f"linked {name}: `{arg}` must hold {want} (the bundle's dtype), got {a.dtype}")
 
 
-def _c_signature(restype, *dtypes):
-    """The C signature :func:`_c_call` calls with arrays of ``dtypes``: a data pointer for each
-    array, then each array's length."""
-    return restype(*[types.CPointer(numba.from_dtype(np.dtype(d))) for d in dtypes], *[types.int64] * len(dtypes))
+def _c_signature(restype, dtypes, ndims):
+    """The C signature :func:`_c_call` calls with arrays of ``dtypes`` and ``ndims``: a data pointer
+    for each array, then each array's shape."""
+    return restype(*[types.CPointer(numba.from_dtype(np.dtype(d))) for d in dtypes], *[types.int64] * sum(ndims))
 
 
 def _c_call(context, builder, restype, arrays, values, addr):
     """Call the C function at ``addr`` with the data pointers of ``arrays`` (their Numba types and
-    values) followed by their lengths; return its value."""
+    values) followed by their shapes; return its value."""
     structs = [context.make_array(t)(context, builder, v) for t, v in zip(arrays, values)]
-    args = [a.data for a in structs] + [a.nitems for a in structs]
+    args = [a.data for a in structs]
+    for t, a in zip(arrays, structs):
+        args += cgutils.unpack_tuple(builder, a.shape, t.ndim)
     fnty = llvm_ir.FunctionType(context.get_value_type(restype), [a.type for a in args])
     return builder.call(builder.inttoptr(addr, fnty.as_pointer()), args)
 
 
-@intrinsic
-def _call_rhs(typingctx, addr, fp, ip, y, out, work):
-    _check_arrays(ip, fp=fp, y=y, out=out, work=work)
+def _caller(name):
+    """The @intrinsic that calls field ``name``'s C function at ``addr`` on (fp, ip, y, [out,] work)."""
+    restype, ndims = _LINKABLE[name][2:]
 
-    def codegen(context, builder, signature, args):
-        _c_call(context, builder, types.void, (fp, ip, y, out, work), args[1:], args[0])
-        return context.get_dummy_value()
+    def codegen(arrays):
+        def gen(context, builder, signature, args):
+            res = _c_call(context, builder, restype, arrays, args[1:], args[0])
+            return context.get_dummy_value() if restype == types.void else res
+        return gen
 
-    return types.none(addr, fp, ip, y, out, work), codegen
+    rtype = types.none if restype == types.void else restype
+    if len(ndims) == 5:
+        def call(typingctx, addr, fp, ip, y, out, work):
+            arrays = (fp, ip, y, out, work)
+            _check_arrays(name, ("fp", "ip", "y", "out", "work"), arrays, ndims)
+            return rtype(addr, *arrays), codegen(arrays)
+    else:
+        def call(typingctx, addr, fp, ip, y, work):
+            arrays = (fp, ip, y, work)
+            _check_arrays(name, ("fp", "ip", "y", "work"), arrays, ndims)
+            return rtype(addr, *arrays), codegen(arrays)
+    return intrinsic(call)
 
 
-@intrinsic
-def _call_energy(typingctx, addr, fp, ip, y, work):
-    _check_arrays(ip, fp=fp, y=y, work=work)
-
-    def codegen(context, builder, signature, args):
-        return _c_call(context, builder, types.float64, (fp, ip, y, work), args[1:], args[0])
-
-    return types.float64(addr, fp, ip, y, work), codegen
+_CALLS = {name: _caller(name) for name in _LINKABLE}
 
 
 def _linked(p_type):
     return isinstance(p_type, types.BaseNamedTuple) and p_type.instance_class is LinkedParams
+
+
+def _overload_linked(stub, name):
+    """Implement ``stub``: the call by address for a :class:`LinkedParams`, else the function itself."""
+    field, call = LinkedParams._fields.index(name), _CALLS[name]
+    msg = f"this LinkedParams has no `{name}` function: system.link(p, {name!r}) compiles it"
+    optional = name not in _ALWAYS
+
+    if len(_LINKABLE[name][3]) == 5:
+        @overload(stub, target="generic")
+        def ol(p, y, out, work):
+            if not _linked(p):
+                fn = _LINKABLE[name][0]()
+                return lambda p, y, out, work: fn(p, y, out, work)
+
+            def impl(p, y, out, work):
+                if optional and p[field] == 0:
+                    raise ValueError(msg)
+                call(p[field], p.fp, p.ip, y, out, work)
+            return impl
+    else:
+        @overload(stub, target="generic")
+        def ol(p, y, work):
+            if not _linked(p):
+                fn = _LINKABLE[name][0]()
+                return lambda p, y, work: fn(p, y, work)
+            return lambda p, y, work: call(p[field], p.fp, p.ip, y, work)
 
 
 def linked_rhs(p, y, out, work):
@@ -389,56 +454,77 @@ def linked_energy(p, y, work):
     return system_energy(p, y, work)
 
 
-@overload(linked_rhs, target="generic")
-def _ol_linked_rhs(p, y, out, work):
-    if _linked(p):
-        return lambda p, y, out, work: _call_rhs(p.rhs, p.fp, p.ip, y, out, work)
-    return lambda p, y, out, work: system_rhs(p, y, out, work)
+def linked_gradient(p, y, out, work):
+    """out[:] = dE/dy at ``y``: :func:`system_gradient`, by address for a :class:`LinkedParams`
+    linked with ``"gradient"``."""
+    system_gradient(p, y, out, work)
 
 
-@overload(linked_energy, target="generic")
-def _ol_linked_energy(p, y, work):
-    if _linked(p):
-        return lambda p, y, work: _call_energy(p.energy, p.fp, p.ip, y, work)
-    return lambda p, y, work: system_energy(p, y, work)
+def linked_rhs_t(p, yt, out, work):
+    """:func:`oscihop.kernels.batched.rhs_t` (a batch-innermost block), by address for a
+    :class:`LinkedParams` linked with ``"rhs_t"``."""
+    _batched("rhs_t")(p, yt, out, work)
 
+
+def linked_rhs_shared_t(p, yt, out, work):
+    """:func:`oscihop.kernels.batched.rhs_shared_t`, by address for a :class:`LinkedParams` linked
+    with ``"rhs_shared_t"``."""
+    _batched("rhs_shared_t")(p, yt, out, work)
+
+
+for _stub in (linked_rhs, linked_energy, linked_gradient, linked_rhs_t, linked_rhs_shared_t):
+    _overload_linked(_stub, _stub.__name__[len("linked_"):])
 
 _LINKS = {}
 _LINK_LOCK = threading.Lock()
 
 
-def link(p):
+def link(p, *extra):
     """The bundle the CPU solver loops take for ``p`` (states of ``p.fp``'s dtype).
 
-    A kind-specialised bundle becomes a :class:`LinkedParams` holding the addresses of its
-    kind's :func:`system_rhs` and :func:`system_energy`, compiled on their own as C functions
-    for that dtype (once per process, or loaded from the disk cache); the loops themselves then
-    compile once for all kinds.  Any other bundle is returned as it is.
+    The result is a :class:`LinkedParams` holding the addresses of :func:`system_rhs` and
+    :func:`system_energy` for ``p``'s class, and of the functions ``extra`` names (``"gradient"``:
+    :func:`system_gradient`; ``"rhs_t"``, ``"rhs_shared_t"``: the batch-innermost right-hand
+    sides of :mod:`oscihop.kernels.batched` the lockstep solvers call), each compiled on its own
+    as a C function for that dtype (once per process, or loaded from the disk cache).  Those are
+    a kind-specialised bundle's own terms or, for the run-time-dispatched :class:`SystemParams`
+    (``OSCIHOP_SPECIALIZE=0``), the functions that select every term by the codes at run time.
+    The loops themselves compile once for all kinds and both builds: users and the test suite
+    run the same loops.  Fields not asked for hold 0, and a loop that needs one raises
+    ``ValueError``.  A :class:`LinkedParams` with every function asked for is returned as it is.
     """
-    cls = type(p)
-    if getattr(cls, "SPEC", None) is None:
-        return p
-    key = (cls, np.dtype(p.fp.dtype))
-    funcs = _LINKS.get(key)
-    if funcs is None:
+    unknown = [name for name in extra if name not in _LINKABLE]
+    if unknown:
+        raise ValueError(f"link: `extra` names functions among {sorted(_LINKABLE)}; got {unknown}")
+    if type(p) is LinkedParams:
+        if all(getattr(p, name) for name in extra):
+            return p
+        raise ValueError(f"link: relink the model's own bundle (params) to add {list(extra)}")
+    dtype = np.dtype(p.fp.dtype)
+    addrs = {name: _linked_function(type(p), dtype, name).address for name in _ALWAYS + extra}
+    return LinkedParams(p.fp, p.ip, *[addrs.get(name, 0) for name in LinkedParams._fields[2:]])
+
+
+def _linked_function(cls, dtype, name):
+    """Field ``name``'s C function for bundle class ``cls`` and ``dtype``: built (or loaded from the
+    disk cache) once per process, and kept for its life (the address stays valid while it lives)."""
+    key = (cls, dtype, name)
+    func = _LINKS.get(key)
+    if func is None:
         with _LINK_LOCK:  # one build per key even when threads link at once
-            funcs = _LINKS.get(key) or _compile_links(*key)
-    return LinkedParams(p.fp, p.ip, funcs[0].address, funcs[1].address)
+            func = _LINKS.get(key)
+            if func is None:
+                wrapped, body, restype, ndims = _LINKABLE[name]
+                dtypes = (dtype, np.int64) + (dtype,) * (len(ndims) - 2)
+                sig = _c_signature(restype, dtypes, ndims)
+                func = _LINKS[key] = _build(body, f"{name}_{cls.__name__}_{dtype.name}", cfunc(sig, **SERIAL),
+                                            _cls=cls, _fn=wrapped())
+    return func
 
 
-def _compile_links(cls, dtype):
-    """Build (or load from the disk cache) the two C functions of kind ``cls`` for ``dtype``."""
-    tag = f"{cls.__name__}_{dtype.name}"
-    arrays = (dtype, np.int64, dtype, dtype)  # fp, ip, y, then out (rhs) and work
-    # kept for the life of the process: the addresses stay valid while the objects live
-    funcs = _LINKS[(cls, dtype)] = (
-        _build(_rhs_c, tag, cfunc(_c_signature(types.void, *arrays, dtype), **SERIAL), _cls=cls),
-        _build(_energy_c, tag, cfunc(_c_signature(types.float64, *arrays), **SERIAL), _cls=cls))
-    return funcs
-
-
-def linked_functions(p):
-    """The two compiled C functions (right-hand side, energy) :func:`link` uses for ``p``'s kind
-    and dtype (numba ``CFunc`` objects: their ``cache_hits`` show disk-cache loads)."""
-    link(p)
-    return _LINKS[(type(p), np.dtype(p.fp.dtype))]
+def linked_functions(p, *extra):
+    """The compiled C functions :func:`link` uses for ``p``'s kind and dtype: the right-hand side,
+    the energy and those ``extra`` names (numba ``CFunc`` objects: their ``cache_hits`` show
+    disk-cache loads)."""
+    dtype = np.dtype(p.fp.dtype)
+    return tuple(_linked_function(type(p), dtype, name) for name in _ALWAYS + extra)

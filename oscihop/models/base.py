@@ -253,7 +253,7 @@ class Model:
         """Ambient gradient dE/dy (oscillators treated as free vectors), same shape as ``y``."""
         self._check_continuous()
         ys, single = self._coerce(y)
-        p = self.params(ys.dtype)
+        p = S.link(self.params(ys.dtype), "gradient")  # the kind's compiled gradient, by address
         out = np.empty_like(ys)
         S.batch_gradient(p, ys, out)
         return out[0] if single else out

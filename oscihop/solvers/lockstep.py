@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from ..config import serial_jit
-from ..kernels.batched import rhs_shared_t, rhs_t
+from ..kernels.system import linked_rhs_shared_t, linked_rhs_t
 from ..kernels.params import I_DIM, I_NH, I_NK
 from .control import clamp_step, error_sq, initial_h0, initial_h1, min_step, rms, step_factor
 from .loops import (
@@ -135,7 +135,7 @@ def fixed_lockstep(p, y0s, t0, t_eval, dt_max, scheme, max_steps, steady_tol, ou
                         t_stop[b] = t
                 n_live = 0
                 break
-            rhs_t(p, y, k1, work)
+            linked_rhs_t(p, y, k1, work)
             for b in range(nb):
                 if live[b]:
                     nfev[b] += 1
@@ -155,15 +155,15 @@ def fixed_lockstep(p, y0s, t0, t_eval, dt_max, scheme, max_steps, steady_tol, ou
                 for i in range(size):
                     for b in range(nb):
                         ytmp[i, b] = y[i, b] + 0.5 * h * k1[i, b]
-                rhs_t(p, ytmp, k2, work)
+                linked_rhs_t(p, ytmp, k2, work)
                 for i in range(size):
                     for b in range(nb):
                         ytmp[i, b] = y[i, b] + 0.5 * h * k2[i, b]
-                rhs_t(p, ytmp, k3, work)
+                linked_rhs_t(p, ytmp, k3, work)
                 for i in range(size):
                     for b in range(nb):
                         ytmp[i, b] = y[i, b] + h * k3[i, b]
-                rhs_t(p, ytmp, k4, work)
+                linked_rhs_t(p, ytmp, k4, work)
                 for i in range(size):
                     for b in range(nb):
                         y[i, b] += hl[b] / 6.0 * (k1[i, b] + 2.0 * k2[i, b] + 2.0 * k3[i, b] + k4[i, b])
@@ -298,7 +298,7 @@ def erk_lockstep(p, y0s, t0, t1, t_eval, rtol, atol, max_step, first_step, max_s
     k0 = _outputs_at_start(t_eval, t0, y, out)
     for b in range(nb):
         kout[b] = k0
-    rhs_shared_t(p, y, f, work)
+    linked_rhs_shared_t(p, y, f, work)
     _col_max_abs(f, acc)
     select = False
     for b in range(nb):
@@ -323,7 +323,7 @@ def erk_lockstep(p, y0s, t0, t1, t_eval, rtol, atol, max_step, first_step, max_s
         for i in range(size):
             for b in range(nb):
                 ytmp[i, b] = y[i, b] + hs[b] * f[i, b]
-        rhs_shared_t(p, ytmp, y_new, work)
+        linked_rhs_shared_t(p, ytmp, y_new, work)
         for i in range(size):
             for b in range(nb):
                 ytmp[i, b] = y_new[i, b] - f[i, b]
@@ -376,9 +376,9 @@ def erk_lockstep(p, y0s, t0, t1, t_eval, rtol, atol, max_step, first_step, max_s
                 K[0, i, b] = f[i, b]
         for s in range(1, ns):
             _stage_t(A[s], K, s, y, hs, ytmp, True)
-            rhs_shared_t(p, ytmp, K[s], work)
+            linked_rhs_shared_t(p, ytmp, K[s], work)
         _stage_t(B, K, ns, y, hs, y_new, True)
-        rhs_shared_t(p, y_new, K[ns], work)
+        linked_rhs_shared_t(p, y_new, K[ns], work)
         # error estimate h sum_j E_j K_j, in ytmp
         _stage_t(E, K, ns + 1, y, hs, ytmp, False)
         _scaled_rms_t(ytmp, y, y_new, rtol, atol, True, acc)

@@ -495,8 +495,10 @@ def _run_erk_lockstep(p, ys, t0, t1, te, rtol, atol, max_step, h0s, limit, stead
     nb = ys.shape[0]
     threads = min(config.num_threads(), nb // LOCKSTEP_MIN_BATCH) or 1
 
+    lp = link(p, "rhs_shared_t")  # the lockstep loop compiles once for every model kind
+
     def block(lo, hi):
-        erk_lockstep(p, ys[lo:hi], t0, t1, te, rtol, atol, max_step, h0s[lo:hi], limit, steady,
+        erk_lockstep(lp, ys[lo:hi], t0, t1, te, rtol, atol, max_step, h0s[lo:hi], limit, steady,
                      tab.A, tab.B, tab.E, tab.P, tab.error_estimator_order, out[lo:hi], stats[lo:hi],
                      np.empty(work_t_size(p, hi - lo), dtype=ys.dtype))
 
@@ -511,8 +513,10 @@ def _run_lockstep(p, ys, t0, te, dt, scheme, limit, steady, out, stats):
     nb = ys.shape[0]
     threads = min(config.num_threads(), nb // LOCKSTEP_MIN_BATCH) or 1
 
+    lp = link(p, "rhs_t")  # the lockstep loop compiles once for every model kind
+
     def block(lo, hi):
-        fixed_lockstep(p, ys[lo:hi], t0, te, dt, scheme, limit, steady, out[lo:hi], stats[lo:hi],
+        fixed_lockstep(lp, ys[lo:hi], t0, te, dt, scheme, limit, steady, out[lo:hi], stats[lo:hi],
                        np.empty(work_t_size(p, hi - lo), dtype=ys.dtype))
 
     if threads <= 1:
