@@ -7,9 +7,10 @@ CUDA kernels then run on every machine through numba's simulator (a real GPU run
 import os
 
 os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
-# One run-time-dispatched compilation for the hundreds of model kinds the suite builds (a
-# user's process compiles only its own kinds); tests/test_specialize.py checks that the
-# kind-specialised kernels agree with it.
+# The solver loops are the users' compilation either way (kernels/system.link); this links them
+# to one run-time-dispatched right-hand side and energy for the hundreds of model kinds the suite
+# builds, where users' processes compile each kind's own (docs/architecture.md, "One loop for
+# every kind"); tests/test_specialize.py checks the kinds' functions against these.
 os.environ.setdefault("OSCIHOP_SPECIALIZE", "0")
 
 import zlib  # noqa: E402
