@@ -150,7 +150,9 @@ def test_solve_uses_adaptive_lockstep_for_specialised_shared_csr(rng, random_edg
     model = _tame_model(rng)
     ys = model.random_state(seed=8, batch=6)
     kw = dict(method="Tsit5", t_eval=T_EVAL, rtol=1e-6, atol=1e-9)
-    ref = oh.solve(model, (0.0, T_EVAL[-1]), ys, **kw)  # OSCIHOP_SPECIALIZE=0 in the suite
+    monkeypatch.setenv("OSCIHOP_SPECIALIZE", "0")  # as in the suite (conftest), whatever the caller set
+    model.__dict__.pop("_params_cache", None)
+    ref = oh.solve(model, (0.0, T_EVAL[-1]), ys, **kw)
     assert not S._use_erk_lockstep(model.params())
     monkeypatch.setenv("OSCIHOP_SPECIALIZE", "1")
     model.__dict__.pop("_params_cache", None)  # bundles are cached per model

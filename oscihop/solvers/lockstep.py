@@ -100,6 +100,8 @@ def fixed_lockstep(p, y0s, t0, t_eval, dt_max, scheme, max_steps, steady_tol, ou
 
     Same contract as :func:`oscihop.solvers.loops.fixed_block`: ``out`` (B, n_eval, size),
     ``stats`` (B, 5).  ``work`` needs :func:`oscihop.kernels.batched.work_t_size` entries.
+    ``p`` is ``system.link(bundle, "rhs_t")``: the loop calls the kind's compiled
+    :func:`oscihop.kernels.batched.rhs_t` by address, so it compiles once for every kind.
     """
     nb, size = y0s.shape
     y = np.ascontiguousarray(y0s.T)
@@ -271,7 +273,8 @@ def erk_lockstep(p, y0s, t0, t1, t_eval, rtol, atol, max_step, first_step, max_s
     (end reached, steady state, a failure) is frozen: its column is still evaluated, with
     a zero step, and its results no longer change.  Same contract as
     :func:`oscihop.solvers.loops.erk_block` (``out`` (B, n_eval, size), ``stats`` (B, 5));
-    ``work`` needs :func:`oscihop.kernels.batched.work_t_size` entries.
+    ``work`` needs :func:`oscihop.kernels.batched.work_t_size` entries.  ``p`` is
+    ``system.link(bundle, "rhs_shared_t")`` (the kind's compiled function, called by address).
     """
     nb, size = y0s.shape
     dt = y0s.dtype
