@@ -12,10 +12,13 @@ from __future__ import annotations
 import contextlib
 
 import numba
+import numba.core.compiler
+import numba.core.compiler_machinery
+import numba.core.untyped_passes
 
 from ._cache import invalidate_stale_cache
 
-__all__ = ["FASTMATH", "SERIAL", "serial_jit", "inline_jit", "num_threads", "blas_threads"]
+__all__ = ["FASTMATH", "SERIAL", "serial_jit", "inline_jit", "noalias_jit", "num_threads", "blas_threads"]
 
 # Drop cached kernels compiled from older sources (Numba only checks each function's own file).
 invalidate_stale_cache()
@@ -42,6 +45,45 @@ def inline_jit(func):
     Called from Python they compile as usual.
     """
     return numba.njit(inline="always", **SERIAL)(func)
+
+
+class _NoAliasPass(numba.core.compiler_machinery.FunctionPass):
+    """Marks the function's pointer arguments (each array's data) ``noalias`` for LLVM."""
+
+    _name = "oscihop_noalias_arguments"
+
+    def __init__(self):
+        numba.core.compiler_machinery.FunctionPass.__init__(self)
+
+    def run_pass(self, state):
+        state.flags.noalias = True
+        return False
+
+
+numba.core.compiler_machinery.register_pass(mutates_CFG=False, analysis_only=True)(_NoAliasPass)
+
+
+class _NoAliasCompiler(numba.core.compiler.CompilerBase):
+    """Numba's nopython pipeline with :class:`_NoAliasPass` first."""
+
+    def define_pipelines(self):
+        pm = numba.core.compiler.DefaultPassBuilder.define_nopython_pipeline(self.state)
+        pm.add_pass_after(_NoAliasPass, numba.core.untyped_passes.TranslateByteCode)
+        pm.finalize()
+        return [pm]
+
+
+def noalias_jit(func):
+    """:func:`serial_jit`, with every array argument's data declared not to overlap any other's
+    (LLVM's ``noalias``, which Numba otherwise sets only on its own parallel loops).
+
+    For the batch-innermost kernels, whose loop over the members reads rows of one array and
+    updates rows of another: unable to prove the rows apart, LLVM guards the vectorised loop
+    with a run-time overlap check per pair of rows and, weighing its cost, ran fewer than 32
+    members scalar (docs/benchmarks.md, "Small batches").  The caller's side of the contract:
+    no two array arguments share memory that the function writes.
+    """
+    return numba.njit(pipeline_class=_NoAliasCompiler, **SERIAL)(func)
 
 
 def num_threads() -> int:

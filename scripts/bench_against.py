@@ -408,7 +408,7 @@ def rows_spec(quick):
 
     threads = numba.get_num_threads()
     rows = []
-    # case 1: bench_paper.run (the suite's --quick takes batch min(100, 20)); batch 16 added
+    # case 1: bench_paper.run: batches 16 and 100 (the suite's --quick: 16 and 20)
     for batch in ((20, 16) if quick else (100, 16)):
         rows.append((f"case 1: paper HK N={bp.N_UNITS} WS k={bp.K_WS} p={bp.P_WS} D={bp.DIM} relu/relu, Tsit5 "
                      f"rtol {_sci(bp.RTOL)} atol {_sci(bp.ATOL)}, batch {batch}", batch, _paper_row(batch)))

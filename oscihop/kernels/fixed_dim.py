@@ -46,7 +46,7 @@ import types
 
 from numba import uint64
 
-from ..config import inline_jit, serial_jit
+from ..config import inline_jit, noalias_jit, serial_jit
 from .activations import dphi
 from .elementary import local_vector
 from .params import (
@@ -401,44 +401,41 @@ def _meanfield_rhs(D):
 
 
 def _fused_csr_t(D):
-    @serial_jit
+    @noalias_jit
     def fused_csr_t(p, yt, gt, out, with_w):
-        """Fused W, Kuramoto and HK pass over the shared CSR structure, batch innermost, D fixed."""
+        """Fused W, Kuramoto and HK pass over the shared CSR structure, batch innermost, D fixed.
+
+        ``yt``, ``gt`` and ``out`` must not overlap (:func:`~oscihop.config.noalias_jit`)."""
         ip = p.ip
         inter = ip[I_INTER]
         if inter != INT_RELU and inter != INT_LINEAR:
             return False
         relu = inter == INT_RELU
         nh, n = uint64(ip[I_NH]), uint64(ip[I_NK])
-        size, nb = yt.shape
-        nbu = uint64(nb)
+        nbu = uint64(yt.shape[1])
         inv_kh = 1.0 / p.fp[F_KAPPA_H]
         inv_kk = 1.0 / p.fp[F_KAPPA_K]
         indptr, indices, jv, bv, av, wv = _shared_csr(p, with_w)
-        yf = yt.reshape(size * nb)
-        of = out.reshape(size * nb)
-        gf = gt.reshape(gt.shape[0] * nb)
+        one, two, three, four = uint64(1), uint64(2), uint64(3), uint64(4)
         for i in range(n):
-            gi = i * nbu
-            r = (nh + i * uint64(D)) * nbu  # component d of oscillator i: row r + d * nbu
-            r1, r2, r3, r4 = r + nbu, r + uint64(2) * nbu, r + uint64(3) * nbu, r + uint64(4) * nbu
-            for e in range(uint64(indptr[i]), uint64(indptr[i + uint64(1)])):
+            r = nh + i * uint64(D)  # component d of oscillator i: row r + d
+            for e in range(uint64(indptr[i]), uint64(indptr[i + one])):
                 j = uint64(indices[e])
-                gj = j * nbu
-                q = (nh + j * uint64(D)) * nbu
+                q = nh + j * uint64(D)
                 a = av[e]
                 w = wv[e] if with_w else 0.0
                 ah = a * inv_kh
                 ak = a * inv_kk
                 j0 = jv[e]
                 bw = bv[e] if relu else 0.0
-                q1, q2, q3, q4 = q + nbu, q + uint64(2) * nbu, q + uint64(3) * nbu, q + uint64(4) * nbu
+                # Rows, not a reshaped 1-D view: through the view LLVM lost the arguments' noalias,
+                # and with it the vectorised loop below 32 members (docs/benchmarks.md).
                 for m in range(nbu):  # D > k tests fold at compile time; unused (z0, x0) keep the dtype
-                    z0, x0 = yf[q + m], yf[r + m]
-                    z1, x1 = yf[q1 + m], yf[r1 + m]
-                    z2, x2 = (yf[q2 + m], yf[r2 + m]) if D > 2 else (z0, x0)
-                    z3, x3 = (yf[q3 + m], yf[r3 + m]) if D > 3 else (z0, x0)
-                    z4, x4 = (yf[q4 + m], yf[r4 + m]) if D > 4 else (z0, x0)
+                    z0, x0 = yt[q, m], yt[r, m]
+                    z1, x1 = yt[q + one, m], yt[r + one, m]
+                    z2, x2 = (yt[q + two, m], yt[r + two, m]) if D > 2 else (z0, x0)
+                    z3, x3 = (yt[q + three, m], yt[r + three, m]) if D > 3 else (z0, x0)
+                    z4, x4 = (yt[q + four, m], yt[r + four, m]) if D > 4 else (z0, x0)
                     s = x0 * z0 + x1 * z1
                     if D > 2:
                         s += x2 * z2
@@ -446,17 +443,17 @@ def _fused_csr_t(D):
                         s += x3 * z3
                     if D > 4:
                         s += x4 * z4
-                    gm = gf[gj + m]
-                    of[gi + m] += (w + ah * s) * gm
-                    c = j0 + ak * gf[gi + m] * gm + bw * max(s, 0.0)
-                    of[r + m] += c * z0
-                    of[r1 + m] += c * z1
+                    gm = gt[j, m]
+                    out[i, m] += (w + ah * s) * gm
+                    c = j0 + ak * gt[i, m] * gm + bw * max(s, 0.0)
+                    out[r, m] += c * z0
+                    out[r + one, m] += c * z1
                     if D > 2:
-                        of[r2 + m] += c * z2
+                        out[r + two, m] += c * z2
                     if D > 3:
-                        of[r3 + m] += c * z3
+                        out[r + three, m] += c * z3
                     if D > 4:
-                        of[r4 + m] += c * z4
+                        out[r + four, m] += c * z4
         return True
 
     return fused_csr_t
