@@ -36,7 +36,7 @@ def test_fixed_d_batched_kernel_matches_runtime_d(rng, random_edges, dim):
         model = _hk_shared(rng, 9, dim, interaction, random_edges, w_on_graph=w_on_graph)
         p = P.specialize(model.params())
         assert P.spec_of(p)[3] == dim and P.spec_of(p)[4] != P.SHARED_NONE
-        for nb in (1, 6):
+        for nb in (1, 6, 8, 13, 37):  # below, at and past the vector width; 13 and 37 leave a scalar tail
             yt = np.ascontiguousarray(model.random_state(seed=nb, batch=nb).T)
             gt = np.maximum(yt[: model.n], 0.0).copy()  # any g works: the kernel takes it as given
             got = rng.standard_normal(yt.shape)
