@@ -296,11 +296,17 @@ def test_link_refusals():
     ys = model.random_state(seed=0, batch=2)
     with pytest.raises(ValueError, match="no `gradient` function: system.link"):
         S.batch_gradient(lp, ys, np.empty_like(ys))
-    with pytest.raises(ValueError, match="`extra` names functions among"):
+    with pytest.raises(ValueError, match="`names` must be among"):
         S.link(p, "jacobian")
     with pytest.raises(ValueError, match="relink the model's own bundle"):
         S.link(lp, "gradient")
     assert S.link(lp) is lp
+    lg = S.link(p, "gradient")  # only what is named: Model.energy_gradient compiles no rhs or energy
+    assert lg.gradient != 0 and (lg.rhs, lg.energy, lg.rhs_t, lg.rhs_shared_t) == (0, 0, 0, 0)
+    with pytest.raises(ValueError, match="no `rhs` function: system.link"):
+        S.batch_rhs(lg, ys, np.empty_like(ys))
+    with pytest.raises(ValueError, match="no `energy` function: system.link"):
+        S.batch_energy(lg, p.fp[None], ys[:, None], np.empty((2, 1)))
 
 
 def test_linked_call_refuses_strided_arrays():

@@ -346,7 +346,7 @@ def _batched(name):
 
 #: What :func:`link` compiles, by :class:`LinkedParams` field: the function (looked up when first
 #: needed), its C body, its return type and the dimensions of its arrays (fp, ip, y, [out,] work).
-#: ``rhs`` and ``energy`` come with every link; the others when a caller asks (:func:`link`).
+#: :func:`link` compiles the fields a caller names, ``_DEFAULT`` when it names none.
 _LINKABLE = {
     "rhs": (lambda: system_rhs, _row_c, types.void, (1, 1, 1, 1, 1)),
     "energy": (lambda: system_energy, _energy_c, types.float64, (1, 1, 1, 1)),
@@ -354,7 +354,7 @@ _LINKABLE = {
     "rhs_t": (lambda: _batched("rhs_t"), _batch_c, types.void, (1, 1, 2, 2, 1)),
     "rhs_shared_t": (lambda: _batched("rhs_shared_t"), _batch_c, types.void, (1, 1, 2, 2, 1)),
 }
-_ALWAYS = ("rhs", "energy")
+_DEFAULT = ("rhs", "energy")
 
 
 def _check_arrays(name, names, arrays, ndims):
@@ -421,7 +421,6 @@ def _overload_linked(stub, name):
     """Implement ``stub``: the call by address for a :class:`LinkedParams`, else the function itself."""
     field, call = LinkedParams._fields.index(name), _CALLS[name]
     msg = f"this LinkedParams has no `{name}` function: system.link(p, {name!r}) compiles it"
-    optional = name not in _ALWAYS
 
     if len(_LINKABLE[name][3]) == 5:
         @overload(stub, target="generic")
@@ -431,7 +430,7 @@ def _overload_linked(stub, name):
                 return lambda p, y, out, work: fn(p, y, out, work)
 
             def impl(p, y, out, work):
-                if optional and p[field] == 0:
+                if p[field] == 0:  # never call address 0
                     raise ValueError(msg)
                 call(p[field], p.fp, p.ip, y, out, work)
             return impl
@@ -441,7 +440,12 @@ def _overload_linked(stub, name):
             if not _linked(p):
                 fn = _LINKABLE[name][0]()
                 return lambda p, y, work: fn(p, y, work)
-            return lambda p, y, work: call(p[field], p.fp, p.ip, y, work)
+
+            def impl(p, y, work):
+                if p[field] == 0:
+                    raise ValueError(msg)
+                return call(p[field], p.fp, p.ip, y, work)
+            return impl
 
 
 def linked_rhs(p, y, out, work):
@@ -479,29 +483,33 @@ _LINKS = {}
 _LINK_LOCK = threading.Lock()
 
 
-def link(p, *extra):
+def link(p, *names):
     """The bundle the CPU solver loops take for ``p`` (states of ``p.fp``'s dtype).
 
-    The result is a :class:`LinkedParams` holding the addresses of :func:`system_rhs` and
-    :func:`system_energy` for ``p``'s class, and of the functions ``extra`` names (``"gradient"``:
-    :func:`system_gradient`; ``"rhs_t"``, ``"rhs_shared_t"``: the batch-innermost right-hand
-    sides of :mod:`oscihop.kernels.batched` the lockstep solvers call), each compiled on its own
-    as a C function for that dtype (once per process, or loaded from the disk cache).  Those are
+    The result is a :class:`LinkedParams` holding, for ``p``'s class, the addresses of the
+    functions ``names`` names: ``"rhs"`` (:func:`system_rhs`) and ``"energy"``
+    (:func:`system_energy`), which the loops over single trajectories call and which are what
+    ``link(p)`` gives; ``"gradient"`` (:func:`system_gradient`); ``"rhs_t"`` and
+    ``"rhs_shared_t"`` (the batch-innermost right-hand sides of :mod:`oscihop.kernels.batched`
+    that the lockstep solvers call).  Each is compiled on its own as a C function for that dtype
+    (once per process, or loaded from the disk cache), and only when a caller names it.  Those are
     a kind-specialised bundle's own terms or, for the run-time-dispatched :class:`SystemParams`
     (``OSCIHOP_SPECIALIZE=0``), the functions that select every term by the codes at run time.
     The loops themselves compile once for all kinds and both builds: users and the test suite
-    run the same loops.  Fields not asked for hold 0, and a loop that needs one raises
-    ``ValueError``.  A :class:`LinkedParams` with every function asked for is returned as it is.
+    run the same loops.  Fields not named hold 0, and a loop that calls one raises ``ValueError``
+    (it never calls address 0).  A :class:`LinkedParams` with every function named is returned
+    as it is.
     """
-    unknown = [name for name in extra if name not in _LINKABLE]
+    names = names or _DEFAULT
+    unknown = [name for name in names if name not in _LINKABLE]
     if unknown:
-        raise ValueError(f"link: `extra` names functions among {sorted(_LINKABLE)}; got {unknown}")
+        raise ValueError(f"link: `names` must be among {sorted(_LINKABLE)}; got {unknown}")
     if type(p) is LinkedParams:
-        if all(getattr(p, name) for name in extra):
+        if all(getattr(p, name) for name in names):
             return p
-        raise ValueError(f"link: relink the model's own bundle (params) to add {list(extra)}")
+        raise ValueError(f"link: relink the model's own bundle (params) to add {list(names)}")
     dtype = np.dtype(p.fp.dtype)
-    addrs = {name: _linked_function(type(p), dtype, name).address for name in _ALWAYS + extra}
+    addrs = {name: _linked_function(type(p), dtype, name).address for name in names}
     return LinkedParams(p.fp, p.ip, *[addrs.get(name, 0) for name in LinkedParams._fields[2:]])
 
 
@@ -522,9 +530,8 @@ def _linked_function(cls, dtype, name):
     return func
 
 
-def linked_functions(p, *extra):
-    """The compiled C functions :func:`link` uses for ``p``'s kind and dtype: the right-hand side,
-    the energy and those ``extra`` names (numba ``CFunc`` objects: their ``cache_hits`` show
-    disk-cache loads)."""
+def linked_functions(p, *names):
+    """The compiled C functions ``link(p, *names)`` uses for ``p``'s kind and dtype (numba ``CFunc``
+    objects: their ``cache_hits`` show disk-cache loads)."""
     dtype = np.dtype(p.fp.dtype)
-    return tuple(_linked_function(type(p), dtype, name) for name in _ALWAYS + extra)
+    return tuple(_linked_function(type(p), dtype, name) for name in names or _DEFAULT)
