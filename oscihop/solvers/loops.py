@@ -449,7 +449,7 @@ def _lie_move(p, y, v, base, tau, out):
         _rotate_block(y, o, v, o, base, o, tau, dim, out, o)
 
 
-@serial_jit
+@inline_jit
 def fixed_member(p, y0, t0, t_eval, dt_max, scheme, max_steps, steady_tol, out_y, stats):
     """Fixed-step Euler / RK4 / geometric (Lie midpoint) for one trajectory.
 
@@ -470,7 +470,7 @@ def fixed_member(p, y0, t0, t_eval, dt_max, scheme, max_steps, steady_tol, out_y
     return out_y
 
 
-@serial_jit
+@inline_jit
 def fixed_core(p, y, t0, t_eval, dt_max, scheme, max_steps, steady_tol, out_y, stats, k1, k2, k3, k4, ytmp,
                work):
     """The loop of :func:`fixed_member` on caller-provided buffers; ``y`` (the state) is updated in place."""
