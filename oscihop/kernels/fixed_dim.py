@@ -26,6 +26,8 @@ model's D at typing time; the ``*_fixed`` functions pick it at run time (CUDA, g
   columns of ``yt``, size x B), for the lockstep solvers: one loop over the members per
   CSR entry, vectorised across them (the compiler only vectorises innermost loops, so the
   loops over D must unroll inside it).  Linear and relu interactions; False for another.
+  Compiled with :func:`~oscihop.config.noalias_jit`, so the member loop vectorises from 8 members
+  on rather than 32: ``yt``, ``gt`` and ``out`` must not overlap.
 
 Every sum runs in the order of the generic kernels of :mod:`oscihop.kernels.terms`
 (stimulus first, then the Kuramoto terms, then the HK terms, edge by edge), so results
