@@ -43,7 +43,7 @@ def test_fixed_d_batched_kernel_matches_runtime_d(rng, random_edges, dim):
             ref = got.copy()
             with_w = w_on_graph
             assert FUSED_T[dim](p, yt, gt, got, with_w)
-            BT._fused_csr_t(P.generic(p), yt, gt, ref, with_w)
+            BT._fused_csr_t(P.generic(p), yt, gt, ref, with_w, np.empty(3 * nb))
             np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12 * max(1.0, np.abs(ref).max()),
                                        err_msg=f"D={dim} {interaction} nb={nb}")
     tanh = P.specialize(_hk_shared(rng, 9, dim, "tanh", random_edges).params())

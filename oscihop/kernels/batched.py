@@ -21,9 +21,10 @@ activation pass uses ``elementary.tanh``, the package's one tanh, within 3 ulp o
 from __future__ import annotations
 
 import numpy as np
+from numba import uint64
 from numba.extending import overload
 
-from ..config import serial_jit
+from ..config import inline_jit, noalias_jit, serial_jit
 from .params import (
     I_CONV_H,
     I_CONV_KS,
@@ -177,117 +178,83 @@ def _weights_t(p, gt, out, tmp):
         out[:, :] = 0.0
 
 
-@serial_jit
-def _kuramoto_csr_t(p, yt, out):
-    """out[x part] += sum_j (J_ij + B_ij phi'(s_ij)) x_j, batch innermost.
+@inline_jit
+def _pair_products_t(yt, oi, oj, dim, s):
+    """s[b] = <x_i, x_j> of member b (rows ``oi`` and ``oj`` of ``yt`` start the two oscillators)."""
+    nb = uint64(yt.shape[1])
+    for b in range(nb):
+        s[b] = 0.0
+    for d in range(dim):
+        for b in range(nb):
+            s[b] += yt[oi + d, b] * yt[oj + d, b]
 
-    Members go four at a time with their pair products in registers: one index and
-    one weight load serve the whole batch.
-    """
+
+@inline_jit
+def _add_scaled_rows_t(yt, oi, oj, dim, c, out):
+    """out[x_i] += c[b] x_j for every member b."""
+    nb = uint64(yt.shape[1])
+    for d in range(dim):
+        for b in range(nb):
+            out[oi + d, b] += c[b] * yt[oj + d, b]
+
+
+# The batch-innermost CSR passes below run every loop over the members innermost, on rows of
+# 2-D arrays, and are compiled with noalias_jit: their array arguments never overlap (``sc`` is
+# scratch from the work array), so LLVM vectorises those loops from a few members on instead of
+# guarding them with overlap checks (docs/benchmarks.md, "Small batches").
+@noalias_jit
+def _kuramoto_csr_t(p, yt, out, sc):
+    """out[x part] += sum_j (J_ij + B_ij phi'(s_ij)) x_j, batch innermost (``sc``: >= B scratch)."""
     ip = p.ip
-    nh, n, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
-    nb = yt.shape[1]
-    nb4 = nb - nb % 4
+    nh, n, dim = uint64(ip[I_NH]), uint64(ip[I_NK]), uint64(ip[I_DIM])
+    nb = uint64(yt.shape[1])
     inter = ip[I_INTER]
-    nonlinear = inter != INT_LINEAR
-    indptr, indices = csr_arrays(p, I_O_K_INDPTR, I_O_K_INDICES, n)
+    indptr, indices = csr_arrays(p, I_O_K_INDPTR, I_O_K_INDICES, ip[I_NK])
     jv = fseg(p, I_O_K_J, indices.shape[0])
     bv = fseg(p, I_O_K_B, indices.shape[0])
+    c = sc[:nb]
     for i in range(n):
         oi = nh + i * dim
-        for e in range(indptr[i], indptr[i + 1]):
-            oj = nh + indices[e] * dim
+        for e in range(uint64(indptr[i]), uint64(indptr[i + uint64(1)])):
+            oj = nh + uint64(indices[e]) * dim
             j0 = jv[e]
+            if inter == INT_LINEAR:
+                for d in range(dim):
+                    for b in range(nb):
+                        out[oi + d, b] += j0 * yt[oj + d, b]
+                continue
+            _pair_products_t(yt, oi, oj, dim, c)
             bw = bv[e]
-            for b in range(0, nb4, 4):
-                c0 = j0
-                c1 = j0
-                c2 = j0
-                c3 = j0
-                if nonlinear:
-                    s0 = 0.0
-                    s1 = 0.0
-                    s2 = 0.0
-                    s3 = 0.0
-                    for d in range(dim):
-                        s0 += yt[oi + d, b] * yt[oj + d, b]
-                        s1 += yt[oi + d, b + 1] * yt[oj + d, b + 1]
-                        s2 += yt[oi + d, b + 2] * yt[oj + d, b + 2]
-                        s3 += yt[oi + d, b + 3] * yt[oj + d, b + 3]
-                    c0 += bw * dphi(inter, s0)
-                    c1 += bw * dphi(inter, s1)
-                    c2 += bw * dphi(inter, s2)
-                    c3 += bw * dphi(inter, s3)
-                for d in range(dim):
-                    out[oi + d, b] += c0 * yt[oj + d, b]
-                    out[oi + d, b + 1] += c1 * yt[oj + d, b + 1]
-                    out[oi + d, b + 2] += c2 * yt[oj + d, b + 2]
-                    out[oi + d, b + 3] += c3 * yt[oj + d, b + 3]
-            for b in range(nb4, nb):
-                c = j0
-                if nonlinear:
-                    s = 0.0
-                    for d in range(dim):
-                        s += yt[oi + d, b] * yt[oj + d, b]
-                    c += bw * dphi(inter, s)
-                for d in range(dim):
-                    out[oi + d, b] += c * yt[oj + d, b]
+            for b in range(nb):
+                c[b] = j0 + bw * dphi(inter, c[b])
+            _add_scaled_rows_t(yt, oi, oj, dim, c, out)
 
 
-@serial_jit
-def _hk_csr_t(p, yt, gt, out):
-    """HK terms over hk_edges (docs/theory.md §4.1), batch innermost, four members at a time."""
+@noalias_jit
+def _hk_csr_t(p, yt, gt, out, sc):
+    """HK terms over hk_edges (docs/theory.md §4.1), batch innermost (``sc``: >= B scratch)."""
     ip = p.ip
-    nh, n, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
-    nb = yt.shape[1]
-    nb4 = nb - nb % 4
+    nh, n, dim = uint64(ip[I_NH]), uint64(ip[I_NK]), uint64(ip[I_DIM])
+    nb = uint64(yt.shape[1])
     inv_kh = 1.0 / p.fp[F_KAPPA_H]
     inv_kk = 1.0 / p.fp[F_KAPPA_K]
-    indptr, indices = csr_arrays(p, I_O_HK_INDPTR, I_O_HK_INDICES, n)
+    indptr, indices = csr_arrays(p, I_O_HK_INDPTR, I_O_HK_INDICES, ip[I_NK])
     av = fseg(p, I_O_HK_A, indices.shape[0])
+    c = sc[:nb]
     for i in range(n):
         oi = nh + i * dim
-        for e in range(indptr[i], indptr[i + 1]):
-            j = indices[e]
+        for e in range(uint64(indptr[i]), uint64(indptr[i + uint64(1)])):
+            j = uint64(indices[e])
             oj = nh + j * dim
             ah = av[e] * inv_kh
             ak = av[e] * inv_kk
-            for b in range(0, nb4, 4):
-                s0 = 0.0
-                s1 = 0.0
-                s2 = 0.0
-                s3 = 0.0
-                for d in range(dim):
-                    s0 += yt[oi + d, b] * yt[oj + d, b]
-                    s1 += yt[oi + d, b + 1] * yt[oj + d, b + 1]
-                    s2 += yt[oi + d, b + 2] * yt[oj + d, b + 2]
-                    s3 += yt[oi + d, b + 3] * yt[oj + d, b + 3]
-                g0 = gt[j, b]
-                g1 = gt[j, b + 1]
-                g2 = gt[j, b + 2]
-                g3 = gt[j, b + 3]
-                out[i, b] += ah * s0 * g0
-                out[i, b + 1] += ah * s1 * g1
-                out[i, b + 2] += ah * s2 * g2
-                out[i, b + 3] += ah * s3 * g3
-                c0 = ak * gt[i, b] * g0
-                c1 = ak * gt[i, b + 1] * g1
-                c2 = ak * gt[i, b + 2] * g2
-                c3 = ak * gt[i, b + 3] * g3
-                for d in range(dim):
-                    out[oi + d, b] += c0 * yt[oj + d, b]
-                    out[oi + d, b + 1] += c1 * yt[oj + d, b + 1]
-                    out[oi + d, b + 2] += c2 * yt[oj + d, b + 2]
-                    out[oi + d, b + 3] += c3 * yt[oj + d, b + 3]
-            for b in range(nb4, nb):
-                s = 0.0
-                for d in range(dim):
-                    s += yt[oi + d, b] * yt[oj + d, b]
+            _pair_products_t(yt, oi, oj, dim, c)
+            for b in range(nb):
                 gj = gt[j, b]
-                out[i, b] += ah * s * gj
-                c = ak * gt[i, b] * gj
-                for d in range(dim):
-                    out[oi + d, b] += c * yt[oj + d, b]
+                out[i, b] += ah * c[b] * gj
+                c[b] = ak * gt[i, b] * gj
+            _add_scaled_rows_t(yt, oi, oj, dim, c, out)
+
 
 @serial_jit
 def _meanfield_t(p, yt, out, msum):
@@ -725,10 +692,10 @@ def rhs_tf(p, yt, out, work, shared):
         _stimulus_t(p, out)
         kind = ip[I_K_KIND]
         if shared:
-            fused_batch(p, yt, gt, out, with_w)
+            fused_batch(p, yt, gt, out, with_w, rest)
         else:
             if kind == K_CSR:
-                _kuramoto_csr_t(p, yt, out)
+                _kuramoto_csr_t(p, yt, out, rest)
             elif kind == K_DENSE or kind == K_LOWRANK:
                 _kuramoto_matrix_t(p, yt, out, rest)
             elif kind == K_MEANFIELD:
@@ -736,7 +703,7 @@ def rhs_tf(p, yt, out, work, shared):
             elif kind == K_CONV:
                 _kuramoto_conv_t(p, yt, out, rest)
             if ip[I_HK_KIND] == HK_CSR:
-                _hk_csr_t(p, yt, gt, out)
+                _hk_csr_t(p, yt, gt, out, rest)
         _project_rotate_t(p, yt, out, s, c)
 
 
@@ -775,7 +742,7 @@ def rhs_shared_t(p, yt, out, work):
         _activate_t(ip[I_ACT], fp[F_BETA], ht, gt)
         _bias_minus_h_t(bias, ht, out)
     _stimulus_t(p, out)
-    fused_batch(p, yt, gt, out, nh > 0 and ip[I_W_KIND] == W_CSR)
+    fused_batch(p, yt, gt, out, nh > 0 and ip[I_W_KIND] == W_CSR, rest)
     _project_rotate_t(p, yt, out, rest[:nb], rest[nb : 2 * nb])
 
 
@@ -811,157 +778,72 @@ def shared_structure(p):
     return True
 
 
-_U1 = np.uint64(1)
-_U2 = np.uint64(2)
-_U3 = np.uint64(3)
-
-
-@serial_jit
-def _fused_csr_t(p, yt, gt, out, with_w):
+@noalias_jit
+def _fused_csr_t(p, yt, gt, out, with_w, sc):
     """One pass over the shared CSR structure: W g (if ``with_w``), the Kuramoto force and
-    both HK terms, batch innermost, pair products computed once per entry.
-
-    Four members go together in straight-line code (each CSR index and weight is loaded
-    once for them) and a tail of fewer than four goes one at a time.  Every index is
-    unsigned, so Numba adds no negative-index fix-up to the loads, and each group of four
-    state loads comes before the four accumulator stores, so the compiler turns both
-    into vector loads and stores (a store cannot alias a later load in the group).
-    """
+    both HK terms, batch innermost, pair products computed once per entry (``sc``: >= 3 B
+    scratch).  Every loop over the members is innermost (see :func:`_kuramoto_csr_t`)."""
     ip = p.ip
-    nh, n, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
-    size, nb = yt.shape
-    nb4 = nb - nb % 4
+    nh, n, dim = uint64(ip[I_NH]), uint64(ip[I_NK]), uint64(ip[I_DIM])
+    nb = uint64(yt.shape[1])
     inter = ip[I_INTER]
     relu = inter == INT_RELU
     smooth = inter == INT_TANH or inter == INT_SIGMOID
     inv_kh = 1.0 / p.fp[F_KAPPA_H]
     inv_kk = 1.0 / p.fp[F_KAPPA_K]
-    indptr, indices = csr_arrays(p, I_O_K_INDPTR, I_O_K_INDICES, n)
+    indptr, indices = csr_arrays(p, I_O_K_INDPTR, I_O_K_INDICES, ip[I_NK])
     ne = indices.shape[0]
     jv = fseg(p, I_O_K_J, ne)
     bv = fseg(p, I_O_K_B, ne)
     av = fseg(p, I_O_HK_A, ne)
     wv = fseg(p, I_O_W_DATA, ne if with_w else 0)
-    yf = yt.reshape(size * nb)
-    of = out.reshape(size * nb)
-    gf = gt.reshape(gt.shape[0] * nb)
-    nbu = np.uint64(nb)
-    dimu = np.uint64(dim)
-    nhu = np.uint64(nh)
+    c = sc[:nb]  # the pair products, then the force coefficients
+    h = sc[nb : 2 * nb]  # the row's W and HK sum
+    gi = sc[2 * nb : 3 * nb]
     for i in range(n):
-        iu = np.uint64(i)
-        xi = (nhu + iu * dimu) * nbu  # x_i, component 0, member 0
-        for b in range(0, nb4, 4):
-            bu = np.uint64(b)
-            ri = xi + bu
-            gr = iu * nbu + bu
-            gi0 = gf[gr] * inv_kk
-            gi1 = gf[gr + _U1] * inv_kk
-            gi2 = gf[gr + _U2] * inv_kk
-            gi3 = gf[gr + _U3] * inv_kk
-            h0 = 0.0
-            h1 = 0.0
-            h2 = 0.0
-            h3 = 0.0
-            for e in range(indptr[i], indptr[i + 1]):
-                j = np.uint64(indices[e])
-                rj = (nhu + j * dimu) * nbu + bu
-                s0 = 0.0
-                s1 = 0.0
-                s2 = 0.0
-                s3 = 0.0
-                for d in range(dim):
-                    o = np.uint64(d) * nbu
-                    s0 += yf[ri + o] * yf[rj + o]
-                    s1 += yf[ri + o + _U1] * yf[rj + o + _U1]
-                    s2 += yf[ri + o + _U2] * yf[rj + o + _U2]
-                    s3 += yf[ri + o + _U3] * yf[rj + o + _U3]
-                gj = j * nbu + bu
-                g0 = gf[gj]
-                g1 = gf[gj + _U1]
-                g2 = gf[gj + _U2]
-                g3 = gf[gj + _U3]
-                a = av[e]
-                w = wv[e] if with_w else 0.0
-                ah = a * inv_kh
-                h0 += (w + ah * s0) * g0
-                h1 += (w + ah * s1) * g1
-                h2 += (w + ah * s2) * g2
-                h3 += (w + ah * s3) * g3
-                j0 = jv[e]
-                c0 = j0 + a * gi0 * g0
-                c1 = j0 + a * gi1 * g1
-                c2 = j0 + a * gi2 * g2
-                c3 = j0 + a * gi3 * g3
+        oi = nh + i * dim
+        for b in range(nb):
+            gi[b] = gt[i, b] * inv_kk
+            h[b] = 0.0
+        for e in range(uint64(indptr[i]), uint64(indptr[i + uint64(1)])):
+            j = uint64(indices[e])
+            oj = nh + j * dim
+            _pair_products_t(yt, oi, oj, dim, c)
+            a = av[e]
+            w = wv[e] if with_w else 0.0
+            ah = a * inv_kh
+            j0 = jv[e]
+            bw = bv[e] if relu or smooth else 0.0  # B is stored for a nonlinear interaction only
+            for b in range(nb):
+                g = gt[j, b]
+                s = c[b]
+                h[b] += (w + ah * s) * g
+                cb = j0 + a * gi[b] * g
                 if relu:
-                    bw = bv[e]
-                    c0 += bw * max(s0, 0.0)
-                    c1 += bw * max(s1, 0.0)
-                    c2 += bw * max(s2, 0.0)
-                    c3 += bw * max(s3, 0.0)
+                    cb += bw * max(s, 0.0)
                 elif smooth:
-                    bw = bv[e]
-                    c0 += bw * dphi(inter, s0)
-                    c1 += bw * dphi(inter, s1)
-                    c2 += bw * dphi(inter, s2)
-                    c3 += bw * dphi(inter, s3)
-                for d in range(dim):
-                    o = np.uint64(d) * nbu
-                    x0 = yf[rj + o]
-                    x1 = yf[rj + o + _U1]
-                    x2 = yf[rj + o + _U2]
-                    x3 = yf[rj + o + _U3]
-                    of[ri + o] += c0 * x0
-                    of[ri + o + _U1] += c1 * x1
-                    of[ri + o + _U2] += c2 * x2
-                    of[ri + o + _U3] += c3 * x3
-            of[gr] += h0
-            of[gr + _U1] += h1
-            of[gr + _U2] += h2
-            of[gr + _U3] += h3
-        for b in range(nb4, nb):
-            bu = np.uint64(b)
-            ri = xi + bu
-            gr = iu * nbu + bu
-            gi = gf[gr] * inv_kk
-            hs = 0.0
-            for e in range(indptr[i], indptr[i + 1]):
-                j = np.uint64(indices[e])
-                rj = (nhu + j * dimu) * nbu + bu
-                s = 0.0
-                for d in range(dim):
-                    o = np.uint64(d) * nbu
-                    s += yf[ri + o] * yf[rj + o]
-                g = gf[j * nbu + bu]
-                a = av[e]
-                w = wv[e] if with_w else 0.0
-                hs += (w + a * inv_kh * s) * g
-                c = jv[e] + a * gi * g
-                if relu:
-                    c += bv[e] * max(s, 0.0)
-                elif smooth:
-                    c += bv[e] * dphi(inter, s)
-                for d in range(dim):
-                    o = np.uint64(d) * nbu
-                    of[ri + o] += c * yf[rj + o]
-            of[gr] += hs
+                    cb += bw * dphi(inter, s)
+                c[b] = cb
+            _add_scaled_rows_t(yt, oi, oj, dim, c, out)
+        for b in range(nb):
+            out[i, b] += h[b]
 
 
-def fused_batch(p, yt, gt, out, with_w):
+def fused_batch(p, yt, gt, out, with_w, sc):
     """The fused pass of :func:`rhs_tf`: the kernel specialised to D for a bundle that
     records its kind (relu or linear interaction, D = 2..5), else :func:`_fused_csr_t`."""
-    _fused_csr_t(p, yt, gt, out, with_w)
+    _fused_csr_t(p, yt, gt, out, with_w, sc)
 
 
 @overload(fused_batch, target="generic")
-def _ol_fused_batch(p, yt, gt, out, with_w):
+def _ol_fused_batch(p, yt, gt, out, with_w, sc):
     spec = kind_of(p)
     impl = None if spec is None or spec[4] == SHARED_NONE else FUSED_T.get(spec[3])
     if impl is None:
-        return lambda p, yt, gt, out, with_w: _fused_csr_t(p, yt, gt, out, with_w)
+        return lambda p, yt, gt, out, with_w, sc: _fused_csr_t(p, yt, gt, out, with_w, sc)
 
-    def run(p, yt, gt, out, with_w):
+    def run(p, yt, gt, out, with_w, sc):
         if not impl(p, yt, gt, out, with_w):
-            _fused_csr_t(p, yt, gt, out, with_w)
+            _fused_csr_t(p, yt, gt, out, with_w, sc)
 
     return run
