@@ -831,7 +831,8 @@ def _fused_csr_t(p, yt, gt, out, with_w, sc):
 
 def fused_batch(p, yt, gt, out, with_w, sc):
     """The fused pass of :func:`rhs_tf`: the kernel specialised to D for a bundle that
-    records its kind (relu or linear interaction, D = 2..5), else :func:`_fused_csr_t`."""
+    records its kind (relu or linear interaction, D = 2..5), else :func:`_fused_csr_t`, which
+    takes ``sc`` (>= 3 B entries of the work array) as scratch."""
     _fused_csr_t(p, yt, gt, out, with_w, sc)
 
 
