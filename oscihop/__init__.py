@@ -7,7 +7,7 @@ energy-based coupling (the Hopfield-Kuramoto model), compiled with Numba.
 """
 
 from . import config
-from .adjoint import GradientResult, gradient, value_and_grad
+from .gradients import GradientResult, gradient, value_and_grad
 from .couplings import BlockCoupling, ConvCoupling, LowRank
 from .graph import (
     complete_edges,

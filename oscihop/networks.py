@@ -498,7 +498,7 @@ class AKOrNNetwork:
         """
         import time
 
-        from .adjoint import GradientResult, _call_loss, value_and_grad
+        from .gradients import GradientResult, _call_loss, value_and_grad
 
         valid = list(self.parameters())
         names = valid if wrt is None else list(wrt)

@@ -19,7 +19,7 @@ from badinput import (
     size_cases,
     wrong_shapes,
 )
-from oscihop.adjoint import SUPPORTED_METHODS
+from oscihop.gradients import SUPPORTED_METHODS
 from oscihop.solvers.times import MAX_STEPS_LIMIT
 
 ENTRY = "value_and_grad"

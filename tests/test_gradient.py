@@ -609,7 +609,7 @@ def test_rhs_vjp_generic_dimension_matches_central_differences(kind, d, rng):
 def test_stage_tape_and_its_fallback_give_the_same_gradient(method, rng, monkeypatch):
     """checkpoint="all" keeps every stage (no recomputation) while the tapes fit the budget;
     past it every step's state is kept and the stages are recomputed: same gradient."""
-    import oscihop.adjoint as adj
+    import oscihop.gradients as adj
 
     model = CASES["hk-network-list"](rng)
     y0 = model.random_state(seed=3, batch=3)

@@ -63,7 +63,7 @@ def test_scalar_atol_fast_path_matches_general_path(dtype):
         assert fast[0] == general[0]
         assert fast[1].dtype == general[1].dtype == dt
         assert fast[1].tobytes() == general[1].tobytes()
-    # dtype given as a type (oscihop.adjoint passes one) still works
+    # dtype given as a type (oscihop.gradients passes one) still works
     assert S._tolerances(1e-6, 1e-9, 3, np.float64)[1].tobytes() == np.full(3, 1e-9).tobytes()
 
 

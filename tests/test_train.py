@@ -20,7 +20,7 @@ from oscihop.training import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-HAVE_ENGINE = importlib.util.find_spec("oscihop.adjoint") is not None
+HAVE_ENGINE = importlib.util.find_spec("oscihop.gradients") is not None
 
 
 # ------------------------------------------------------------------ optimisers
@@ -312,7 +312,7 @@ def test_training_store_refuses_other_stores(tmp_path):
 
 
 # --------------------------------------------------------- with the real engine
-needs_engine = pytest.mark.skipif(not HAVE_ENGINE, reason="oscihop.adjoint (value_and_grad) is not in this checkout")
+needs_engine = pytest.mark.skipif(not HAVE_ENGINE, reason="oscihop.gradients (value_and_grad) is not in this checkout")
 
 
 @needs_engine

@@ -32,7 +32,7 @@ def _engine_grad(t_span, solver):
     """The default gradient: ``oh.value_and_grad`` (adjoint through the solve)."""
 
     def grad_fn(model, loss, y0, wrt):
-        from ..adjoint import value_and_grad
+        from ..gradients import value_and_grad
         from ..networks import AKOrNNetwork
 
         if isinstance(model, AKOrNNetwork):  # runs its own AKOrN steps: t_span and solver do not apply
