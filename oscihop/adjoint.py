@@ -137,7 +137,7 @@ def erk_forward_member(p, y0, t0, t1, t_eval, rtol, atol, max_step, max_steps, A
         k += 1
     system_rhs(p, y, f, work)
     nfev = 1
-    h_abs = select_initial_step(p, y, f, t0, t1, max_step, err_order, rtol, atol, work, ytmp, K[0])
+    h_abs = select_initial_step(p, None, y, f, t0, t1, max_step, err_order, rtol, atol, work, ytmp, K[0])
     nfev += 1
     t = t0
     status = 0
@@ -150,7 +150,7 @@ def erk_forward_member(p, y0, t0, t1, t_eval, rtol, atol, max_step, max_steps, A
         if nsteps >= max_steps:
             status = -1
             break
-        accepted, t_new, h, h_abs, n_f, n_r = erk_attempts(p, y, f, t, t1, h_abs, max_step, rtol, atol, A, B, E,
+        accepted, t_new, h, h_abs, n_f, n_r = erk_attempts(p, None, y, f, t, t1, h_abs, max_step, rtol, atol, A, B, E,
                                                            err_exp, K, Ys, ytmp, y_new, errv, work)
         nfev += n_f
         nrej += n_r
@@ -165,7 +165,7 @@ def erk_forward_member(p, y0, t0, t1, t_eval, rtol, atol, max_step, max_steps, A
                 tape = _grow(tape, nsteps)
             _record(tape[nsteps], w, Ys, y_new)
         while k < n_eval and t_eval[k] <= t_new:
-            dense_output(y, K, Pd, h, (t_eval[k] - t) / h, out_y[k])
+            dense_output(None, y, K, Pd, h, (t_eval[k] - t) / h, out_y[k])
             retract(p, out_y[k])
             ev_step[k] = nsteps
             ev_theta[k] = (t_eval[k] - t) / h
@@ -237,7 +237,7 @@ def grid_forward_tape(p, y0, hs, n_steps, fsal, A, B, Pd, ck_every, ev_step, ev_
                     system_rhs(p, z, K[ns], work)
                     nfev += 1
                     have_last = True
-                dense_output(y, K, Pd, h, ev_theta[k], out_y[k])
+                dense_output(None, y, K, Pd, h, ev_theta[k], out_y[k])
             retract(p, out_y[k])
             k += 1
         w[:] = z
@@ -341,7 +341,7 @@ def backward_member(p, y0, hs, n_steps, fsal, A, B, Pd, ck, ck_every, tape, stag
                         system_rhs(p, z, K[ns], work)
                         nfev += ns + 1
                         dense = True
-                    dense_output(y, K, Pd, h, th, u)
+                    dense_output(None, y, K, Pd, h, th, u)
                     retract_vjp(p, u, out_bar[kk], tmp)
                     for i in range(size):
                         ybar[i] += tmp[i]

@@ -12,11 +12,13 @@ both backends run one source, with the same arithmetic in the same order.  For l
 batches of small networks.
 
 *block layout* (``layout="block"``): one thread block integrates one trajectory; its
-threads split the units of the network.  The right-hand side is evaluated row by row
-(each thread owns units ``tid, tid + nt, ...``) after the O(N) reductions it needs
-(low-rank projections, the mean field, softmax normaliser, the all-to-all HK sum, error
-norms) are formed as per-thread partial sums combined in a fixed order (gather, no
-atomics), so every run gives the same bits.  For large networks.
+threads split the units of the network.  It runs the same cores, given the block's
+:class:`Lanes` (``ln``): every loop over the state is split over the threads, and the
+right-hand side is evaluated row by row (each thread owns units ``tid, tid + nt, ...``)
+after the O(N) reductions it needs (low-rank projections, the mean field, softmax
+normaliser, the all-to-all HK sum) are formed as per-thread partial sums combined in a
+fixed order (gather, no atomics), as are the error norms, so every run gives the same
+bits.  For large networks.  See "Layouts and lanes" in ``docs/architecture.md``.
 
 Every kernel takes the model as ``fps`` (one float parameter row per trajectory, or a
 single row shared by all) and ``ip`` (shared integer parameters): see
@@ -24,16 +26,23 @@ single row shared by all) and ``ip`` (shared integer parameters): see
 
 Under numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``) kernels run as Python; the
 arrays they receive are simulator wrappers, which :func:`_raw` unwraps so that the
-compiled CPU cores can run on them.  On a device :func:`_raw` is the identity.
+compiled CPU cores can run on them (the block layout runs them as Python, :func:`_twin`).
+On a device :func:`_raw` is the identity.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
+from types import FunctionType
+from typing import NamedTuple
 
 import numba
 import numpy as np
 from numba import cuda, uint64
+from numba.core import types as nbtypes
+from numba.core.dispatcher import Dispatcher
+from numba.core.extending import overload
 
 from ..kernels.activations import sigmoid
 from ..kernels.elementary import tanh
@@ -78,36 +87,14 @@ from ..kernels.params import (
     W_DENSE,
     W_LOWRANK,
 )
-from ..kernels.system import retract_row, system_energy
+from ..kernels.system import system_energy
 from ..kernels.terms import (hk_csr_row, kuramoto_block_row, kuramoto_conv_row, kuramoto_csr_row, kuramoto_dense_row,
                              project_rotate_row, weights_csr_row, weights_dense_row)
-from ..solvers.control import clamp_step, dense_weight, error_sq, initial_h0, initial_h1, min_step, rms, step_factor
-from ..solvers.loops import (
-    SCHEME_EULER,
-    SCHEME_RK4,
-    ST_H,
-    ST_K,
-    ST_NFEV,
-    ST_NREJ,
-    ST_NSTEPS,
-    ST_RUN,
-    ST_STATUS,
-    ST_T,
-    STATUS_DONE,
-    STATUS_MAX_STEPS,
-    STATUS_STEADY,
-    STATUS_STEP_UNDERFLOW,
-    _rotate_block,
-    async_core,
-    erk_advance,
-    erk_start,
-    fixed_core,
-    rest_status,
-    substeps,
-)
+from ..solvers.loops import (ST_RUN, async_core, block_max, block_rhs, block_sum, block_sync, erk_advance, erk_start,
+                             fixed_core)
 
 __all__ = [
-    "SIMULATOR", "n_reductions", "erk_thread_kernel", "fixed_thread_kernel", "async_thread_kernel",
+    "SIMULATOR", "n_reductions", "Lanes", "erk_thread_kernel", "fixed_thread_kernel", "async_thread_kernel",
     "energy_kernel", "erk_block_kernel", "fixed_block_kernel",
 ]
 
@@ -158,10 +145,10 @@ def erk_thread_kernel(fps, ip, y, f, st, K, y_new, ytmp, errv, work, start, t0, 
     ot = _raw(out_t[b])
     oy = _raw(out_y[b])
     if start:
-        erk_start(p, yb, fb, t0, t1, te, rtol, at, max_step, first_step[b], steady_tol, err_order,
+        erk_start(p, None, yb, fb, t0, t1, te, rtol, at, max_step, first_step[b], steady_tol, err_order,
                   ot, oy, record_all, stb, wb, tb, Kb[0])
     if start or stb[ST_RUN] != 0:
-        erk_advance(p, yb, fb, t1, te, rtol, at, max_step, max_steps, steady_tol, _raw(A), _raw(B), _raw(E),
+        erk_advance(p, None, yb, fb, t1, te, rtol, at, max_step, max_steps, steady_tol, _raw(A), _raw(B), _raw(E),
                     _raw(Pd), err_order, ot, oy, record_all, stb, Kb, _raw(y_new[b]), tb, _raw(errv[b]), wb)
 
 
@@ -173,7 +160,7 @@ def fixed_thread_kernel(fps, ip, y, t0, t_eval, dt_max, scheme, max_steps, stead
     if b >= y.shape[0]:
         return
     p = SystemParams(_raw(fps[min(b, fps.shape[0] - 1)]), _raw(ip))
-    fixed_core(p, _raw(y[b]), t0, _raw(t_eval), dt_max, scheme, max_steps, steady_tol, _raw(out_y[b]),
+    fixed_core(p, None, _raw(y[b]), t0, _raw(t_eval), dt_max, scheme, max_steps, steady_tol, _raw(out_y[b]),
                _raw(st[b]), _raw(k1[b]), _raw(k2[b]), _raw(k3[b]), _raw(k4[b]), _raw(ytmp[b]), _raw(work[b]))
 
 
@@ -227,34 +214,6 @@ def _block_max(part, red, tid, nt):
                 m = a
         red[0] = m
     cuda.syncthreads()
-
-
-@cuda.jit(device=True)
-def _block_max_abs(v, part, red, tid, nt):
-    m = 0.0
-    for i in range(tid, v.shape[0], nt):
-        a = abs(v[i])
-        if not a <= m:
-            m = a
-    part[tid, 0] = m
-    _block_max(part, red, tid, nt)
-    return red[0]
-
-
-@cuda.jit(device=True)
-def _block_rest_status(f, steady_tol, part, red, tid, nt):
-    return rest_status(_block_max_abs(f, part, red, tid, nt), steady_tol)
-
-
-@cuda.jit(device=True)
-def _block_scaled_rms(v, y_a, y_b, rtol, atol, use_b, part, red, tid, nt):
-    s = 0.0
-    n = v.shape[0]
-    for i in range(tid, n, nt):
-        s += error_sq(v[i], y_a[i], y_b[i], atol[i], rtol, use_b)
-    part[tid, 0] = s
-    _block_sum(part, red, 1, tid, nt)
-    return rms(red[0], n)
 
 
 @cuda.jit(device=True)
@@ -420,225 +379,121 @@ def _x_row(p, y, out, g, red, i, k_kind, k_rank, hk_kind, o_k, o_m, o_a):
     project_rotate_row(p, y, uint64(i), out)  # projection onto the tangent space, then the rotation
 
 
-@cuda.jit(device=True)
-def _block_copy_retract(p, dst, src, retract, tid, nt):
-    """dst = src, oscillators rescaled to unit length when ``retract`` (rows split over threads)."""
-    nh = p.ip[I_NH]
-    nk = p.ip[I_NK]
-    dim = p.ip[I_DIM]
-    cuda.syncthreads()
-    for r in range(tid, max(nh, nk), nt):
-        if r < nh:
-            dst[r] = src[r]
-        if r < nk:
-            o = nh + r * dim
-            for d in range(dim):
-                dst[o + d] = src[o + d]
-            if retract:
-                retract_row(dst, o, dim)
-    cuda.syncthreads()
+class Lanes(NamedTuple):
+    """One thread's part in a block that integrates one trajectory: thread ``tid`` of ``nt``,
+    and the block's scratch (``g`` the activations, ``part`` the per-thread partial sums,
+    ``red`` their totals; see :func:`n_reductions`).
+
+    The cores of :mod:`oscihop.solvers.loops` take it as ``ln`` and split every loop over the
+    state between the threads.  The four block operations they call
+    (:func:`~oscihop.solvers.loops.block_sync`, ``block_sum``, ``block_max``, ``block_rhs``)
+    are implemented here: by ``@overload`` for the device, and by these methods under the
+    simulator, which runs the cores as Python (:func:`_twin`).
+    """
+
+    tid: int
+    nt: int
+    g: np.ndarray
+    part: np.ndarray
+    red: np.ndarray
+
+    def sync(self):
+        cuda.syncthreads()
+
+    def sum(self, x):
+        return _lanes_sum(self, x)
+
+    def max(self, x):
+        return _lanes_max(self, x)
+
+    def rhs(self, p, y, out):
+        _block_rhs(p, y, out, self.g, self.part, self.red, self.tid, self.nt)
 
 
 @cuda.jit(device=True)
-def _block_retract(p, y, tid, nt):
-    nh = p.ip[I_NH]
-    dim = p.ip[I_DIM]
-    cuda.syncthreads()
-    for r in range(tid, p.ip[I_NK], nt):
-        retract_row(y, nh + r * dim, dim)
-    cuda.syncthreads()
+def _lanes_sum(ln, x):
+    ln.part[ln.tid, 0] = x
+    _block_sum(ln.part, ln.red, 1, ln.tid, ln.nt)
+    return ln.red[0]
 
 
 @cuda.jit(device=True)
-def _block_fill(out_y, start, row, nan, tid, nt):
-    cuda.syncthreads()
-    for k in range(start, out_y.shape[0]):
-        for i in range(tid, out_y.shape[1], nt):
-            out_y[k, i] = math.nan if nan else row[i]
-    cuda.syncthreads()
+def _lanes_max(ln, x):
+    ln.part[ln.tid, 0] = x
+    _block_max(ln.part, ln.red, ln.tid, ln.nt)
+    return ln.red[0]
 
 
-@cuda.jit(device=True)
-def _block_initial_step(p, y0, f0, t0, t1, max_step, order, rtol, atol, g, part, red, ytmp, ftmp, tid, nt):
-    interval = abs(t1 - t0)
-    if interval == 0.0:
-        return 0.0
-    d0 = _block_scaled_rms(y0, y0, y0, rtol, atol, False, part, red, tid, nt)
-    d1 = _block_scaled_rms(f0, y0, y0, rtol, atol, False, part, red, tid, nt)
-    h0 = initial_h0(d0, d1, interval)
-    for i in range(tid, y0.shape[0], nt):
-        ytmp[i] = y0[i] + h0 * f0[i]
-    _block_rhs(p, ytmp, ftmp, g, part, red, tid, nt)
-    for i in range(tid, y0.shape[0], nt):
-        ytmp[i] = ftmp[i] - f0[i]
-    d2 = _block_scaled_rms(ytmp, y0, y0, rtol, atol, False, part, red, tid, nt) / h0
-    return initial_h1(h0, d1, d2, order, interval, max_step)
+if SIMULATOR:
+    def _twin(fn, _memo={}):
+        """A pure-Python copy of the core ``fn`` (a Numba dispatcher) for the simulator's block
+        layout: compiled CPU code cannot wait at the block's barrier, so ``fn`` and every core
+        it calls that takes ``ln`` run as Python, calling :class:`Lanes`' methods; the cores
+        without ``ln`` stay compiled."""
+        twin = _memo.get(fn)
+        if twin is None:
+            f = fn.py_func
+            glb = dict(f.__globals__)
+            twin = _memo[fn] = FunctionType(f.__code__, glb, f.__name__, f.__defaults__, f.__closure__)
+            for name in f.__code__.co_names:
+                g = glb.get(name)
+                if isinstance(g, Dispatcher) and "ln" in inspect.signature(g.py_func).parameters:
+                    glb[name] = _twin(g)
+        return twin
+
+    _erk_start, _erk_advance, _fixed_core = _twin(erk_start), _twin(erk_advance), _twin(fixed_core)
+else:
+    def _is_lanes(ln):
+        return isinstance(ln, nbtypes.NamedTuple) and ln.instance_class is Lanes
+
+    @overload(block_sync, target="cuda")
+    def _ol_block_sync(ln):
+        if _is_lanes(ln):
+            return lambda ln: cuda.syncthreads()
+
+    @overload(block_sum, target="cuda")
+    def _ol_block_sum(ln, x):
+        if _is_lanes(ln):
+            return lambda ln, x: _lanes_sum(ln, x)
+
+    @overload(block_max, target="cuda")
+    def _ol_block_max(ln, x):
+        if _is_lanes(ln):
+            return lambda ln, x: _lanes_max(ln, x)
+
+    @overload(block_rhs, target="cuda")
+    def _ol_block_rhs(p, ln, y, out):
+        if _is_lanes(ln):
+            return lambda p, ln, y, out: _block_rhs(p, y, out, ln.g, ln.part, ln.red, ln.tid, ln.nt)
+
+    _erk_start, _erk_advance, _fixed_core = erk_start, erk_advance, fixed_core
 
 
 @cuda.jit
 def erk_block_kernel(fps, ip, y, f, st, K, y_new, ytmp, errv, g, part, red, start, t0, t1, t_eval, rtol, atol,
                      max_step, first_step, max_steps, steady_tol, A, B, E, Pd, err_order, out_t, out_y,
                      record_all):
-    """One block per trajectory: the adaptive loop of :func:`oscihop.solvers.loops.erk_advance`,
-    with stage sums, the right-hand side and the error norm split over the block's threads.
-    All threads take the same step decisions (they read the same reduced norms)."""
+    """One block per trajectory: the cores of :func:`erk_thread_kernel`, every loop over the
+    state split over the block's threads (:class:`Lanes`).  All threads take the same step
+    decisions (they read the same reduced norms)."""
     b = cuda.blockIdx.x
-    tid = cuda.threadIdx.x
-    nt = cuda.blockDim.x
+    ln = Lanes(cuda.threadIdx.x, cuda.blockDim.x, _raw(g[b]), _raw(part[b]), _raw(red[b]))
     p = SystemParams(_raw(fps[min(b, fps.shape[0] - 1)]), _raw(ip))
     yb = _raw(y[b])
     fb = _raw(f[b])
     stb = _raw(st[b])
     Kb = _raw(K[b])
-    yn = _raw(y_new[b])
     tb = _raw(ytmp[b])
-    eb = _raw(errv[b])
-    gb = _raw(g[b])
-    pb = _raw(part[b])
-    rb = _raw(red[b])
     te = _raw(t_eval)
     at = _raw(atol)
     ot = _raw(out_t[b])
     oy = _raw(out_y[b])
-    A_ = _raw(A)
-    B_ = _raw(B)
-    E_ = _raw(E)
-    P_ = _raw(Pd)
-    size = yb.shape[0]
-    ns = B_.shape[0]
-    n_eval = te.shape[0]
     if start:
-        k = 0
-        if record_all:
-            if tid == 0:
-                ot[0] = t0
-            _block_copy_retract(p, oy[0], yb, False, tid, nt)
-            k = 1
-        else:
-            while k < n_eval and te[k] <= t0:
-                _block_copy_retract(p, oy[k], yb, False, tid, nt)
-                k += 1
-        _block_rhs(p, yb, fb, gb, pb, rb, tid, nt)
-        nfev = 1
-        at_rest = rest_status(_block_max_abs(fb, pb, rb, tid, nt), steady_tol) == STATUS_STEADY
-        if first_step[b] > 0:
-            h_abs = first_step[b]
-        else:
-            h_abs = _block_initial_step(p, yb, fb, t0, t1, max_step, err_order, rtol, at, gb, pb, rb, tb, Kb[0],
-                                        tid, nt)
-            nfev += 1
-        cuda.syncthreads()
-        if tid == 0:
-            stb[ST_NFEV] = nfev
-            stb[ST_NSTEPS] = 0
-            stb[ST_NREJ] = 0
-            stb[ST_STATUS] = STATUS_STEADY if at_rest else STATUS_DONE
-            stb[ST_T] = t0
-            stb[ST_H] = h_abs
-            stb[ST_K] = k
-            stb[ST_RUN] = 0 if at_rest else 1
-        cuda.syncthreads()
-    elif stb[ST_RUN] == 0:
-        return
-    err_exp = -1.0 / (err_order + 1)
-    nfev = np.int64(stb[ST_NFEV])
-    nsteps = np.int64(stb[ST_NSTEPS])
-    nrej = np.int64(stb[ST_NREJ])
-    status = np.int64(stb[ST_STATUS])
-    t = stb[ST_T]
-    h_abs = stb[ST_H]
-    k = np.int64(stb[ST_K])
-    running = stb[ST_RUN] != 0
-    paused = False
-    while running and t < t1:
-        if record_all and k >= oy.shape[0]:
-            paused = True
-            break
-        if nsteps >= max_steps:
-            status = STATUS_MAX_STEPS
-            break
-        smallest = min_step(t)
-        h_abs = clamp_step(h_abs, max_step, smallest)
-        accepted = False
-        rejected = False
-        h = h_abs
-        t_new = t
-        while not accepted:
-            if h_abs < smallest:
-                status = STATUS_STEP_UNDERFLOW
-                break
-            t_new = t + h_abs
-            if t_new > t1:
-                t_new = t1
-            h = t_new - t
-            h_abs = abs(h)
-            for i in range(tid, size, nt):
-                Kb[0, i] = fb[i]
-            for s in range(1, ns):
-                for i in range(tid, size, nt):
-                    acc = 0.0
-                    for j in range(s):
-                        acc += A_[s, j] * Kb[j, i]
-                    tb[i] = yb[i] + h * acc
-                _block_rhs(p, tb, Kb[s], gb, pb, rb, tid, nt)
-            for i in range(tid, size, nt):
-                acc = 0.0
-                for j in range(ns):
-                    acc += B_[j] * Kb[j, i]
-                yn[i] = yb[i] + h * acc
-            _block_rhs(p, yn, Kb[ns], gb, pb, rb, tid, nt)
-            nfev += ns
-            for i in range(tid, size, nt):
-                acc = 0.0
-                for j in range(ns + 1):
-                    acc += E_[j] * Kb[j, i]
-                eb[i] = acc * h
-            err_norm = _block_scaled_rms(eb, yb, yn, rtol, at, True, pb, rb, tid, nt)
-            h_abs *= step_factor(err_norm, err_exp, rejected)
-            if err_norm < 1.0:
-                accepted = True
-            else:
-                rejected = True
-                nrej += 1
-        if not accepted:
-            break
-        nsteps += 1
-        if record_all:
-            if tid == 0:
-                ot[k] = t_new
-            _block_copy_retract(p, oy[k], yn, True, tid, nt)
-            k += 1
-        else:
-            while k < n_eval and te[k] <= t_new:
-                theta = (te[k] - t) / h
-                row = oy[k]
-                for i in range(tid, size, nt):
-                    acc = 0.0
-                    for s in range(ns + 1):
-                        acc += Kb[s, i] * dense_weight(P_, s, theta)
-                    row[i] = yb[i] + h * acc
-                _block_retract(p, row, tid, nt)
-                k += 1
-        _block_retract(p, yn, tid, nt)
-        for i in range(tid, size, nt):
-            yb[i] = yn[i]
-            fb[i] = Kb[ns, i]
-        t = t_new
-        status = _block_rest_status(fb, steady_tol, pb, rb, tid, nt)
-        if status != STATUS_DONE:
-            break
-    if not paused and not record_all:
-        _block_fill(oy, k, yb, status != STATUS_STEADY, tid, nt)
-    cuda.syncthreads()
-    if tid == 0:
-        stb[ST_NFEV] = nfev
-        stb[ST_NSTEPS] = nsteps
-        stb[ST_NREJ] = nrej
-        stb[ST_STATUS] = status
-        stb[ST_T] = t
-        stb[ST_H] = h_abs
-        stb[ST_K] = k
-        stb[ST_RUN] = 1 if paused else 0
+        _erk_start(p, ln, yb, fb, t0, t1, te, rtol, at, max_step, first_step[b], steady_tol, err_order,
+                   ot, oy, record_all, stb, ln.g, tb, Kb[0])
+    if start or stb[ST_RUN] != 0:
+        _erk_advance(p, ln, yb, fb, t1, te, rtol, at, max_step, max_steps, steady_tol, _raw(A), _raw(B), _raw(E),
+                     _raw(Pd), err_order, ot, oy, record_all, stb, Kb, _raw(y_new[b]), tb, _raw(errv[b]), ln.g)
 
 
 @cuda.jit
@@ -646,95 +501,7 @@ def fixed_block_kernel(fps, ip, y, t0, t_eval, dt_max, scheme, max_steps, steady
                        ytmp, g, part, red):
     """One block per trajectory: :func:`oscihop.solvers.loops.fixed_core` split over the block's threads."""
     b = cuda.blockIdx.x
-    tid = cuda.threadIdx.x
-    nt = cuda.blockDim.x
+    ln = Lanes(cuda.threadIdx.x, cuda.blockDim.x, _raw(g[b]), _raw(part[b]), _raw(red[b]))
     p = SystemParams(_raw(fps[min(b, fps.shape[0] - 1)]), _raw(ip))
-    yb = _raw(y[b])
-    oy = _raw(out_y[b])
-    a1 = _raw(k1[b])
-    a2 = _raw(k2[b])
-    a3 = _raw(k3[b])
-    a4 = _raw(k4[b])
-    tb = _raw(ytmp[b])
-    gb = _raw(g[b])
-    pb = _raw(part[b])
-    rb = _raw(red[b])
-    te = _raw(t_eval)
-    size = yb.shape[0]
-    nh = p.ip[I_NH]
-    nk = p.ip[I_NK]
-    dim = p.ip[I_DIM]
-    n_eval = te.shape[0]
-    k = 0
-    while k < n_eval and te[k] <= t0:
-        _block_copy_retract(p, oy[k], yb, False, tid, nt)
-        k += 1
-    t = t0
-    nfev = 0
-    nsteps = 0
-    status = STATUS_DONE
-    while k < n_eval:
-        span = te[k] - t
-        nsub = substeps(span, dt_max)  # -1: too many to count, stop as if out of steps
-        h = span / max(nsub, 1)
-        for _ in range(max(nsub, 1)):
-            if nsteps >= max_steps or nsub < 0:
-                status = STATUS_MAX_STEPS
-                break
-            _block_rhs(p, yb, a1, gb, pb, rb, tid, nt)
-            nfev += 1
-            status = _block_rest_status(a1, steady_tol, pb, rb, tid, nt)
-            if status != STATUS_DONE:
-                break
-            if scheme == SCHEME_EULER:
-                for i in range(tid, size, nt):
-                    yb[i] += h * a1[i]
-                _block_retract(p, yb, tid, nt)
-            elif scheme == SCHEME_RK4:
-                for i in range(tid, size, nt):
-                    tb[i] = yb[i] + 0.5 * h * a1[i]
-                _block_rhs(p, tb, a2, gb, pb, rb, tid, nt)
-                for i in range(tid, size, nt):
-                    tb[i] = yb[i] + 0.5 * h * a2[i]
-                _block_rhs(p, tb, a3, gb, pb, rb, tid, nt)
-                for i in range(tid, size, nt):
-                    tb[i] = yb[i] + h * a3[i]
-                _block_rhs(p, tb, a4, gb, pb, rb, tid, nt)
-                nfev += 3
-                for i in range(tid, size, nt):
-                    yb[i] += h / 6.0 * (a1[i] + 2.0 * a2[i] + 2.0 * a3[i] + a4[i])
-                _block_retract(p, yb, tid, nt)
-            else:
-                # Lie-group midpoint, rows split over threads (see loops._lie_move)
-                for r in range(tid, max(nh, nk), nt):
-                    if r < nh:
-                        tb[r] = yb[r] + 0.5 * h * a1[r]
-                    if r < nk:
-                        o = nh + r * dim
-                        _rotate_block(yb, o, a1, o, yb, o, 0.5 * h, dim, tb, o)
-                _block_rhs(p, tb, a2, gb, pb, rb, tid, nt)
-                nfev += 1
-                for r in range(tid, max(nh, nk), nt):
-                    if r < nh:
-                        a3[r] = yb[r] + h * a2[r]
-                    if r < nk:
-                        o = nh + r * dim
-                        _rotate_block(yb, o, a2, o, tb, o, h, dim, a3, o)
-                cuda.syncthreads()
-                for i in range(tid, size, nt):
-                    yb[i] = a3[i]
-            t += h
-            nsteps += 1
-        if status != STATUS_DONE:
-            break
-        t = te[k]
-        _block_copy_retract(p, oy[k], yb, False, tid, nt)
-        k += 1
-    _block_fill(oy, k, yb, status != STATUS_STEADY, tid, nt)
-    if tid == 0:
-        stb = _raw(st[b])
-        stb[0] = nfev
-        stb[1] = nsteps
-        stb[2] = 0
-        stb[3] = status
-        stb[4] = t
+    _fixed_core(p, ln, _raw(y[b]), t0, _raw(t_eval), dt_max, scheme, max_steps, steady_tol, _raw(out_y[b]),
+                _raw(st[b]), _raw(k1[b]), _raw(k2[b]), _raw(k3[b]), _raw(k4[b]), _raw(ytmp[b]), ln.g)

@@ -403,7 +403,7 @@ def erk_lockstep(p, y0s, t0, t1, t_eval, rtol, atol, max_step, first_step, max_s
             k = kout[b]
             while k < n_eval and t_eval[k] <= tn:  # dense output from the step's stages
                 row = out[b, k]
-                dense_output(y[:, b], K[:, :, b], Pd, h, (t_eval[k] - tb) / h, row)  # member b's columns
+                dense_output(None, y[:, b], K[:, :, b], Pd, h, (t_eval[k] - tb) / h, row)  # member b's columns
                 retract(p, row)
                 k += 1
             kout[b] = k

@@ -11,7 +11,9 @@ One source, two backends.  The numerical work lives in allocation-free *cores*
 (:func:`erk_start` / :func:`erk_advance`, :func:`fixed_core`, :func:`async_core`) that
 take every work buffer as an argument and use :mod:`math` for scalar functions; the CPU
 ``*_member`` wrappers allocate the buffers and call them, and the CUDA kernels of
-:mod:`oscihop.cuda` call the very same cores on device memory.  The adaptive core is
+:mod:`oscihop.cuda` call the very same cores on device memory.  Each core takes ``ln``,
+who runs its loops over the state (see "lanes" below): None for one thread, the CUDA
+block layout's lanes for the threads of a block.  The adaptive core is
 resumable: its whole state between steps lives in ``y``, ``f`` and a small float64
 vector ``st`` (layout ``ST_*``), so a solve that records every step can pause when its
 output buffer is full and continue into a bigger one.
@@ -44,7 +46,7 @@ from ..kernels.params import (
     W_LOWRANK,
 )
 from ..kernels.dispatch import member_params
-from ..kernels.system import linked_rhs, retract  # noqa: F401  (retract: re-exported)
+from ..kernels.system import linked_rhs, retract, retract_row  # noqa: F401  (retract: re-exported)
 from .control import (  # noqa: F401  (MAX_FACTOR, MIN_FACTOR, SAFETY: re-exported)
     MAX_FACTOR,
     MIN_FACTOR,
@@ -63,7 +65,8 @@ from .control import spacing_up  # noqa: F401  (the CUDA kernels import it from 
 __all__ = [
     "SCHEME_EULER", "SCHEME_RK4", "SCHEME_GEOMETRIC", "STATUS_DONE", "STATUS_STEADY", "STATUS_MAX_STEPS",
     "STATUS_STEP_UNDERFLOW", "STATUS_NONFINITE", "STATS_COLUMNS", "N_STATS", "ST_NFEV", "ST_NSTEPS", "ST_NREJ", "ST_STATUS", "ST_T",
-    "ST_H", "ST_K", "ST_RUN", "ST_LEN", "copy_into", "retract", "rest_status", "MAX_SUBSTEPS", "substeps",
+    "ST_H", "ST_K", "ST_RUN", "ST_LEN", "first", "stride", "lane_sync", "lane_rhs", "lane_retract", "block_sync",
+    "block_sum", "block_max", "block_rhs", "copy_into", "retract", "rest_status", "MAX_SUBSTEPS", "substeps",
     "dense_output",
     "select_initial_step", "erk_start", "erk_advance", "erk_member", "fixed_member", "fixed_core",
     "splitmix64", "async_member", "async_core", "erk_block", "fixed_block", "async_block",
@@ -84,21 +87,96 @@ STATS_COLUMNS = ("nfev", "nsteps", "nrejected", "status", "t_final")
 N_STATS = len(STATS_COLUMNS)
 
 
+# ------------------------------------------------------------------ lanes
+# Who runs a core's loops over the state.  ``ln`` is None where one thread does all the work
+# (the CPU loops, the adjoint, the CUDA thread layout): a loop is range(n), a reduction a plain
+# sum.  The CUDA block layout passes its ``Lanes`` (oscihop.cuda.kernels): thread ``tid`` of
+# ``nt`` takes the elements tid, tid + nt, ... of every loop, and the four block operations
+# below (a barrier, a sum, a maximum, the right-hand side) are the block's own.  Every element
+# of a state vector is then written and read by one thread, except in the right-hand side and
+# the retraction (rows, not elements), which synchronise the block before and after.  The
+# branches on ``ln is None`` are resolved when Numba compiles (the other one is pruned), so the
+# CPU code is the serial loop itself.
+def block_sync(ln):
+    """Barrier of the CUDA block layout's threads (its @overload; under the simulator ``ln.sync``)."""
+    ln.sync()
+
+
+def block_sum(ln, x):
+    """The sum of ``x`` over the block's threads, in thread order; every thread gets it."""
+    return ln.sum(x)
+
+
+def block_max(ln, x):
+    """The maximum of ``x`` over the block's threads (NaN wins); every thread gets it."""
+    return ln.max(x)
+
+
+def block_rhs(p, ln, y, out):
+    """out = dy/dt at ``y``, the rows split over the block's threads."""
+    ln.rhs(p, y, out)
+
+
 @serial_jit
-def copy_into(dst, src):
+def first(ln):
+    """This thread's first element of a loop over the state (0 on one thread)."""
+    if ln is None:
+        return 0
+    return ln.tid
+
+
+@serial_jit
+def stride(ln):
+    """The step between this thread's elements (1 on one thread)."""
+    if ln is None:
+        return 1
+    return ln.nt
+
+
+@serial_jit
+def lane_sync(ln):
+    """Wait for the block's other threads (nothing on one thread)."""
+    if ln is not None:
+        block_sync(ln)
+
+
+@serial_jit
+def lane_rhs(p, ln, y, out, work):
+    """out = dy/dt at ``y``: the kernel's :func:`~oscihop.kernels.system.linked_rhs` on one
+    thread (``work``: its scratch), the block's own right-hand side on a CUDA block."""
+    if ln is None:
+        linked_rhs(p, y, out, work)
+    else:
+        block_rhs(p, ln, y, out)
+
+
+@serial_jit
+def lane_retract(p, ln, y):
+    """:func:`~oscihop.kernels.system.retract`, the oscillators split over the threads."""
+    lane_sync(ln)
+    nh, dim = p.ip[I_NH], p.ip[I_DIM]
+    for i in range(first(ln), p.ip[I_NK], stride(ln)):
+        retract_row(y, nh + i * dim, dim)
+    lane_sync(ln)
+
+
+@serial_jit
+def copy_into(ln, dst, src):
     """dst[:] = src, element by element (slice assignment is not CUDA device code)."""
-    for i in range(src.shape[0]):
+    for i in range(first(ln), src.shape[0], stride(ln)):
         dst[i] = src[i]
 
 
 @serial_jit
-def _max_abs(v):
+def _max_abs(ln, v):
     m = 0.0
-    for i in range(v.shape[0]):
+    for i in range(first(ln), v.shape[0], stride(ln)):
         a = abs(v[i])
         if not a <= m:  # also catches NaN
             m = a
-    return m
+    if ln is None:
+        return m
+    return block_max(ln, m)
 
 
 @inline_jit
@@ -115,9 +193,9 @@ def rest_status(fmax, steady_tol):
 
 
 @serial_jit
-def _rest_status(f, steady_tol):
+def _rest_status(ln, f, steady_tol):
     """:func:`rest_status` of f = dy/dt."""
-    return rest_status(_max_abs(f), steady_tol)
+    return rest_status(_max_abs(ln, f), steady_tol)
 
 
 #: Largest step count of one output interval that :func:`substeps` converts to an integer.
@@ -140,67 +218,72 @@ def substeps(span, dt_max):
 
 
 @serial_jit
-def _fill(out_y, start, value_row, nan):
+def _fill(ln, out_y, start, value_row, nan):
     for k in range(start, out_y.shape[0]):
-        for i in range(out_y.shape[1]):
+        for i in range(first(ln), out_y.shape[1], stride(ln)):
             out_y[k, i] = math.nan if nan else value_row[i]
 
 
 @serial_jit
-def dense_output(y, K, Pd, h, theta, out):
+def dense_output(ln, y, K, Pd, h, theta, out):
     """out = y + h sum_s q_s(theta) K_s (:func:`.control.dense_weight`), s in order, with the
     state index innermost; ``q_s`` once per output, not once per element."""
-    for i in range(out.shape[0]):
+    lo, step = first(ln), stride(ln)
+    for i in range(lo, out.shape[0], step):
         out[i] = 0.0
     for s in range(Pd.shape[0]):
         q = dense_weight(Pd, s, theta)
-        for i in range(out.shape[0]):
+        for i in range(lo, out.shape[0], step):
             out[i] += K[s, i] * q
-    for i in range(out.shape[0]):
+    for i in range(lo, out.shape[0], step):
         out[i] = y[i] + h * out[i]
 
 
 @serial_jit
-def _combine(c, K, n, out):
+def _combine(ln, c, K, n, out):
     """out[i] = sum_{j < n} c[j] K[j, i], j in order, with i innermost (vectorises)."""
+    lo, step = first(ln), stride(ln)
     c0 = c[0]
-    for i in range(out.shape[0]):
+    for i in range(lo, out.shape[0], step):
         out[i] = c0 * K[0, i]
     for j in range(1, n):
         cj = c[j]
-        for i in range(out.shape[0]):
+        for i in range(lo, out.shape[0], step):
             out[i] += cj * K[j, i]
 
 
 @serial_jit
-def _scaled_rms(v, y_a, y_b, rtol, atol, use_b):
+def _scaled_rms(ln, v, y_a, y_b, rtol, atol, use_b):
     """sqrt(mean((v / (atol + max(|y_a|, |y_b|) rtol))^2)) (scipy's error norm, :mod:`.control`)."""
     s = 0.0
-    for i in range(v.shape[0]):
+    for i in range(first(ln), v.shape[0], stride(ln)):
         s += error_sq(v[i], y_a[i], y_b[i], atol[i], rtol, use_b)
+    if ln is not None:
+        s = block_sum(ln, s)
     return rms(s, v.shape[0])
 
 
 @inline_jit
-def select_initial_step(p, y0, f0, t0, t1, max_step, order, rtol, atol, work, ytmp, ftmp):
+def select_initial_step(p, ln, y0, f0, t0, t1, max_step, order, rtol, atol, work, ytmp, ftmp):
     """scipy's ``select_initial_step`` (Hairer, Norsett & Wanner, II.4); one rhs call."""
     interval = abs(t1 - t0)
     if interval == 0.0:
         return 0.0
-    d0 = _scaled_rms(y0, y0, y0, rtol, atol, False)
-    d1 = _scaled_rms(f0, y0, y0, rtol, atol, False)
+    d0 = _scaled_rms(ln, y0, y0, y0, rtol, atol, False)
+    d1 = _scaled_rms(ln, f0, y0, y0, rtol, atol, False)
     h0 = initial_h0(d0, d1, interval)
-    for i in range(y0.shape[0]):
+    lo, step = first(ln), stride(ln)
+    for i in range(lo, y0.shape[0], step):
         ytmp[i] = y0[i] + h0 * f0[i]
-    linked_rhs(p, ytmp, ftmp, work)
-    for i in range(y0.shape[0]):
+    lane_rhs(p, ln, ytmp, ftmp, work)
+    for i in range(lo, y0.shape[0], step):
         ytmp[i] = ftmp[i] - f0[i]
-    d2 = _scaled_rms(ytmp, y0, y0, rtol, atol, False) / h0
+    d2 = _scaled_rms(ln, ytmp, y0, y0, rtol, atol, False) / h0
     return initial_h1(h0, d1, d2, order, interval, max_step)
 
 
 @inline_jit
-def erk_start(p, y, f, t0, t1, t_eval, rtol, atol, max_step, first_step, steady_tol, err_order,
+def erk_start(p, ln, y, f, t0, t1, t_eval, rtol, atol, max_step, first_step, steady_tol, err_order,
               out_t, out_y, record_all, st, work, ytmp, ftmp):
     """First half of the adaptive solve: outputs at ``t0``, ``f = f(y)``, the initial step.
 
@@ -211,19 +294,19 @@ def erk_start(p, y, f, t0, t1, t_eval, rtol, atol, max_step, first_step, steady_
     k = 0
     if record_all:
         out_t[0] = t0
-        copy_into(out_y[0], y)
+        copy_into(ln, out_y[0], y)
         k = 1
     else:
         while k < n_eval and t_eval[k] <= t0:
-            copy_into(out_y[k], y)
+            copy_into(ln, out_y[k], y)
             k += 1
-    linked_rhs(p, y, f, work)
+    lane_rhs(p, ln, y, f, work)
     nfev = 1
-    at_rest = rest_status(_max_abs(f), steady_tol) == STATUS_STEADY  # y0 is already steady: take no step
+    at_rest = _rest_status(ln, f, steady_tol) == STATUS_STEADY  # y0 is already steady: take no step
     if first_step > 0:
         h_abs = first_step
     else:
-        h_abs = select_initial_step(p, y, f, t0, t1, max_step, err_order, rtol, atol, work, ytmp, ftmp)
+        h_abs = select_initial_step(p, ln, y, f, t0, t1, max_step, err_order, rtol, atol, work, ytmp, ftmp)
         nfev += 1
     st[ST_NFEV] = nfev
     st[ST_NSTEPS] = 0
@@ -236,7 +319,8 @@ def erk_start(p, y, f, t0, t1, t_eval, rtol, atol, max_step, first_step, steady_
 
 
 @inline_jit
-def erk_attempts(p, y, f, t, t1, h_abs, max_step, rtol, atol, A, B, E, err_exp, K, stages, ytmp, y_new, errv, work):
+def erk_attempts(p, ln, y, f, t, t1, h_abs, max_step, rtol, atol, A, B, E, err_exp, K, stages, ytmp, y_new, errv,
+                 work):
     """One step of an embedded Runge-Kutta pair from ``(t, y)``, ``f = f(y)``, retried under
     scipy's controller (:mod:`oscihop.solvers.control`) until its error is accepted.
 
@@ -249,6 +333,7 @@ def erk_attempts(p, y, f, t, t1, h_abs, max_step, rtol, atol, A, B, E, err_exp, 
     :func:`~oscihop.solvers.control.min_step`.
     """
     size = y.shape[0]
+    lo, step = first(ln), stride(ln)
     ns = B.shape[0]
     smallest = min_step(t)
     h_abs = clamp_step(h_abs, max_step, smallest)
@@ -263,24 +348,24 @@ def erk_attempts(p, y, f, t, t1, h_abs, max_step, rtol, atol, A, B, E, err_exp, 
             t_new = t1
         h = t_new - t
         h_abs = abs(h)
-        copy_into(K[0], f)
+        copy_into(ln, K[0], f)
         # Stage combinations with the state index innermost (vectorises; each element's
         # sum still runs over the stages in order, so the results are unchanged).
         for s in range(1, ns):
             ys = stages[s] if stages.shape[0] > 0 else ytmp
-            _combine(A[s], K, s, ys)
-            for i in range(size):
+            _combine(ln, A[s], K, s, ys)
+            for i in range(lo, size, step):
                 ys[i] = y[i] + h * ys[i]
-            linked_rhs(p, ys, K[s], work)
-        _combine(B, K, ns, y_new)
-        for i in range(size):
+            lane_rhs(p, ln, ys, K[s], work)
+        _combine(ln, B, K, ns, y_new)
+        for i in range(lo, size, step):
             y_new[i] = y[i] + h * y_new[i]
-        linked_rhs(p, y_new, K[ns], work)
+        lane_rhs(p, ln, y_new, K[ns], work)
         nfev += ns
-        _combine(E, K, ns + 1, errv)
-        for i in range(size):
+        _combine(ln, E, K, ns + 1, errv)
+        for i in range(lo, size, step):
             errv[i] = errv[i] * h
-        err_norm = _scaled_rms(errv, y, y_new, rtol, atol, True)
+        err_norm = _scaled_rms(ln, errv, y, y_new, rtol, atol, True)
         h_abs *= step_factor(err_norm, err_exp, rejected)
         if err_norm < 1.0:
             return True, t_new, h, h_abs, nfev, nrej
@@ -290,7 +375,7 @@ def erk_attempts(p, y, f, t, t1, h_abs, max_step, rtol, atol, A, B, E, err_exp, 
 
 
 @inline_jit
-def erk_advance(p, y, f, t1, t_eval, rtol, atol, max_step, max_steps, steady_tol, A, B, E, Pd, err_order,
+def erk_advance(p, ln, y, f, t1, t_eval, rtol, atol, max_step, max_steps, steady_tol, A, B, E, Pd, err_order,
                 out_t, out_y, record_all, st, K, y_new, ytmp, errv, work):
     """Adaptive embedded Runge-Kutta steps (scipy's controller) from the state in ``y``, ``f``, ``st``.
 
@@ -320,7 +405,7 @@ def erk_advance(p, y, f, t1, t_eval, rtol, atol, max_step, max_steps, steady_tol
         if nsteps >= max_steps:
             status = STATUS_MAX_STEPS
             break
-        accepted, t_new, h, h_abs, n_f, n_r = erk_attempts(p, y, f, t, t1, h_abs, max_step, rtol, atol, A, B, E,
+        accepted, t_new, h, h_abs, n_f, n_r = erk_attempts(p, ln, y, f, t, t1, h_abs, max_step, rtol, atol, A, B, E,
                                                            err_exp, K, K[:0], ytmp, y_new, errv, work)
         nfev += n_f
         nrej += n_r
@@ -331,23 +416,23 @@ def erk_advance(p, y, f, t1, t_eval, rtol, atol, max_step, max_steps, steady_tol
         # outputs in (t, t_new] by dense output from the step's stages
         if record_all:
             out_t[k] = t_new
-            copy_into(out_y[k], y_new)
-            retract(p, out_y[k])
+            copy_into(ln, out_y[k], y_new)
+            lane_retract(p, ln, out_y[k])
             k += 1
         else:
             while k < n_eval and t_eval[k] <= t_new:
-                dense_output(y, K, Pd, h, (t_eval[k] - t) / h, out_y[k])
-                retract(p, out_y[k])
+                dense_output(ln, y, K, Pd, h, (t_eval[k] - t) / h, out_y[k])
+                lane_retract(p, ln, out_y[k])
                 k += 1
-        retract(p, y_new)
-        copy_into(y, y_new)
-        copy_into(f, K[ns])
+        lane_retract(p, ln, y_new)
+        copy_into(ln, y, y_new)
+        copy_into(ln, f, K[ns])
         t = t_new
-        status = _rest_status(f, steady_tol)
+        status = _rest_status(ln, f, steady_tol)
         if status != STATUS_DONE:
             break
     if not paused and not record_all:
-        _fill(out_y, k, y, status != STATUS_STEADY)
+        _fill(ln, out_y, k, y, status != STATUS_STEADY)
     st[ST_NFEV] = nfev
     st[ST_NSTEPS] = nsteps
     st[ST_NREJ] = nrej
@@ -378,10 +463,10 @@ def erk_member(p, y0, t0, t1, t_eval, rtol, atol, max_step, first_step, max_step
     f = np.empty(size, dtype=dt)
     errv = np.empty(size, dtype=dt)
     st = np.zeros(ST_LEN)
-    erk_start(p, y, f, t0, t1, t_eval, rtol, atol, max_step, first_step, steady_tol, err_order,
+    erk_start(p, None, y, f, t0, t1, t_eval, rtol, atol, max_step, first_step, steady_tol, err_order,
               out_t, out_y, record_all, st, work, ytmp, K[0])
     while True:  # one call site: erk_advance is inlined here
-        erk_advance(p, y, f, t1, t_eval, rtol, atol, max_step, max_steps, steady_tol, A, B, E, Pd, err_order,
+        erk_advance(p, None, y, f, t1, t_eval, rtol, atol, max_step, max_steps, steady_tol, A, B, E, Pd, err_order,
                     out_t, out_y, record_all, st, K, y_new, ytmp, errv, work)
         if st[ST_RUN] == 0:
             break
@@ -390,7 +475,7 @@ def erk_member(p, y0, t0, t1, t_eval, rtol, atol, max_step, first_step, max_step
         cap = 2 * out_y.shape[0]
         grown_y = np.empty((cap, size), dtype=dt)
         for r in range(k):  # explicit loops: slice assignment costs seconds of compile time
-            copy_into(grown_y[r], out_y[r])
+            copy_into(None, grown_y[r], out_y[r])
         out_y = grown_y
         grown_t = np.empty(cap)
         for r in range(k):
@@ -439,14 +524,17 @@ def _rotate_block(x, ox, v, ov, w, ow, tau, dim, out, oo):
 
 
 @serial_jit
-def _lie_move(p, y, v, base, tau, out):
-    """h part: out_h = y_h + tau v_h.  x part: rotate x_i by the generator v_i base_i^T - base_i v_i^T."""
+def _lie_move(p, ln, y, v, base, tau, out):
+    """h part: out_h = y_h + tau v_h.  x part: rotate x_i by the generator v_i base_i^T - base_i v_i^T.
+    The oscillators are split over the threads by rows, so the block waits at the end."""
     nh, dim = p.ip[I_NH], p.ip[I_DIM]
-    for i in range(nh):
+    lo, step = first(ln), stride(ln)
+    for i in range(lo, nh, step):
         out[i] = y[i] + tau * v[i]
-    for i in range(p.ip[I_NK]):
+    for i in range(lo, p.ip[I_NK], step):
         o = nh + i * dim
         _rotate_block(y, o, v, o, base, o, tau, dim, out, o)
+    lane_sync(ln)
 
 
 @inline_jit
@@ -466,19 +554,21 @@ def fixed_member(p, y0, t0, t_eval, dt_max, scheme, max_steps, steady_tol, out_y
     k3 = np.empty(size, dtype=dt)
     k4 = np.empty(size, dtype=dt)
     ytmp = np.empty(size, dtype=dt)
-    fixed_core(p, y, t0, t_eval, dt_max, scheme, max_steps, steady_tol, out_y, stats, k1, k2, k3, k4, ytmp, work)
+    fixed_core(p, None, y, t0, t_eval, dt_max, scheme, max_steps, steady_tol, out_y, stats, k1, k2, k3, k4, ytmp,
+               work)
     return out_y
 
 
 @inline_jit
-def fixed_core(p, y, t0, t_eval, dt_max, scheme, max_steps, steady_tol, out_y, stats, k1, k2, k3, k4, ytmp,
+def fixed_core(p, ln, y, t0, t_eval, dt_max, scheme, max_steps, steady_tol, out_y, stats, k1, k2, k3, k4, ytmp,
                work):
     """The loop of :func:`fixed_member` on caller-provided buffers; ``y`` (the state) is updated in place."""
     size = y.shape[0]
+    lo, step = first(ln), stride(ln)
     n_eval = t_eval.shape[0]
     k = 0
     while k < n_eval and t_eval[k] <= t0:
-        copy_into(out_y[k], y)
+        copy_into(ln, out_y[k], y)
         k += 1
     t = t0
     nfev = 0
@@ -495,45 +585,45 @@ def fixed_core(p, y, t0, t_eval, dt_max, scheme, max_steps, steady_tol, out_y, s
             if nsteps >= max_steps:
                 status = STATUS_MAX_STEPS
                 break
-            linked_rhs(p, y, k1, work)
+            lane_rhs(p, ln, y, k1, work)
             nfev += 1
-            status = _rest_status(k1, steady_tol)
+            status = _rest_status(ln, k1, steady_tol)
             if status != STATUS_DONE:
                 break
             if scheme == SCHEME_EULER:
-                for i in range(size):
+                for i in range(lo, size, step):
                     y[i] += h * k1[i]
-                retract(p, y)
+                lane_retract(p, ln, y)
             elif scheme == SCHEME_RK4:
-                for i in range(size):
+                for i in range(lo, size, step):
                     ytmp[i] = y[i] + 0.5 * h * k1[i]
-                linked_rhs(p, ytmp, k2, work)
-                for i in range(size):
+                lane_rhs(p, ln, ytmp, k2, work)
+                for i in range(lo, size, step):
                     ytmp[i] = y[i] + 0.5 * h * k2[i]
-                linked_rhs(p, ytmp, k3, work)
-                for i in range(size):
+                lane_rhs(p, ln, ytmp, k3, work)
+                for i in range(lo, size, step):
                     ytmp[i] = y[i] + h * k3[i]
-                linked_rhs(p, ytmp, k4, work)
+                lane_rhs(p, ln, ytmp, k4, work)
                 nfev += 3
-                for i in range(size):
+                for i in range(lo, size, step):
                     y[i] += h / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
-                retract(p, y)
+                lane_retract(p, ln, y)
             else:
                 # Lie-group midpoint (RKMK order 2): x_mid = exp(h/2 A(x, k1)) x,
                 # x_new = exp(h A(x_mid, k2)) x; threshold units use explicit midpoint.
-                _lie_move(p, y, k1, y, 0.5 * h, ytmp)
-                linked_rhs(p, ytmp, k2, work)
+                _lie_move(p, ln, y, k1, y, 0.5 * h, ytmp)
+                lane_rhs(p, ln, ytmp, k2, work)
                 nfev += 1
-                _lie_move(p, y, k2, ytmp, h, k3)
-                copy_into(y, k3)
+                _lie_move(p, ln, y, k2, ytmp, h, k3)
+                copy_into(ln, y, k3)
             t += h
             nsteps += 1
         if status != STATUS_DONE:
             break
         t = t_eval[k]
-        copy_into(out_y[k], y)
+        copy_into(ln, out_y[k], y)
         k += 1
-    _fill(out_y, k, y, status != STATUS_STEADY)
+    _fill(ln, out_y, k, y, status != STATUS_STEADY)
     stats[ST_NFEV] = nfev
     stats[ST_NSTEPS] = nsteps
     stats[ST_NREJ] = 0
@@ -634,7 +724,7 @@ def async_core(p, s, perm, m, out_sweeps, max_sweeps, target_sweeps, seed, out_y
     n_eval = out_sweeps.shape[0]
     k = 0
     while k < n_eval and out_sweeps[k] <= 0:
-        copy_into(out_y[k], s)
+        copy_into(None, out_y[k], s)
         k += 1
     sweep = 0
     status = STATUS_DONE
@@ -662,14 +752,14 @@ def async_core(p, s, perm, m, out_sweeps, max_sweeps, target_sweeps, seed, out_y
                 changes += 1
         sweep += 1
         while k < n_eval and out_sweeps[k] <= sweep:
-            copy_into(out_y[k], s)
+            copy_into(None, out_y[k], s)
             k += 1
         if changes == 0:
             status = STATUS_STEADY
             break
     if status == STATUS_DONE and sweep < target_sweeps:
         status = STATUS_MAX_STEPS
-    _fill(out_y, k, s, status == STATUS_MAX_STEPS)
+    _fill(None, out_y, k, s, status == STATUS_MAX_STEPS)
     stats[ST_NFEV] = sweep * n
     stats[ST_NSTEPS] = sweep
     stats[ST_NREJ] = 0
