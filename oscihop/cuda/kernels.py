@@ -124,44 +124,11 @@ def n_reductions(w_rank, k_rank, dim):
     return w_rank + k_rank * dim + 2 * dim + _RED_EXTRA
 
 
-# =============================================================================== thread layout
-@cuda.jit
-def erk_thread_kernel(fps, ip, y, f, st, K, y_new, ytmp, errv, work, start, t0, t1, t_eval, rtol, atol,
-                      max_step, first_step, max_steps, steady_tol, A, B, E, Pd, err_order, out_t, out_y,
-                      record_all):
-    """One thread per trajectory: adaptive RK (start, then advance until done or the output is full)."""
-    b = cuda.grid(1)
-    if b >= y.shape[0]:
-        return
-    p = SystemParams(_raw(fps[min(b, fps.shape[0] - 1)]), _raw(ip))
-    yb = _raw(y[b])
-    fb = _raw(f[b])
-    stb = _raw(st[b])
-    Kb = _raw(K[b])
-    wb = _raw(work[b])
-    tb = _raw(ytmp[b])
-    te = _raw(t_eval)
-    at = _raw(atol)
-    ot = _raw(out_t[b])
-    oy = _raw(out_y[b])
-    if start:
-        erk_start(p, None, yb, fb, t0, t1, te, rtol, at, max_step, first_step[b], steady_tol, err_order,
-                  ot, oy, record_all, stb, wb, tb, Kb[0])
-    if start or stb[ST_RUN] != 0:
-        erk_advance(p, None, yb, fb, t1, te, rtol, at, max_step, max_steps, steady_tol, _raw(A), _raw(B), _raw(E),
-                    _raw(Pd), err_order, ot, oy, record_all, stb, Kb, _raw(y_new[b]), tb, _raw(errv[b]), wb)
-
-
-@cuda.jit
-def fixed_thread_kernel(fps, ip, y, t0, t_eval, dt_max, scheme, max_steps, steady_tol, out_y, st, k1, k2, k3,
-                        k4, ytmp, work):
-    """One thread per trajectory: Euler / RK4 / geometric / AKOrN."""
-    b = cuda.grid(1)
-    if b >= y.shape[0]:
-        return
-    p = SystemParams(_raw(fps[min(b, fps.shape[0] - 1)]), _raw(ip))
-    fixed_core(p, None, _raw(y[b]), t0, _raw(t_eval), dt_max, scheme, max_steps, steady_tol, _raw(out_y[b]),
-               _raw(st[b]), _raw(k1[b]), _raw(k2[b]), _raw(k3[b]), _raw(k4[b]), _raw(ytmp[b]), _raw(work[b]))
+# =============================================================================== one thread per trajectory
+@cuda.jit(device=True)
+def _params(fps, ip, b):
+    """Trajectory ``b``'s bundle: its row of ``fps`` (or the one row all share) and ``ip``."""
+    return SystemParams(_raw(fps[min(b, fps.shape[0] - 1)]), _raw(ip))
 
 
 @cuda.jit
@@ -170,9 +137,8 @@ def async_thread_kernel(fps, ip, s, perm, m, out_sweeps, max_sweeps, target_swee
     b = cuda.grid(1)
     if b >= s.shape[0]:
         return
-    p = SystemParams(_raw(fps[min(b, fps.shape[0] - 1)]), _raw(ip))
-    async_core(p, _raw(s[b]), _raw(perm[b]), _raw(m[b]), _raw(out_sweeps), max_sweeps, target_sweeps, seeds[b],
-               _raw(out_y[b]), _raw(st[b]))
+    async_core(_params(fps, ip, b), _raw(s[b]), _raw(perm[b]), _raw(m[b]), _raw(out_sweeps), max_sweeps,
+               target_sweeps, seeds[b], _raw(out_y[b]), _raw(st[b]))
 
 
 @cuda.jit
@@ -184,9 +150,7 @@ def energy_kernel(fps, ip, states, per_member, work, out):
     r = cuda.grid(1)
     if r >= states.shape[0]:
         return
-    b = r // per_member
-    p = SystemParams(_raw(fps[min(b, fps.shape[0] - 1)]), _raw(ip))
-    out[r] = system_energy(p, _raw(states[r]), _raw(work[r]))
+    out[r] = system_energy(_params(fps, ip, r // per_member), _raw(states[r]), _raw(work[r]))
 
 
 # =============================================================================== block layout
@@ -441,7 +405,12 @@ if SIMULATOR:
                     glb[name] = _twin(g)
         return twin
 
-    _erk_start, _erk_advance, _fixed_core = _twin(erk_start), _twin(erk_advance), _twin(fixed_core)
+    def _core(fn):
+        """``fn`` on one thread (compiled), its Python twin for a block's lanes."""
+        twin = _twin(fn)
+        return lambda p, ln, *args: (fn if ln is None else twin)(p, ln, *args)
+
+    _erk_start, _erk_advance, _fixed_core = _core(erk_start), _core(erk_advance), _core(fixed_core)
 else:
     def _is_lanes(ln):
         return isinstance(ln, nbtypes.NamedTuple) and ln.instance_class is Lanes
@@ -469,39 +438,75 @@ else:
     _erk_start, _erk_advance, _fixed_core = erk_start, erk_advance, fixed_core
 
 
+# =============================================================================== the solver kernels
+@cuda.jit(device=True)
+def _lanes(g, part, red, b):
+    """This thread's :class:`Lanes` in block ``b``."""
+    return Lanes(cuda.threadIdx.x, cuda.blockDim.x, _raw(g[b]), _raw(part[b]), _raw(red[b]))
+
+
+@cuda.jit(device=True)
+def _erk_member(p, ln, b, y, f, st, K, y_new, ytmp, errv, work, start, t0, t1, t_eval, rtol, atol, max_step,
+                first_step, max_steps, steady_tol, A, B, E, Pd, err_order, out_t, out_y, record_all):
+    """Trajectory ``b``: :func:`~oscihop.solvers.loops.erk_start` (when ``start``), then
+    :func:`~oscihop.solvers.loops.erk_advance` until it is done or its output is full."""
+    yb, fb, stb, Kb, tb = _raw(y[b]), _raw(f[b]), _raw(st[b]), _raw(K[b]), _raw(ytmp[b])
+    te, at, ot, oy, wb = _raw(t_eval), _raw(atol), _raw(out_t[b]), _raw(out_y[b]), _raw(work[b])
+    if start:
+        _erk_start(p, ln, yb, fb, t0, t1, te, rtol, at, max_step, first_step[b], steady_tol, err_order, ot, oy,
+                   record_all, stb, wb, tb, Kb[0])
+    if start or stb[ST_RUN] != 0:
+        _erk_advance(p, ln, yb, fb, t1, te, rtol, at, max_step, max_steps, steady_tol, _raw(A), _raw(B), _raw(E),
+                     _raw(Pd), err_order, ot, oy, record_all, stb, Kb, _raw(y_new[b]), tb, _raw(errv[b]), wb)
+
+
+@cuda.jit
+def erk_thread_kernel(fps, ip, y, f, st, K, y_new, ytmp, errv, work, start, t0, t1, t_eval, rtol, atol,
+                      max_step, first_step, max_steps, steady_tol, A, B, E, Pd, err_order, out_t, out_y,
+                      record_all):
+    """One thread per trajectory: adaptive RK (start, then advance until done or the output is full)."""
+    b = cuda.grid(1)
+    if b < y.shape[0]:
+        _erk_member(_params(fps, ip, b), None, b, y, f, st, K, y_new, ytmp, errv, work, start, t0, t1, t_eval,
+                    rtol, atol, max_step, first_step, max_steps, steady_tol, A, B, E, Pd, err_order, out_t, out_y,
+                    record_all)
+
+
 @cuda.jit
 def erk_block_kernel(fps, ip, y, f, st, K, y_new, ytmp, errv, g, part, red, start, t0, t1, t_eval, rtol, atol,
                      max_step, first_step, max_steps, steady_tol, A, B, E, Pd, err_order, out_t, out_y,
                      record_all):
-    """One block per trajectory: the cores of :func:`erk_thread_kernel`, every loop over the
-    state split over the block's threads (:class:`Lanes`).  All threads take the same step
-    decisions (they read the same reduced norms)."""
+    """One block per trajectory: the same cores, every loop over the state split over the
+    block's threads (:class:`Lanes`; its right-hand side ignores ``work``, here ``g``).  All
+    threads take the same step decisions (they read the same reduced norms)."""
     b = cuda.blockIdx.x
-    ln = Lanes(cuda.threadIdx.x, cuda.blockDim.x, _raw(g[b]), _raw(part[b]), _raw(red[b]))
-    p = SystemParams(_raw(fps[min(b, fps.shape[0] - 1)]), _raw(ip))
-    yb = _raw(y[b])
-    fb = _raw(f[b])
-    stb = _raw(st[b])
-    Kb = _raw(K[b])
-    tb = _raw(ytmp[b])
-    te = _raw(t_eval)
-    at = _raw(atol)
-    ot = _raw(out_t[b])
-    oy = _raw(out_y[b])
-    if start:
-        _erk_start(p, ln, yb, fb, t0, t1, te, rtol, at, max_step, first_step[b], steady_tol, err_order,
-                   ot, oy, record_all, stb, ln.g, tb, Kb[0])
-    if start or stb[ST_RUN] != 0:
-        _erk_advance(p, ln, yb, fb, t1, te, rtol, at, max_step, max_steps, steady_tol, _raw(A), _raw(B), _raw(E),
-                     _raw(Pd), err_order, ot, oy, record_all, stb, Kb, _raw(y_new[b]), tb, _raw(errv[b]), ln.g)
+    _erk_member(_params(fps, ip, b), _lanes(g, part, red, b), b, y, f, st, K, y_new, ytmp, errv, g, start, t0, t1,
+                t_eval, rtol, atol, max_step, first_step, max_steps, steady_tol, A, B, E, Pd, err_order, out_t,
+                out_y, record_all)
+
+
+@cuda.jit(device=True)
+def _fixed_member(p, ln, b, y, t0, t_eval, dt_max, scheme, max_steps, steady_tol, out_y, st, k1, k2, k3, k4, ytmp,
+                  work):
+    """Trajectory ``b``: :func:`oscihop.solvers.loops.fixed_core` (Euler / RK4 / geometric / AKOrN)."""
+    _fixed_core(p, ln, _raw(y[b]), t0, _raw(t_eval), dt_max, scheme, max_steps, steady_tol, _raw(out_y[b]),
+                _raw(st[b]), _raw(k1[b]), _raw(k2[b]), _raw(k3[b]), _raw(k4[b]), _raw(ytmp[b]), _raw(work[b]))
+
+
+@cuda.jit
+def fixed_thread_kernel(fps, ip, y, t0, t_eval, dt_max, scheme, max_steps, steady_tol, out_y, st, k1, k2, k3,
+                        k4, ytmp, work):
+    """One thread per trajectory: the fixed-step methods."""
+    b = cuda.grid(1)
+    if b < y.shape[0]:
+        _fixed_member(_params(fps, ip, b), None, b, y, t0, t_eval, dt_max, scheme, max_steps, steady_tol, out_y, st,
+                      k1, k2, k3, k4, ytmp, work)
 
 
 @cuda.jit
 def fixed_block_kernel(fps, ip, y, t0, t_eval, dt_max, scheme, max_steps, steady_tol, out_y, st, k1, k2, k3, k4,
                        ytmp, g, part, red):
-    """One block per trajectory: :func:`oscihop.solvers.loops.fixed_core` split over the block's threads."""
+    """One block per trajectory: the fixed-step methods, split over the block's threads."""
     b = cuda.blockIdx.x
-    ln = Lanes(cuda.threadIdx.x, cuda.blockDim.x, _raw(g[b]), _raw(part[b]), _raw(red[b]))
-    p = SystemParams(_raw(fps[min(b, fps.shape[0] - 1)]), _raw(ip))
-    _fixed_core(p, ln, _raw(y[b]), t0, _raw(t_eval), dt_max, scheme, max_steps, steady_tol, _raw(out_y[b]),
-                _raw(st[b]), _raw(k1[b]), _raw(k2[b]), _raw(k3[b]), _raw(k4[b]), _raw(ytmp[b]), ln.g)
+    _fixed_member(_params(fps, ip, b), _lanes(g, part, red, b), b, y, t0, t_eval, dt_max, scheme, max_steps,
+                  steady_tol, out_y, st, k1, k2, k3, k4, ytmp, g)
