@@ -37,20 +37,16 @@ from numba import uint64
 
 from ..config import inline_jit, serial_jit
 from . import terms
-from .activations import activate
+from .activations import activate, hessian_apply
 from .elementary import local_vector
 from .fixed_dim import DIMS
 
 __all__ = [
-    "vjp_work_size", "activation_vjp", "system_rhs_vjp",
+    "vjp_work_size", "system_rhs_vjp",
     "retract_vjp",
 ]
 
 from .params import (
-    ACT_RELU,
-    ACT_SIGMOID,
-    ACT_SOFTMAX,
-    ACT_TANH,
     F_BETA,
     F_HK_ALPHA,
     F_K_STRENGTH,
@@ -140,35 +136,6 @@ def _ddphi_from(code, t):
     if code == INT_LINEAR:
         return 0.0
     return t * (1.0 - t)
-
-
-@serial_jit
-def _dot(y, a, b, dim):
-    s = 0.0
-    for d in range(dim):
-        s += y[a + d] * y[b + d]
-    return s
-
-
-@serial_jit
-def activation_vjp(code, beta, y, nh, g, gbar, hbar):
-    """hbar[:nh] += (dg/dh)^T gbar (the Jacobian is symmetric: the Hessian of L)."""
-    if code == ACT_TANH:
-        for i in range(nh):
-            hbar[i] += beta * (1.0 - g[i] * g[i]) * gbar[i]
-    elif code == ACT_SIGMOID:
-        for i in range(nh):
-            hbar[i] += beta * g[i] * (1.0 - g[i]) * gbar[i]
-    elif code == ACT_RELU:
-        for i in range(nh):
-            if y[i] > 0:
-                hbar[i] += gbar[i]
-    elif code == ACT_SOFTMAX:
-        gv = 0.0
-        for i in range(nh):
-            gv += g[i] * gbar[i]
-        for i in range(nh):
-            hbar[i] += beta * g[i] * (gbar[i] - gv)
 
 
 # --------------------------------------------------------------------------- forward forces
@@ -265,7 +232,10 @@ def system_rhs_vjp(p, y, v, y_bar, fp_bar, work):
         for i in range(nh):
             y_bar[i] -= v[i]
         _weights_vjp(p, g, v, gbar, fp_bar, want_fp)
-        activation_vjp(act, beta, y, nh, g, gbar, y_bar)
+        hg = full[:nh]  # free again: the Hessian of L (the activation's Jacobian, symmetric) times gbar
+        hessian_apply(act, beta, y[:nh], g, gbar, hg)
+        for i in range(nh):
+            y_bar[i] += hg[i]
 
 
 def _make_rows_vjp(D):
@@ -638,7 +608,7 @@ def _hk_all_vjp(p, y, g, v, fbar, y_bar, gbar, fp_bar, want_fp, buf, buf2):
     abar = 0.0
     for i in range(n):
         oi = nh + i * dim
-        xx = _dot(y, oi, oi, dim)
+        xx = terms._dot(y, oi, oi, dim)
         xm = 0.0
         um = 0.0
         ux = 0.0
