@@ -56,7 +56,7 @@ def measure(repeats):
 
     def act_100():
         for _ in range(1000):
-            activate(ACT_TANH, 1.5, h, g)
+            activate(None, ACT_TANH, 1.5, h, g)
 
     rows["activate n=100 (us)"] = _median_time(act_100, repeats) * 1e3  # 1000 calls -> us each
 

@@ -135,3 +135,19 @@ def test_streaming_sits_above_the_solver_and_the_store():
     assert oh.io.solve_to_zarr is streaming.solve_to_zarr
     assert trajectory.solve_to_zarr is streaming.solve_to_zarr  # its import path before the move
     assert "solve_to_zarr" not in trajectory.__all__
+
+
+def test_kernels_sit_below_the_time_loops_and_the_gpu_layer():
+    """The kernel layer (terms, activations, lanes) imports neither the time loops nor CUDA, so a
+    term can take a layout's lanes without a cycle; the loops and the CUDA kernels import the
+    lanes from it, and the adjoint's compiled passes sit below the gradient driver."""
+    graph = _graph(module_level=False)
+    for name in MODULES:
+        if name.startswith("oscihop.kernels"):
+            above = {m for m in graph[name] if m.startswith(("oscihop.solvers", "oscihop.cuda"))}
+            assert not above, (name, above)
+    assert "oscihop.kernels.lanes" in graph["oscihop.solvers.loops"]
+    assert "oscihop.kernels.lanes" in graph["oscihop.cuda.kernels"]
+    assert "oscihop.kernels.lanes" in graph["oscihop.kernels.activations"]
+    assert "oscihop.adjoint" in graph["oscihop.gradients"]
+    assert "oscihop.gradients" not in _graph()["oscihop.adjoint"]  # the old names resolve lazily

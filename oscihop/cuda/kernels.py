@@ -33,7 +33,6 @@ On a device :func:`_raw` is the identity.
 from __future__ import annotations
 
 import inspect
-import math
 from types import FunctionType
 from typing import NamedTuple
 
@@ -44,13 +43,8 @@ from numba.core import types as nbtypes
 from numba.core.dispatcher import Dispatcher
 from numba.core.extending import overload
 
-from ..kernels.activations import sigmoid
-from ..kernels.elementary import tanh
+from ..kernels.activations import activate
 from ..kernels.params import (
-    ACT_RELU,
-    ACT_SIGMOID,
-    ACT_SOFTMAX,
-    ACT_TANH,
     F_BETA,
     F_HK_ALPHA,
     F_K_STRENGTH,
@@ -90,8 +84,8 @@ from ..kernels.params import (
 from ..kernels.system import system_energy
 from ..kernels.terms import (hk_csr_row, kuramoto_block_row, kuramoto_conv_row, kuramoto_csr_row, kuramoto_dense_row,
                              project_rotate_row, weights_csr_row, weights_dense_row)
-from ..solvers.loops import (ST_RUN, async_core, block_max, block_rhs, block_sum, block_sync, erk_advance, erk_start,
-                             fixed_core)
+from ..kernels.lanes import block_max, block_rhs, block_sum, block_sync
+from ..solvers.loops import ST_RUN, async_core, erk_advance, erk_start, fixed_core
 
 __all__ = [
     "SIMULATOR", "n_reductions", "Lanes", "erk_thread_kernel", "fixed_thread_kernel", "async_thread_kernel",
@@ -181,52 +175,18 @@ def _block_max(part, red, tid, nt):
 
 
 @cuda.jit(device=True)
-def _block_rhs(p, y, out, g, part, red, tid, nt):
+def _block_rhs(p, ln, y, out):
     """out = dy/dt at y, the units split over the block's threads (row r: h_r and x_r)."""
     ip = p.ip
     fp = p.fp
+    g, part, red, tid, nt = ln.g, ln.part, ln.red, ln.tid, ln.nt
     nh = ip[I_NH]
     nk = ip[I_NK]
     dim = ip[I_DIM]
     rows = max(nh, nk)
     cuda.syncthreads()  # y complete
-    # ---- activations g = g(h)
-    if nh > 0:
-        act = ip[I_ACT]
-        beta = fp[F_BETA]
-        if act == ACT_SOFTMAX:
-            m = -math.inf
-            for i in range(tid, nh, nt):
-                m = max(m, beta * y[i])
-            part[tid, 0] = m
-            cuda.syncthreads()
-            if tid == 0:
-                mm = part[0, 0]
-                for t in range(1, nt):
-                    mm = max(mm, part[t, 0])
-                red[0] = mm
-            cuda.syncthreads()
-            m = red[0]
-            s = 0.0
-            for i in range(tid, nh, nt):
-                e = math.exp(beta * y[i] - m)
-                g[i] = e
-                s += e
-            part[tid, 0] = s
-            _block_sum(part, red, 1, tid, nt)
-            s = red[0]
-            for i in range(tid, nh, nt):
-                g[i] = g[i] / s
-        else:
-            for i in range(tid, nh, nt):
-                if act == ACT_TANH:
-                    g[i] = tanh(beta * y[i])
-                elif act == ACT_SIGMOID:
-                    g[i] = sigmoid(beta * y[i])
-                elif act == ACT_RELU:
-                    g[i] = y[i] if y[i] > 0 else 0.0
-                else:
-                    g[i] = 1.0 if y[i] > 0 else (-1.0 if y[i] < 0 else 0.0)
+    if nh > 0:  # g = g(h): the activation of every layout, split over the threads
+        _activate(ln, ip[I_ACT], fp[F_BETA], y[:nh], g)
         cuda.syncthreads()
     # ---- O(N) sums: [W low rank (w_rank) | K low rank (k_rank*dim) | mean field (dim) | HK all (dim)]
     w_kind = ip[I_W_KIND] if nh > 0 else 0
@@ -371,7 +331,7 @@ class Lanes(NamedTuple):
         return _lanes_max(self, x)
 
     def rhs(self, p, y, out):
-        _block_rhs(p, y, out, self.g, self.part, self.red, self.tid, self.nt)
+        _block_rhs(p, self, y, out)
 
 
 @cuda.jit(device=True)
@@ -411,6 +371,7 @@ if SIMULATOR:
         return lambda p, ln, *args: (fn if ln is None else twin)(p, ln, *args)
 
     _erk_start, _erk_advance, _fixed_core = _core(erk_start), _core(erk_advance), _core(fixed_core)
+    _activate = _twin(activate)
 else:
     def _is_lanes(ln):
         return isinstance(ln, nbtypes.NamedTuple) and ln.instance_class is Lanes
@@ -433,9 +394,9 @@ else:
     @overload(block_rhs, target="cuda")
     def _ol_block_rhs(p, ln, y, out):
         if _is_lanes(ln):
-            return lambda p, ln, y, out: _block_rhs(p, y, out, ln.g, ln.part, ln.red, ln.tid, ln.nt)
+            return lambda p, ln, y, out: _block_rhs(p, ln, y, out)
 
-    _erk_start, _erk_advance, _fixed_core = erk_start, erk_advance, fixed_core
+    _erk_start, _erk_advance, _fixed_core, _activate = erk_start, erk_advance, fixed_core, activate
 
 
 # =============================================================================== the solver kernels

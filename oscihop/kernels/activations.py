@@ -11,6 +11,7 @@ import math
 
 from ..config import serial_jit
 from .elementary import sigmoid, tanh
+from .lanes import first, lane_max, lane_sum, stride
 from .params import ACT_RELU, ACT_SIGMOID, ACT_SIGN, ACT_SOFTMAX, ACT_TANH, INT_LINEAR, INT_RELU, INT_TANH
 
 __all__ = [
@@ -47,31 +48,35 @@ def dphi(code, s):
 
 
 @serial_jit
-def activate(code, beta, h, g):
-    """g[:] = g(h) for the activation ``code`` with gain ``beta``."""
+def activate(ln, code, beta, h, g):
+    """g[:] = g(h) for the activation ``code`` with gain ``beta``; ``ln``: who runs the loops
+    (:mod:`oscihop.kernels.lanes`; None for one thread)."""
     n = h.shape[0]
+    lo, step = first(ln), stride(ln)
     if code == ACT_TANH:
-        for i in range(n):
+        for i in range(lo, n, step):
             g[i] = tanh(beta * h[i])  # vectorisable, within 3 ulp of math.tanh
     elif code == ACT_SIGMOID:
-        for i in range(n):
+        for i in range(lo, n, step):
             g[i] = sigmoid(beta * h[i])
     elif code == ACT_RELU:
-        for i in range(n):
+        for i in range(lo, n, step):
             g[i] = h[i] if h[i] > 0 else 0.0
     elif code == ACT_SOFTMAX:
         m = -math.inf
-        for i in range(n):
+        for i in range(lo, n, step):
             m = max(m, beta * h[i])
+        m = lane_max(ln, m)
         s = 0.0
-        for i in range(n):
+        for i in range(lo, n, step):
             e = math.exp(beta * h[i] - m)
             g[i] = e
             s += e
-        for i in range(n):
+        s = lane_sum(ln, s)
+        for i in range(lo, n, step):
             g[i] = g[i] / s
     else:  # ACT_SIGN
-        for i in range(n):
+        for i in range(lo, n, step):
             g[i] = 1.0 if h[i] > 0 else (-1.0 if h[i] < 0 else 0.0)
 
 

@@ -117,7 +117,7 @@ def _activate_t(code, beta, ht, gt):
     """gt = g(ht) elementwise (no softmax): :func:`~oscihop.kernels.activations.activate` over the
     contiguous block (``ht`` is the first rows of the contiguous batch state)."""
     n, nb = ht.shape
-    activate(code, beta, ht.reshape(n * nb), gt.reshape(n * nb))
+    activate(None, code, beta, ht.reshape(n * nb), gt.reshape(n * nb))
 
 
 @serial_jit

@@ -146,7 +146,7 @@ def evaluate_forces(p, y, out, work):
     w_fused = shared == SHARED_K_HK_W
     if nh > 0:
         bias = p.fp[p.ip[I_O_BIAS] : p.ip[I_O_BIAS] + nh]
-        activate(ip[I_ACT], fp[F_BETA], y[:nh], g)
+        activate(None, ip[I_ACT], fp[F_BETA], y[:nh], g)
         if w_fused:  # the fused pass below writes dh/dt itself
             for i in range(nh):
                 wg[i] = 0.0
@@ -178,7 +178,7 @@ def evaluate_energy(p, y, work):
     buf = work[2 * nh :]
     energy = 0.0
     if nh > 0:
-        activate(act, beta, y[:nh], g)
+        activate(None, act, beta, y[:nh], g)
     # A kind-specialised bundle on a shared CSR structure: W, Kuramoto and HK sums in one sweep.
     shared = ip[I_SHARED_CSR] if nk > 0 and has_fixed_dim(dim) else SHARED_NONE
     w_fused = shared == SHARED_K_HK_W

@@ -207,7 +207,7 @@ def system_rhs_vjp(p, y, v, y_bar, fp_bar, work):
     tc = work[o + 2 * nb + 4 * dim :]
     act, beta = ip[I_ACT], fp[F_BETA]
     if nh > 0:
-        activate(act, beta, y[:nh], g)
+        activate(None, act, beta, y[:nh], g)
         for i in range(nh):
             gbar[i] = 0.0
     if n > 0:

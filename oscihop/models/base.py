@@ -306,7 +306,7 @@ class Model:
             flat = np.ascontiguousarray(h.reshape(-1, self._nh))
             g = np.empty_like(flat)
             for row, out in zip(flat, g):
-                activate(P.ACTIVATIONS[hop.activation], hop.beta, row, out)
+                activate(None, P.ACTIVATIONS[hop.activation], hop.beta, row, out)
             g = g.reshape(lead + (self._nh,))
         return g @ xi.T / self._nh
 

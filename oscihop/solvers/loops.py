@@ -12,8 +12,8 @@ One source, two backends.  The numerical work lives in allocation-free *cores*
 take every work buffer as an argument and use :mod:`math` for scalar functions; the CPU
 ``*_member`` wrappers allocate the buffers and call them, and the CUDA kernels of
 :mod:`oscihop.cuda` call the very same cores on device memory.  Each core takes ``ln``,
-who runs its loops over the state (see "lanes" below): None for one thread, the CUDA
-block layout's lanes for the threads of a block.  The adaptive core is
+who runs its loops over the state (:mod:`oscihop.kernels.lanes`): None for one thread,
+the CUDA block layout's lanes for the threads of a block.  The adaptive core is
 resumable: its whole state between steps lives in ``y``, ``f`` and a small float64
 vector ``st`` (layout ``ST_*``), so a solve that records every step can pause when its
 output buffer is full and continue into a bigger one.
@@ -46,6 +46,7 @@ from ..kernels.params import (
     W_LOWRANK,
 )
 from ..kernels.dispatch import member_params
+from ..kernels.lanes import block_rhs, first, lane_max, lane_sum, lane_sync, stride
 from ..kernels.system import linked_rhs, retract, retract_row  # noqa: F401  (retract: re-exported)
 from .control import (  # noqa: F401  (MAX_FACTOR, MIN_FACTOR, SAFETY: re-exported)
     MAX_FACTOR,
@@ -65,8 +66,7 @@ from .control import spacing_up  # noqa: F401  (the CUDA kernels import it from 
 __all__ = [
     "SCHEME_EULER", "SCHEME_RK4", "SCHEME_GEOMETRIC", "STATUS_DONE", "STATUS_STEADY", "STATUS_MAX_STEPS",
     "STATUS_STEP_UNDERFLOW", "STATUS_NONFINITE", "STATS_COLUMNS", "N_STATS", "ST_NFEV", "ST_NSTEPS", "ST_NREJ", "ST_STATUS", "ST_T",
-    "ST_H", "ST_K", "ST_RUN", "ST_LEN", "first", "stride", "lane_sync", "lane_rhs", "lane_retract", "block_sync",
-    "block_sum", "block_max", "block_rhs", "copy_into", "retract", "rest_status", "MAX_SUBSTEPS", "substeps",
+    "ST_H", "ST_K", "ST_RUN", "ST_LEN", "lane_rhs", "lane_retract", "copy_into", "retract", "rest_status", "MAX_SUBSTEPS", "substeps",
     "dense_output",
     "select_initial_step", "erk_start", "erk_advance", "erk_member", "fixed_member", "fixed_core",
     "splitmix64", "async_member", "async_core", "erk_block", "fixed_block", "async_block",
@@ -87,59 +87,7 @@ STATS_COLUMNS = ("nfev", "nsteps", "nrejected", "status", "t_final")
 N_STATS = len(STATS_COLUMNS)
 
 
-# ------------------------------------------------------------------ lanes
-# Who runs a core's loops over the state.  ``ln`` is None where one thread does all the work
-# (the CPU loops, the adjoint, the CUDA thread layout): a loop is range(n), a reduction a plain
-# sum.  The CUDA block layout passes its ``Lanes`` (oscihop.cuda.kernels): thread ``tid`` of
-# ``nt`` takes the elements tid, tid + nt, ... of every loop, and the four block operations
-# below (a barrier, a sum, a maximum, the right-hand side) are the block's own.  Every element
-# of a state vector is then written and read by one thread, except in the right-hand side and
-# the retraction (rows, not elements), which synchronise the block before and after.  The
-# branches on ``ln is None`` are resolved when Numba compiles (the other one is pruned), so the
-# CPU code is the serial loop itself.
-def block_sync(ln):
-    """Barrier of the CUDA block layout's threads (its @overload; under the simulator ``ln.sync``)."""
-    ln.sync()
-
-
-def block_sum(ln, x):
-    """The sum of ``x`` over the block's threads, in thread order; every thread gets it."""
-    return ln.sum(x)
-
-
-def block_max(ln, x):
-    """The maximum of ``x`` over the block's threads (NaN wins); every thread gets it."""
-    return ln.max(x)
-
-
-def block_rhs(p, ln, y, out):
-    """out = dy/dt at ``y``, the rows split over the block's threads."""
-    ln.rhs(p, y, out)
-
-
-@serial_jit
-def first(ln):
-    """This thread's first element of a loop over the state (0 on one thread)."""
-    if ln is None:
-        return 0
-    return ln.tid
-
-
-@serial_jit
-def stride(ln):
-    """The step between this thread's elements (1 on one thread)."""
-    if ln is None:
-        return 1
-    return ln.nt
-
-
-@serial_jit
-def lane_sync(ln):
-    """Wait for the block's other threads (nothing on one thread)."""
-    if ln is not None:
-        block_sync(ln)
-
-
+# ------------------------------------------------------------------ lanes (oscihop.kernels.lanes)
 @serial_jit
 def lane_rhs(p, ln, y, out, work):
     """out = dy/dt at ``y``: the kernel's :func:`~oscihop.kernels.system.linked_rhs` on one
@@ -174,9 +122,7 @@ def _max_abs(ln, v):
         a = abs(v[i])
         if not a <= m:  # also catches NaN
             m = a
-    if ln is None:
-        return m
-    return block_max(ln, m)
+    return lane_max(ln, m)
 
 
 @inline_jit
@@ -258,9 +204,7 @@ def _scaled_rms(ln, v, y_a, y_b, rtol, atol, use_b):
     s = 0.0
     for i in range(first(ln), v.shape[0], stride(ln)):
         s += error_sq(v[i], y_a[i], y_b[i], atol[i], rtol, use_b)
-    if ln is not None:
-        s = block_sum(ln, s)
-    return rms(s, v.shape[0])
+    return rms(lane_sum(ln, s), v.shape[0])
 
 
 @inline_jit
