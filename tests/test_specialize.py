@@ -146,14 +146,14 @@ def test_meanfield_one_pass_rhs_matches_separate_passes(rng, dim):
 
 _FRESH = textwrap.dedent("""
     import json, numpy as np, oscihop as oh
-    from oscihop.kernels import dispatch, fixed_dim as FD, system as S, terms as T
+    from oscihop.kernels import activations as A, dispatch, fixed_dim as FD, system as S, terms as T
     kur = oh.Kuramoto(3, edges=oh.ring_edges(12), coupling=1.0)
     y = kur.random_state(seed=0)
     kur.rhs(0.0, y)
     compiled = {name: len(getattr(mod, name).signatures) for mod, names in
                 [(T, ["kuramoto_csr", "kuramoto_dense", "kuramoto_lowrank", "kuramoto_meanfield",
-                      "weights_dense", "weights_csr", "weights_lowrank", "hk_csr", "hk_all"]),
-                 ] for name in names}
+                      "weights_dense", "weights_csr", "weights_lowrank", "weights_none", "hk_csr", "hk_all"]),
+                 (A, ["activate", "lagrangian", "hessian_apply"])] for name in names}
     compiled.update({f"{table}{key}": len(getattr(FD, table)[key].signatures) for table, keys in
                      [("KURAMOTO_CSR", [(3, 0), (2, 0), (5, 0), (3, 1)]), ("FUSED_CSR", [(3, 0), (5, 0)]),
                       ("PROJECT_ROTATE", [3, 4])] for key in keys})
@@ -181,7 +181,8 @@ def test_fresh_process_compiles_only_its_kind_and_reloads_from_disk(tmp_path):
     # (the CSR energy term too: system.link builds the kind's energy with its right-hand side)
     mine = ("KURAMOTO_CSR(3, 0)", "PROJECT_ROTATE3", "kuramoto_csr")
     assert all(compiled[k] >= 1 for k in mine), compiled
-    # ... and nothing else: other representations, other D or interactions, the fused HK pass
+    # ... and nothing else: other representations, other D or interactions, the fused HK pass, and
+    # no Hopfield part (the builds of evaluate_forces / evaluate_energy for a kind without units)
     others = [k for k, v in compiled.items() if v and k not in mine]
     assert others == [], others
     assert first["misses"] >= 1 and first["linked_hits"] == 0, first

@@ -39,6 +39,7 @@ from .dispatch import (
     fused_csr_fixed,
     fused_energy,
     hk_coupling,
+    kind_of,
     kuramoto_coupling,
     kuramoto_forces,
     member_params,
@@ -68,6 +69,7 @@ from .params import (
     K_BLOCK,
     SHARED_K_HK_W,
     SHARED_NONE,
+    W_NONE,
     LinkedParams,
 )
 
@@ -126,8 +128,20 @@ def retract(p, y):
         retract_row(y, nh + i * dim, dim)
 
 
-@serial_jit
-def evaluate_forces(p, y, out, work):
+#: Whether a build of :func:`evaluate_forces` and :func:`evaluate_energy` may meet Hopfield
+#: units: False only in the builds for a model kind without them (``w_kind`` W_NONE, so nh = 0;
+#: :func:`_units`).  Numba prunes the branches on this constant, so those builds never type the
+#: activation, ``W g`` or the Lagrangian (about 1.5 s of a Kuramoto model's first solve).
+UNITS = True
+
+
+def _units(p_type):
+    """Whether the bundle type ``p_type`` may have Hopfield units (always, for run-time dispatch)."""
+    kind = kind_of(p_type)
+    return kind is None or kind[0] != W_NONE
+
+
+def _evaluate_forces(p, y, out, work):
     """The unprojected forces at ``y``, written into ``out``.
 
     The h part of ``out`` holds dh/dt, the x part holds F_i (stimulus + coupling + HK).
@@ -144,16 +158,17 @@ def evaluate_forces(p, y, out, work):
     fixed = nk > 0 and has_fixed_dim(dim)
     shared = ip[I_SHARED_CSR] if fixed else SHARED_NONE
     w_fused = shared == SHARED_K_HK_W
-    if nh > 0:
-        bias = p.fp[p.ip[I_O_BIAS] : p.ip[I_O_BIAS] + nh]
-        activate(None, ip[I_ACT], fp[F_BETA], y[:nh], g)
-        if w_fused:  # the fused pass below writes dh/dt itself
-            for i in range(nh):
-                wg[i] = 0.0
-        else:
-            weights_matvec(p, g, wg, buf)
-            for i in range(nh):
-                out[i] = wg[i] - y[i] + bias[i]
+    if UNITS:
+        if nh > 0:
+            bias = p.fp[p.ip[I_O_BIAS] : p.ip[I_O_BIAS] + nh]
+            activate(None, ip[I_ACT], fp[F_BETA], y[:nh], g)
+            if w_fused:  # the fused pass below writes dh/dt itself
+                for i in range(nh):
+                    wg[i] = 0.0
+            else:
+                weights_matvec(p, g, wg, buf)
+                for i in range(nh):
+                    out[i] = wg[i] - y[i] + bias[i]
     if nk > 0:
         has_stim = ip[I_HAS_STIM] != 0
         stim = p.fp[p.ip[I_O_STIM] : p.ip[I_O_STIM] + (nk * dim if has_stim else 0)]
@@ -167,8 +182,7 @@ def evaluate_forces(p, y, out, work):
             hk_coupling(p, y, g, out, buf, True, False)
 
 
-@serial_jit
-def evaluate_energy(p, y, work):
+def _evaluate_energy(p, y, work):
     """The total energy at ``y``; ``work`` as for :func:`evaluate_forces`."""
     ip, fp = p.ip, p.fp
     nh, nk, dim = ip[I_NH], ip[I_NK], ip[I_DIM]
@@ -177,34 +191,36 @@ def evaluate_energy(p, y, work):
     wg = work[nh : 2 * nh]
     buf = work[2 * nh :]
     energy = 0.0
-    if nh > 0:
-        activate(None, act, beta, y[:nh], g)
+    if UNITS:
+        if nh > 0:
+            activate(None, act, beta, y[:nh], g)
     # A kind-specialised bundle on a shared CSR structure: W, Kuramoto and HK sums in one sweep.
     shared = ip[I_SHARED_CSR] if nk > 0 and has_fixed_dim(dim) else SHARED_NONE
     w_fused = shared == SHARED_K_HK_W
     fused, gwg, ek, ehk = fused_energy(p, y, g, w_fused)
-    if nh > 0:
-        bias = p.fp[p.ip[I_O_BIAS] : p.ip[I_O_BIAS] + nh]
-        eh = 0.0
-        if fused and w_fused:  # g.Wg came with the sweep
-            if act == ACT_SIGN:
-                for i in range(nh):
-                    eh -= g[i] * bias[i]
+    if UNITS:
+        if nh > 0:
+            bias = p.fp[p.ip[I_O_BIAS] : p.ip[I_O_BIAS] + nh]
+            eh = 0.0
+            if fused and w_fused:  # g.Wg came with the sweep
+                if act == ACT_SIGN:
+                    for i in range(nh):
+                        eh -= g[i] * bias[i]
+                else:
+                    for i in range(nh):
+                        eh += (y[i] - bias[i]) * g[i]
+                eh -= 0.5 * gwg
             else:
-                for i in range(nh):
-                    eh += (y[i] - bias[i]) * g[i]
-            eh -= 0.5 * gwg
-        else:
-            weights_matvec(p, g, wg, buf)
-            if act == ACT_SIGN:
-                for i in range(nh):
-                    eh -= g[i] * (0.5 * wg[i] + bias[i])
-            else:
-                for i in range(nh):
-                    eh += (y[i] - bias[i]) * g[i] - 0.5 * g[i] * wg[i]
-        if act != ACT_SIGN:
-            eh -= lagrangian(act, beta, y[:nh])
-        energy += fp[F_KAPPA_H] * eh
+                weights_matvec(p, g, wg, buf)
+                if act == ACT_SIGN:
+                    for i in range(nh):
+                        eh -= g[i] * (0.5 * wg[i] + bias[i])
+                else:
+                    for i in range(nh):
+                        eh += (y[i] - bias[i]) * g[i] - 0.5 * g[i] * wg[i]
+            if act != ACT_SIGN:
+                eh -= lagrangian(act, beta, y[:nh])
+            energy += fp[F_KAPPA_H] * eh
     if nk > 0:
         has_stim = ip[I_HAS_STIM] != 0
         stim = p.fp[p.ip[I_O_STIM] : p.ip[I_O_STIM] + (nk * dim if has_stim else 0)]
@@ -217,6 +233,39 @@ def evaluate_energy(p, y, work):
         if ip[I_HK_KIND] != 0:
             energy += ehk if fused else hk_coupling(p, y, g, work[:0], buf, False, True)
     return energy
+
+
+def _as_is(f):
+    return f
+
+
+# The two builds of each, plain Python functions: the overloads below return one as their
+# implementation, so Numba compiles it in place of the stub (no wrapper between them, which
+# would optimise the whole body again).
+_FORCES = {units: _build(_evaluate_forces, f"units{int(units)}", _as_is, UNITS=units) for units in (True, False)}
+_ENERGY = {units: _build(_evaluate_energy, f"units{int(units)}", _as_is, UNITS=units) for units in (True, False)}
+_OPTIONS = {key: value for key, value in SERIAL.items() if key != "cache"}
+
+
+def evaluate_forces(p, y, out, work):
+    """The unprojected forces at ``y`` (:func:`_evaluate_forces`, built without the Hopfield part
+    for a kind that has no units)."""
+    _FORCES[True](p, y, out, work)
+
+
+def evaluate_energy(p, y, work):
+    """The total energy at ``y`` (:func:`_evaluate_energy`, built as :func:`evaluate_forces`)."""
+    return _ENERGY[True](p, y, work)
+
+
+@overload(evaluate_forces, target="generic", jit_options=_OPTIONS)
+def _ol_evaluate_forces(p, y, out, work):
+    return _FORCES[_units(p)]
+
+
+@overload(evaluate_energy, target="generic", jit_options=_OPTIONS)
+def _ol_evaluate_energy(p, y, work):
+    return _ENERGY[_units(p)]
 
 
 @inline_jit
