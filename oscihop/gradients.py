@@ -23,7 +23,7 @@ import numpy as np
 
 from . import config
 from ._threads import even_blocks, run_blocks
-from ._validation import as_float_array, check_size, resolve_dtype
+from ._validation import check_size
 from .adjoint import backward_member, erk_forward_member, grid_forward_member, grid_forward_tape
 from .kernels.params import generic
 from .models.base import Model
@@ -31,7 +31,7 @@ from .models.stack import ModelStack
 from .solvers.loops import N_STATS, ST_NFEV, ST_NREJ, ST_NSTEPS, ST_STATUS, ST_T
 from .solvers.methods import METHODS
 from .solvers.result import batch_message, status_message
-from .solvers.solve import _scalar, _tolerances, fixed_time_grid
+from .solvers.solve import _scalar, _tolerances, fixed_time_grid, initial_states
 from .solvers.times import DEFAULT_MAX_STEPS, MAX_STEPS_LIMIT, check_t_eval, check_t_span
 
 __all__ = ["value_and_grad", "gradient", "GradientResult", "SUPPORTED_METHODS"]
@@ -293,12 +293,7 @@ def value_and_grad(model, loss, y0, t_span, *, method="RK45", rtol=None, atol=No
     names = list(model.parameters())
     wanted = _check_wrt(wrt, names, getattr(model, "_PARAMETER_ALIASES", None))
     t0, t1 = check_t_span(t_span)
-    if not (type(y0) is np.ndarray and y0.dtype.kind == "f"):  # refuse complex, bool, masked, strings
-        y0 = as_float_array(y0, "y0", dtype=None)
-    ys, single = model._coerce(y0, "y0")
-    dtp = resolve_dtype(dtype if dtype is not None else (np.float32 if ys.dtype == np.float32 else None))
-    ys = np.ascontiguousarray(ys, dtype=dtp)
-    model.check_unit(ys, "y0")
+    ys, single, dtp = initial_states(model, y0, dtype)
     # Run-time-dispatched bundle: the VJP kernels cover every model kind in one compilation.
     p = generic(model.params(dtp))
     nb, size = ys.shape

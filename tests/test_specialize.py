@@ -370,3 +370,13 @@ def test_users_build_solves_like_runtime_dispatch(rng, random_edges, monkeypatch
     # functions (users) or to the run-time-dispatched ones (the rest of the suite)
     assert {type(q) for q in linked} == {P.LinkedParams}
     assert len({q.rhs for q in linked}) == 3  # the run-time functions and one set per kind
+
+
+def test_units_without_weights_are_refused():
+    """A kind with ``w_kind`` W_NONE is built without the Hopfield part, so Hopfield units with no
+    weight representation raise instead of being left out of the right-hand side."""
+    ints = dict(nh=3, w_kind=P.W_NONE, nk=0, dim=1, k_kind=P.K_NONE, hk_kind=P.HK_NONE, shared_csr=0, inter=0)
+    with pytest.raises(ValueError, match="weight representation"):
+        P.kind_spec(ints)
+    assert P.kind_spec(dict(ints, nh=0))[0] == P.W_NONE
+    assert P.kind_spec(dict(ints, w_kind=P.W_DENSE))[0] == P.W_DENSE

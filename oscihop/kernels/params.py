@@ -135,8 +135,15 @@ def specialize_enabled():
 
 
 def kind_spec(ints):
-    """The :data:`SPEC_FIELDS` tuple of a header given as a dict of ints."""
+    """The :data:`SPEC_FIELDS` tuple of a header given as a dict of ints.
+
+    ``w_kind`` is ``W_NONE`` exactly when there are no Hopfield units: the kernels built for such
+    a kind leave the Hopfield part out (``system.evaluate_forces``), so units without a weight
+    representation are refused here rather than ignored there."""
     nk, dim = ints["nk"], ints["dim"]
+    if ints["nh"] > 0 and ints["w_kind"] == W_NONE:
+        raise ValueError(f"pack_params: {ints['nh']} Hopfield units need a weight representation "
+                         "(`w_kind` dense, CSR or low rank); got W_NONE.")
     fixed = dim if (nk > 0 and 2 <= dim <= 5) else 0
     return (ints["w_kind"] if ints["nh"] > 0 else W_NONE, ints["k_kind"] if nk > 0 else K_NONE,
             ints["hk_kind"] if nk > 0 else HK_NONE, fixed, ints["shared_csr"] if fixed else SHARED_NONE,

@@ -131,7 +131,7 @@ def retract(p, y):
 #: Whether a build of :func:`evaluate_forces` and :func:`evaluate_energy` may meet Hopfield
 #: units: False only in the builds for a model kind without them (``w_kind`` W_NONE, so nh = 0;
 #: :func:`_units`).  Numba prunes the branches on this constant, so those builds never type the
-#: activation, ``W g`` or the Lagrangian (about 1.5 s of a Kuramoto model's first solve).
+#: activation, ``W g`` or the Lagrangian (about 1 s of a Kuramoto model's first solve).
 UNITS = True
 
 

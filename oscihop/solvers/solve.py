@@ -28,7 +28,7 @@ from .times import (
 
 __all__ = [
     "BACKENDS", "DEFAULT_RTOL", "DEFAULT_ATOL", "run_in_blocks", "solve", "flag_nonfinite",
-    "fixed_time_grid", "LOCKSTEP_MIN_BATCH",
+    "fixed_time_grid", "initial_states", "LOCKSTEP_MIN_BATCH",
 ]
 
 BACKENDS = ("cpu", "cuda", "auto")
@@ -227,12 +227,7 @@ def solve(model, t_span, y0, method="RK45", t_eval=None, rtol=None, atol=None, m
     t0, t1 = check_t_span(t_span)
 
     # ---- state and precision
-    if not (type(y0) is np.ndarray and y0.dtype.kind == "f"):  # refuse complex, bool, masked, strings
-        y0 = as_float_array(y0, "y0", dtype=None)
-    ys, single = model._coerce(y0, "y0")
-    dt_type = resolve_dtype(dtype if dtype is not None else (np.float32 if ys.dtype == np.float32 else None))
-    ys = np.ascontiguousarray(ys, dtype=dt_type)
-    model.check_unit(ys, "y0")
+    ys, single, dt_type = initial_states(model, y0, dtype)
     p = model.params(dt_type)
     # the float parameter rows of the members: a stack's own (one per member), else the one row they share
     fps = model.member_rows(dt_type) if isinstance(model, ModelStack) else p.fp[None]
@@ -327,6 +322,24 @@ def flag_nonfinite(states, energy, t_out, stats):
 
 def _cuda_done(opts, energy, layout, threads):
     opts["cuda"].update(energy=energy, layout=layout, threads_per_block=threads)
+
+
+def initial_states(model, y0, dtype):
+    """``(ys, single, dtype)``: ``y0`` checked and converted for ``model``, as ``oh.solve`` and
+    ``oh.value_and_grad`` take it.
+
+    ``ys`` is (B, size) and C-contiguous in the solve's dtype: ``dtype`` if given, else
+    float32 for a float32 ``y0`` and float64 otherwise; ``single`` says whether ``y0`` was one
+    state.  Complex, bool, masked or string input, a wrong shape, and oscillators off the unit
+    sphere raise ``ValueError`` naming ``y0``.
+    """
+    if not (type(y0) is np.ndarray and y0.dtype.kind == "f"):  # refuse complex, bool, masked, strings
+        y0 = as_float_array(y0, "y0", dtype=None)
+    ys, single = model._coerce(y0, "y0")
+    dt_type = resolve_dtype(dtype if dtype is not None else (np.float32 if ys.dtype == np.float32 else None))
+    ys = np.ascontiguousarray(ys, dtype=dt_type)
+    model.check_unit(ys, "y0")
+    return ys, single, dt_type
 
 
 def _solve_adaptive(p, fps, ys, t0, t1, t_eval, rtol, atol, max_step, first_step, max_steps, steady, meth, single, opts,
