@@ -48,6 +48,7 @@ from .dispatch import (
     whole_rhs,
 )
 from .fixed_dim import _build, has_fixed_dim
+from .lanes import first, lane_sync, stride
 from .terms import _dot, block_pass, conv_pass, dphi, phi  # noqa: F401  (re-exported: kernels elsewhere use them)
 from .params import (
     ACT_SIGN,
@@ -76,8 +77,8 @@ from .params import (
 __all__ = [
     "fseg", "iseg", "csr_arrays", "evaluate_forces", "evaluate_energy", "system_rhs", "system_energy",
     "system_gradient", "symmetric_part", "batch_rhs", "batch_gradient", "batch_energy", "work_size",
-    "retract_row", "retract", "link", "linked_functions", "linked_rhs", "linked_energy", "linked_gradient",
-    "linked_rhs_t", "linked_rhs_shared_t",
+    "retract_row", "lane_retract", "retract", "link", "linked_functions", "linked_rhs", "linked_energy",
+    "linked_gradient", "linked_rhs_t", "linked_rhs_shared_t",
 ]
 
 
@@ -121,11 +122,21 @@ def retract_row(y, o, dim):
 
 
 @serial_jit
-def retract(p, y):
-    """:func:`retract_row` for every oscillator of the flat state ``y`` (Hopfield units unchanged)."""
+def lane_retract(p, ln, y):
+    """:func:`retract_row` for every oscillator of the flat state ``y`` (Hopfield units unchanged),
+    the oscillators split over the lanes ``ln`` (:mod:`oscihop.kernels.lanes`; a block waits
+    before and after, since this works by rows)."""
+    lane_sync(ln)
     nh, dim = p.ip[I_NH], p.ip[I_DIM]
-    for i in range(p.ip[I_NK]):
+    for i in range(first(ln), p.ip[I_NK], stride(ln)):
         retract_row(y, nh + i * dim, dim)
+    lane_sync(ln)
+
+
+@serial_jit
+def retract(p, y):
+    """:func:`lane_retract` on one thread."""
+    lane_retract(p, None, y)
 
 
 #: Whether a build of :func:`evaluate_forces` and :func:`evaluate_energy` may meet Hopfield

@@ -47,7 +47,7 @@ from ..kernels.params import (
 )
 from ..kernels.dispatch import member_params
 from ..kernels.lanes import block_rhs, first, lane_max, lane_sum, lane_sync, stride
-from ..kernels.system import linked_rhs, retract, retract_row  # noqa: F401  (retract: re-exported)
+from ..kernels.system import lane_retract, linked_rhs, retract  # noqa: F401  (re-exported)
 from .control import (  # noqa: F401  (MAX_FACTOR, MIN_FACTOR, SAFETY: re-exported)
     MAX_FACTOR,
     MIN_FACTOR,
@@ -65,11 +65,11 @@ from .control import spacing_up  # noqa: F401  (the CUDA kernels import it from 
 
 __all__ = [
     "SCHEME_EULER", "SCHEME_RK4", "SCHEME_GEOMETRIC", "STATUS_DONE", "STATUS_STEADY", "STATUS_MAX_STEPS",
-    "STATUS_STEP_UNDERFLOW", "STATUS_NONFINITE", "STATS_COLUMNS", "N_STATS", "ST_NFEV", "ST_NSTEPS", "ST_NREJ", "ST_STATUS", "ST_T",
-    "ST_H", "ST_K", "ST_RUN", "ST_LEN", "lane_rhs", "lane_retract", "copy_into", "retract", "rest_status", "MAX_SUBSTEPS", "substeps",
-    "dense_output",
-    "select_initial_step", "erk_start", "erk_advance", "erk_member", "fixed_member", "fixed_core",
-    "splitmix64", "async_member", "async_core", "erk_block", "fixed_block", "async_block",
+    "STATUS_STEP_UNDERFLOW", "STATUS_NONFINITE", "STATS_COLUMNS", "N_STATS", "ST_NFEV", "ST_NSTEPS", "ST_NREJ",
+    "ST_STATUS", "ST_T", "ST_H", "ST_K", "ST_RUN", "ST_LEN", "lane_rhs", "lane_retract", "copy_into", "retract",
+    "rest_status", "MAX_SUBSTEPS", "substeps", "dense_output", "select_initial_step", "erk_start", "erk_advance",
+    "erk_member", "fixed_member", "fixed_core", "splitmix64", "async_member", "async_core", "erk_block",
+    "fixed_block", "async_block",
 ]
 
 SCHEME_EULER, SCHEME_RK4, SCHEME_GEOMETRIC = 0, 1, 2
@@ -96,16 +96,6 @@ def lane_rhs(p, ln, y, out, work):
         linked_rhs(p, y, out, work)
     else:
         block_rhs(p, ln, y, out)
-
-
-@serial_jit
-def lane_retract(p, ln, y):
-    """:func:`~oscihop.kernels.system.retract`, the oscillators split over the threads."""
-    lane_sync(ln)
-    nh, dim = p.ip[I_NH], p.ip[I_DIM]
-    for i in range(first(ln), p.ip[I_NK], stride(ln)):
-        retract_row(y, nh + i * dim, dim)
-    lane_sync(ln)
 
 
 @serial_jit
