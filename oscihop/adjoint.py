@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from .config import serial_jit
+from .config import entry_jit, serial_jit
 from .kernels.params import I_WORK_SIZE
 from .kernels.system import retract, system_rhs
 from .kernels.vjp import retract_vjp, system_rhs_vjp, vjp_work_size
@@ -98,7 +98,7 @@ def _grow(a, n):
     return out
 
 
-@serial_jit
+@entry_jit
 def erk_forward_member(p, y0, t0, t1, t_eval, rtol, atol, max_step, max_steps, A, B, E, Pd, err_order,
                        ck_every, stage_tape, out_y, ev_step, ev_theta, y_final, stats):
     """Adaptive forward solve (scipy's controller, as ``loops.erk_member``) recording the tape.
@@ -193,7 +193,7 @@ def erk_forward_member(p, y0, t0, t1, t_eval, rtol, atol, max_step, max_steps, A
     return hs, ck, tape
 
 
-@serial_jit
+@entry_jit
 def grid_forward_tape(p, y0, hs, n_steps, fsal, A, B, Pd, ck_every, ev_step, ev_theta, out_y, y_final, ck,
                       tape, stage_tape, stats):
     """Forward solve on a given step grid ``hs[:n_steps]``, filling checkpoints ``ck`` and,
@@ -253,7 +253,7 @@ def grid_forward_tape(p, y0, hs, n_steps, fsal, A, B, Pd, ck_every, ev_step, ev_
     stats[1] = status
 
 
-@serial_jit
+@entry_jit
 def grid_forward_member(p, y0, hs, n_steps, fsal, A, B, Pd, ck_every, ev_step, ev_theta, out_y, y_final, ck,
                         stats):
     """:func:`grid_forward_tape` without the stage tape (checkpoints ``ck`` only)."""
@@ -262,7 +262,7 @@ def grid_forward_member(p, y0, hs, n_steps, fsal, A, B, Pd, ck_every, ev_step, e
                       False, stats)
 
 
-@serial_jit
+@entry_jit
 def backward_member(p, y0, hs, n_steps, fsal, A, B, Pd, ck, ck_every, tape, stage_tape, ev_step, ev_theta,
                     out_bar, final_bar, fp_bar, y0_bar, stats):
     """Discrete adjoint of the steps ``hs[:n_steps]``.

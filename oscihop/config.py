@@ -10,15 +10,17 @@ numba's global configuration: the flags are passed to each
 from __future__ import annotations
 
 import contextlib
+import inspect
 
 import numba
 import numba.core.compiler
 import numba.core.compiler_machinery
 import numba.core.untyped_passes
+from numba.core.registry import CPUDispatcher
 
 from ._cache import invalidate_stale_cache
 
-__all__ = ["FASTMATH", "SERIAL", "serial_jit", "inline_jit", "noalias_jit", "num_threads", "blas_threads"]
+__all__ = ["FASTMATH", "SERIAL", "OVERLOAD", "serial_jit", "entry_jit", "inline_jit", "noalias_jit", "num_threads", "blas_threads"]
 
 # Drop cached kernels compiled from older sources (Numba only checks each function's own file).
 invalidate_stale_cache()
@@ -29,9 +31,53 @@ FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 #: Options for serial kernels (safe to cache on disk).
 SERIAL = dict(nogil=True, cache=True, fastmath=set(FASTMATH), error_model="numpy")
 
+#: Options of what only compiled code calls: no wrapper for Python callers and none for C
+#: callers.  Numba lowers, optimises and compiles each wrapper to machine code with the function
+#: it wraps, and every caller that links the function takes the wrapper along, so at every level
+#: of a call chain; without them a first solve compiles about a quarter faster
+#: (docs/architecture.md, "Compile time").  Every ``@overload`` implementation of the generic
+#: target takes these options (Python calls its stub instead), and so does every
+#: :func:`serial_jit` kernel.
+OVERLOAD = dict(no_cpython_wrapper=True, no_cfunc_wrapper=True)
+
+_KERNEL = dict({key: value for key, value in SERIAL.items() if key != "cache"}, **OVERLOAD)
+_PYTHON_CALL = {key: value for key, value in SERIAL.items() if key != "cache"}
+
+
+class _Kernel(CPUDispatcher):
+    """The dispatcher of a :func:`serial_jit` kernel: compiled without wrappers.
+
+    A call from Python (a test, the CUDA simulator, a user exploring) goes through a one-line
+    compiled function that calls the kernel, built on the first such call and not cached on
+    disk, so it runs the very code that compiled callers run.  Without it, Numba would jump
+    to a wrapper that does not exist.
+    """
+
+    def __call__(self, *args, **kwargs):
+        call = self.__dict__.get("_python_call")
+        if call is None:
+            names = ", ".join(("*" if q.kind == q.VAR_POSITIONAL else "") + q.name
+                              for q in inspect.signature(self.py_func).parameters.values())
+            scope = {"kernel": self}
+            exec(f"def {self.py_func.__name__}({names}):\n    return kernel({names})\n", scope)
+            call = scope[self.py_func.__name__]
+            call.__defaults__ = self.py_func.__defaults__
+            call = self.__dict__["_python_call"] = numba.njit(**_PYTHON_CALL)(call)
+        return call(*args, **kwargs)
+
 
 def serial_jit(func):
-    """Compile ``func`` with the serial kernel options."""
+    """Compile ``func`` with the serial kernel options, without wrappers: for a kernel that
+    compiled code calls (Python calls reach it through :class:`_Kernel`)."""
+    disp = _Kernel(func, targetoptions=dict(_KERNEL))
+    disp.enable_caching()
+    return disp
+
+
+def entry_jit(func):
+    """Compile ``func`` with the serial kernel options, with Numba's wrapper for Python callers:
+    for the kernels that oscihop's Python code calls (the solver loops, the batch right-hand
+    sides and energies, the adjoint's passes)."""
     return numba.njit(**SERIAL)(func)
 
 
@@ -84,7 +130,9 @@ def noalias_jit(func):
     members scalar (docs/benchmarks.md, "Small batches").  The caller's side of the contract:
     no two array arguments share memory that the function writes.
     """
-    return numba.njit(pipeline_class=_NoAliasCompiler, **SERIAL)(func)
+    disp = _Kernel(func, targetoptions=dict(_KERNEL), pipeline_class=_NoAliasCompiler)
+    disp.enable_caching()
+    return disp
 
 
 def num_threads() -> int:

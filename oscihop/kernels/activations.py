@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from ..config import serial_jit
+from ..config import entry_jit, serial_jit
 from .elementary import sigmoid, tanh
 from .lanes import first, lane_max, lane_sum, stride
 from .params import ACT_RELU, ACT_SIGMOID, ACT_SIGN, ACT_SOFTMAX, ACT_TANH, INT_LINEAR, INT_RELU, INT_TANH
@@ -47,7 +47,7 @@ def dphi(code, s):
     return sigmoid(s)
 
 
-@serial_jit
+@entry_jit
 def activate(ln, code, beta, h, g):
     """g[:] = g(h) for the activation ``code`` with gain ``beta``; ``ln``: who runs the loops
     (:mod:`oscihop.kernels.lanes`; None for one thread)."""

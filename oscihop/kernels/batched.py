@@ -24,7 +24,7 @@ import numpy as np
 from numba import uint64
 from numba.extending import overload
 
-from ..config import inline_jit, noalias_jit, serial_jit
+from ..config import OVERLOAD, entry_jit, inline_jit, noalias_jit, serial_jit
 from .params import (
     I_CONV_H,
     I_CONV_KS,
@@ -99,7 +99,7 @@ __all__ = [
     "shared_structure", "fused_batch", "conv_energy_ok", "conv_energies",
 ]
 
-@serial_jit
+@entry_jit
 def has_fast_path(p):
     """True when :func:`rhs_t` has batch-innermost kernels for every part of the model."""
     ip = p.ip
@@ -542,7 +542,7 @@ def conv_energy_ok(p, fps):
     return fps.shape[0] == 1 and int(ip[I_NH]) == 0 and int(ip[I_NK]) > 0 and int(ip[I_K_KIND]) == K_CONV
 
 
-@serial_jit
+@entry_jit
 def conv_energies(p, ys, out, work):
     """out[b, t] = E(ys[b, t]) = -1/2 <x, J x> - <c, x> (docs/theory.md §3.3) for every member and
     output, members batched through :func:`_kuramoto_conv_t` (``work``: ``work_t_size`` entries
@@ -836,7 +836,7 @@ def fused_batch(p, yt, gt, out, with_w, sc):
     _fused_csr_t(p, yt, gt, out, with_w, sc)
 
 
-@overload(fused_batch, target="generic")
+@overload(fused_batch, target="generic", jit_options=OVERLOAD)
 def _ol_fused_batch(p, yt, gt, out, with_w, sc):
     spec = kind_of(p)
     impl = None if spec is None or spec[4] == SHARED_NONE else FUSED_T.get(spec[3])

@@ -18,6 +18,7 @@ from __future__ import annotations
 from numba.core import types
 from numba.extending import overload
 
+from ..config import OVERLOAD
 from . import fixed_dim as FD
 from . import terms as T
 from .params import (
@@ -111,7 +112,7 @@ def member_params(p, fps, b):
 
 
 # ---------------------------------------------------------------- overloads (compiled callers)
-@overload(member_params, target="generic")
+@overload(member_params, target="generic", jit_options=OVERLOAD)
 def _ol_member_params(p, fps, b):
     cls = p.instance_class
     if cls is LinkedParams:  # the kind's compiled functions go with every member's row
@@ -120,7 +121,7 @@ def _ol_member_params(p, fps, b):
     return lambda p, fps, b: cls(fps[min(b, fps.shape[0] - 1)], p.ip)
 
 
-@overload(weights_matvec, target="generic")
+@overload(weights_matvec, target="generic", jit_options=OVERLOAD)
 def _ol_weights_matvec(p, g, out, buf):
     spec = kind_of(p)
     if spec is None:
@@ -129,7 +130,7 @@ def _ol_weights_matvec(p, g, out, buf):
     return lambda p, g, out, buf: impl(p, g, out, buf)
 
 
-@overload(kuramoto_coupling, target="generic")
+@overload(kuramoto_coupling, target="generic", jit_options=OVERLOAD)
 def _ol_kuramoto_coupling(p, y, out, buf, want_force, want_energy):
     spec = kind_of(p)
     if spec is None:
@@ -139,7 +140,7 @@ def _ol_kuramoto_coupling(p, y, out, buf, want_force, want_energy):
     return lambda p, y, out, buf, want_force, want_energy: impl(p, y, out, buf, want_force, want_energy)
 
 
-@overload(hk_coupling, target="generic")
+@overload(hk_coupling, target="generic", jit_options=OVERLOAD)
 def _ol_hk_coupling(p, y, g, out, buf, want_force, want_energy):
     spec = kind_of(p)
     if spec is None:
@@ -149,7 +150,7 @@ def _ol_hk_coupling(p, y, g, out, buf, want_force, want_energy):
     return lambda p, y, g, out, buf, want_force, want_energy: impl(p, y, g, out, buf, want_force, want_energy)
 
 
-@overload(kuramoto_forces, target="generic")
+@overload(kuramoto_forces, target="generic", jit_options=OVERLOAD)
 def _ol_kuramoto_forces(p, y, out, buf):
     spec = kind_of(p)
     if spec is None:
@@ -165,7 +166,7 @@ def _ol_kuramoto_forces(p, y, out, buf):
     return run
 
 
-@overload(project_and_rotate, target="generic")
+@overload(project_and_rotate, target="generic", jit_options=OVERLOAD)
 def _ol_project_and_rotate(p, y, out):
     spec = kind_of(p)
     if spec is None:
@@ -176,7 +177,7 @@ def _ol_project_and_rotate(p, y, out):
     return lambda p, y, out: impl(p, y, out)
 
 
-@overload(fused_csr_fixed, target="generic")
+@overload(fused_csr_fixed, target="generic", jit_options=OVERLOAD)
 def _ol_fused_csr_fixed(p, y, g, out, with_w):
     spec = kind_of(p)
     if spec is None:
@@ -193,7 +194,7 @@ def _ol_fused_csr_fixed(p, y, g, out, with_w):
 
 
 
-@overload(whole_rhs, target="generic")
+@overload(whole_rhs, target="generic", jit_options=OVERLOAD)
 def _ol_whole_rhs(p, y, out):
     spec = kind_of(p)
     impl = None
@@ -204,7 +205,7 @@ def _ol_whole_rhs(p, y, out):
     return lambda p, y, out: impl(p, y, out)
 
 
-@overload(fused_energy, target="generic")
+@overload(fused_energy, target="generic", jit_options=OVERLOAD)
 def _ol_fused_energy(p, y, g, with_w):
     spec = kind_of(p)
     impl = None

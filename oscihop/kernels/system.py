@@ -33,7 +33,7 @@ from numba.core import cgutils, types
 from numba.core.errors import TypingError
 from numba.extending import intrinsic, overload
 
-from ..config import SERIAL, inline_jit, serial_jit
+from ..config import OVERLOAD, SERIAL, entry_jit, inline_jit, serial_jit
 from .activations import activate, hessian_apply, lagrangian
 from .dispatch import (
     fused_csr_fixed,
@@ -255,7 +255,7 @@ def _as_is(f):
 # would optimise the whole body again).
 _FORCES = {units: _build(_evaluate_forces, f"units{int(units)}", _as_is, UNITS=units) for units in (True, False)}
 _ENERGY = {units: _build(_evaluate_energy, f"units{int(units)}", _as_is, UNITS=units) for units in (True, False)}
-_OPTIONS = {key: value for key, value in SERIAL.items() if key != "cache"}
+_OPTIONS = dict({key: value for key, value in SERIAL.items() if key != "cache"}, **OVERLOAD)
 
 
 def evaluate_forces(p, y, out, work):
@@ -335,7 +335,7 @@ def symmetric_part(p, y, out, tmp):
         out[k] += 0.5 * tmp[k]
 
 
-@serial_jit
+@entry_jit
 def batch_rhs(p, ys, out):
     """Row-wise :func:`system_rhs` over a batch ``ys`` (B, size); a :class:`LinkedParams` ``p``
     calls its kind's compiled function (:func:`link`)."""
@@ -344,7 +344,7 @@ def batch_rhs(p, ys, out):
         linked_rhs(p, ys[b], out[b], work)
 
 
-@serial_jit
+@entry_jit
 def batch_gradient(p, ys, out):
     """Row-wise :func:`system_gradient` over a batch (a :class:`LinkedParams` ``p`` linked with
     ``"gradient"``: the kind's compiled function)."""
@@ -353,7 +353,7 @@ def batch_gradient(p, ys, out):
         linked_gradient(p, ys[b], out[b], work)
 
 
-@serial_jit
+@entry_jit
 def batch_energy(p, fps, ys, out):
     """out[b, t] = energy of ys[b, t] (B, T, size), member ``b`` with the float parameters
     ``fps[b]`` (or ``fps[0]`` for all; see :func:`oscihop.kernels.dispatch.member_params`)."""
@@ -483,7 +483,7 @@ def _overload_linked(stub, name):
     msg = f"this LinkedParams has no `{name}` function: system.link(p, {name!r}) compiles it"
 
     if len(_LINKABLE[name][3]) == 5:
-        @overload(stub, target="generic")
+        @overload(stub, target="generic", jit_options=OVERLOAD)
         def ol(p, y, out, work):
             if not _linked(p):
                 fn = _LINKABLE[name][0]()
@@ -495,7 +495,7 @@ def _overload_linked(stub, name):
                 call(p[field], p.fp, p.ip, y, out, work)
             return impl
     else:
-        @overload(stub, target="generic")
+        @overload(stub, target="generic", jit_options=OVERLOAD)
         def ol(p, y, work):
             if not _linked(p):
                 fn = _LINKABLE[name][0]()

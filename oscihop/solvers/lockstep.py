@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from ..config import serial_jit
+from ..config import entry_jit, serial_jit
 from ..kernels.system import linked_rhs_shared_t, linked_rhs_t
 from ..kernels.params import I_DIM, I_NH, I_NK
 from .control import clamp_step, error_sq, initial_h0, initial_h1, min_step, rms, step_factor
@@ -94,7 +94,7 @@ def _check_rest(f, live, status, kstop, k, steady_tol, fmax):
     return n_live
 
 
-@serial_jit
+@entry_jit
 def fixed_lockstep(p, y0s, t0, t_eval, dt_max, scheme, max_steps, steady_tol, out, stats, work):
     """Euler (``scheme`` 0, also AKOrN) or RK4 (1) for a batch ``y0s`` (B, size) in lockstep.
 
@@ -258,7 +258,7 @@ def _stop(out, b, k, y, nan):
             out[b, kk, i] = math.nan if nan else y[i, b]
 
 
-@serial_jit
+@entry_jit
 def erk_lockstep(p, y0s, t0, t1, t_eval, rtol, atol, max_step, first_step, max_steps, steady_tol,
                  A, B, E, Pd, err_order, out, stats, work):
     """Adaptive embedded Runge-Kutta for a batch ``y0s`` (B, size), every member with its own

@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from ..config import inline_jit, serial_jit
+from ..config import entry_jit, inline_jit, serial_jit
 from ..kernels.params import (
     I_DIM,
     I_NH,
@@ -377,7 +377,7 @@ def erk_advance(p, ln, y, f, t1, t_eval, rtol, atol, max_step, max_steps, steady
     st[ST_RUN] = 1 if paused else 0
 
 
-@serial_jit
+@entry_jit
 def erk_member(p, y0, t0, t1, t_eval, rtol, atol, max_step, first_step, max_steps, steady_tol,
                A, B, E, Pd, err_order, out_t, out_y, stats, record_all):
     """Adaptive embedded Runge-Kutta (scipy's controller) for one trajectory.
@@ -613,7 +613,7 @@ def _local_field(kind, i, s, bias, wd, indptr, indices, data, u, scale, wdiag, m
     return acc
 
 
-@serial_jit
+@entry_jit
 def async_member(p, s0, out_sweeps, max_sweeps, target_sweeps, seed, out_y, stats):
     """Binary Hopfield asynchronous updates: sweeps of N single-unit updates in a
     random order (Fisher-Yates with splitmix64 from ``seed``); stops at a fixed point.
@@ -701,7 +701,7 @@ def async_core(p, s, perm, m, out_sweeps, max_sweeps, target_sweeps, seed, out_y
     stats[ST_T] = sweep
 
 
-@serial_jit
+@entry_jit
 def erk_block(p, fps, y0s, t0, t1, t_eval, rtol, atol, max_step, first_step, max_steps, steady_tol,
               A, B, E, Pd, err_order, out, stats):
     """:func:`erk_member` over a block of batch members (B, size), one after another.
@@ -717,7 +717,7 @@ def erk_block(p, fps, y0s, t0, t1, t_eval, rtol, atol, max_step, first_step, max
                    max_steps, steady_tol, A, B, E, Pd, err_order, t_eval, out[b], stats[b], record_all)
 
 
-@serial_jit
+@entry_jit
 def fixed_block(p, fps, y0s, t0, t_eval, dt_max, scheme, max_steps, steady_tol, out, stats):
     """:func:`fixed_member` over a block of batch members (parameter rows as :func:`erk_block`)."""
     for b in range(y0s.shape[0]):
@@ -725,7 +725,7 @@ def fixed_block(p, fps, y0s, t0, t_eval, dt_max, scheme, max_steps, steady_tol, 
                      stats[b])
 
 
-@serial_jit
+@entry_jit
 def async_block(p, fps, s0s, out_sweeps, max_sweeps, target_sweeps, seeds, out, stats):
     """:func:`async_member` over a block of batch members, one seed each (parameter rows as
     :func:`erk_block`)."""

@@ -378,9 +378,9 @@ def _solve_adaptive(p, fps, ys, t0, t1, t_eval, rtol, atol, max_step, first_step
         return out_y[:n_out][None].copy(), stats, out_t[:n_out].copy()
     te = np.array([t0, t1]) if t_eval is None else check_t_eval(t_eval, t0, t1)
     out = np.empty((nb, te.shape[0], size), dtype=dt_type)
-    if single:  # a block of one: the same compiled loop as a batch (one compilation, not two)
-        loops.erk_block(link(p), fps, ys[:1], t0, t1, te, rtol, atol, max_step, np.full(1, h0), limit, steady,
-                        tab.A, tab.B, tab.E, tab.P, tab.error_estimator_order, out, stats)
+    if single:  # the member loop itself, compiled once for both single paths (erk_block adds a level)
+        loops.erk_member(link(p)._replace(fp=fps[0]), ys[0], t0, t1, te, rtol, atol, max_step, h0, limit, steady,
+                         tab.A, tab.B, tab.E, tab.P, tab.error_estimator_order, te, out[0], stats[0], False)
     elif nb >= LOCKSTEP_MIN_BATCH and fps.shape[0] == 1 and _use_erk_lockstep(p):
         _run_erk_lockstep(p, ys, t0, t1, te, rtol, atol, max_step, np.full(nb, h0), limit, steady, tab, out, stats)
     else:
