@@ -85,11 +85,12 @@ def inline_jit(func):
     """:func:`serial_jit`, inlined into compiled callers at Numba's IR level.
 
     For the few large loops with a single call site (the adaptive solver's start, advance and
-    initial step; the fixed-step loop and its wrapper, inlined into ``fixed_block``) and the thin
-    entry points over the right-hand side and energy: inlining them
-    saves compiling each as a library of its own, and so optimising the whole right-hand side
-    again at every level of the call chain, which was most of a first call's compile time.
-    Called from Python they compile as usual.
+    attempt loop; the fixed-step loop and its wrapper, inlined into ``fixed_block``) and the thin
+    entry points over the right-hand side and energy: inlining them saves compiling each as a
+    library of its own, and so optimising its callees again at every level of the call chain.
+    Small functions (the step-size rules, the initial step) compile faster on their own: Numba
+    runs its untyped passes again for every inlined call site.  Called from Python, an
+    ``inline_jit`` function compiles as usual.
     """
     return numba.njit(inline="always", **SERIAL)(func)
 

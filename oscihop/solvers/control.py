@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 
-from ..config import inline_jit
+from ..config import serial_jit
 
 __all__ = ["SAFETY", "MIN_FACTOR", "MAX_FACTOR", "error_sq", "rms", "step_factor", "initial_h0",
            "initial_h1", "spacing_up", "min_step", "clamp_step", "dense_weight"]
@@ -31,7 +31,7 @@ MIN_FACTOR = 0.2
 MAX_FACTOR = 10.0
 
 
-@inline_jit
+@serial_jit
 def error_sq(v, y_a, y_b, atol, rtol, use_b):
     """One element's share of the error norm: ``(v / (atol + max(|y_a|, |y_b|) rtol))^2``.
 
@@ -46,13 +46,13 @@ def error_sq(v, y_a, y_b, atol, rtol, use_b):
     return q * q
 
 
-@inline_jit
+@serial_jit
 def rms(sum_sq, n):
     """The root mean square of ``n`` elements whose squares sum to ``sum_sq`` (0 for none)."""
     return math.sqrt(sum_sq / n) if n > 0 else 0.0
 
 
-@inline_jit
+@serial_jit
 def step_factor(err_norm, err_exp, retry):
     """The factor a step size is multiplied by after an attempt with error ``err_norm``.
 
@@ -75,7 +75,7 @@ def step_factor(err_norm, err_exp, retry):
     return MIN_FACTOR
 
 
-@inline_jit
+@serial_jit
 def initial_h0(d0, d1, interval):
     """The trial step of the initial-step rule from ``d0 = |y0|`` and ``d1 = |f(y0)|`` (norms
     of :func:`error_sq`), at most the whole ``interval``."""
@@ -86,7 +86,7 @@ def initial_h0(d0, d1, interval):
     return min(h0, interval)
 
 
-@inline_jit
+@serial_jit
 def initial_h1(h0, d1, d2, order, interval, max_step):
     """The initial step from the trial step ``h0``, ``d1`` and the second-derivative estimate
     ``d2 = |f(y0 + h0 f0) - f0| / h0``, for an error estimate of order ``order``."""
@@ -97,7 +97,7 @@ def initial_h1(h0, d1, d2, order, interval, max_step):
     return min(100 * h0, h1, interval, max_step)
 
 
-@inline_jit
+@serial_jit
 def spacing_up(t):
     """``nextafter(t, +inf) - t`` for float64 ``t``, from its binary exponent.
 
@@ -116,13 +116,13 @@ def spacing_up(t):
     return math.ldexp(1.0, q)
 
 
-@inline_jit
+@serial_jit
 def min_step(t):
     """The smallest step taken at time ``t``: ten units in the last place (scipy's rule)."""
     return 10.0 * spacing_up(t)
 
 
-@inline_jit
+@serial_jit
 def clamp_step(h_abs, max_step, smallest):
     """A new step's size: ``h_abs`` brought into ``[smallest, max_step]`` (``max_step`` wins)."""
     if h_abs > max_step:
@@ -132,7 +132,7 @@ def clamp_step(h_abs, max_step, smallest):
     return h_abs
 
 
-@inline_jit
+@serial_jit
 def dense_weight(Pd, s, theta):
     """The weight ``q_s(theta) = sum_j Pd[s, j] theta^(j+1)`` of stage ``s`` in the dense output
     ``y(t + theta h) = y + h sum_s q_s(theta) K_s`` (``Pd``: the method's interpolant)."""

@@ -115,7 +115,7 @@ def _max_abs(ln, v):
     return lane_max(ln, m)
 
 
-@inline_jit
+@serial_jit
 def rest_status(fmax, steady_tol):
     """The status a trajectory stops with, given ``fmax = max |dy/dt|`` at its state:
     ``STATUS_NONFINITE`` (not finite, NaN included), ``STATUS_STEADY`` (below a positive
@@ -197,7 +197,7 @@ def _scaled_rms(ln, v, y_a, y_b, rtol, atol, use_b):
     return rms(lane_sum(ln, s), v.shape[0])
 
 
-@inline_jit
+@serial_jit
 def select_initial_step(p, ln, y0, f0, t0, t1, max_step, order, rtol, atol, work, ytmp, ftmp):
     """scipy's ``select_initial_step`` (Hairer, Norsett & Wanner, II.4); one rhs call."""
     interval = abs(t1 - t0)
