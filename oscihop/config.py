@@ -20,7 +20,8 @@ from numba.core.registry import CPUDispatcher
 
 from ._cache import invalidate_stale_cache
 
-__all__ = ["FASTMATH", "SERIAL", "OVERLOAD", "serial_jit", "entry_jit", "inline_jit", "noalias_jit", "num_threads", "blas_threads"]
+__all__ = ["FASTMATH", "SERIAL", "OVERLOAD", "serial_jit", "entry_jit", "inline_jit", "noalias_jit", "num_threads",
+           "blas_threads"]
 
 # Drop cached kernels compiled from older sources (Numba only checks each function's own file).
 invalidate_stale_cache()
@@ -34,10 +35,10 @@ SERIAL = dict(nogil=True, cache=True, fastmath=set(FASTMATH), error_model="numpy
 #: Options of what only compiled code calls: no wrapper for Python callers and none for C
 #: callers.  Numba lowers, optimises and compiles each wrapper to machine code with the function
 #: it wraps, and every caller that links the function takes the wrapper along, so at every level
-#: of a call chain; without them a first solve compiles about a quarter faster
-#: (docs/architecture.md, "Compile time").  Every ``@overload`` implementation of the generic
-#: target takes these options (Python calls its stub instead), and so does every
-#: :func:`serial_jit` kernel.
+#: of a call chain (docs/architecture.md, "One loop for every kind"; the figures are in
+#: docs/benchmarks.md, "Wrappers").  Every ``@overload`` implementation of the generic target
+#: takes these options (Python calls its stub instead), and so does every :func:`serial_jit`
+#: kernel.
 OVERLOAD = dict(no_cpython_wrapper=True, no_cfunc_wrapper=True)
 
 _KERNEL = dict({key: value for key, value in SERIAL.items() if key != "cache"}, **OVERLOAD)
