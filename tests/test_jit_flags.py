@@ -74,7 +74,8 @@ def test_user_paths_call_no_serial_kernel_from_python(monkeypatch):
     rng = np.random.default_rng(0)
     w = rng.standard_normal((12, 12)) / 4
     hop = oh.Hopfield(w + w.T, activation="tanh")
-    hk = oh.HopfieldKuramoto(hop, oh.Kuramoto(2, edges=oh.ring_edges(12), coupling=1.0), "all", alpha=0.2, mode="additive")
+    kur = oh.Kuramoto(2, edges=oh.ring_edges(12), coupling=1.0)
+    hk = oh.HopfieldKuramoto(hop, kur, "all", alpha=0.2, mode="additive")
     for model in (hop, hk):
         y0 = model.random_state(seed=0)
         oh.solve(model, (0.0, 0.5), y0)
