@@ -37,7 +37,7 @@ from oscihop.kernels import system as S
 from oscihop.solvers import loops
 from oscihop.solvers.methods import METHODS
 
-from test_speed_paths import _models
+from test_speed_paths import _hk_shared, _models
 
 
 def _kinds(rng, random_edges, random_antisymmetric):
@@ -48,6 +48,8 @@ def _kinds(rng, random_edges, random_antisymmetric):
     hop = oh.Hopfield.from_patterns(np.where(rng.random((2, n)) < 0.5, -1.0, 1.0))
     kur = oh.Kuramoto(3, edges=random_edges(n), coupling=1.0, interaction="tanh", interaction_weights=0.4)
     yield "hk-shared-relu-d5", models["hk-shared-relu-d5"]  # W, K, HK on one CSR graph: fused pass
+    # fused forces, but the fused energy sweep does not sum tanh: the energy's separate passes
+    yield "hk-shared-tanh-d3", _hk_shared(rng, 9, 3, "tanh", random_edges, w_on_graph=False, activation="tanh")
     yield "hk-all-lowrank-w-d3", oh.HopfieldKuramoto(hop, kur, "all", alpha=0.2, mode="additive")
     yield "hk-all-dense-j-d3", models["hk-all-fallback"]  # dense W, dense J
     yield "kuramoto-meanfield-omega-d2", models["kuramoto-meanfield-omega"]

@@ -88,6 +88,9 @@ __all__ = [
 DIMS = (2, 3, 4, 5)
 #: The interaction codes; the CSR force kernels are built for each (each compiles one edge loop).
 INTERACTION_CODES = (INT_RELU, INT_LINEAR, INT_TANH, INT_SIGMOID)
+#: The interactions whose energy :func:`_fused_energy` sums in its sweep (the others' pair
+#: energy phi has no closed form there, and the caller sums it row by row).
+FUSED_ENERGY_INTERACTIONS = (INT_RELU, INT_LINEAR)
 
 _phi_prime = inline_jit(dphi.py_func)
 
@@ -292,7 +295,7 @@ def _fused_energy(D):
         computed) for an interaction other than linear and relu."""
         ip = p.ip
         inter = ip[I_INTER]
-        if inter != INT_RELU and inter != INT_LINEAR:
+        if inter not in FUSED_ENERGY_INTERACTIONS:
             return False, 0.0, 0.0, 0.0
         relu = inter == INT_RELU
         nh, n = uint64(ip[I_NH]), uint64(ip[I_NK])

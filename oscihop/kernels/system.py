@@ -47,7 +47,7 @@ from .dispatch import (
     weights_matvec,
     whole_rhs,
 )
-from .fixed_dim import _build, has_fixed_dim
+from .fixed_dim import FUSED_ENERGY_INTERACTIONS, _build, has_fixed_dim
 from .lanes import first, lane_sync, stride
 from .terms import _dot, block_pass, conv_pass, dphi, phi  # noqa: F401  (re-exported: kernels elsewhere use them)
 from .params import (
@@ -146,10 +146,28 @@ def retract(p, y):
 UNITS = True
 
 
+#: Whether a build may take the path of separate coupling passes: False only in the builds for a
+#: model kind whose couplings always go through the fused pass over their shared CSR structure
+#: (:func:`_split`), which then compile neither ``kuramoto_forces``/``kuramoto_coupling`` nor
+#: ``hk_coupling`` (about 1.5 s of the paper's model's first solve).
+SPLIT = True
+
+
 def _units(p_type):
     """Whether the bundle type ``p_type`` may have Hopfield units (always, for run-time dispatch)."""
     kind = kind_of(p_type)
     return kind is None or kind[0] != W_NONE
+
+
+def _split(p_type, energy):
+    """Whether the forces (or, with ``energy``, the energy) of bundle type ``p_type`` may need the
+    separate passes: always for run-time dispatch, never for a kind on a shared CSR structure
+    (``kind_spec`` records one only with D = 2..5, where the fused kernels exist), whose energy
+    the fused sweep sums for the interactions of ``FUSED_ENERGY_INTERACTIONS``."""
+    kind = kind_of(p_type)
+    if kind is None or kind[4] == SHARED_NONE:
+        return True
+    return energy and kind[5] not in FUSED_ENERGY_INTERACTIONS
 
 
 def _evaluate_forces(p, y, out, work):
@@ -187,10 +205,10 @@ def _evaluate_forces(p, y, out, work):
             out[nh + k] = stim[k] if has_stim else 0.0
         if shared != SHARED_NONE:
             fused_csr_fixed(p, y, g, out, w_fused)
-            return
-        kuramoto_forces(p, y, out, buf)
-        if ip[I_HK_KIND] != 0:
-            hk_coupling(p, y, g, out, buf, True, False)
+        elif SPLIT:  # not compiled for a kind that always fuses
+            kuramoto_forces(p, y, out, buf)
+            if ip[I_HK_KIND] != 0:
+                hk_coupling(p, y, g, out, buf, True, False)
 
 
 def _evaluate_energy(p, y, work):
@@ -235,14 +253,18 @@ def _evaluate_energy(p, y, work):
     if nk > 0:
         has_stim = ip[I_HAS_STIM] != 0
         stim = p.fp[p.ip[I_O_STIM] : p.ip[I_O_STIM] + (nk * dim if has_stim else 0)]
-        if not fused:
-            ek = kuramoto_coupling(p, y, work[:0], buf, False, True)
+        if SPLIT:  # not compiled for a kind whose sums are always fused
+            if not fused:
+                ek = kuramoto_coupling(p, y, work[:0], buf, False, True)
         if has_stim:
             for k in range(nk * dim):
                 ek -= stim[k] * y[nh + k]
         energy += fp[F_KAPPA_K] * ek
         if ip[I_HK_KIND] != 0:
-            energy += ehk if fused else hk_coupling(p, y, g, work[:0], buf, False, True)
+            if fused:
+                energy += ehk
+            elif SPLIT:
+                energy += hk_coupling(p, y, g, work[:0], buf, False, True)
     return energy
 
 
@@ -250,33 +272,37 @@ def _as_is(f):
     return f
 
 
-# The two builds of each, plain Python functions: the overloads below return one as their
+# The four builds of each (UNITS x SPLIT), plain Python functions: the overloads below return one as their
 # implementation, so Numba compiles it in place of the stub (no wrapper between them, which
 # would optimise the whole body again).
-_FORCES = {units: _build(_evaluate_forces, f"units{int(units)}", _as_is, UNITS=units) for units in (True, False)}
-_ENERGY = {units: _build(_evaluate_energy, f"units{int(units)}", _as_is, UNITS=units) for units in (True, False)}
+_BUILDS = [(units, split) for units in (True, False) for split in (True, False)]
+_FORCES = {(u, s): _build(_evaluate_forces, f"units{int(u)}_split{int(s)}", _as_is, UNITS=u, SPLIT=s)
+           for u, s in _BUILDS}
+_ENERGY = {(u, s): _build(_evaluate_energy, f"units{int(u)}_split{int(s)}", _as_is, UNITS=u, SPLIT=s)
+           for u, s in _BUILDS}
 _OPTIONS = dict({key: value for key, value in SERIAL.items() if key != "cache"}, **OVERLOAD)
 
 
 def evaluate_forces(p, y, out, work):
     """The unprojected forces at ``y`` (:func:`_evaluate_forces`, built without the Hopfield part
-    for a kind that has no units)."""
-    _FORCES[True](p, y, out, work)
+    for a kind that has no units, and without the separate coupling passes for a kind that always
+    fuses them)."""
+    _FORCES[True, True](p, y, out, work)
 
 
 def evaluate_energy(p, y, work):
     """The total energy at ``y`` (:func:`_evaluate_energy`, built as :func:`evaluate_forces`)."""
-    return _ENERGY[True](p, y, work)
+    return _ENERGY[True, True](p, y, work)
 
 
 @overload(evaluate_forces, target="generic", jit_options=_OPTIONS)
 def _ol_evaluate_forces(p, y, out, work):
-    return _FORCES[_units(p)]
+    return _FORCES[_units(p), _split(p, False)]
 
 
 @overload(evaluate_energy, target="generic", jit_options=_OPTIONS)
 def _ol_evaluate_energy(p, y, work):
-    return _ENERGY[_units(p)]
+    return _ENERGY[_units(p), _split(p, True)]
 
 
 @inline_jit
