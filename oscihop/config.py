@@ -20,8 +20,8 @@ from numba.core.registry import CPUDispatcher
 
 from ._cache import invalidate_stale_cache
 
-__all__ = ["FASTMATH", "SERIAL", "OVERLOAD", "serial_jit", "entry_jit", "inline_jit", "noalias_jit", "num_threads",
-           "blas_threads"]
+__all__ = ["FASTMATH", "SERIAL", "OVERLOAD", "KERNEL", "serial_jit", "entry_jit", "inline_jit", "noalias_jit",
+           "num_threads", "blas_threads"]
 
 # Drop cached kernels compiled from older sources (Numba only checks each function's own file).
 invalidate_stale_cache()
@@ -41,7 +41,10 @@ SERIAL = dict(nogil=True, cache=True, fastmath=set(FASTMATH), error_model="numpy
 #: kernel.
 OVERLOAD = dict(no_cpython_wrapper=True, no_cfunc_wrapper=True)
 
-_KERNEL = dict({key: value for key, value in SERIAL.items() if key != "cache"}, **OVERLOAD)
+#: A :func:`serial_jit` kernel's options, less ``cache`` (which the decorator turns on itself):
+#: also those of an ``@overload`` whose implementation is a kernel of oscihop's own, compiled
+#: with the same flags in place of its stub.
+KERNEL = dict({key: value for key, value in SERIAL.items() if key != "cache"}, **OVERLOAD)
 _PYTHON_CALL = {key: value for key, value in SERIAL.items() if key != "cache"}
 
 
@@ -70,7 +73,7 @@ class _Kernel(CPUDispatcher):
 def serial_jit(func):
     """Compile ``func`` with the serial kernel options, without wrappers: for a kernel that
     compiled code calls (Python calls reach it through :class:`_Kernel`)."""
-    disp = _Kernel(func, targetoptions=dict(_KERNEL))
+    disp = _Kernel(func, targetoptions=dict(KERNEL))
     disp.enable_caching()
     return disp
 
@@ -132,7 +135,7 @@ def noalias_jit(func):
     members scalar (docs/benchmarks.md, "Small batches").  The caller's side of the contract:
     no two array arguments share memory that the function writes.
     """
-    disp = _Kernel(func, targetoptions=dict(_KERNEL), pipeline_class=_NoAliasCompiler)
+    disp = _Kernel(func, targetoptions=dict(KERNEL), pipeline_class=_NoAliasCompiler)
     disp.enable_caching()
     return disp
 

@@ -33,7 +33,7 @@ from numba.core import cgutils, types
 from numba.core.errors import TypingError
 from numba.extending import intrinsic, overload
 
-from ..config import OVERLOAD, SERIAL, entry_jit, inline_jit, serial_jit
+from ..config import KERNEL, OVERLOAD, SERIAL, entry_jit, inline_jit, serial_jit
 from .activations import activate, hessian_apply, lagrangian
 from .dispatch import (
     fused_csr_fixed,
@@ -280,7 +280,6 @@ _FORCES = {(u, s): _build(_evaluate_forces, f"units{int(u)}_split{int(s)}", _as_
            for u, s in _BUILDS}
 _ENERGY = {(u, s): _build(_evaluate_energy, f"units{int(u)}_split{int(s)}", _as_is, UNITS=u, SPLIT=s)
            for u, s in _BUILDS}
-_OPTIONS = dict({key: value for key, value in SERIAL.items() if key != "cache"}, **OVERLOAD)
 
 
 def evaluate_forces(p, y, out, work):
@@ -295,12 +294,12 @@ def evaluate_energy(p, y, work):
     return _ENERGY[True, True](p, y, work)
 
 
-@overload(evaluate_forces, target="generic", jit_options=_OPTIONS)
+@overload(evaluate_forces, target="generic", jit_options=KERNEL)
 def _ol_evaluate_forces(p, y, out, work):
     return _FORCES[_units(p), _split(p, False)]
 
 
-@overload(evaluate_energy, target="generic", jit_options=_OPTIONS)
+@overload(evaluate_energy, target="generic", jit_options=KERNEL)
 def _ol_evaluate_energy(p, y, work):
     return _ENERGY[_units(p), _split(p, True)]
 
